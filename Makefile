@@ -1,0 +1,40 @@
+# The README's commands. Everything a fresh machine needs is installed from here.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+BIN    := $(CURDIR)/.bin
+PYTEST_ARGS ?=
+
+.PHONY: setup toxiproxy demo test bench lint clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "taxstorm needs Python >= 3.11; set PYTHON=python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+toxiproxy: $(VENV)/.installed
+	$(PY) -m chaos.toxiproxy.install --bin-dir $(BIN)
+
+setup: $(VENV)/.installed toxiproxy
+
+demo: setup
+	@mkdir -p reports
+	$(VENV)/bin/taxstorm run scenarios/smoke.yaml --report-dir reports; code=$$?; \
+	  echo "reports: $(CURDIR)/reports/ (newest: $$(ls -td reports/*/ | head -n 1)result.json)"; exit $$code
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	@set -e; for bench in benchmarks/*.py; do \
+	  [ -e "$$bench" ] || { echo "no benchmarks yet"; break; }; \
+	  echo "== $$bench"; $(PY) "$$bench"; done
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf $(VENV) $(BIN) reports .pytest_cache .mypy_cache .ruff_cache

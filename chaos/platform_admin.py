@@ -1,0 +1,61 @@
+"""Client of the mock platform's admin API (always direct, never through Toxiproxy)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import requests
+
+
+class PlatformAdminError(RuntimeError):
+    """The admin API could not be reached or refused the call."""
+
+
+class PlatformAdmin:
+    """Counters, ledger export and reset of one platform at ``base_url``."""
+
+    def __init__(self, base_url: str, token: str, timeout_s: float = 10.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout_s = timeout_s
+        self._session = requests.Session()
+        self._session.headers["Authorization"] = f"Bearer {token}"
+
+    def _get(self, path: str, **kwargs: Any) -> requests.Response:
+        try:
+            response = self._session.get(self.base_url + path, timeout=self.timeout_s, **kwargs)
+        except requests.RequestException as exc:
+            raise PlatformAdminError(f"GET {path}: {exc}") from exc
+        if response.status_code != 200:
+            raise PlatformAdminError(f"GET {path}: HTTP {response.status_code} {response.text[:300]}")
+        return response
+
+    def healthy(self) -> bool:
+        try:
+            return bool(self._get("/health").json().get("status") == "UP")
+        except (PlatformAdminError, ValueError):
+            return False
+
+    def stats(self) -> dict[str, Any]:
+        data: dict[str, Any] = self._get("/admin/stats").json()
+        return data
+
+    def ledger(self, since: float | None = None, until: float | None = None) -> Iterator[dict[str, Any]]:
+        """Stream the ledger export row by row."""
+        params = {k: v for k, v in (("since", since), ("until", until)) if v is not None}
+        response = self._get("/admin/ledger", params=params, stream=True)
+        for line in response.iter_lines():
+            if line:
+                yield json.loads(line)
+
+    def reset(self) -> None:
+        try:
+            response = self._session.post(self.base_url + "/admin/reset", timeout=self.timeout_s)
+        except requests.RequestException as exc:
+            raise PlatformAdminError(f"POST /admin/reset: {exc}") from exc
+        if response.status_code != 200:
+            raise PlatformAdminError(f"POST /admin/reset: HTTP {response.status_code} {response.text[:300]}")
+
+    def close(self) -> None:
+        self._session.close()

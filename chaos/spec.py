@@ -1,0 +1,20 @@
+"""Fault steps as validated data: when (``at_s``, ``for_s``) and what (the subclass's typed fields)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class FaultSpec(BaseModel):
+    """Base of every fault step; subclasses add ``type: Literal[...]`` and their parameters."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: str
+    id: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$", description="name in reports")
+    at_s: float = Field(ge=0, description="seconds after the run starts when the fault is applied")
+    for_s: float | None = Field(None, gt=0, description="seconds the fault stays applied; omitted = until the run ends")
+
+    def label(self, index: int) -> str:
+        """The fault's name in reports: its ``id`` or ``<type>-<index>``."""
+        return self.id or f"{self.type}-{index}"

@@ -1,0 +1,94 @@
+"""The client protocol: what taxstorm drives and judges (DESIGN.md, "Client systems under test").
+
+A client system turns an order into an outcome, reports its offline backlog and drains it. Implement it
+in any Python object and load it with ``--client package.module:factory``; the factory receives a
+:class:`ClientConfig` and returns the client.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from clients.orders import Order
+
+OutcomeStatus = Literal["issued", "queued", "rejected", "failed"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the client told its user about one order.
+
+    ``issued``: an invoice number is known. ``queued``: accepted for later (offline/emergency issuing).
+    ``rejected``: a business error the user must fix. ``failed``: the client gave up.
+    """
+
+    status: OutcomeStatus
+    order_ref: str
+    invoice_no: str | None = None
+    attempts: int = 1
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """What a client factory receives: where the platform is (the Toxiproxy address) and who it is."""
+
+    base_url: str
+    seller_tax_id: str
+    seller_name: str
+    state_dir: Path
+    client_id: str = "taxstorm"
+    client_secret: str = "taxstorm-secret"
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class InvoiceClient(Protocol):
+    """A client system under test."""
+
+    def issue(self, order: Order) -> Outcome:
+        """Issue an invoice for ``order``; must return within the client's own time budget."""
+        ...
+
+    def backlog(self) -> int:
+        """How many accepted orders still wait for an invoice (the offline outbox)."""
+        ...
+
+    def drain(self, budget_s: float) -> list[Outcome]:
+        """Work the backlog for at most ``budget_s`` seconds; return the outcomes reached."""
+        ...
+
+    def close(self) -> None:
+        """Release connections and files."""
+        ...
+
+
+ClientFactory = Callable[[ClientConfig], InvoiceClient]
+
+BUILTIN_CLIENTS = {"resilient": "clients.resilient:create_client"}
+
+
+class ClientLoadError(ValueError):
+    """A client reference that cannot be imported or is not a factory."""
+
+
+def load_factory(reference: str) -> ClientFactory:
+    """Resolve ``resilient`` or ``package.module:factory`` to a factory callable."""
+    target = BUILTIN_CLIENTS.get(reference, reference)
+    module_name, sep, attr = target.partition(":")
+    if not sep or not module_name or not attr:
+        known = ", ".join(sorted(BUILTIN_CLIENTS))
+        raise ClientLoadError(f"client {reference!r}: use a built-in ({known}) or 'package.module:factory'")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ClientLoadError(f"client {reference!r}: cannot import {module_name!r}: {exc}") from exc
+    factory = getattr(module, attr, None)
+    if not callable(factory):
+        raise ClientLoadError(f"client {reference!r}: {module_name} has no callable {attr!r}")
+    result: ClientFactory = factory
+    return result

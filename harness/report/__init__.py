@@ -1,0 +1,1 @@
+"""Renderers of a RunResult (terminal, JSON); they only read it."""

@@ -1,0 +1,86 @@
+"""The terminal summary of a run (rich)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from harness.result import RunResult
+
+_STATUS_STYLE = {
+    "passed": "bold green",
+    "failed": "bold red",
+    "errored": "bold yellow",
+    "interrupted": "yellow",
+}
+
+
+def render(result: RunResult, console: Console) -> None:
+    """Print faults, windows, gates, reconciliation and the verdict."""
+    console.rule(f"taxstorm run {result.run_id}")
+    if result.faults:
+        faults = Table(title="Fault timeline (s since start)")
+        for column in ("fault", "type", "planned", "applied", "reverted", "error"):
+            faults.add_column(column)
+        for event in result.faults:
+            planned = (
+                f"{event.planned_apply_s:g}–{event.planned_revert_s if event.planned_revert_s is not None else 'end'}"
+            )
+            faults.add_row(
+                event.label,
+                event.type,
+                planned,
+                _fmt(event.applied_s),
+                _fmt(event.reverted_s),
+                event.error or "",
+            )
+        console.print(faults)
+    windows = Table(title="Windows (issue operations by start time)")
+    for column in (
+        "window",
+        "span s",
+        "ops",
+        "issued",
+        "queued",
+        "rejected",
+        "failed",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+    ):
+        windows.add_column(column, justify="right" if column not in ("window",) else "left")
+    for stats in result.windows:
+        o = stats.outcomes
+        windows.add_row(
+            stats.window.name,
+            f"{stats.window.start_s:.1f}–{stats.window.end_s:.1f}",
+            str(stats.operations),
+            *(str(o.get(k, 0)) for k in ("issued", "queued", "rejected", "failed")),
+            *(f"{stats.latency_ms.get(k, 0):.0f}" for k in ("p50", "p95", "p99")),
+        )
+    console.print(windows)
+    rec = result.reconciliation
+    if rec is not None:
+        console.print(
+            f"Reconciliation: {rec.orders} orders, {rec.ledger_invoices} ledger invoices; claims {rec.claims}; "
+            f"lost {len(rec.lost)}, duplicated {len(rec.duplicates)}, mismatched {len(rec.mismatched)}, "
+            f"unknown {len(rec.unknown)}, still queued {len(rec.pending)}"
+        )
+    if result.gates:
+        gates = Table(title="Gates")
+        for column in ("gate", "window", "verdict", "observed", "threshold", "why"):
+            gates.add_column(column)
+        for gate in result.gates:
+            verdict = "[green]PASS[/]" if gate.passed else "[red]FAIL[/]"
+            gates.add_row(gate.name, gate.window, verdict, _fmt(gate.observed), _fmt(gate.threshold), gate.message)
+        console.print(gates)
+    for error in result.errors:
+        console.print(f"[yellow]error:[/] {error}")
+    style = _STATUS_STYLE.get(result.status, "bold")
+    console.print(f"[{style}]{result.status.upper()}[/] (exit {result.exit_code}) {result.reason}")
+    for kind, path in result.reports.items():
+        console.print(f"{kind} report: {path}")
+
+
+def _fmt(value: float | None) -> str:
+    return "" if value is None else f"{value:.3g}" if abs(value) < 100 else f"{value:.0f}"

@@ -1,0 +1,268 @@
+"""Run a scenario: stack up, load and fault timeline on one clock, drain, reconcile, gate, report.
+
+Must run in a gevent-patched process (Locust); the CLI patches before importing this module.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import gevent
+from locust.env import Environment
+
+from chaos.registry import FaultContext, default_registry
+from chaos.timeline import FaultApplyError, FaultEvent, FaultScheduler
+from clients.protocol import ClientLoadError, InvoiceClient, load_factory
+from harness.errors import ExitCode, InvalidInputError
+from harness.gates import Snapshot, evaluate
+from harness.reconcile import reconcile
+from harness.result import RunResult
+from harness.scenario import Scenario
+from harness.stack import LocalStack, StackOptions
+from harness.versions import package_versions
+from harness.windows import build_windows, window_stats
+from loadtests.orders import OrderGenerator
+from loadtests.records import Recorder
+from loadtests.users import LoadContext, make_issuing_user
+
+Observer = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run (not what: that is the scenario)."""
+
+    report_dir: Path = Path("reports")
+    toxiproxy_url: str | None = None
+    toxiproxy_bin_dir: Path = Path(".bin")
+
+
+@dataclass
+class StopRequest:
+    """Set by SIGINT/SIGTERM: the first asks for a clean stop, the second skips the drain (never the revert)."""
+
+    signals: list[str] = field(default_factory=list)
+
+    @property
+    def requested(self) -> bool:
+        return bool(self.signals)
+
+    @property
+    def forced(self) -> bool:
+        return len(self.signals) > 1
+
+
+@contextmanager
+def stop_on_signals(stop: StopRequest) -> Iterator[None]:
+    """Turn SIGINT/SIGTERM into a StopRequest for the duration of the run, then restore the handlers."""
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        stop.signals.append(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def new_run_id(scenario: Scenario) -> str:
+    return f"{scenario.name}-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:4]}"
+
+
+class Runner:
+    """One run of one scenario; :meth:`run` always returns a RunResult and never leaves a fault applied."""
+
+    def __init__(self, scenario: Scenario, options: RunOptions, observer: Observer | None = None) -> None:
+        self.scenario = scenario
+        self.options = options
+        self.observe: Observer = observer or (lambda kind, data: None)
+        self.run_id = new_run_id(scenario)
+        self.run_dir = options.report_dir / self.run_id
+        self.stop = StopRequest()
+        try:
+            self.client_factory = load_factory(scenario.client.ref)
+        except ClientLoadError as exc:
+            raise InvalidInputError(f"client.ref: {exc}") from None
+        self.result = RunResult(
+            run_id=self.run_id,
+            scenario=scenario.model_dump(mode="json"),
+            versions=package_versions(),
+            started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
+        self._t0 = time.monotonic()
+
+    def clock(self) -> float:
+        """Seconds since the run started: the one clock of load, faults and windows."""
+        return time.monotonic() - self._t0
+
+    def run(self) -> RunResult:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        stack = LocalStack(
+            StackOptions(self.run_dir, self.run_id, self.options.toxiproxy_url, self.options.toxiproxy_bin_dir),
+            self.scenario.platform,
+        )
+        with stop_on_signals(self.stop):
+            try:
+                self.observe("phase", {"phase": "starting", "run_dir": str(self.run_dir)})
+                stack.start()
+                self.result.endpoints = {
+                    "platform": stack.platform_url,
+                    "client": stack.client_url,
+                    "toxiproxy": stack.toxiproxy.base_url if stack.toxiproxy else "",
+                }
+                self._run_on(stack)
+            except Exception as exc:  # anything the harness did wrong is "errored", never "failed"
+                self.result.errors.append(f"{type(exc).__name__}: {exc}")
+                self._finish("errored", ExitCode.ENVIRONMENT_ERROR, str(exc))
+            finally:
+                for problem in stack.stop():
+                    self.result.errors.append(problem)
+        self.result.duration_s = round(self.clock(), 3)
+        json_path = self.run_dir / "result.json"
+        self.result.reports["json"] = str(json_path)
+        self.result.write_json(json_path)
+        return self.result
+
+    def _run_on(self, stack: LocalStack) -> None:
+        assert stack.toxiproxy is not None and stack.admin is not None
+        scenario = self.scenario
+        registry = default_registry()
+        context = FaultContext(self.run_id, stack.toxiproxy, stack.proxy_name)
+        faults = [
+            (registry.create(step, context, step.label(i)), step.at_s, step.for_s)
+            for i, step in enumerate(scenario.faults)
+        ]
+        scheduler = FaultScheduler(faults, self.clock, gevent.sleep, self._on_fault_event)
+        self.result.faults = scheduler.events
+        recorder = Recorder()
+        load = LoadContext(
+            client_factory=self.client_factory,
+            base_url=stack.client_url,
+            state_dir=self.run_dir / "clients",
+            generator=OrderGenerator(scenario.load.seed, self.run_id),
+            recorder=recorder,
+            clock=self.clock,
+            client_options=dict(scenario.client.options),
+        )
+        user_class = make_issuing_user(load, scenario.load.rate_per_s / scenario.load.users)
+        env = Environment(user_classes=[user_class], stop_timeout=30.0)
+        locust_runner = env.create_local_runner()
+        self._t0 = time.monotonic()
+        load_end_s = scenario.duration_s
+        revert_errors: list[str] = []
+        try:
+            self.observe(
+                "phase",
+                {"phase": "load", "users": scenario.load.users, "rate_per_s": scenario.load.rate_per_s},
+            )
+            locust_runner.start(scenario.load.users, spawn_rate=float(scenario.load.users))
+            scheduler.run(scenario.duration_s, lambda: self.stop.requested)
+        except FaultApplyError as exc:
+            self.result.errors.append(str(exc))
+            self._finish("errored", ExitCode.ENVIRONMENT_ERROR, str(exc))
+        finally:
+            revert_errors = scheduler.revert_all()
+            locust_runner.stop()  # graceful: in-flight operations finish and are recorded
+            locust_runner.quit()
+            load_end_s = self.clock()
+        try:
+            if not self.stop.forced and self.result.reason == "":
+                self._drain(load, recorder)
+            self._judge(stack, recorder, load_end_s)
+        finally:
+            for client in load.clients:
+                client.close()
+        if revert_errors:
+            self.result.errors.extend(revert_errors)
+            self._finish("errored", ExitCode.REVERT_FAILED, "a fault could not be reverted; run 'taxstorm reset'")
+
+    def _drain(self, load: LoadContext, recorder: Recorder) -> None:
+        self.observe("phase", {"phase": "drain", "backlog": sum(c.backlog() for c in load.clients)})
+        deadline = self.clock() + self.scenario.drain_s
+
+        def drain_one(client: InvoiceClient) -> None:
+            while client.backlog() and not self.stop.forced:
+                left = deadline - self.clock()
+                if left <= 0:
+                    return
+                start_s = self.clock()
+                for outcome in client.drain(budget_s=min(left, 5.0)):
+                    load.record("drain", start_s, outcome)
+                gevent.sleep(0.2)
+
+        gevent.joinall([gevent.spawn(drain_one, c) for c in load.clients])
+        self.result.backlog_after_drain = sum(c.backlog() for c in load.clients)
+
+    def _judge(self, stack: LocalStack, recorder: Recorder, load_end_s: float) -> None:
+        assert stack.admin is not None
+        self.observe("phase", {"phase": "reconcile"})
+        self.result.platform_stats = stack.admin.stats()
+        reconciliation = reconcile(recorder.expected_totals, recorder.records, stack.admin.ledger())
+        self.result.reconciliation = reconciliation
+        wanted = [g.percentile for g in self.scenario.gates if g.type == "latency"]
+        windows = build_windows(self.result.faults, load_end_s)
+        self.result.windows = [window_stats(w, recorder.records, wanted) for w in windows]
+        self.result.gates = evaluate(self.scenario.gates, Snapshot(self.result.windows, reconciliation))
+        _write_operations(self.run_dir / "operations.csv", recorder)
+        if self.result.reason:  # already errored
+            return
+        if self.stop.requested:
+            self._finish("interrupted", ExitCode.ENVIRONMENT_ERROR, f"stopped by {', '.join(self.stop.signals)}")
+        elif all(g.passed for g in self.result.gates):
+            self._finish("passed", ExitCode.PASSED, f"all {len(self.result.gates)} gates passed")
+        else:
+            failed = [f"{g.name} [{g.window}]" for g in self.result.gates if not g.passed]
+            self._finish("failed", ExitCode.GATES_FAILED, "gates failed: " + "; ".join(failed))
+
+    def _finish(self, status: str, code: ExitCode, reason: str) -> None:
+        self.result.status = status  # type: ignore[assignment]
+        self.result.exit_code = int(code)
+        self.result.reason = reason
+
+    def _on_fault_event(self, kind: str, event: FaultEvent) -> None:
+        self.observe("fault", {"kind": kind, "label": event.label, "type": event.type, "at_s": round(self.clock(), 3)})
+
+
+def _write_operations(path: Path, recorder: Recorder) -> None:
+    import csv
+
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(
+            [
+                "start_s",
+                "end_s",
+                "operation",
+                "outcome",
+                "order_ref",
+                "attempts",
+                "invoice_no",
+                "latency_ms",
+                "error",
+            ]
+        )
+        for r in recorder.records:
+            writer.writerow(
+                [
+                    f"{r.start_s:.4f}",
+                    f"{r.end_s:.4f}",
+                    r.operation,
+                    r.outcome,
+                    r.order_ref,
+                    r.attempts,
+                    r.invoice_no or "",
+                    f"{r.latency_ms:.2f}",
+                    r.error or "",
+                ]
+            )

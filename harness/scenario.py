@@ -1,0 +1,147 @@
+"""Scenarios are validated data: pydantic models with ``extra="forbid"`` and units in field names."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from chaos.network import DownSpec, LatencySpec
+from harness.errors import InvalidInputError
+
+FaultStep = Annotated[LatencySpec | DownSpec, Field(discriminator="type")]
+WINDOW_KINDS = ("all", "baseline", "fault", "recovery")
+
+
+class Strict(BaseModel):
+    """Base: unknown keys are errors (a typo must never be silently ignored)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PlatformSpec(Strict):
+    """How the mock platform is started."""
+
+    release: str = "stable"
+    max_lines: int = Field(100, ge=1, le=2000)
+
+
+class ClientSpec(Strict):
+    """The client system under test: a built-in name or ``package.module:factory``."""
+
+    ref: str = Field("resilient", description="'resilient' or an import path 'package.module:factory'")
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class LoadSpec(Strict):
+    """Offered load: ``users`` sellers sharing ``rate_per_s`` operations per second."""
+
+    users: int = Field(4, ge=1, le=10_000)
+    rate_per_s: float = Field(8.0, gt=0, le=100_000)
+    seed: int = 42
+
+
+class LatencyGateSpec(Strict):
+    """pNN latency of operations in a window must stay at or under ``max_ms``."""
+
+    type: Literal["latency"] = "latency"
+    window: str = Field("all", description="all | baseline | fault | recovery | a fault id")
+    percentile: float = Field(95, gt=0, le=100)
+    max_ms: float = Field(gt=0)
+
+
+class IntegrityGateSpec(Strict):
+    """No lost, duplicated or mismatched invoice (client outcomes against the platform's ledger)."""
+
+    type: Literal["integrity"] = "integrity"
+
+
+GateStep = Annotated[LatencyGateSpec | IntegrityGateSpec, Field(discriminator="type")]
+
+
+class LimitsSpec(Strict):
+    """Hard limits of a run."""
+
+    max_run_s: float = Field(600, gt=0, le=86_400)
+
+
+class Scenario(Strict):
+    """One story: platform, client, load, a fault timeline and the gates that judge it."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    description: str = ""
+    duration_s: float = Field(gt=0, le=86_400)
+    drain_s: float = Field(15, ge=0, le=3600, description="time the clients get to empty their backlog")
+    platform: PlatformSpec = PlatformSpec()
+    client: ClientSpec = ClientSpec()
+    load: LoadSpec = LoadSpec()
+    faults: list[FaultStep] = Field(default_factory=list)
+    gates: list[GateStep] = Field(default_factory=list)
+    limits: LimitsSpec = LimitsSpec()
+
+    @model_validator(mode="after")
+    def _check_timeline(self) -> Scenario:
+        labels = [step.label(i) for i, step in enumerate(self.faults)]
+        for i, step in enumerate(self.faults):
+            if step.at_s >= self.duration_s:
+                raise ValueError(f"faults[{i}].at_s={step.at_s} is not before duration_s={self.duration_s}")
+            if step.for_s is not None and step.at_s + step.for_s > self.duration_s:
+                raise ValueError(
+                    f"faults[{i}] ends at {step.at_s + step.for_s}s, after duration_s={self.duration_s}; "
+                    "shorten for_s or lengthen the run"
+                )
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"fault ids must be unique, got {labels}")
+        for i, gate in enumerate(self.gates):
+            window = getattr(gate, "window", "all")
+            if window not in WINDOW_KINDS and window not in labels:
+                hint = difflib.get_close_matches(window, [*WINDOW_KINDS, *labels], n=1)
+                fix = f"; did you mean {hint[0]!r}?" if hint else f"; use one of {[*WINDOW_KINDS, *labels]}"
+                raise ValueError(f"gates[{i}].window {window!r} names no window{fix}")
+        if self.duration_s + self.drain_s > self.limits.max_run_s:
+            raise ValueError(
+                f"duration_s + drain_s = {self.duration_s + self.drain_s}s exceeds limits.max_run_s="
+                f"{self.limits.max_run_s}s"
+            )
+        return self
+
+
+def _format_error(source: str, error: Any, data: Any) -> str:
+    loc = ".".join(str(p) for p in error["loc"] if p not in ("function-after",))
+    message = error["msg"]
+    hint = ""
+    if error["type"] == "extra_forbidden":
+        hint = " (unknown key: remove it or fix its spelling)"
+    elif error["type"] in ("union_tag_invalid", "literal_error") and "tag" in str(error.get("ctx", {})):
+        tag = str(error.get("ctx", {}).get("tag", ""))
+        expected = [t.strip(" '") for t in str(error.get("ctx", {}).get("expected_tags", "")).split(",")]
+        close = difflib.get_close_matches(tag, expected, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"{source}: {loc or '<root>'}: {message}{hint}"
+
+
+def parse_scenario(data: Any, source: str = "<scenario>") -> Scenario:
+    """Validate already-loaded data; every problem is listed with its field path."""
+    if not isinstance(data, dict):
+        raise InvalidInputError(f"{source}: a scenario is a mapping of keys, got {type(data).__name__}")
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        lines = [_format_error(source, err, data) for err in exc.errors()]
+        raise InvalidInputError("invalid scenario:\n  " + "\n  ".join(lines)) from None
+
+
+def load_scenario(path: Path) -> Scenario:
+    """Read and validate a YAML scenario file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInputError(f"{path}: cannot read scenario ({exc.strerror}); check the path") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InvalidInputError(f"{path}: not valid YAML: {exc}") from None
+    return parse_scenario(data, str(path))

@@ -1,0 +1,93 @@
+"""Phase windows (baseline / fault / recovery) and the frozen per-window metrics snapshot."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from chaos.timeline import FaultEvent
+from loadtests.records import OperationRecord
+
+WindowKind = Literal["all", "baseline", "fault", "recovery"]
+
+
+@dataclass(frozen=True)
+class Window:
+    """A named span of run time; operations belong to it by their start time."""
+
+    name: str
+    kind: WindowKind
+    start_s: float
+    end_s: float
+    fault: str | None = None
+
+    def contains(self, t_s: float) -> bool:
+        return self.start_s <= t_s < self.end_s
+
+
+@dataclass(frozen=True)
+class WindowStats:
+    """Frozen metrics of the operations that started in one window."""
+
+    window: Window
+    operations: int
+    outcomes: dict[str, int]
+    latency_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> int:
+        return self.outcomes.get("failed", 0)
+
+    @property
+    def error_rate(self) -> float:
+        return self.failed / self.operations if self.operations else 0.0
+
+
+def percentile(sorted_values: Sequence[float], pct: float) -> float:
+    """Nearest-rank percentile of an ascending sequence (0 for an empty one)."""
+    if not sorted_values:
+        return 0.0
+    rank = max(1, math.ceil(pct / 100.0 * len(sorted_values)))
+    return float(sorted_values[min(rank, len(sorted_values)) - 1])
+
+
+def build_windows(events: Sequence[FaultEvent], end_s: float) -> list[Window]:
+    """``all``, ``baseline`` before the first fault, one window per applied fault and one recovery after it."""
+    windows = [Window("all", "all", 0.0, end_s)]
+    applied = sorted((e for e in events if e.applied_s is not None), key=lambda e: e.applied_s or 0.0)
+    first = applied[0].applied_s if applied else end_s
+    windows.append(Window("baseline", "baseline", 0.0, first or 0.0))
+    for event in applied:
+        assert event.applied_s is not None
+        fault_end = event.reverted_s if event.reverted_s is not None else end_s
+        windows.append(Window(event.label, "fault", event.applied_s, min(fault_end, end_s), event.label))
+        if event.reverted_s is not None and event.reverted_s < end_s:
+            later = [e.applied_s for e in applied if e.applied_s is not None and e.applied_s >= event.reverted_s]
+            windows.append(
+                Window(f"recovery:{event.label}", "recovery", event.reverted_s, min([end_s, *later]), event.label)
+            )
+    return windows
+
+
+DEFAULT_PERCENTILES = (50.0, 90.0, 95.0, 99.0)
+
+
+def window_stats(
+    window: Window, records: Sequence[OperationRecord], percentiles: Sequence[float] = DEFAULT_PERCENTILES
+) -> WindowStats:
+    """Outcome counts and latency percentiles of the ``issue`` operations started in ``window``."""
+    inside = [r for r in records if r.operation == "issue" and window.contains(r.start_s)]
+    latencies = sorted(r.latency_ms for r in inside)
+    stats = {f"p{p:g}": round(percentile(latencies, p), 3) for p in sorted({*DEFAULT_PERCENTILES, *percentiles})}
+    if latencies:
+        stats["max"] = round(latencies[-1], 3)
+        stats["mean"] = round(sum(latencies) / len(latencies), 3)
+    return WindowStats(window, len(inside), dict(Counter(r.outcome for r in inside)), stats)
+
+
+def select(stats: Sequence[WindowStats], selector: str) -> list[WindowStats]:
+    """Windows a gate's ``window`` selector names: a kind (``fault``) or one window's name."""
+    return [s for s in stats if s.window.kind == selector or s.window.name == selector]

@@ -1,0 +1,41 @@
+"""Run one platform process: ``python -m mock_platform --port 0 --port-file FILE``.
+
+Settings come from ``TAXSTORM_PLATFORM_*`` environment variables. With ``--port 0`` the socket is bound
+here, so the chosen port can be written to ``--port-file`` before serving (no log scraping, no race).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+from pathlib import Path
+
+import uvicorn
+
+from mock_platform.app import create_app
+from mock_platform.settings import PlatformSettings
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m mock_platform", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080, help="0 picks a free port")
+    parser.add_argument("--port-file", type=Path, help="write the bound port here once listening")
+    args = parser.parse_args(argv)
+
+    app = create_app(PlatformSettings())
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((args.host, args.port))
+    sock.listen(2048)
+    if args.port_file:
+        tmp = args.port_file.with_suffix(".tmp")
+        tmp.write_text(str(sock.getsockname()[1]))
+        os.replace(tmp, args.port_file)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=2)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+if __name__ == "__main__":
+    main()

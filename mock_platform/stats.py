@@ -1,0 +1,65 @@
+"""Request counters per route × status, kept by a pure ASGI middleware (cheap on the hot path)."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+class RequestCounters:
+    """Thread-safe counts of finished requests by (method, route template, status) and in-flight."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: Counter[tuple[str, str, int]] = Counter()
+        self._in_flight = 0
+
+    def started(self) -> None:
+        with self._lock:
+            self._in_flight += 1
+
+    def finished(self, method: str, route: str, status: int) -> None:
+        with self._lock:
+            self._in_flight -= 1
+            self._counts[(method, route, status)] += 1
+
+    def snapshot(self) -> dict[str, Any]:
+        """Counters as ``{"requests": [{method, route, status, count}], "inFlight": n}``."""
+        with self._lock:
+            rows = [{"method": m, "route": r, "status": s, "count": c} for (m, r, s), c in sorted(self._counts.items())]
+            return {"requests": rows, "inFlight": self._in_flight}
+
+    def reset(self) -> None:
+        with self._lock:
+            self._counts.clear()
+
+
+class CountingMiddleware:
+    """Counts every HTTP request by its route template (``/api/v1/invoices/by-serial/{serial}``)."""
+
+    def __init__(self, app: ASGIApp, counters: RequestCounters) -> None:
+        self.app = app
+        self.counters = counters
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        self.counters.started()
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "<unmatched>"
+            self.counters.finished(scope["method"], template, status)

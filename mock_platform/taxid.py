@@ -1,0 +1,29 @@
+"""Taxpayer identifiers: the 18-char unified social credit code (GB 32100) and legacy formats."""
+
+from __future__ import annotations
+
+import re
+
+USCC_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_LEGACY = re.compile(r"^[0-9A-Z]{15}$|^[0-9A-Z]{17}$|^[0-9A-Z]{20}$")
+
+
+def uscc_check_char(first17: str) -> str:
+    """The GB 32100 check character for the first 17 characters of a code."""
+    total = sum(USCC_CHARSET.index(ch) * weight for ch, weight in zip(first17, USCC_WEIGHTS, strict=True))
+    return USCC_CHARSET[(31 - total % 31) % 31]
+
+
+def is_valid_uscc(code: str) -> bool:
+    """True for an 18-character code whose charset and check character are right."""
+    if len(code) != 18 or any(ch not in USCC_CHARSET for ch in code):
+        return False
+    return uscc_check_char(code[:17]) == code[17]
+
+
+def is_valid_tax_id(code: str) -> bool:
+    """A USCC with a correct checksum, or a legacy 15/17/20-character id (format only)."""
+    if len(code) == 18:
+        return is_valid_uscc(code)
+    return bool(_LEGACY.match(code))
