@@ -36,6 +36,7 @@ class RunResult:
     reconciliation: Reconciliation | None = None
     platform_stats: dict[str, Any] = field(default_factory=dict)
     backlog_after_drain: int = 0
+    cleanup: dict[str, Any] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     reports: dict[str, str] = field(default_factory=dict)
 

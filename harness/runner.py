@@ -172,7 +172,7 @@ class Runner:
             self.result.errors.append(str(exc))
             self._finish("errored", ExitCode.ENVIRONMENT_ERROR, str(exc))
         finally:
-            revert_errors = scheduler.revert_all()
+            revert_errors = scheduler.revert_all() + self._verify_clean(stack)
             locust_runner.stop()  # graceful: in-flight operations finish and are recorded
             locust_runner.quit()
             load_end_s = self.clock()
@@ -186,6 +186,18 @@ class Runner:
         if revert_errors:
             self.result.errors.extend(revert_errors)
             self._finish("errored", ExitCode.REVERT_FAILED, "a fault could not be reverted; run 'taxstorm reset'")
+
+    def _verify_clean(self, stack: LocalStack) -> list[str]:
+        """Ask Toxiproxy itself whether the run's proxy is clean again (belt and braces after the reverts)."""
+        assert stack.toxiproxy is not None
+        try:
+            leftover = sorted(stack.toxiproxy.toxics(stack.proxy_name))
+            enabled = stack.toxiproxy.proxies()[stack.proxy_name].enabled
+        except Exception as exc:
+            return [f"could not verify that the proxy is clean: {exc}"]
+        self.result.cleanup = {"toxics_left": leftover, "proxy_enabled": enabled}
+        problems = [f"toxics still on {stack.proxy_name} after revert: {leftover}"] if leftover else []
+        return problems + ([] if enabled else [f"{stack.proxy_name} still disabled after revert"])
 
     def _drain(self, load: LoadContext, recorder: Recorder) -> None:
         self.observe("phase", {"phase": "drain", "backlog": sum(c.backlog() for c in load.clients)})

@@ -109,29 +109,86 @@ class Scenario(Strict):
         return self
 
 
-def _format_error(source: str, error: Any, data: Any) -> str:
-    loc = ".".join(str(p) for p in error["loc"] if p not in ("function-after",))
-    message = error["msg"]
-    hint = ""
-    if error["type"] == "extra_forbidden":
-        hint = " (unknown key: remove it or fix its spelling)"
-    elif error["type"] in ("union_tag_invalid", "literal_error") and "tag" in str(error.get("ctx", {})):
-        tag = str(error.get("ctx", {}).get("tag", ""))
-        expected = [t.strip(" '") for t in str(error.get("ctx", {}).get("expected_tags", "")).split(",")]
-        close = difflib.get_close_matches(tag, expected, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-    return f"{source}: {loc or '<root>'}: {message}{hint}"
+def _yaml_lines(text: str) -> dict[tuple[str | int, ...], int]:
+    """1-based line of every mapping key and sequence item in a YAML document, by path."""
+    lines: dict[tuple[str | int, ...], int] = {}
+
+    def walk(node: yaml.Node, path: tuple[str | int, ...]) -> None:
+        lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                child = (*path, str(key.value))
+                lines[child] = key.start_mark.line + 1
+                walk(value, child)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                walk(item, (*path, index))
+
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError:
+        return lines
+    if root is not None:
+        walk(root, ())
+    return lines
 
 
-def parse_scenario(data: Any, source: str = "<scenario>") -> Scenario:
-    """Validate already-loaded data; every problem is listed with its field path."""
+def _data_path(loc: tuple[Any, ...], data: Any) -> tuple[str | int, ...]:
+    """Pydantic's error location minus discriminator tags (``faults.0.latency.x`` → ``faults[0].x``)."""
+    path: list[str | int] = []
+    current = data
+    for part in loc:
+        if isinstance(current, dict) and part not in current and part == current.get("type"):
+            continue  # the union member pydantic tried, not a key of the document
+        path.append(part)
+        if isinstance(current, dict):
+            current = current.get(part)
+        elif isinstance(current, list) and isinstance(part, int) and part < len(current):
+            current = current[part]
+        else:
+            current = None
+    return tuple(path)
+
+
+def _dotted(path: tuple[str | int, ...]) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text or "<root>"
+
+
+def _hint(error: Any) -> str:
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    if kind == "extra_forbidden":
+        return " (unknown key: remove it or fix its spelling)"
+    if kind == "union_tag_invalid":
+        expected = [tag.strip(" '") for tag in str(ctx.get("expected_tags", "")).split(",")]
+        close = difflib.get_close_matches(str(ctx.get("tag", "")), expected, n=1)
+        return f"; did you mean {close[0]!r}?" if close else f"; use one of {expected}"
+    return ""
+
+
+def _format_errors(source: str, exc: ValidationError, data: Any, text: str | None) -> list[str]:
+    lines = _yaml_lines(text) if text is not None else {}
+    formatted = []
+    for error in exc.errors():
+        path = _data_path(tuple(error["loc"]), data)
+        line = next((lines[path[:n]] for n in range(len(path), -1, -1) if path[:n] in lines), None)
+        where = f"{source}:{line}" if line is not None else source
+        formatted.append(f"{where}: {_dotted(path)}: {error['msg']}{_hint(error)}")
+    return formatted
+
+
+def parse_scenario(data: Any, source: str = "<scenario>", text: str | None = None) -> Scenario:
+    """Validate already-loaded data; every problem is listed with its line (given the text) and field path."""
     if not isinstance(data, dict):
         raise InvalidInputError(f"{source}: a scenario is a mapping of keys, got {type(data).__name__}")
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        lines = [_format_error(source, err, data) for err in exc.errors()]
-        raise InvalidInputError("invalid scenario:\n  " + "\n  ".join(lines)) from None
+        problems = _format_errors(source, exc, data, text)
+        raise InvalidInputError(f"invalid scenario ({len(problems)} problems):\n  " + "\n  ".join(problems)) from None
 
 
 def load_scenario(path: Path) -> Scenario:
@@ -144,4 +201,4 @@ def load_scenario(path: Path) -> Scenario:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise InvalidInputError(f"{path}: not valid YAML: {exc}") from None
-    return parse_scenario(data, str(path))
+    return parse_scenario(data, str(path), text)

@@ -16,7 +16,12 @@ WindowKind = Literal["all", "baseline", "fault", "recovery"]
 
 @dataclass(frozen=True)
 class Window:
-    """A named span of run time; operations belong to it by their start time."""
+    """A named span of run time.
+
+    Membership keeps fault effects out of the healthy windows: ``baseline`` holds operations that *finished*
+    before the first fault; a fault window holds every operation whose span touched the fault; ``recovery``
+    and ``all`` hold operations by their start time.
+    """
 
     name: str
     kind: WindowKind
@@ -24,8 +29,12 @@ class Window:
     end_s: float
     fault: str | None = None
 
-    def contains(self, t_s: float) -> bool:
-        return self.start_s <= t_s < self.end_s
+    def includes(self, start_s: float, end_s: float) -> bool:
+        if self.kind == "baseline":
+            return self.start_s <= start_s and end_s < self.end_s
+        if self.kind == "fault":
+            return start_s < self.end_s and end_s >= self.start_s
+        return self.start_s <= start_s < self.end_s
 
 
 @dataclass(frozen=True)
@@ -78,8 +87,8 @@ DEFAULT_PERCENTILES = (50.0, 90.0, 95.0, 99.0)
 def window_stats(
     window: Window, records: Sequence[OperationRecord], percentiles: Sequence[float] = DEFAULT_PERCENTILES
 ) -> WindowStats:
-    """Outcome counts and latency percentiles of the ``issue`` operations started in ``window``."""
-    inside = [r for r in records if r.operation == "issue" and window.contains(r.start_s)]
+    """Outcome counts and latency percentiles of the ``issue`` operations that belong to ``window``."""
+    inside = [r for r in records if r.operation == "issue" and window.includes(r.start_s, r.end_s)]
     latencies = sorted(r.latency_ms for r in inside)
     stats = {f"p{p:g}": round(percentile(latencies, p), 3) for p in sorted({*DEFAULT_PERCENTILES, *percentiles})}
     if latencies:

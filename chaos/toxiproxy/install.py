@@ -124,8 +124,9 @@ def _release_asset(name: str, version: str) -> str:
     return f"{name}-{system}-{machine}"
 
 
-def _download_release(bin_dir: Path, version: str) -> None:
-    base = f"{RELEASES}/v{version}"
+def download_release(bin_dir: Path, version: str, releases_url: str = RELEASES) -> None:
+    """Fetch the official release binaries and verify each against the release's ``checksums.txt``."""
+    base = f"{releases_url}/v{version}"
     with urllib.request.urlopen(f"{base}/checksums.txt", timeout=60) as response:
         sums = dict(reversed(line.split()) for line in response.read().decode().splitlines() if line.strip())
     for name in (SERVER, CLI):
@@ -159,7 +160,7 @@ def ensure(bin_dir: Path, version: str = DEFAULT_VERSION) -> ToxiproxyBinaries:
     else:
         tried.append("go install: no 'go' on PATH")
     try:
-        _download_release(bin_dir, version)
+        download_release(bin_dir, version)
         return _installed(bin_dir, "release download")
     except (ToxiproxyInstallError, OSError, ValueError) as exc:
         tried.append(f"release download: {exc}")

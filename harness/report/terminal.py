@@ -35,7 +35,7 @@ def render(result: RunResult, console: Console) -> None:
                 event.error or "",
             )
         console.print(faults)
-    windows = Table(title="Windows (issue operations by start time)")
+    windows = Table(title="Windows (issue operations; an operation touched by a fault counts in its fault window)")
     for column in (
         "window",
         "span s",

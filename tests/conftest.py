@@ -1,0 +1,108 @@
+"""Shared fixtures: real toxiproxy-server and real uvicorn platform processes on ephemeral ports."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from chaos.platform_admin import PlatformAdmin
+from chaos.processes import ManagedProcess
+from chaos.toxiproxy import install
+from chaos.toxiproxy.api import ToxiproxyAPI
+from chaos.toxiproxy.server import LocalToxiproxy
+from chaos.waiting import wait_until
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def toxiproxy_binary() -> Path:
+    """The real toxiproxy-server that `make test` installed; a missing one is a failure, not a skip."""
+    found = install.locate(REPO / ".bin")
+    assert found is not None, "toxiproxy-server v2.x not found: run 'make test' (it installs it into .bin/)"
+    return found.server
+
+
+@pytest.fixture
+def toxiproxy(toxiproxy_binary: Path, tmp_path: Path) -> Iterator[ToxiproxyAPI]:
+    server = LocalToxiproxy(toxiproxy_binary, tmp_path / "toxiproxy.log")
+    api = server.start()
+    try:
+        yield api
+    finally:
+        server.stop()
+
+
+@dataclass
+class RunningPlatform:
+    """A platform process and how to reach it."""
+
+    process: ManagedProcess
+    url: str
+    admin: PlatformAdmin
+    ledger_path: Path
+
+
+def start_platform(tmp_path: Path, ledger_path: Path | None = None, port: int = 0) -> RunningPlatform:
+    """Start ``python -m mock_platform`` and wait for /health."""
+    token = secrets.token_urlsafe(16)
+    ledger_path = ledger_path or tmp_path / "ledger.sqlite3"
+    port_file = tmp_path / f"platform-{secrets.token_hex(4)}.port"
+    env = {
+        **os.environ,
+        "TAXSTORM_PLATFORM_LEDGER_PATH": str(ledger_path),
+        "TAXSTORM_PLATFORM_ADMIN_TOKEN": token,
+        "PYTHONPATH": str(REPO),
+    }
+    process = ManagedProcess(
+        "platform",
+        [sys.executable, "-m", "mock_platform", "--port", str(port), "--port-file", str(port_file)],
+        tmp_path / "platform.log",
+        env=env,
+    )
+    process.start()
+    wait_until(lambda: port_file.exists() or not process.alive(), 30, "platform port file")
+    assert process.alive(), process.log_tail()
+    url = f"http://127.0.0.1:{port_file.read_text().strip()}"
+    admin = PlatformAdmin(url, token)
+    wait_until(admin.healthy, 30, "platform /health")
+    return RunningPlatform(process, url, admin, ledger_path)
+
+
+@pytest.fixture
+def platform(tmp_path: Path) -> Iterator[RunningPlatform]:
+    running = start_platform(tmp_path)
+    try:
+        yield running
+    finally:
+        running.admin.close()
+        running.process.stop()
+
+
+@dataclass
+class Proxied:
+    """The platform behind a Toxiproxy proxy: clients use ``client_url``."""
+
+    api: ToxiproxyAPI
+    name: str
+    client_url: str
+    platform: RunningPlatform
+
+
+@pytest.fixture
+def proxied(toxiproxy: ToxiproxyAPI, platform: RunningPlatform) -> Iterator[Proxied]:
+    """A proxy to the platform; after the test it must carry no toxic and be enabled (faults reverted)."""
+    name = f"test-{secrets.token_hex(4)}"
+    proxy = toxiproxy.create_proxy(name, platform.url.removeprefix("http://"))
+    yield Proxied(toxiproxy, name, f"http://{proxy.listen}", platform)
+    leftover = toxiproxy.toxics(name)
+    enabled = toxiproxy.proxies()[name].enabled
+    toxiproxy.delete_proxy(name)
+    assert leftover == {}, f"faults not reverted: toxics {sorted(leftover)} still on the proxy"
+    assert enabled, "fault not reverted: proxy left disabled"

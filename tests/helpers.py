@@ -1,0 +1,16 @@
+"""Small builders shared by tests."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from clients.orders import Order, OrderLine
+from loadtests.orders import OrderGenerator
+
+SELLER = OrderGenerator(seed=7, run_tag="t").seller(0)
+
+
+def order(ref: str = "ORD-1", price: str = "10.50", quantity: int = 2, rate: str = "0.13") -> Order:
+    """A valid single-line order of the test seller."""
+    line = OrderLine("茶叶 tea", Decimal(quantity), Decimal(price), Decimal(rate))
+    return Order(ref, SELLER.tax_id, SELLER.name, "buyer", (line,))

@@ -1,0 +1,143 @@
+"""``taxstorm run`` end to end as a real process: real uvicorn, real toxiproxy-server, Locust in library mode."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from chaos.toxiproxy.api import ToxiproxyAPI
+from chaos.waiting import wait_until
+from tests.conftest import REPO
+
+
+def scenario(tmp_path: Path, **changes: Any) -> Path:
+    data: dict[str, Any] = {
+        "name": "e2e",
+        "duration_s": 9,
+        "drain_s": 5,
+        "load": {"users": 2, "rate_per_s": 8, "seed": 3},
+        "faults": [{"type": "latency", "id": "slow", "at_s": 3, "for_s": 3, "latency_ms": 300}],
+        "gates": [
+            {"type": "latency", "window": "baseline", "max_ms": 250},
+            {"type": "latency", "window": "slow", "max_ms": 3000},
+            {"type": "integrity"},
+        ],
+    }
+    data.update(changes)
+    path = tmp_path / "scenario.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    return path
+
+
+def taxstorm(*args: str, **kwargs: Any) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "harness", *args],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        **kwargs,
+    )
+
+
+def only_run(report_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    (run_dir,) = [p for p in report_dir.iterdir() if p.is_dir()]
+    result = json.loads((run_dir / "result.json").read_text())
+    state = json.loads((run_dir / "state.json").read_text())
+    return result, state
+
+
+def assert_no_child_left(state: dict[str, Any]) -> None:
+    for name, pid in state["pids"].items():
+        if pid is None:
+            continue
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+            raise AssertionError(f"{name} (pid {pid}) is still running")
+
+
+def test_run_passes_and_the_latency_fault_is_seen_by_the_client(tmp_path: Path) -> None:
+    proc = taxstorm("run", str(scenario(tmp_path)), "--report-dir", str(tmp_path / "reports"))
+    output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0, output
+    result, state = only_run(tmp_path / "reports")
+    assert result["schema_version"] == 1 and result["status"] == "passed"
+    windows = {w["window"]["name"]: w for w in result["windows"]}
+    assert windows["slow"]["latency_ms"]["p50"] >= 300, "the client did not feel the 300 ms latency"
+    assert windows["baseline"]["latency_ms"]["p95"] < 250
+    assert windows["recovery:slow"]["latency_ms"]["p95"] < 250, "the latency outlived its revert"
+    event = result["faults"][0]
+    assert abs(event["applied_s"] - 3) < 0.5 and abs(event["reverted_s"] - 6) < 0.5
+    rec = result["reconciliation"]
+    assert rec["orders"] > 20 and rec["ledger_invoices"] == rec["orders"]
+    assert result["cleanup"] == {"toxics_left": [], "proxy_enabled": True}  # asked Toxiproxy, not assumed
+    assert "PASSED" in output and "result.json" in output
+    assert_no_child_left(state)
+
+
+def test_a_failed_gate_exits_1_and_says_why(tmp_path: Path) -> None:
+    gates = [{"type": "latency", "window": "fault", "max_ms": 100}, {"type": "integrity"}]
+    proc = taxstorm("run", str(scenario(tmp_path, gates=gates)), "--report-dir", str(tmp_path / "reports"))
+    output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 1, output
+    result, _ = only_run(tmp_path / "reports")
+    assert result["status"] == "failed"
+    failed = [g for g in result["gates"] if not g["passed"]]
+    assert [g["window"] for g in failed] == ["slow"]
+    assert "over 100 ms" in failed[0]["message"]
+    assert "gates failed" in output
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_signal_mid_fault_reverts_and_leaves_nothing_behind(
+    tmp_path: Path, toxiproxy: ToxiproxyAPI, signum: signal.Signals
+) -> None:
+    path = scenario(tmp_path, duration_s=60, faults=[{"type": "latency", "id": "slow", "at_s": 2, "latency_ms": 200}])
+    proc = taxstorm("run", str(path), "--report-dir", str(tmp_path / "reports"), "--toxiproxy-url", toxiproxy.base_url)
+
+    def toxic_applied() -> bool:
+        return any(toxiproxy.toxics(name) for name in toxiproxy.proxies())
+
+    wait_until(toxic_applied, 60, "the run's latency toxic")
+    proc.send_signal(signum)
+    output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 3, output
+    assert toxiproxy.proxies() == {}, "the run left its proxy (and toxics) on the shared Toxiproxy"
+    result, state = only_run(tmp_path / "reports")
+    assert result["status"] == "interrupted" and signum.name in result["reason"]
+    assert result["faults"][0]["reverted_s"] is not None
+    assert_no_child_left(state)
+
+
+def test_external_toxiproxy_keeps_other_proxies(tmp_path: Path, toxiproxy: ToxiproxyAPI) -> None:
+    toxiproxy.create_proxy("someone-else", "127.0.0.1:9")
+    path = scenario(tmp_path, duration_s=4, faults=[], gates=[{"type": "integrity"}])
+    proc = taxstorm("run", str(path), "--report-dir", str(tmp_path / "reports"), "--toxiproxy-url", toxiproxy.base_url)
+    output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0, output
+    assert list(toxiproxy.proxies()) == ["someone-else"]
+
+
+def test_unreachable_toxiproxy_is_an_environment_error(tmp_path: Path) -> None:
+    path = scenario(tmp_path, duration_s=4, faults=[], gates=[{"type": "integrity"}])
+    proc = taxstorm("run", str(path), "--report-dir", str(tmp_path / "r"), "--toxiproxy-url", "http://127.0.0.1:9")
+    output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 3, output
+    assert "environment not ready" in output and "ERRORED" in output
+
+
+def test_invalid_scenario_exits_2_naming_the_field(tmp_path: Path) -> None:
+    path = scenario(tmp_path, faults=[{"type": "latncy", "at_s": 1}])
+    proc = taxstorm("run", str(path), "--report-dir", str(tmp_path / "r"))
+    output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 2, output
+    assert "faults[0]" in output and "did you mean 'latency'" in output
+    assert "Traceback" not in output

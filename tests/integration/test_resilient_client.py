@@ -1,0 +1,103 @@
+"""The resilient reference client against the real platform through the real Toxiproxy."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from chaos.network import DownFault, DownSpec, LatencyFault, LatencySpec
+from chaos.registry import FaultContext
+from clients.protocol import ClientConfig, InvoiceClient
+from clients.resilient import ResilientClient, ResilientOptions
+from tests.conftest import Proxied
+from tests.helpers import SELLER, order
+
+FAST = ResilientOptions(
+    connect_timeout_s=0.5, read_timeout_s=0.5, issue_budget_s=2.0, max_attempts=3,
+    backoff_base_s=0.05, backoff_max_s=0.2, breaker_fail_max=20, drain_rate_per_s=50,
+)
+
+
+@pytest.fixture
+def client(proxied: Proxied, tmp_path: Path) -> Iterator[ResilientClient]:
+    config = ClientConfig(proxied.client_url, SELLER.tax_id, SELLER.name, tmp_path / "client")
+    resilient = ResilientClient(config, FAST)
+    yield resilient
+    resilient.close()
+
+
+def ledger_refs(proxied: Proxied) -> list[str]:
+    return sorted(row["orderRef"] for row in proxied.platform.admin.ledger())
+
+
+def test_satisfies_the_protocol_and_issues(client: ResilientClient, proxied: Proxied) -> None:
+    assert isinstance(client, InvoiceClient)
+    outcome = client.issue(order("R1"))
+    assert outcome.status == "issued" and outcome.invoice_no and len(outcome.invoice_no) == 20
+    assert client.issue(order("R1")).invoice_no == outcome.invoice_no  # same order: same invoice, no new call
+    assert ledger_refs(proxied) == ["R1"]
+
+
+def test_platform_unreachable_queues_fast_then_drains_exactly_once(client: ResilientClient, proxied: Proxied) -> None:
+    down = DownFault(DownSpec(at_s=0), FaultContext("r", proxied.api, proxied.name), "down")
+    down.apply()
+    try:
+        started = time.perf_counter()
+        outcome = client.issue(order("Q1"))
+        elapsed = time.perf_counter() - started
+    finally:
+        down.revert()
+    assert outcome.status == "queued"
+    assert elapsed < FAST.issue_budget_s + 1.0
+    assert client.backlog() == 1 and ledger_refs(proxied) == []
+    drained = client.drain(budget_s=5)
+    assert [(o.order_ref, o.status) for o in drained] == [("Q1", "issued")]
+    assert client.backlog() == 0 and ledger_refs(proxied) == ["Q1"]
+
+
+def test_lost_responses_are_resolved_by_serial_not_duplicated(client: ResilientClient, proxied: Proxied) -> None:
+    # The request reaches the platform and commits; the answer arrives after the client's read timeout.
+    slow = LatencyFault(LatencySpec(at_s=0, latency_ms=1500), FaultContext("r", proxied.api, proxied.name), "slow")
+    slow.apply()
+    try:
+        outcome = client.issue(order("G1"))
+    finally:
+        slow.revert()
+    assert outcome.status == "queued", outcome
+    assert ledger_refs(proxied) == ["G1"]  # committed despite the timeout
+    drained = client.drain(budget_s=5)
+    assert [(o.order_ref, o.status) for o in drained] == [("G1", "issued")]
+    assert ledger_refs(proxied) == ["G1"]  # looked up by serial, never resubmitted under a new one
+
+
+def test_validation_errors_are_not_retried(client: ResilientClient, proxied: Proxied) -> None:
+    bad = order("V1", rate="0.17")  # not an allowed rate
+    outcome = client.issue(bad)
+    assert outcome.status == "rejected" and outcome.attempts == 1 and "E2004" in (outcome.error or "")
+    assert client.backlog() == 0
+    posts = [
+        r for r in proxied.platform.admin.stats()["requests"] if r["method"] == "POST" and r["route"] == "/api/v1/invoices"
+    ]
+    assert sum(r["count"] for r in posts) == 1
+
+
+def test_outbox_survives_a_client_restart(proxied: Proxied, tmp_path: Path) -> None:
+    config = ClientConfig(proxied.client_url, SELLER.tax_id, SELLER.name, tmp_path / "client")
+    down = DownFault(DownSpec(at_s=0), FaultContext("r", proxied.api, proxied.name), "down")
+    first = ResilientClient(config, FAST)
+    down.apply()
+    try:
+        assert first.issue(order("P1")).status == "queued"
+    finally:
+        down.revert()
+        first.close()
+    second = ResilientClient(config, FAST)
+    try:
+        assert second.backlog() == 1
+        assert [o.status for o in second.drain(budget_s=5)] == ["issued"]
+    finally:
+        second.close()
+    assert ledger_refs(proxied) == ["P1"]

@@ -1,0 +1,132 @@
+"""The fault timeline and scheduler on a fake clock: no servers, microseconds per test."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import pytest
+
+from chaos.registry import Fault, FaultContext, FaultRegistry
+from chaos.spec import FaultSpec
+from chaos.timeline import FaultApplyError, FaultScheduler, Timeline
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class NoteSpec(FaultSpec):
+    type: Literal["note"] = "note"
+    fail_apply: bool = False
+    fail_revert: int = 0
+
+
+class NoteFault(Fault[NoteSpec]):
+    """Records apply/revert calls in a shared journal."""
+
+    spec_type = NoteSpec
+    summary = "test fault"
+    journal: list[str] = []
+
+    def apply(self) -> None:
+        self.journal.append(f"apply {self.label}")
+        if self.spec.fail_apply:
+            raise RuntimeError("boom")
+
+    def revert(self) -> None:
+        self.journal.append(f"revert {self.label}")
+        if self.spec.fail_revert > 0:
+            object.__setattr__(self.spec, "fail_revert", self.spec.fail_revert - 1)
+            raise RuntimeError("stuck")
+
+
+def make(specs: list[NoteSpec], clock: FakeClock) -> tuple[FaultScheduler, list[str]]:
+    journal: list[str] = []
+    NoteFault.journal = journal
+    context: Any = FaultContext("run", None, "proxy")  # type: ignore[arg-type]
+    faults = [(NoteFault(s, context, s.label(i)), s.at_s, s.for_s) for i, s in enumerate(specs)]
+    return FaultScheduler(faults, clock, clock.sleep), journal
+
+
+def test_timeline_returns_each_action_once_in_time_order() -> None:
+    timeline = Timeline([(5.0, 10.0), (15.0, None)])
+    assert timeline.due(4.9) == []
+    assert [(a.kind, a.index) for a in timeline.due(5.0)] == [("apply", 0)]
+    assert timeline.next_at() == 15.0
+    # the revert of fault 0 and the apply of fault 1 at the same instant: revert first
+    assert [(a.kind, a.index) for a in timeline.due(20.0)] == [("revert", 0), ("apply", 1)]
+    assert timeline.due(100.0) == [] and timeline.next_at() is None
+
+
+def test_scheduler_applies_and_reverts_on_time_and_records_actual_times() -> None:
+    clock = FakeClock()
+    scheduler, journal = make([NoteSpec(at_s=2, for_s=3, id="a")], clock)
+    scheduler.run(10.0, lambda: False, max_sleep_s=0.05)
+    assert journal == ["apply a", "revert a"]
+    event = scheduler.events[0]
+    assert event.planned_apply_s == 2 and event.planned_revert_s == 5
+    assert event.applied_s == pytest.approx(2.0, abs=0.051)
+    assert event.reverted_s == pytest.approx(5.0, abs=0.051)
+    assert clock.now == pytest.approx(10.0)
+
+
+def test_open_ended_fault_is_reverted_by_revert_all_newest_first() -> None:
+    clock = FakeClock()
+    scheduler, journal = make([NoteSpec(at_s=1, id="a"), NoteSpec(at_s=2, id="b")], clock)
+    scheduler.run(5.0, lambda: False)
+    assert scheduler.active() == ["a", "b"]
+    assert scheduler.revert_all() == []
+    assert journal == ["apply a", "apply b", "revert b", "revert a"]
+    assert scheduler.active() == []
+    assert scheduler.revert_all() == []  # idempotent
+
+
+def test_stop_request_ends_the_run_early() -> None:
+    clock = FakeClock()
+    scheduler, journal = make([NoteSpec(at_s=1, id="a"), NoteSpec(at_s=8, id="b")], clock)
+    scheduler.run(10.0, lambda: clock.now >= 3)
+    assert journal == ["apply a"]
+    scheduler.revert_all()
+    assert journal == ["apply a", "revert a"]
+
+
+def test_failed_apply_raises_and_is_still_reverted() -> None:
+    clock = FakeClock()
+    scheduler, journal = make([NoteSpec(at_s=1, id="a", fail_apply=True)], clock)
+    with pytest.raises(FaultApplyError, match="a could not be applied"):
+        scheduler.run(5.0, lambda: False)
+    assert scheduler.revert_all() == []
+    assert journal == ["apply a", "revert a"]
+
+
+def test_revert_failure_is_reported_and_retried_by_revert_all() -> None:
+    clock = FakeClock()
+    scheduler, journal = make([NoteSpec(at_s=1, for_s=1, id="a", fail_revert=1)], clock)
+    scheduler.run(5.0, lambda: False)
+    assert scheduler.active() == ["a"]  # planned revert failed
+    assert scheduler.revert_all() == []  # the retry succeeds
+    assert journal == ["apply a", "revert a", "revert a"]
+
+
+def test_revert_that_never_succeeds_is_named() -> None:
+    clock = FakeClock()
+    scheduler, _ = make([NoteSpec(at_s=0, id="a", fail_revert=99)], clock)
+    scheduler.tick()
+    errors = scheduler.revert_all()
+    assert errors == ["a: revert failed: stuck"]
+
+
+def test_registry_rejects_duplicates_and_names_unknown_faults() -> None:
+    registry = FaultRegistry()
+    registry.register(NoteFault)
+    with pytest.raises(ValueError, match="already registered"):
+        registry.register(NoteFault)
+    with pytest.raises(KeyError, match="unknown fault 'nope'; known: note"):
+        registry.get("nope")
