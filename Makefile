@@ -23,7 +23,7 @@ demo: setup
 	$(VENV)/bin/taxstorm run scenarios/smoke.yaml --report-dir reports; code=$$?; \
 	  echo "reports: $(CURDIR)/reports/ (newest: $$(ls -td reports/*/ | head -n 1)result.json)"; exit $$code
 
-test: setup
+test: setup lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: setup
@@ -31,7 +31,7 @@ bench: setup
 	  [ -e "$$bench" ] || { echo "no benchmarks yet"; break; }; \
 	  echo "== $$bench"; $(PY) "$$bench"; done
 
-lint: setup
+lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy

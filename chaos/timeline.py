@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -69,7 +69,7 @@ class FaultScheduler:
 
     def __init__(
         self,
-        faults: list[tuple[Fault[Any], float, float | None]],
+        faults: Sequence[tuple[Fault[Any], float, float | None]],
         clock: Callable[[], float],
         sleep: Callable[[float], None] = time.sleep,
         on_event: Callable[[str, FaultEvent], None] | None = None,

@@ -9,7 +9,6 @@ from pathlib import Path
 import httpx
 
 from chaos.waiting import wait_until
-
 from tests.conftest import RunningPlatform, start_platform
 from tests.helpers import order
 

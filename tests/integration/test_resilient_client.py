@@ -16,8 +16,14 @@ from tests.conftest import Proxied
 from tests.helpers import SELLER, order
 
 FAST = ResilientOptions(
-    connect_timeout_s=0.5, read_timeout_s=0.5, issue_budget_s=2.0, max_attempts=3,
-    backoff_base_s=0.05, backoff_max_s=0.2, breaker_fail_max=20, drain_rate_per_s=50,
+    connect_timeout_s=0.5,
+    read_timeout_s=0.5,
+    issue_budget_s=2.0,
+    max_attempts=3,
+    backoff_base_s=0.05,
+    backoff_max_s=0.2,
+    breaker_fail_max=20,
+    drain_rate_per_s=50,
 )
 
 
@@ -79,7 +85,9 @@ def test_validation_errors_are_not_retried(client: ResilientClient, proxied: Pro
     assert outcome.status == "rejected" and outcome.attempts == 1 and "E2004" in (outcome.error or "")
     assert client.backlog() == 0
     posts = [
-        r for r in proxied.platform.admin.stats()["requests"] if r["method"] == "POST" and r["route"] == "/api/v1/invoices"
+        r
+        for r in proxied.platform.admin.stats()["requests"]
+        if r["method"] == "POST" and r["route"] == "/api/v1/invoices"
     ]
     assert sum(r["count"] for r in posts) == 1
 

@@ -35,7 +35,9 @@ def test_issue_returns_a_20_digit_number_from_the_region_and_year(client: TestCl
     assert answer.status_code == 200
     data = answer.json()["data"]
     assert answer.json()["code"] == "0000"
-    assert len(data["invoiceNo"]) == 20 and data["invoiceNo"].startswith("26421")  # 2026 (clock 1.79e9), region 42, channel 1
+    assert len(data["invoiceNo"]) == 20 and data["invoiceNo"].startswith(
+        "26421"
+    )  # 2026 (clock 1.79e9), region 42, channel 1
     assert data["orderRef"] == "ORD-1" and data["replayed"] is False
     assert data["totals"] == {"amount": "21.00", "tax": "2.73", "totalWithTax": "23.73"}
 
@@ -74,8 +76,11 @@ def test_concurrent_identical_requests_make_one_invoice(client: TestClient) -> N
         (lambda b: b["lines"][0].update(taxRate="0.17"), "E2004", "lines[0].taxRate"),
         (lambda b: b["totals"].update(totalWithTax="23.74"), "E2002", "totals.totalWithTax"),
         (lambda b: b["totals"].update(amount="21.01"), "E2002", "totals.amount"),
-        (lambda b: b["seller"].update(taxId=SELLER.tax_id[:-1] + ("0" if SELLER.tax_id[-1] != "0" else "1")),
-         "E2005", "seller.taxId"),
+        (
+            lambda b: b["seller"].update(taxId=SELLER.tax_id[:-1] + ("0" if SELLER.tax_id[-1] != "0" else "1")),
+            "E2005",
+            "seller.taxId",
+        ),
         (lambda b: b.update(invoiceType="01"), "E2003", "buyer.taxId"),
         (lambda b: b.pop("orderRef"), "E2001", "orderRef"),
         (lambda b: b.update(requestSerialNo="bad serial!"), "E2001", "requestSerialNo"),

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
+from chaos.network import LatencySpec
 from harness.errors import InvalidInputError
 from harness.scenario import load_scenario, parse_scenario
 
@@ -42,7 +43,8 @@ def test_defaults_are_filled_in() -> None:
     scenario = parse_scenario(base())
     assert scenario.client.ref == "resilient"
     assert scenario.load.users == 4
-    assert scenario.faults[0].stream == "downstream"
+    fault = scenario.faults[0]
+    assert isinstance(fault, LatencySpec) and fault.stream == "downstream"
 
 
 def test_unknown_key_is_named() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import pytest
 
@@ -33,7 +33,7 @@ class NoteFault(Fault[NoteSpec]):
 
     spec_type = NoteSpec
     summary = "test fault"
-    journal: list[str] = []
+    journal: ClassVar[list[str]] = []
 
     def apply(self) -> None:
         self.journal.append(f"apply {self.label}")
