@@ -83,6 +83,16 @@ class Outbox:
     def count_pending(self) -> int:
         return int(self._conn.execute("SELECT COUNT(*) FROM outbox WHERE state = 'pending'").fetchone()[0])
 
+    def rotate_serial(self, entry: OutboxEntry) -> OutboxEntry:
+        """A new serial for an order whose old serial the platform marked FAILED (no invoice exists under it)."""
+        serial = f"TS{uuid.uuid4().hex[:24]}"
+        payload = {**entry.payload, "requestSerialNo": serial}
+        self._conn.execute(
+            "UPDATE outbox SET serial = ?, payload = ? WHERE order_ref = ?",
+            (serial, json.dumps(payload), entry.order_ref),
+        )
+        return OutboxEntry(entry.order_ref, serial, payload, entry.state, entry.invoice_no, entry.attempts)
+
     def count_attempt(self, order_ref: str) -> None:
         self._conn.execute("UPDATE outbox SET attempts = attempts + 1 WHERE order_ref = ?", (order_ref,))
 

@@ -1,9 +1,11 @@
-"""The ``resilient`` reference client: what DOMAIN.md §D recommends, on tenacity and pybreaker.
+"""The ``resilient`` reference client: what DOMAIN.md §D recommends, on tenacity, pybreaker and httpx.
 
-- the serial is persisted with the order before the first send (outbox), never re-minted;
-- after an unknown outcome (timeout, reset, 5xx) it queries by serial before resubmitting the same serial;
-- exponential backoff with full jitter, honouring ``Retry-After``; validation errors are never retried;
-- a circuit breaker on the issue feature; while it is open, orders are accepted as ``queued``;
+- the serial is persisted with the order before the first send (outbox) and reused for every retry;
+- after an unknown outcome (timeout, reset, 5xx, 504) it queries by serial before resubmitting the same serial;
+- an accepted request (202 PROCESSING) is polled by serial until it is ISSUED or FAILED;
+- exponential backoff with full jitter, honouring ``Retry-After``; business errors are never retried;
+- one shared token with single-flight refresh, one retry on 401;
+- a circuit breaker on the issue feature; while it is open orders are accepted as ``queued``;
 - the outbox is drained later at a bounded, jittered rate.
 """
 
@@ -17,13 +19,20 @@ from decimal import Decimal
 from typing import Any
 
 import pybreaker
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay
+from tenacity import RetryCallState, Retrying, retry_if_exception_type
 from tenacity.wait import wait_random_exponential
 
 from clients.orders import Order
 from clients.outbox import Outbox, OutboxEntry
 from clients.protocol import ClientConfig, Outcome
 from clients.transport import InvoiceAnswer, PlatformHTTP, RejectedError, TransientError
+
+
+class StillProcessing(TransientError):
+    """The platform accepted the request and is still working on it: ask again shortly."""
+
+    def __init__(self, retry_after_s: float | None) -> None:
+        super().__init__("PROCESSING", unknown_outcome=True, retry_after_s=retry_after_s)
 
 
 @dataclass(frozen=True)
@@ -36,33 +45,36 @@ class ResilientOptions:
     max_attempts: int = 4
     backoff_base_s: float = 0.2
     backoff_max_s: float = 2.0
+    poll_base_s: float = 0.05
+    poll_max_s: float = 1.0
     breaker_fail_max: int = 5
     breaker_reset_s: float = 5.0
     drain_rate_per_s: float = 5.0
 
     @classmethod
     def from_mapping(cls, options: dict[str, Any]) -> ResilientOptions:
-        unknown = set(options) - set(cls.__dataclass_fields__)
+        known = sorted(cls.__dataclass_fields__)
+        unknown = set(options) - set(known)
         if unknown:
-            raise ValueError(
-                f"unknown resilient client options {sorted(unknown)}; known: {sorted(cls.__dataclass_fields__)}"
-            )
+            raise ValueError(f"unknown resilient client options {sorted(unknown)}; known: {known}")
         return cls(**options)
 
 
-class _WaitJitterOrRetryAfter:
-    """Full-jitter exponential backoff, unless the platform said how long to wait."""
+class _Wait:
+    """Poll quickly while PROCESSING; otherwise full-jitter backoff unless the platform said how long."""
 
-    def __init__(self, base_s: float, max_s: float) -> None:
-        self._jitter = wait_random_exponential(multiplier=base_s, max=max_s)
-        self._max_s = max_s
+    def __init__(self, options: ResilientOptions) -> None:
+        self._backoff = wait_random_exponential(multiplier=options.backoff_base_s, max=options.backoff_max_s)
+        self._poll = wait_random_exponential(multiplier=options.poll_base_s, max=options.poll_max_s)
+        self._cap_s = options.backoff_max_s * 4
 
     def __call__(self, state: RetryCallState) -> float:
-        outcome = state.outcome
-        error = outcome.exception() if outcome is not None else None
+        error = state.outcome.exception() if state.outcome is not None else None
+        if isinstance(error, StillProcessing):
+            return float(self._poll(state))
         if isinstance(error, TransientError) and error.retry_after_s is not None:
-            return min(error.retry_after_s + random.uniform(0, 0.1), self._max_s * 4)
-        return float(self._jitter(state))
+            return min(error.retry_after_s + random.uniform(0, 0.1), self._cap_s)
+        return float(self._backoff(state))
 
 
 class ResilientClient:
@@ -77,12 +89,17 @@ class ResilientClient:
         self.config = config
         self.options = options or ResilientOptions()
         self._sleep = sleep
-        self._http = PlatformHTTP(config.base_url, self.options.connect_timeout_s, self.options.read_timeout_s)
+        self._http = PlatformHTTP(
+            config.base_url,
+            (config.client_id, config.client_secret, config.seller_tax_id),
+            self.options.connect_timeout_s,
+            self.options.read_timeout_s,
+        )
         self._outbox = Outbox(config.state_dir / f"outbox-{config.seller_tax_id}.sqlite3")
         self._breaker = pybreaker.CircuitBreaker(
             fail_max=self.options.breaker_fail_max,
             reset_timeout=self.options.breaker_reset_s,
-            exclude=[RejectedError],
+            exclude=[RejectedError, StillProcessing],
             name="issue",
         )
 
@@ -113,8 +130,6 @@ class ResilientClient:
                     outcomes.append(outcome)
                 # bounded, jittered pace so a recovering platform is not flattened by our backlog
                 self._sleep(random.uniform(0, 2.0 / self.options.drain_rate_per_s))
-            if self._outbox.count_pending() and self._breaker.current_state == pybreaker.STATE_OPEN:
-                break
         return outcomes
 
     def close(self) -> None:
@@ -123,22 +138,36 @@ class ResilientClient:
 
     def _process(self, entry: OutboxEntry, budget_s: float) -> Outcome:
         attempts = 0
-        unknown = entry.attempts > 0  # an earlier session may have sent it already
+        failures = 0
+        current = entry
+        unknown = entry.attempts > 0  # an earlier attempt (maybe in another session) may have landed
 
         def attempt() -> InvoiceAnswer:
-            nonlocal attempts, unknown
+            nonlocal attempts, failures, unknown, current
             attempts += 1
-            self._outbox.count_attempt(entry.order_ref)
+            self._outbox.count_attempt(current.order_ref)
             try:
-                result: InvoiceAnswer = self._breaker.call(self._send_once, entry, unknown)
-                return result
+                answer: InvoiceAnswer = self._breaker.call(self._send_once, current, unknown)
+            except StillProcessing:
+                unknown = True
+                raise
             except TransientError as exc:
+                failures += 1
                 unknown = unknown or exc.unknown_outcome
                 raise
+            if answer.status == "FAILED":  # definitely no invoice under this serial: a new one is safe
+                current = self._outbox.rotate_serial(current)
+                unknown = False
+                failures += 1
+                raise TransientError(f"platform FAILED the job: {answer.fail_reason}", unknown_outcome=False)
+            return answer
+
+        def stop(state: RetryCallState) -> bool:
+            return failures >= self.options.max_attempts or (state.seconds_since_start or 0.0) >= budget_s
 
         retrying = Retrying(
-            stop=stop_after_attempt(self.options.max_attempts) | stop_after_delay(budget_s),
-            wait=_WaitJitterOrRetryAfter(self.options.backoff_base_s, self.options.backoff_max_s),
+            stop=stop,
+            wait=_Wait(self.options),
             retry=retry_if_exception_type(TransientError),
             sleep=self._sleep,
             reraise=True,
@@ -150,14 +179,19 @@ class ResilientClient:
             return Outcome("rejected", entry.order_ref, attempts=attempts, error=str(exc))
         except (TransientError, pybreaker.CircuitBreakerError) as exc:
             return Outcome("queued", entry.order_ref, attempts=attempts, error=f"queued offline: {exc}")
-        return self._accept(entry, answer, attempts)
+        return self._accept(current, answer, attempts)
 
     def _send_once(self, entry: OutboxEntry, unknown: bool) -> InvoiceAnswer:
         if unknown:  # never resubmit blindly: the last try may have been committed
-            found = self._http.lookup(self.config.seller_tax_id, entry.serial)
+            found = self._http.lookup(entry.serial)
             if found is not None:
+                if found.status == "PROCESSING":
+                    raise StillProcessing(found.retry_after_s)
                 return found
-        return self._http.submit(entry.payload)
+        answer = self._http.submit(entry.payload)
+        if answer.status == "PROCESSING":
+            raise StillProcessing(answer.retry_after_s)
+        return answer
 
     def _accept(self, entry: OutboxEntry, answer: InvoiceAnswer, attempts: int) -> Outcome:
         expected = Decimal(entry.payload["totals"]["totalWithTax"])
@@ -175,5 +209,5 @@ class ResilientClient:
 
 
 def create_client(config: ClientConfig) -> ResilientClient:
-    """Factory for ``--client resilient``."""
+    """Factory for ``client.ref: resilient``."""
     return ResilientClient(config, ResilientOptions.from_mapping(config.options))

@@ -1,7 +1,15 @@
-"""HTTP calls to the platform, classified into the three things a client must tell apart."""
+"""HTTP calls to the platform, classified into what a client must tell apart, with token handling.
+
+Answers: ``ISSUED`` (done), ``PROCESSING`` (accepted, ask again later), ``FAILED`` (definitely no invoice under
+that serial). Errors: :class:`TransientError` (try later; ``unknown_outcome`` when the platform may have
+committed) and :class:`RejectedError` (a business error: retrying cannot help).
+"""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,11 +35,14 @@ class RejectedError(Exception):
 
 @dataclass(frozen=True)
 class InvoiceAnswer:
-    """The platform's data for an issued invoice."""
+    """The platform's word on one serial."""
 
-    invoice_no: str
+    status: str
+    invoice_no: str | None
     total_with_tax: str
     replayed: bool
+    fail_reason: str | None = None
+    retry_after_s: float | None = None
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -42,37 +53,102 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
-def _answer(body: dict[str, Any]) -> InvoiceAnswer:
-    data = body["data"]
-    return InvoiceAnswer(data["invoiceNo"], data["totals"]["totalWithTax"], bool(data.get("replayed")))
+def _answer(response: httpx.Response) -> InvoiceAnswer:
+    data = response.json()["data"]
+    return InvoiceAnswer(
+        status=data["status"],
+        invoice_no=data.get("invoiceNo"),
+        total_with_tax=data["totals"]["totalWithTax"],
+        replayed=bool(data.get("replayed")),
+        fail_reason=data.get("failReason"),
+        retry_after_s=_retry_after(response),
+    )
+
+
+class TokenProvider:
+    """One shared token per taxpayer: fetched once, refreshed at 80 % of its life, single-flight."""
+
+    def __init__(
+        self,
+        fetch: Callable[[], tuple[str, float]],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._fetch = fetch
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._token: str | None = None
+        self._refresh_at = 0.0
+
+    def token(self) -> str:
+        with self._lock:  # single flight: concurrent callers wait for the one fetch
+            if self._token is None or self._clock() >= self._refresh_at:
+                token, ttl_s = self._fetch()
+                self._token, self._refresh_at = token, self._clock() + 0.8 * ttl_s
+            return self._token
+
+    def invalidate(self, token: str) -> None:
+        """Forget ``token`` (after a 401) unless another caller already replaced it."""
+        with self._lock:
+            if self._token == token:
+                self._token = None
 
 
 class PlatformHTTP:
-    """The two calls the reference client needs, over one keep-alive connection pool."""
+    """The calls the reference client needs, over one keep-alive connection pool."""
 
-    def __init__(self, base_url: str, connect_timeout_s: float, read_timeout_s: float) -> None:
-        self._http = httpx.Client(
-            base_url=base_url,
-            timeout=httpx.Timeout(read_timeout_s, connect=connect_timeout_s),
-        )
+    def __init__(
+        self,
+        base_url: str,
+        credentials: tuple[str, str, str],
+        connect_timeout_s: float,
+        read_timeout_s: float,
+    ) -> None:
+        self._http = httpx.Client(base_url=base_url, timeout=httpx.Timeout(read_timeout_s, connect=connect_timeout_s))
+        self._client_id, self._secret, self.taxpayer_id = credentials
+        self.tokens = TokenProvider(self._fetch_token)
+
+    def _fetch_token(self) -> tuple[str, float]:
+        body = {"clientId": self._client_id, "clientSecret": self._secret, "taxpayerId": self.taxpayer_id}
+        response = self._raw("POST", "/api/v1/auth/token", json=body)
+        if response.status_code != 200:
+            raise self._classify(response)
+        data = response.json()["data"]
+        return str(data["accessToken"]), float(data["expiresIn"])
 
     def submit(self, payload: dict[str, Any]) -> InvoiceAnswer:
-        """POST the invoice; raise TransientError or RejectedError when it is not issued."""
-        response = self._send("POST", "/api/v1/invoices", json=payload)
-        if response.status_code == 200:
-            return _answer(response.json())
+        """POST the invoice (async mode); raise TransientError or RejectedError when not accepted."""
+        response = self._authorized("POST", "/api/v1/invoices", json=payload)
+        if response.status_code in (200, 202):
+            return _answer(response)
         raise self._classify(response)
 
-    def lookup(self, seller_tax_id: str, serial: str) -> InvoiceAnswer | None:
-        """The safe recovery call: the invoice stored under ``serial``, or None if the platform has none."""
-        response = self._send("GET", f"/api/v1/invoices/by-serial/{serial}", params={"sellerTaxId": seller_tax_id})
+    def lookup(self, serial: str) -> InvoiceAnswer | None:
+        """The safe recovery call: the platform's word on ``serial``, or None if it never saw it."""
+        response = self._authorized("GET", f"/api/v1/invoices/by-serial/{serial}")
         if response.status_code == 200:
-            return _answer(response.json())
+            return _answer(response)
         if response.status_code == 404:
             return None
         raise self._classify(response)
 
-    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def get(self, path: str) -> dict[str, Any]:
+        """GET a business resource's data, or raise."""
+        response = self._authorized("GET", path)
+        if response.status_code == 200:
+            data: dict[str, Any] = response.json()["data"]
+            return data
+        raise self._classify(response)
+
+    def _authorized(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        token = self.tokens.token()
+        response = self._raw(method, path, headers={"Authorization": f"Bearer {token}"}, **kwargs)
+        if response.status_code == 401:  # expired or revoked: refresh once, retry once
+            self.tokens.invalidate(token)
+            token = self.tokens.token()
+            response = self._raw(method, path, headers={"Authorization": f"Bearer {token}"}, **kwargs)
+        return response
+
+    def _raw(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
             return self._http.request(method, path, **kwargs)
         except httpx.ConnectError as exc:  # refused or unreachable: the request never arrived
@@ -88,12 +164,13 @@ class PlatformHTTP:
         except ValueError:
             code, message = "", response.text[:200]
         status = response.status_code
-        if status in (429, 503):
-            return TransientError(f"HTTP {status} {code}", unknown_outcome=False, retry_after_s=_retry_after(response))
+        retry_after = _retry_after(response)
+        if status in (429, 503) or code in ("E1001", "E1002", "E1003", "E1004"):
+            return TransientError(f"HTTP {status} {code}", unknown_outcome=False, retry_after_s=retry_after)
         if status == 409 and code == "E3003":
-            return TransientError("in progress (E3003)", unknown_outcome=True, retry_after_s=_retry_after(response))
+            return TransientError("in progress (E3003)", unknown_outcome=True, retry_after_s=retry_after)
         if status >= 500:
-            return TransientError(f"HTTP {status} {code}", unknown_outcome=True, retry_after_s=_retry_after(response))
+            return TransientError(f"HTTP {status} {code}", unknown_outcome=True, retry_after_s=retry_after)
         return RejectedError(code or f"HTTP{status}", message)
 
     def close(self) -> None:

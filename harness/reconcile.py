@@ -76,7 +76,7 @@ def reconcile(
     ledger: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     ledger_count = 0
     for row in ledger_rows:
-        if row.get("status") == "ISSUED":
+        if row.get("status") == "ISSUED" and row.get("kind", "blue") == "blue":
             ledger[str(row["orderRef"])].append(row)
             ledger_count += 1
     claims = final_claims(records)

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from mock_platform.api import admin, health, invoices
+from mock_platform.api import admin, auth, health, invoices, red, reference, services
 from mock_platform.api.responses import error
+from mock_platform.auth import Authenticator
+from mock_platform.batch import BatchService
+from mock_platform.capacity import CapacityMiddleware, CapacityModel
+from mock_platform.clock import Clock, OffsetClock
 from mock_platform.errors import ApiError, ErrorCode
-from mock_platform.ledger import Ledger, now_epoch
+from mock_platform.issuing import IssuingService
+from mock_platform.red import RedLetterService
 from mock_platform.settings import PlatformSettings
 from mock_platform.state import PlatformState
 from mock_platform.stats import CountingMiddleware, RequestCounters
+from mock_platform.store.db import Database
+from mock_platform.store.numbers import Numbering
+from mock_platform.store.quota import QuotaBook, QuotaRules
+from mock_platform.verify import VerificationService
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:
@@ -34,20 +41,47 @@ async def _on_validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     first = exc.errors()[0]
     field = _field_path(tuple(first.get("loc", ())))
-    detail = f"{field}: {first.get('msg', 'invalid')}"
-    return error(ApiError(ErrorCode.SCHEMA, detail, field))
+    return error(ApiError(ErrorCode.SCHEMA, f"{field}: {first.get('msg', 'invalid')}", field))
 
 
-def create_app(settings: PlatformSettings, clock: Callable[[], float] = now_epoch) -> FastAPI:
-    """Build a platform app with its own ledger, counters and clock."""
-    app = FastAPI(title="taxstorm mock tax platform", version="0.1.0")
-    counters = RequestCounters()
-    ledger = Ledger(settings.ledger_path, settings.region_code + settings.channel_code)
-    app.state.platform = PlatformState(settings=settings, ledger=ledger, counters=counters, clock=clock)
+async def _on_unexpected(_: Request, exc: Exception) -> JSONResponse:
+    return error(ApiError(ErrorCode.INTERNAL, type(exc).__name__))
+
+
+def build_state(settings: PlatformSettings, clock: Clock) -> PlatformState:
+    """Wire the services of one platform instance."""
+    db = Database(settings.ledger_path)
+    quota = QuotaBook(QuotaRules(settings.monthly_quota, settings.quota_mode, settings.filing_deadline_day))
+    issuing = IssuingService(db, settings, clock, quota, Numbering(settings.region_code, settings.channel_code))
+    return PlatformState(
+        settings=settings,
+        clock=clock,
+        db=db,
+        counters=RequestCounters(),
+        capacity=CapacityModel(dict(settings.capacity), settings.seed),
+        auth=Authenticator(db, settings, clock),
+        quota=quota,
+        issuing=issuing,
+        batches=BatchService(issuing),
+        red=RedLetterService(issuing),
+        verification=VerificationService(db, clock, settings.verify_daily_limit, settings.verify_max_age_days),
+    )
+
+
+def create_app(settings: PlatformSettings, clock: Clock | None = None) -> FastAPI:
+    """Build a platform app with its own ledger connection, counters, capacity model and clock."""
+    state = build_state(settings, clock or OffsetClock())
+    app = FastAPI(
+        title="taxstorm mock tax platform",
+        version="1.0.0",
+        description="A 数电票-style e-invoicing platform for chaos and load testing (see DOMAIN.md §A).",
+    )
+    app.state.platform = state
     app.add_exception_handler(ApiError, _on_api_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
-    app.include_router(health.router)
-    app.include_router(invoices.router)
-    app.include_router(admin.router)
-    app.add_middleware(CountingMiddleware, counters=counters)
+    app.add_exception_handler(Exception, _on_unexpected)
+    for module in (health, auth, invoices, red, services, reference, admin):
+        app.include_router(module.router)
+    app.add_middleware(CapacityMiddleware, model=state.capacity)
+    app.add_middleware(CountingMiddleware, counters=state.counters)
     return app

@@ -1,28 +1,60 @@
-"""Per-app state handed to routes through a dependency: no module globals."""
+"""Per-app state handed to routes through dependencies: no module globals."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from mock_platform.ledger import Ledger
+from mock_platform.auth import Authenticator, Caller
+from mock_platform.batch import BatchService
+from mock_platform.capacity import CapacityModel
+from mock_platform.clock import Clock
+from mock_platform.issuing import IssuingService
+from mock_platform.red import RedLetterService
 from mock_platform.settings import PlatformSettings
 from mock_platform.stats import RequestCounters
+from mock_platform.store.db import Database
+from mock_platform.store.quota import QuotaBook
+from mock_platform.verify import VerificationService
 
 
 @dataclass
 class PlatformState:
-    """Settings, ledger, counters and clock of one app instance."""
+    """Everything one app instance owns."""
 
     settings: PlatformSettings
-    ledger: Ledger
+    clock: Clock
+    db: Database
     counters: RequestCounters
-    clock: Callable[[], float]
+    capacity: CapacityModel
+    auth: Authenticator
+    quota: QuotaBook
+    issuing: IssuingService
+    batches: BatchService
+    red: RedLetterService
+    verification: VerificationService
+    notices: list[dict[str, Any]] = field(default_factory=list)
 
 
 def get_state(request: Request) -> PlatformState:
     """FastAPI dependency: the state of the app serving this request."""
     state: PlatformState = request.app.state.platform
     return state
+
+
+bearer = HTTPBearer(auto_error=False, description="token from POST /api/v1/auth/token")
+StateDep = Annotated[PlatformState, Depends(get_state)]
+
+
+def require_caller(
+    state: StateDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> Caller:
+    """The authenticated taxpayer, or 401 E1001 / E1002 / E1003."""
+    header = f"Bearer {credentials.credentials}" if credentials is not None else None
+    return state.auth.caller(header)
+
+
+CallerDep = Annotated[Caller, Depends(require_caller)]

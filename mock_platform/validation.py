@@ -1,15 +1,18 @@
-"""Business validation of an issue request: Decimal money with ROUND_HALF_UP, rates, tax ids."""
+"""Business validation of an issue request: Decimal money with ROUND_HALF_UP, effective rates, tax ids."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from mock_platform.errors import ApiError, ErrorCode
 from mock_platform.models import IssueInvoiceRequest
+from mock_platform.settings import TaxRate
 from mock_platform.taxid import is_valid_tax_id
 
 CENT = Decimal("0.01")
-ALLOWED_RATES = frozenset(Decimal(r) for r in ("0.13", "0.09", "0.06", "0.05", "0.03", "0.01", "0"))
 
 
 def money(value: Decimal) -> Decimal:
@@ -17,33 +20,58 @@ def money(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def rates_on(table: Collection[TaxRate], on: date) -> set[Decimal]:
+    """The rates in force on a date."""
+    return {r.rate for r in table if r.effective_from <= on and (r.effective_to is None or on < r.effective_to)}
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What validation needs to know besides the request."""
+
+    max_lines: int
+    allowed_rates: set[Decimal]
+    line_tax_tolerance: Decimal = Decimal("0.00")
+
+
 def _require_cents(value: Decimal, field: str) -> None:
-    if value != value.quantize(CENT) or not value.is_finite():
+    if not value.is_finite() or value != value.quantize(CENT):
         raise ApiError(ErrorCode.AMOUNT_MISMATCH, f"{value} must have at most 2 decimals", field)
 
 
-def validate_issue(request: IssueInvoiceRequest, max_lines: int) -> None:
-    """Raise ApiError naming the first offending field; return quietly when the invoice is sound."""
+def _check_ids(request: IssueInvoiceRequest) -> None:
     seller_id = request.seller.taxId
     if not seller_id or not is_valid_tax_id(seller_id):
-        raise ApiError(ErrorCode.BAD_SELLER, f"{seller_id!r} fails the GB 32100 check", "seller.taxId")
+        raise ApiError(ErrorCode.BAD_TAX_ID, f"seller {seller_id!r} fails the GB 32100 check", "seller.taxId")
     buyer_id = request.buyer.taxId
     if request.invoiceType == "01" and not buyer_id:
-        raise ApiError(ErrorCode.BAD_BUYER, "special invoices (01) need the buyer's tax id", "buyer.taxId")
+        raise ApiError(ErrorCode.BAD_TAX_ID, "special invoices (01 专票) need the buyer's tax id", "buyer.taxId")
     if buyer_id and not is_valid_tax_id(buyer_id):
-        raise ApiError(ErrorCode.BAD_BUYER, f"{buyer_id!r} fails the GB 32100 check", "buyer.taxId")
-    if len(request.lines) > max_lines:
-        raise ApiError(ErrorCode.SCHEMA, f"{len(request.lines)} lines, at most {max_lines}", "lines")
+        raise ApiError(ErrorCode.BAD_TAX_ID, f"buyer {buyer_id!r} fails the GB 32100 check", "buyer.taxId")
 
-    sum_amount = Decimal(0)
+
+def validate_issue(request: IssueInvoiceRequest, rules: Rules) -> None:
+    """Raise ApiError naming the first offending field; return quietly when the invoice is sound."""
+    _check_ids(request)
+    if len(request.lines) > rules.max_lines:
+        raise ApiError(ErrorCode.SCHEMA, f"{len(request.lines)} lines, at most {rules.max_lines}", "lines")
+    sum_net = Decimal(0)
     sum_tax = Decimal(0)
     for index, line in enumerate(request.lines):
         path = f"lines[{index}]"
         _require_cents(line.amount, f"{path}.amount")
         _require_cents(line.taxAmount, f"{path}.taxAmount")
-        if line.taxRate not in ALLOWED_RATES:
-            allowed = ", ".join(str(r) for r in sorted(ALLOWED_RATES))
-            raise ApiError(ErrorCode.BAD_RATE, f"{line.taxRate} is not one of {allowed}", f"{path}.taxRate")
+        if line.taxCategoryCode is not None and not (
+            len(line.taxCategoryCode) == 19 and line.taxCategoryCode.isdigit()
+        ):
+            raise ApiError(ErrorCode.BAD_CATEGORY, "taxCategoryCode has 19 digits", f"{path}.taxCategoryCode")
+        if line.taxRate not in rules.allowed_rates:
+            allowed = ", ".join(str(r) for r in sorted(rules.allowed_rates))
+            raise ApiError(ErrorCode.BAD_RATE, f"{line.taxRate} is not in force; allowed: {allowed}", f"{path}.taxRate")
+        if (line.amount < 0) != (line.lineNature == "1"):
+            raise ApiError(
+                ErrorCode.AMOUNT_MISMATCH, "only discount lines (lineNature 1) are negative", f"{path}.amount"
+            )
         if line.quantity is not None and line.unitPrice is not None:
             expected = money(line.quantity * line.unitPrice)
             if abs(expected - line.amount) > CENT:
@@ -52,21 +80,28 @@ def validate_issue(request: IssueInvoiceRequest, max_lines: int) -> None:
                     f"quantity × unitPrice = {expected}, amount says {line.amount}",
                     f"{path}.amount",
                 )
-        expected_tax = money(line.amount * line.taxRate)
-        if expected_tax != line.taxAmount:
+        if request.priceIncludesTax:
+            net = money(line.amount / (1 + line.taxRate))
+            expected_tax = line.amount - net
+        else:
+            net = line.amount
+            expected_tax = money(line.amount * line.taxRate)
+        if abs(expected_tax - line.taxAmount) > rules.line_tax_tolerance:
             raise ApiError(
                 ErrorCode.AMOUNT_MISMATCH,
-                f"round(amount × taxRate) = {expected_tax}, taxAmount says {line.taxAmount}",
+                f"tax should be {expected_tax} (half-up), taxAmount says {line.taxAmount}",
                 f"{path}.taxAmount",
             )
-        sum_amount += line.amount
+        sum_net += net
         sum_tax += line.taxAmount
 
     totals = request.totals
     for name, given, expected in (
-        ("amount", totals.amount, sum_amount),
+        ("amount", totals.amount, sum_net),
         ("tax", totals.tax, sum_tax),
-        ("totalWithTax", totals.totalWithTax, sum_amount + sum_tax),
+        ("totalWithTax", totals.totalWithTax, sum_net + sum_tax),
     ):
         if given != expected:
             raise ApiError(ErrorCode.AMOUNT_MISMATCH, f"expected {expected}, got {given}", f"totals.{name}")
+    if totals.totalWithTax <= 0:
+        raise ApiError(ErrorCode.AMOUNT_MISMATCH, "a blue invoice totals more than zero", "totals.totalWithTax")

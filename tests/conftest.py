@@ -6,6 +6,7 @@ import os
 import secrets
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,10 +48,11 @@ class RunningPlatform:
     url: str
     admin: PlatformAdmin
     ledger_path: Path
+    admin_token: str
 
 
-def start_platform(tmp_path: Path, ledger_path: Path | None = None, port: int = 0) -> RunningPlatform:
-    """Start ``python -m mock_platform`` and wait for /health."""
+def start_platform(tmp_path: Path, ledger_path: Path | None = None, port: int = 0, **settings: str) -> RunningPlatform:
+    """Start ``python -m mock_platform`` (settings as ``TAXSTORM_PLATFORM_*`` values) and wait for /health."""
     token = secrets.token_urlsafe(16)
     ledger_path = ledger_path or tmp_path / "ledger.sqlite3"
     port_file = tmp_path / f"platform-{secrets.token_hex(4)}.port"
@@ -59,6 +61,7 @@ def start_platform(tmp_path: Path, ledger_path: Path | None = None, port: int = 
         "TAXSTORM_PLATFORM_LEDGER_PATH": str(ledger_path),
         "TAXSTORM_PLATFORM_ADMIN_TOKEN": token,
         "PYTHONPATH": str(REPO),
+        **{f"TAXSTORM_PLATFORM_{name.upper()}": value for name, value in settings.items()},
     }
     process = ManagedProcess(
         "platform",
@@ -72,17 +75,24 @@ def start_platform(tmp_path: Path, ledger_path: Path | None = None, port: int = 
     url = f"http://127.0.0.1:{port_file.read_text().strip()}"
     admin = PlatformAdmin(url, token)
     wait_until(admin.healthy, 30, "platform /health")
-    return RunningPlatform(process, url, admin, ledger_path)
+    return RunningPlatform(process, url, admin, ledger_path, token)
 
 
-@pytest.fixture
-def platform(tmp_path: Path) -> Iterator[RunningPlatform]:
-    running = start_platform(tmp_path)
+@contextmanager
+def running_platform(tmp_path: Path, ledger_path: Path | None = None, **settings: str) -> Iterator[RunningPlatform]:
+    """A platform process for the length of a ``with`` block."""
+    running = start_platform(tmp_path, ledger_path, 0, **settings)
     try:
         yield running
     finally:
         running.admin.close()
         running.process.stop()
+
+
+@pytest.fixture
+def platform(tmp_path: Path) -> Iterator[RunningPlatform]:
+    with running_platform(tmp_path) as running:
+        yield running
 
 
 @dataclass

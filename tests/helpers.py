@@ -14,3 +14,16 @@ def order(ref: str = "ORD-1", price: str = "10.50", quantity: int = 2, rate: str
     """A valid single-line order of the test seller."""
     line = OrderLine("茶叶 tea", Decimal(quantity), Decimal(price), Decimal(rate))
     return Order(ref, SELLER.tax_id, SELLER.name, "buyer", (line,))
+
+
+def http_token(url: str, taxpayer: str = SELLER.tax_id) -> dict[str, str]:
+    """Authorization headers for a taxpayer from a running platform."""
+    import httpx
+
+    answer = httpx.post(
+        f"{url}/api/v1/auth/token",
+        json={"clientId": "taxstorm", "clientSecret": "taxstorm-secret", "taxpayerId": taxpayer},
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    return {"Authorization": f"Bearer {answer.json()['data']['accessToken']}"}

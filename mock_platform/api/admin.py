@@ -1,4 +1,7 @@
-"""The admin router (token-protected): counters, ledger export, reset. Never exposed through Toxiproxy."""
+"""The admin router (token-protected): counters, ledger export, reset, capacity and clock controls.
+
+The harness talks to it directly, never through Toxiproxy.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +10,16 @@ import secrets
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Path, Query
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
 
-from mock_platform.api.responses import error_responses
+from mock_platform.api.responses import responses
+from mock_platform.clock import OffsetClock
 from mock_platform.errors import ApiError, ErrorCode
+from mock_platform.settings import Family, FamilyCapacity
 from mock_platform.state import PlatformState, get_state
+from mock_platform.store import invoices
 
 
 def require_admin(
@@ -22,34 +29,67 @@ def require_admin(
     """Let the request through only with ``Authorization: Bearer <admin token>``."""
     expected = f"Bearer {state.settings.admin_token}"
     if authorization is None or not secrets.compare_digest(authorization.encode(), expected.encode()):
-        raise ApiError(ErrorCode.UNAUTHORIZED, "admin routes need 'Authorization: Bearer <admin token>'")
+        raise ApiError(ErrorCode.BAD_CREDENTIALS, "admin routes need 'Authorization: Bearer <admin token>'")
     return state
 
 
-router = APIRouter(prefix="/admin", tags=["admin"], responses=error_responses(401))
+router = APIRouter(prefix="/admin", tags=["admin"], responses=responses(401))
 AdminDep = Annotated[PlatformState, Depends(require_admin)]
 
 
-@router.get("/stats", summary="Request counters by route and status, in-flight, ledger size")
+@router.get("/stats", summary="Counters by route and status, in-flight, capacity gates, ledger size")
 def stats(state: AdminDep) -> dict[str, Any]:
-    return {**state.counters.snapshot(), "ledgerSize": state.ledger.count(), "time": state.clock()}
+    with state.db.read() as tx:
+        size = invoices.count(tx)
+    return {
+        **state.counters.snapshot(),
+        "capacity": state.capacity.snapshot(),
+        "ledgerSize": size,
+        "time": state.clock(),
+        "instance": state.settings.instance,
+    }
 
 
-@router.get("/ledger", summary="Stream the ledger as NDJSON, optionally only invoices created in [since, until)")
+@router.get("/ledger", summary="Stream the ledger as NDJSON, optionally only rows created in [since, until)")
 def ledger(
     state: AdminDep,
     since: Annotated[float | None, Query(description="epoch seconds, inclusive")] = None,
     until: Annotated[float | None, Query(description="epoch seconds, exclusive")] = None,
 ) -> StreamingResponse:
+    now = state.clock()
+
     def lines() -> Iterator[bytes]:
-        for record in state.ledger.export(since, until):
-            yield json.dumps(record.export(), ensure_ascii=False).encode() + b"\n"
+        for invoice in invoices.export(state.db, since, until):
+            yield json.dumps(invoice.export(now), ensure_ascii=False).encode() + b"\n"
 
     return StreamingResponse(lines(), media_type="application/x-ndjson")
 
 
-@router.post("/reset", summary="Forget every invoice and counter")
+@router.post("/reset", summary="Forget every invoice, token, quota and counter")
 def reset(state: AdminDep) -> dict[str, str]:
-    state.ledger.reset()
+    state.db.reset()
     state.counters.reset()
+    state.auth.forget()
     return {"status": "reset"}
+
+
+@router.put("/capacity/{family}", summary="Change one family's capacity model at runtime")
+def set_capacity(family: Annotated[Family, Path()], config: FamilyCapacity, state: AdminDep) -> dict[str, Any]:
+    state.capacity.configure(family, config)
+    return state.capacity.snapshot()[family]
+
+
+class ClockChange(BaseModel):
+    """Move the platform's clock forward (e.g. past a 72 h deadline or into the filing period)."""
+
+    model_config = ConfigDict(extra="forbid")
+    advance_s: float = Field(ge=0, le=10 * 366 * 86_400)
+
+
+@router.post("/clock", summary="Advance the platform clock")
+def advance_clock(change: ClockChange, state: AdminDep) -> dict[str, float]:
+    clock = state.clock
+    if not isinstance(clock, OffsetClock):
+        raise ApiError(ErrorCode.FEATURE_DISABLED, "this platform runs on a fixed clock")
+    clock.advance(change.advance_s)
+    return {"time": clock(), "offsetS": clock.offset_s}

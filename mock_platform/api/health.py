@@ -1,16 +1,44 @@
-"""Liveness."""
+"""Liveness and Prometheus metrics (outside /api/v1: never throttled or authenticated)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter
+from fastapi.responses import PlainTextResponse
 
-from fastapi import APIRouter, Depends
-
-from mock_platform.state import PlatformState, get_state
+from mock_platform.state import StateDep
+from mock_platform.store import invoices
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/health", summary="Liveness and the running release profile")
-def health(state: Annotated[PlatformState, Depends(get_state)]) -> dict[str, str]:
-    return {"status": "UP", "release": state.settings.release}
+def health(state: StateDep) -> dict[str, str]:
+    return {"status": "UP", "release": state.settings.release, "instance": state.settings.instance}
+
+
+def _label(value: object) -> str:
+    return str(value).replace("\\", "\\\\").replace('"', '\\"')
+
+
+@router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus text exposition")
+def metrics(state: StateDep) -> str:
+    lines = ["# TYPE taxstorm_requests_total counter"]
+    snapshot = state.counters.snapshot()
+    for row in snapshot["requests"]:
+        lines.append(
+            f'taxstorm_requests_total{{method="{row["method"]}",route="{_label(row["route"])}",'
+            f'status="{row["status"]}"}} {row["count"]}'
+        )
+    lines += ["# TYPE taxstorm_in_flight gauge", f"taxstorm_in_flight {snapshot['inFlight']}"]
+    for metric, key, kind in (
+        ("taxstorm_family_in_service", "inService", "gauge"),
+        ("taxstorm_family_waiting", "waiting", "gauge"),
+        ("taxstorm_family_shed_total", "shed", "counter"),
+        ("taxstorm_family_rate_limited_total", "rateLimited", "counter"),
+    ):
+        lines.append(f"# TYPE {metric} {kind}")
+        for family, gate in state.capacity.snapshot().items():
+            lines.append(f'{metric}{{family="{family}"}} {gate[key]}')
+    with state.db.read() as tx:
+        lines += ["# TYPE taxstorm_ledger_invoices gauge", f"taxstorm_ledger_invoices {invoices.count(tx)}"]
+    return "\n".join(lines) + "\n"

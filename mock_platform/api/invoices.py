@@ -1,86 +1,124 @@
-"""Invoice routes: issue a blue invoice (idempotent) and look one up by request serial."""
+"""Invoice routes: issue (async by default, ``?mode=sync``), look-ups, list, batch and red invoices."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import asyncio
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Body, Path, Query
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from mock_platform.api.responses import error_responses, ok
+from mock_platform.api.responses import ok, responses
 from mock_platform.errors import ApiError, ErrorCode
-from mock_platform.ledger import InvoiceRecord, NewInvoice, payload_hash
-from mock_platform.models import SERIAL_PATTERN, Envelope, IssueInvoiceRequest
-from mock_platform.state import PlatformState, get_state
-from mock_platform.validation import validate_issue
+from mock_platform.issuing import Accepted
+from mock_platform.models import SERIAL_PATTERN, IssueInvoiceRequest, RedInvoiceRequest
+from mock_platform.state import CallerDep, PlatformState, StateDep
+from mock_platform.store import invoices
 
 router = APIRouter(prefix="/api/v1", tags=["invoices"])
-StateDep = Annotated[PlatformState, Depends(get_state)]
+InvoiceNo = Annotated[str, Path(pattern=r"^\d{20}$", description="20-digit invoice number")]
+Mode = Annotated[Literal["async", "sync"], Query(description="sync waits for the final status")]
 
 
-def invoice_data(record: InvoiceRecord, replayed: bool = False) -> dict[str, object]:
-    """The result document of one invoice."""
-    return {
-        "requestSerialNo": record.request_serial_no,
-        "orderRef": record.order_ref,
-        "sellerTaxId": record.seller_tax_id,
-        "invoiceNo": record.invoice_no,
-        "status": record.status,
-        "issueTime": record.issue_time,
-        "totals": {
-            "amount": record.total_amount,
-            "tax": record.total_tax,
-            "totalWithTax": record.total_with_tax,
-        },
-        "replayed": replayed,
-    }
+async def _answer(state: PlatformState, accepted: Accepted, mode: str) -> JSONResponse:
+    """200 with the final result, 202 while PROCESSING, or 504 E9004 when sync waited too long."""
+    invoice = accepted.invoice
+    now = state.clock()
+    if mode == "sync" and invoice.status_at(now) == "PROCESSING":
+        wait = invoice.due_at - now
+        if wait > state.settings.sync_timeout_s:
+            await asyncio.sleep(state.settings.sync_timeout_s)
+            raise ApiError(
+                ErrorCode.TIMEOUT,
+                "still processing; GET /api/v1/invoices/by-serial/{serial} before resubmitting",
+                data={"requestSerialNo": invoice.request_serial_no},
+                retry_after_s=max(1, int(wait - state.settings.sync_timeout_s + 0.999)),
+            )
+        await asyncio.sleep(max(0.0, wait))
+        now = max(state.clock(), invoice.due_at)  # we waited the processing time out
+    view = invoice.view(now, replayed=accepted.replayed)
+    if view["status"] == "PROCESSING":
+        return ok(view, 202, {"Retry-After": str(max(1, int(invoice.due_at - now + 0.999)))})
+    return ok(view)
 
 
 @router.post(
     "/invoices",
-    response_model=Envelope,
-    responses=error_responses(400, 409, 422),
+    responses=responses(200, 202, 403, 409, 422),
     summary="Issue a blue invoice (idempotent on seller + requestSerialNo)",
 )
-def issue_invoice(body: IssueInvoiceRequest, state: StateDep) -> JSONResponse:
-    validate_issue(body, state.settings.max_lines)
-    digest = payload_hash(body.model_dump(mode="json"))
-    seller = body.seller.taxId or ""
-    outcome = state.ledger.issue(
-        NewInvoice(
-            seller_tax_id=seller,
-            request_serial_no=body.requestSerialNo,
-            payload_hash=digest,
-            order_ref=body.orderRef,
-            total_amount=str(body.totals.amount),
-            total_tax=str(body.totals.tax),
-            total_with_tax=str(body.totals.totalWithTax),
-        ),
-        state.clock(),
-    )
-    if not outcome.existed:
-        return ok(invoice_data(outcome.record))
-    if outcome.record.payload_hash != digest:
-        raise ApiError(
-            ErrorCode.SERIAL_REUSED,
-            f"serial already used for orderRef {outcome.record.order_ref}; mint a new serial for a new invoice",
-            "requestSerialNo",
-        )
-    return ok(invoice_data(outcome.record, replayed=True))
+async def issue_invoice(
+    body: IssueInvoiceRequest, state: StateDep, caller: CallerDep, mode: Mode = "async"
+) -> JSONResponse:
+    accepted = await run_in_threadpool(state.issuing.issue_blue, body, caller.taxpayer_id)
+    return await _answer(state, accepted, mode)
+
+
+@router.post("/invoices/batch", responses=responses(202), summary="Issue up to 100 invoices; partial success is normal")
+async def issue_batch(
+    state: StateDep,
+    caller: CallerDep,
+    items: Annotated[list[dict[str, Any]], Body(embed=True, min_length=1, max_length=1000)],
+) -> JSONResponse:
+    return ok(await run_in_threadpool(state.batches.submit, items, caller), 202)
+
+
+@router.get("/invoices/batch/{batchId}", responses=responses(200, 404), summary="Per-item status of a batch")
+async def batch_status(
+    state: StateDep, caller: CallerDep, batchId: Annotated[str, Path(max_length=64)]
+) -> JSONResponse:
+    return ok(await run_in_threadpool(state.batches.view, batchId, caller))
 
 
 @router.get(
     "/invoices/by-serial/{serial}",
-    response_model=Envelope,
-    responses=error_responses(400, 404),
-    summary="The safe recovery call: look an invoice up by its request serial",
+    responses=responses(200, 404),
+    summary="The safe recovery call: an invoice by its request serial",
 )
 def invoice_by_serial(
-    serial: Annotated[str, Path(pattern=SERIAL_PATTERN)],
-    state: StateDep,
-    sellerTaxId: Annotated[str, Query(min_length=15, max_length=20)],
+    serial: Annotated[str, Path(pattern=SERIAL_PATTERN)], state: StateDep, caller: CallerDep
 ) -> JSONResponse:
-    record = state.ledger.by_serial(sellerTaxId, serial)
-    if record is None:
+    with state.db.read() as tx:
+        invoice = invoices.find(tx, caller.taxpayer_id, serial)
+    if invoice is None:
         raise ApiError(ErrorCode.NOT_FOUND, f"no invoice for serial {serial}", "serial")
-    return ok(invoice_data(record))
+    return ok(invoice.view(state.clock()))
+
+
+@router.get("/invoices/{invoiceNo}", responses=responses(200, 404), summary="An invoice with its lines")
+def invoice_detail(invoiceNo: InvoiceNo, state: StateDep, caller: CallerDep) -> JSONResponse:
+    with state.db.read() as tx:
+        invoice = invoices.by_number(tx, invoiceNo)
+    if invoice is None or caller.taxpayer_id not in (invoice.seller_tax_id, invoice.buyer_tax_id):
+        raise ApiError(ErrorCode.NOT_FOUND, f"no invoice {invoiceNo}", "invoiceNo")
+    return ok(invoice.detail(state.clock()))
+
+
+@router.get("/invoices", responses=responses(200), summary="The caller's invoices for reconciliation, paged")
+def list_invoices(
+    state: StateDep,
+    caller: CallerDep,
+    since: Annotated[float | None, Query(alias="from", ge=0, le=1e11, description="epoch seconds")] = None,
+    until: Annotated[float | None, Query(alias="to", ge=0, le=1e11, description="epoch seconds, exclusive")] = None,
+    status: Annotated[Literal["PROCESSING", "ISSUED", "FAILED"] | None, Query()] = None,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    pageSize: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> JSONResponse:
+    flt = invoices.ListFilter(caller.taxpayer_id, since, until, status, page, pageSize)
+    now = state.clock()
+    with state.db.read() as tx:
+        total, rows = invoices.list_page(tx, flt, now)
+    return ok({"total": total, "page": page, "pageSize": pageSize, "items": [r.view(now) for r in rows]})
+
+
+@router.post(
+    "/invoices/{invoiceNo}/red",
+    responses=responses(200, 202, 403, 404, 409, 422),
+    summary="Issue the red invoice of a confirmation (idempotent on requestSerialNo)",
+)
+async def issue_red(
+    invoiceNo: InvoiceNo, body: RedInvoiceRequest, state: StateDep, caller: CallerDep, mode: Mode = "async"
+) -> JSONResponse:
+    accepted = await run_in_threadpool(state.red.issue_red, invoiceNo, body, caller)
+    return await _answer(state, accepted, mode)

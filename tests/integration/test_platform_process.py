@@ -1,4 +1,4 @@
-"""The platform as a real uvicorn process: served over HTTP, durable across kill -9."""
+"""The platform as real uvicorn processes: durable across kill -9, two processes sharing one ledger."""
 
 from __future__ import annotations
 
@@ -10,25 +10,30 @@ import httpx
 
 from chaos.waiting import wait_until
 from tests.conftest import RunningPlatform, start_platform
-from tests.helpers import order
+from tests.helpers import http_token, order
 
 
 def test_issue_over_http_and_export(platform: RunningPlatform) -> None:
-    answer = httpx.post(f"{platform.url}/api/v1/invoices", json=order("A").invoice_payload("S-A"), timeout=10)
+    headers = http_token(platform.url)
+    answer = httpx.post(
+        f"{platform.url}/api/v1/invoices", json=order("A").invoice_payload("S-A"), headers=headers, timeout=10
+    )
     assert answer.status_code == 200
     assert answer.headers["x-trace-id"] == answer.json()["traceId"]
     rows = list(platform.admin.ledger())
     assert [r["orderRef"] for r in rows] == ["A"]
     assert platform.admin.stats()["ledgerSize"] == 1
+    assert "taxstorm_ledger_invoices 1" in httpx.get(f"{platform.url}/metrics").text
 
 
 def test_acknowledged_invoices_survive_kill_9(platform: RunningPlatform, tmp_path: Path) -> None:
+    headers = http_token(platform.url)
     acknowledged: dict[str, str] = {}
 
     def issue(i: int) -> None:
         payload = order(f"K{i}").invoice_payload(f"SK{i}")
         try:
-            answer = httpx.post(f"{platform.url}/api/v1/invoices", json=payload, timeout=5)
+            answer = httpx.post(f"{platform.url}/api/v1/invoices", json=payload, headers=headers, timeout=5)
         except httpx.HTTPError:
             return  # in flight when the process died: not acknowledged, so not promised
         if answer.status_code == 200:
@@ -51,3 +56,28 @@ def test_acknowledged_invoices_survive_kill_9(platform: RunningPlatform, tmp_pat
         restarted.process.stop()
     missing = {ref: no for ref, no in acknowledged.items() if ledger.get(ref) != no}
     assert missing == {}, f"{len(missing)} acknowledged invoices lost by kill -9"
+
+
+def test_primary_and_secondary_share_tokens_and_ledger(platform: RunningPlatform, tmp_path: Path) -> None:
+    secondary = start_platform(tmp_path / "secondary", ledger_path=platform.ledger_path, instance="secondary")
+    try:
+        headers = http_token(platform.url)  # a token from the primary …
+        issued = httpx.post(
+            f"{platform.url}/api/v1/invoices", json=order("F1").invoice_payload("SF1"), headers=headers, timeout=10
+        ).json()["data"]
+        seen = httpx.get(f"{secondary.url}/api/v1/invoices/by-serial/SF1", headers=headers, timeout=10)
+        assert seen.status_code == 200 and seen.json()["data"]["invoiceNo"] == issued["invoiceNo"]  # … works here
+        replay = httpx.post(
+            f"{secondary.url}/api/v1/invoices", json=order("F1").invoice_payload("SF1"), headers=headers, timeout=10
+        ).json()["data"]
+        assert replay["replayed"] is True and replay["invoiceNo"] == issued["invoiceNo"]
+        other = httpx.post(
+            f"{secondary.url}/api/v1/invoices", json=order("F2").invoice_payload("SF2"), headers=headers, timeout=10
+        ).json()["data"]
+        assert int(other["invoiceNo"]) == int(issued["invoiceNo"]) + 1  # one number sequence
+        assert secondary.admin.stats()["instance"] == "secondary"
+        instances = sorted(row["instance"] for row in platform.admin.ledger())
+        assert instances == ["primary", "secondary"]
+    finally:
+        secondary.admin.close()
+        secondary.process.stop()

@@ -10,9 +10,10 @@ import pytest
 
 from chaos.network import DownFault, DownSpec, LatencyFault, LatencySpec
 from chaos.registry import FaultContext
-from clients.protocol import ClientConfig, InvoiceClient
+from clients.orders import Order
+from clients.protocol import ClientConfig, InvoiceClient, Outcome
 from clients.resilient import ResilientClient, ResilientOptions
-from tests.conftest import Proxied
+from tests.conftest import Proxied, RunningPlatform, running_platform
 from tests.helpers import SELLER, order
 
 FAST = ResilientOptions(
@@ -66,6 +67,7 @@ def test_platform_unreachable_queues_fast_then_drains_exactly_once(client: Resil
 
 def test_lost_responses_are_resolved_by_serial_not_duplicated(client: ResilientClient, proxied: Proxied) -> None:
     # The request reaches the platform and commits; the answer arrives after the client's read timeout.
+    assert client.issue(order("WARM")).status == "issued"  # the token is fetched and cached before the fault
     slow = LatencyFault(LatencySpec(at_s=0, latency_ms=1500), FaultContext("r", proxied.api, proxied.name), "slow")
     slow.apply()
     try:
@@ -73,10 +75,10 @@ def test_lost_responses_are_resolved_by_serial_not_duplicated(client: ResilientC
     finally:
         slow.revert()
     assert outcome.status == "queued", outcome
-    assert ledger_refs(proxied) == ["G1"]  # committed despite the timeout
+    assert ledger_refs(proxied) == ["G1", "WARM"]  # committed despite the timeout
     drained = client.drain(budget_s=5)
     assert [(o.order_ref, o.status) for o in drained] == [("G1", "issued")]
-    assert ledger_refs(proxied) == ["G1"]  # looked up by serial, never resubmitted under a new one
+    assert ledger_refs(proxied) == ["G1", "WARM"]  # looked up by serial, never resubmitted under a new one
 
 
 def test_validation_errors_are_not_retried(client: ResilientClient, proxied: Proxied) -> None:
@@ -109,3 +111,30 @@ def test_outbox_survives_a_client_restart(proxied: Proxied, tmp_path: Path) -> N
     finally:
         second.close()
     assert ledger_refs(proxied) == ["P1"]
+
+
+def test_async_processing_is_polled_to_the_final_status(tmp_path: Path) -> None:
+    with running_platform(tmp_path / "slow", processing_ms='{"median_ms": 300, "p99_ms": 300}') as running:
+        outcome = issue_once(running, tmp_path, order("P1"))
+        assert outcome.status == "issued" and outcome.invoice_no and outcome.attempts >= 2
+        lookups = [r for r in running.admin.stats()["requests"] if r["route"].endswith("/by-serial/{serial}")]
+        assert sum(r["count"] for r in lookups) >= 1  # polled by serial, not resubmitted
+        assert int(running.admin.stats()["ledgerSize"]) == 1
+
+
+def test_a_failed_job_is_reissued_under_a_new_serial(tmp_path: Path) -> None:
+    with running_platform(tmp_path / "failing", issue_failure_rate="1.0") as failing:
+        outcome = issue_once(failing, tmp_path, order("F1"))
+        assert outcome.status == "queued" and outcome.attempts == FAST.max_attempts
+        serials = {row["requestSerialNo"] for row in failing.admin.ledger()}
+        assert len(serials) == FAST.max_attempts  # every attempt after a FAILED used a fresh serial
+        assert {row["status"] for row in failing.admin.ledger()} == {"FAILED"}
+
+
+def issue_once(running: RunningPlatform, tmp_path: Path, one: Order) -> Outcome:
+    """Issue one order with a fresh resilient client talking to the platform directly."""
+    client = ResilientClient(ClientConfig(running.url, SELLER.tax_id, SELLER.name, tmp_path / "client"), FAST)
+    try:
+        return client.issue(one)
+    finally:
+        client.close()

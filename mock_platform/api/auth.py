@@ -1,0 +1,28 @@
+"""``POST /api/v1/auth/token``: client credentials + taxpayer → an expiring bearer token."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from mock_platform.api.responses import ok, responses
+from mock_platform.clock import iso
+from mock_platform.models import TokenRequest
+from mock_platform.state import StateDep
+
+router = APIRouter(prefix="/api/v1", tags=["auth"])
+
+
+@router.post("/auth/token", responses=responses(200, 422), summary="Fetch an access token for a taxpayer")
+async def fetch_token(body: TokenRequest, state: StateDep) -> JSONResponse:
+    info = await run_in_threadpool(state.auth.issue, body.clientId, body.clientSecret, body.taxpayerId)
+    return ok(
+        {
+            "accessToken": info.token,
+            "tokenType": "Bearer",
+            "expiresIn": state.settings.token_ttl_s,
+            "expiresAt": iso(info.expires_at),
+            "taxpayerId": info.taxpayer_id,
+        }
+    )

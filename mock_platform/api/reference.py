@@ -1,0 +1,42 @@
+"""Public reference data: tax rates, per-feature status, maintenance notices."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from mock_platform.api.responses import ok, responses
+from mock_platform.clock import iso
+from mock_platform.state import StateDep
+
+router = APIRouter(prefix="/api/v1", tags=["reference"])
+FEATURES = ("issue", "red", "verify", "quota", "delivery", "auth")
+
+
+@router.get("/tax-rates", responses=responses(200), summary="The effective-dated tax-rate table")
+def tax_rates(state: StateDep) -> JSONResponse:
+    rows = [
+        {
+            "rate": str(r.rate),
+            "name": r.name,
+            "effectiveFrom": r.effective_from.isoformat(),
+            "effectiveTo": r.effective_to.isoformat() if r.effective_to else None,
+        }
+        for r in state.settings.tax_rates
+    ]
+    return ok({"rates": rows})
+
+
+@router.get("/status", responses=responses(200), summary="Per-feature UP / DEGRADED / DOWN")
+def status(state: StateDep) -> JSONResponse:
+    gates = state.capacity.gates
+    features = {}
+    for feature in FEATURES:
+        gate = gates.get(feature)  # type: ignore[call-overload]
+        features[feature] = "DEGRADED" if gate is not None and (gate.saturated or gate.waiting) else "UP"
+    return ok({"features": features, "time": iso(state.clock()), "release": state.settings.release})
+
+
+@router.get("/notices", responses=responses(200), summary="Maintenance notices, published ahead")
+def notices(state: StateDep) -> JSONResponse:
+    return ok({"notices": list(state.notices)})

@@ -1,0 +1,69 @@
+"""Verification, quota (授信额度) and number segments (预赋码)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from mock_platform.api.responses import ok, responses
+from mock_platform.errors import ApiError, ErrorCode
+from mock_platform.models import QuotaAmountRequest, SegmentRequest, VerifyRequest
+from mock_platform.state import CallerDep, StateDep
+from mock_platform.store.numbers import segments_of
+
+router = APIRouter(prefix="/api/v1", tags=["services"])
+
+
+@router.post("/verify", responses=responses(200, 422), summary="查验: consistent / mismatch / not_found")
+def verify(body: VerifyRequest, state: StateDep, _: CallerDep) -> JSONResponse:
+    return ok(state.verification.verify(body))
+
+
+@router.get("/quota", responses=responses(200), summary="This month's credit quota")
+def quota(state: StateDep, caller: CallerDep) -> JSONResponse:
+    now = state.clock()
+    with state.db.write() as tx:
+        row = state.quota.row(tx, caller.taxpayer_id, now)
+    return ok(state.quota.view(row, now))
+
+
+@router.post("/quota/download", responses=responses(200, 403, 422), summary="Download quota (sqlx 0)")
+def quota_download(body: QuotaAmountRequest, state: StateDep, caller: CallerDep) -> JSONResponse:
+    now = state.clock()
+    with state.db.write() as tx:
+        row = state.quota.download(tx, caller.taxpayer_id, body.amount, now)
+    return ok(state.quota.view(row, now))
+
+
+@router.post("/quota/return", responses=responses(200, 422), summary="Return downloaded, unused quota (sqlx 1)")
+def quota_return(body: QuotaAmountRequest, state: StateDep, caller: CallerDep) -> JSONResponse:
+    now = state.clock()
+    with state.db.write() as tx:
+        row = state.quota.give_back(tx, caller.taxpayer_id, body.amount, now)
+    return ok(state.quota.view(row, now))
+
+
+@router.post("/quota/adjust-period", responses=responses(200), summary="调整授信额度有效期 after filing")
+def quota_adjust(state: StateDep, caller: CallerDep) -> JSONResponse:
+    now = state.clock()
+    with state.db.write() as tx:
+        row = state.quota.adjust_period(tx, caller.taxpayer_id, now)
+    return ok(state.quota.view(row, now))
+
+
+@router.post("/number-segments", responses=responses(200, 422), summary="Download pre-assigned numbers (≤ 5000)")
+def download_segment(body: SegmentRequest, state: StateDep, caller: CallerDep) -> JSONResponse:
+    if body.count > state.settings.segment_max:
+        raise ApiError(
+            ErrorCode.SCHEMA, f"{body.count} numbers, at most {state.settings.segment_max} per call", "count"
+        )
+    now = state.clock()
+    with state.db.write() as tx:
+        segment = state.issuing.numbering.allocate_segment(tx, caller.taxpayer_id, body.count, now)
+    return ok(segment)
+
+
+@router.get("/number-segments", responses=responses(200), summary="This year's segments and numbers left")
+def list_segments(state: StateDep, caller: CallerDep) -> JSONResponse:
+    with state.db.read() as tx:
+        return ok({"segments": segments_of(tx, caller.taxpayer_id, state.clock())})

@@ -1,0 +1,89 @@
+"""Who is calling: bearer tokens checked against the shared token table, with a one-second cache."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from dataclasses import dataclass
+
+from mock_platform.clock import Clock
+from mock_platform.errors import ApiError, ErrorCode
+from mock_platform.settings import PlatformSettings
+from mock_platform.store import tokens
+from mock_platform.store.db import Database
+from mock_platform.store.tokens import TokenInfo
+from mock_platform.taxid import is_valid_tax_id
+
+CACHE_S = 1.0
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated taxpayer of a request."""
+
+    taxpayer_id: str
+    client_id: str
+    token: str
+
+
+class Authenticator:
+    """Issues tokens and resolves ``Authorization: Bearer`` headers to callers."""
+
+    def __init__(self, db: Database, settings: PlatformSettings, clock: Clock) -> None:
+        self._db = db
+        self._settings = settings
+        self._clock = clock
+        self._cache: dict[str, tuple[float, TokenInfo | None]] = {}
+        self._lock = threading.Lock()
+
+    def issue(self, client_id: str, client_secret: str, taxpayer_id: str) -> TokenInfo:
+        expected = self._settings.credentials.get(client_id)
+        if expected is None or not secrets.compare_digest(expected.encode(), client_secret.encode()):
+            raise ApiError(ErrorCode.BAD_CREDENTIALS, "unknown clientId or wrong clientSecret", "clientSecret")
+        if not is_valid_tax_id(taxpayer_id):
+            raise ApiError(ErrorCode.BAD_TAX_ID, f"{taxpayer_id!r} fails the GB 32100 check", "taxpayerId")
+        with self._db.write() as tx:
+            return tokens.issue(
+                tx,
+                client_id,
+                taxpayer_id,
+                self._clock(),
+                self._settings.token_ttl_s,
+                self._settings.token_fetch_cap_30d,
+            )
+
+    def caller(self, authorization: str | None) -> Caller:
+        """The caller behind a header, or E1001 / E1002 / E1003."""
+        if not authorization or not authorization.startswith("Bearer "):
+            raise ApiError(
+                ErrorCode.BAD_CREDENTIALS, "send 'Authorization: Bearer <token>' from POST /api/v1/auth/token"
+            )
+        token = authorization.removeprefix("Bearer ").strip()
+        info = self._lookup(token)
+        now = self._clock()
+        if info is None:
+            raise ApiError(ErrorCode.BAD_CREDENTIALS, "unknown token")
+        if info.revoked_at is not None:
+            raise ApiError(ErrorCode.TOKEN_REVOKED, "token revoked", data={"disconnFlag": 1})
+        if now >= info.expires_at:
+            raise ApiError(ErrorCode.TOKEN_EXPIRED, "token expired")
+        return Caller(info.taxpayer_id, info.client_id, token)
+
+    def forget(self) -> None:
+        """Drop cached lookups (after a revocation or reset)."""
+        with self._lock:
+            self._cache.clear()
+
+    def _lookup(self, token: str) -> TokenInfo | None:
+        now = self._clock()
+        with self._lock:
+            hit = self._cache.get(token)
+        if hit is not None and now - hit[0] < CACHE_S:
+            return hit[1]
+        with self._db.read() as tx:
+            info = tokens.lookup(tx, token)
+        with self._lock:
+            if len(self._cache) > 50_000:
+                self._cache.clear()
+            self._cache[token] = (now, info)
+        return info

@@ -1,0 +1,229 @@
+"""The capacity model: simulated service time, a concurrency limit, a bounded wait queue, an overload policy
+(shed / queue / collapse) and per-client rate limits, per endpoint family; all changeable at runtime.
+
+It makes the platform overloadable on purpose, whatever the machine's speed: a family with
+``concurrency: 4`` and a 100 ms median service time serves about 40 requests per second, then sheds,
+queues or collapses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mock_platform.errors import ErrorCode
+from mock_platform.sampling import sample_ms
+from mock_platform.settings import Family, FamilyCapacity
+
+
+def family_of(method: str, path: str) -> Family | None:
+    """Which endpoint family a request belongs to (None: health, admin, docs, metrics)."""
+    if not path.startswith("/api/v1/"):
+        return None
+    rest = path[len("/api/v1/") :]
+    if rest.startswith("auth"):
+        return "auth"
+    if rest.startswith("red-confirmations") or (method == "POST" and rest.endswith("/red")):
+        return "red"
+    if rest.startswith("verify"):
+        return "verify"
+    if rest.startswith(("quota", "number-segments")):
+        return "quota"
+    if method == "POST" and rest.startswith("invoices"):
+        return "issue"
+    return "query"
+
+
+@dataclass
+class FamilyGate:
+    """Slots, waiters and counters of one family."""
+
+    config: FamilyCapacity
+    in_service: int = 0
+    waiters: deque[asyncio.Future[None]] = field(default_factory=deque)
+    shed: int = 0
+    rate_limited: int = 0
+    served: int = 0
+
+    @property
+    def waiting(self) -> int:
+        return len(self.waiters)
+
+    @property
+    def saturated(self) -> bool:
+        limit = self.config.concurrency
+        return limit is not None and self.in_service >= limit
+
+    async def acquire(self) -> bool:
+        """Take a slot, waiting if the policy allows; False means shed."""
+        limit = self.config.concurrency
+        if limit is None or (self.in_service < limit and not self.waiters):
+            self.in_service += 1
+            return True
+        if self.config.policy == "shed" or self.waiting >= self.config.queue:
+            self.shed += 1
+            return False
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.waiters.append(waiter)
+        try:
+            await waiter  # release() hands its slot over, so in_service stays counted
+        except BaseException:
+            if waiter in self.waiters:
+                self.waiters.remove(waiter)
+            elif waiter.done() and not waiter.cancelled():
+                self.release()
+            raise
+        return True
+
+    def release(self) -> None:
+        while self.waiters:
+            waiter = self.waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)  # the slot passes to the next waiter
+                return
+        self.in_service -= 1
+
+    def service_time_s(self, rng: random.Random) -> float:
+        base = sample_ms(self.config.service_time, rng) / 1000.0
+        if self.config.policy != "collapse" or not self.config.concurrency:
+            return base
+        overload = self.waiting / self.config.concurrency
+        return base * (1.0 + self.config.collapse_factor * overload * overload)
+
+
+class FixedWindowLimiter:
+    """Requests per client per family in fixed one-minute windows."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._counts: dict[tuple[str, Family], tuple[int, int]] = {}
+
+    def check(self, key: str, family: Family, limit: int) -> tuple[bool, int, int]:
+        """(allowed, remaining, seconds until the window resets)."""
+        now = self._clock()
+        window = int(now // 60)
+        seen_window, count = self._counts.get((key, family), (window, 0))
+        if seen_window != window:
+            count = 0
+            if len(self._counts) > 100_000:
+                self._counts.clear()
+        reset = max(1, int((window + 1) * 60 - now))
+        if count >= limit:
+            return False, 0, reset
+        self._counts[(key, family)] = (window, count + 1)
+        return True, limit - count - 1, reset
+
+
+class CapacityModel:
+    """Every family's gate, changeable at runtime."""
+
+    def __init__(self, config: dict[Family, FamilyCapacity], seed: int = 0) -> None:
+        self.gates: dict[Family, FamilyGate] = {name: FamilyGate(cfg) for name, cfg in config.items()}
+        self.limiter = FixedWindowLimiter()
+        self.rng = random.Random(seed)
+
+    def configure(self, family: Family, config: FamilyCapacity) -> None:
+        self.gates[family].config = config
+
+    def snapshot(self) -> dict[str, dict[str, object]]:
+        return {
+            name: {
+                "inService": gate.in_service,
+                "waiting": gate.waiting,
+                "served": gate.served,
+                "shed": gate.shed,
+                "rateLimited": gate.rate_limited,
+                "config": gate.config.model_dump(mode="json"),
+            }
+            for name, gate in self.gates.items()
+        }
+
+
+def _client_key(scope: Scope) -> str:
+    for name, value in scope.get("headers", []):
+        if name == b"authorization":
+            return str(value.decode(errors="replace"))[-24:]
+    client = scope.get("client")
+    return str(client[0]) if client else "?"
+
+
+async def _reject(send: Send, code: ErrorCode, detail: str, headers: dict[str, str]) -> None:
+    trace = uuid.uuid4().hex
+    body = json.dumps(
+        {
+            "code": code.code,
+            "message": f"{code.message}: {detail}",
+            "messageZh": code.message_zh,
+            "traceId": trace,
+            "data": None,
+        }
+    ).encode()
+    raw = [(b"content-type", b"application/json"), (b"x-trace-id", trace.encode())]
+    raw += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+    await send({"type": "http.response.start", "status": code.http_status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+class CapacityMiddleware:
+    """Applies the capacity model in front of the API (before any handler work)."""
+
+    def __init__(self, app: ASGIApp, model: CapacityModel) -> None:
+        self.app = app
+        self.model = model
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        family = family_of(scope.get("method", ""), scope.get("path", "")) if scope["type"] == "http" else None
+        if family is None:
+            await self.app(scope, receive, send)
+            return
+        gate = self.model.gates[family]
+        config = gate.config
+        extra: dict[str, str] = {}
+        if config.rate_per_min is not None:
+            allowed, remaining, reset = self.model.limiter.check(_client_key(scope), family, config.rate_per_min)
+            extra = {
+                "X-RateLimit-Limit": str(config.rate_per_min),
+                "X-RateLimit-Remaining": str(remaining),
+                "X-RateLimit-Reset": str(reset),
+            }
+            if not allowed:
+                gate.rate_limited += 1
+                await _reject(
+                    send,
+                    ErrorCode.RATE_LIMITED,
+                    f"{config.rate_per_min}/min for {family}",
+                    {**extra, "Retry-After": str(reset)},
+                )
+                return
+        if not await gate.acquire():
+            await _reject(
+                send, ErrorCode.BUSY, f"{family} is at capacity", {**extra, "Retry-After": str(config.retry_after_s)}
+            )
+            return
+        try:
+            delay = gate.service_time_s(self.model.rng)
+            if delay > 0:
+                await asyncio.sleep(delay)
+            await self.app(scope, receive, _with_headers(send, extra) if extra else send)
+            gate.served += 1
+        finally:
+            gate.release()
+
+
+def _with_headers(send: Send, headers: dict[str, str]) -> Send:
+    raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), *raw]}
+        await send(message)
+
+    return wrapped

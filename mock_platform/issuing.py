@@ -1,0 +1,171 @@
+"""Accepting invoices: validation, idempotency on (seller, requestSerialNo), quota, numbers, async outcome.
+
+The outcome of an accepted request is decided and committed at acceptance (quota drawn, number assigned,
+``due_at`` set); the row reads PROCESSING until ``due_at`` and its final status after. So an acknowledged
+request survives ``kill -9``, and every platform process sharing the ledger tells the same story.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import threading
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from mock_platform.clock import Clock, local
+from mock_platform.errors import ApiError, ErrorCode
+from mock_platform.models import IssueInvoiceRequest
+from mock_platform.sampling import sample_ms
+from mock_platform.settings import PlatformSettings
+from mock_platform.store import invoices
+from mock_platform.store.db import Database, Tx
+from mock_platform.store.invoices import Invoice
+from mock_platform.store.numbers import Numbering
+from mock_platform.store.quota import QuotaBook
+from mock_platform.validation import Rules, rates_on, validate_issue
+
+
+def payload_hash(payload: dict[str, Any]) -> str:
+    """SHA-256 of the canonical JSON of a request body."""
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """An invoice row and whether this request replayed an earlier one."""
+
+    invoice: Invoice
+    replayed: bool
+
+
+@dataclass(frozen=True)
+class NewRow:
+    """What differs between a blue and a red row at acceptance."""
+
+    seller: str
+    serial: str
+    digest: str
+    order_ref: str
+    kind: str
+    invoice_type: str
+    buyer_tax_id: str | None
+    amount: Decimal
+    tax: Decimal
+    payload: str
+    blue_invoice_no: str | None = None
+    batch_id: str | None = None
+
+
+class IssuingService:
+    """The issue path shared by single, batch and red issuing."""
+
+    def __init__(
+        self, db: Database, settings: PlatformSettings, clock: Clock, quota: QuotaBook, numbering: Numbering
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.clock = clock
+        self.quota = quota
+        self.numbering = numbering
+        self._rng = random.Random(settings.seed)
+        self._rng_lock = threading.Lock()
+
+    def rules(self) -> Rules:
+        today = local(self.clock()).date()
+        return Rules(
+            self.settings.max_lines, rates_on(self.settings.tax_rates, today), self.settings.line_tax_tolerance
+        )
+
+    def issue_blue(self, request: IssueInvoiceRequest, taxpayer: str, batch_id: str | None = None) -> Accepted:
+        """Validate and accept a blue invoice for the calling taxpayer."""
+        validate_issue(request, self.rules())
+        seller = request.seller.taxId or ""
+        if seller != taxpayer:
+            raise ApiError(ErrorCode.SELLER_MISMATCH, f"token acts for {taxpayer}, seller is {seller}", "seller.taxId")
+        body = request.model_dump(mode="json")
+        row = NewRow(
+            seller=seller,
+            serial=request.requestSerialNo,
+            digest=payload_hash(body),
+            order_ref=request.orderRef,
+            kind="blue",
+            invoice_type=request.invoiceType,
+            buyer_tax_id=request.buyer.taxId,
+            amount=request.totals.amount,
+            tax=request.totals.tax,
+            payload=json.dumps(body, ensure_ascii=False),
+            batch_id=batch_id,
+        )
+        with self.db.write() as tx:
+            return self.accept(tx, row)
+
+    def accept(self, tx: Tx, row: NewRow) -> Accepted:
+        """Replay, conflict, or a new row with its outcome decided now (inside the caller's transaction)."""
+        now = self.clock()
+        existing = invoices.find(tx, row.seller, row.serial)
+        if existing is not None:
+            return Accepted(self._replay(existing, row.digest, now), replayed=True)
+        with self._rng_lock:
+            delay_s = sample_ms(self.settings.processing_ms, self._rng) / 1000.0
+            fails = self._rng.random() < self.settings.issue_failure_rate
+        if row.kind == "blue":
+            self.quota.consume(tx, row.seller, row.amount, now)  # E4001/E4002/E4003 refuse synchronously
+        number: str | None = None
+        if fails:
+            if row.kind == "blue":
+                self.quota.restore(tx, row.seller, row.amount, now)
+        else:
+            if row.kind == "red":
+                self.quota.restore(tx, row.seller, -row.amount, now)  # red invoices give quota back
+            if self.settings.numbering == "segments":
+                number = self.numbering.take_from_segment(tx, row.seller, now)
+            else:
+                number = self.numbering.next_number(tx, now)
+        invoice = Invoice(
+            seller_tax_id=row.seller,
+            request_serial_no=row.serial,
+            payload_hash=row.digest,
+            order_ref=row.order_ref,
+            kind=row.kind,
+            invoice_type=row.invoice_type,
+            invoice_no=number,
+            blue_invoice_no=row.blue_invoice_no,
+            final_status="FAILED" if fails else "ISSUED",
+            fail_code=ErrorCode.INTERNAL.code if fails else None,
+            fail_reason="tax bureau side abnormal (税局异常): no invoice; submit again under a new serial"
+            if fails
+            else None,
+            buyer_tax_id=row.buyer_tax_id,
+            total_amount=str(row.amount),
+            total_tax=str(row.tax),
+            total_with_tax=str(row.amount + row.tax),
+            created_at=now,
+            due_at=now + delay_s,
+            batch_id=row.batch_id,
+            instance=self.settings.instance,
+            payload=row.payload,
+        )
+        invoices.insert(tx, invoice)
+        return Accepted(invoice, replayed=False)
+
+    def _replay(self, existing: Invoice, digest: str, now: float) -> Invoice:
+        if existing.payload_hash != digest:
+            raise ApiError(
+                ErrorCode.SERIAL_REUSED,
+                f"serial already used for orderRef {existing.order_ref}; mint a new serial for a new invoice",
+                "requestSerialNo",
+            )
+        if existing.status_at(now) == "PROCESSING":
+            wait = max(1, int(existing.due_at - now + 0.999))
+            raise ApiError(
+                ErrorCode.IN_PROGRESS,
+                "query GET /api/v1/invoices/by-serial/{serial}",
+                "requestSerialNo",
+                data={"requestSerialNo": existing.request_serial_no, "status": "PROCESSING"},
+                retry_after_s=wait,
+            )
+        return existing

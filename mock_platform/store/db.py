@@ -1,0 +1,187 @@
+"""Database access: serialised write transactions, concurrent reads, one schema.
+
+SQLite in WAL mode is the embedded default. Write transactions start with ``BEGIN IMMEDIATE`` so writers
+queue on the database lock (several processes may share one file); readers never block. ``synchronous=NORMAL``
+in WAL mode keeps every committed transaction through a process crash (``kill -9``).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS invoices (
+    seller_tax_id     TEXT NOT NULL,
+    request_serial_no TEXT NOT NULL,
+    payload_hash      TEXT NOT NULL,
+    order_ref         TEXT NOT NULL,
+    kind              TEXT NOT NULL,
+    invoice_type      TEXT NOT NULL,
+    invoice_no        TEXT UNIQUE,
+    blue_invoice_no   TEXT,
+    final_status      TEXT NOT NULL,
+    fail_code         TEXT,
+    fail_reason       TEXT,
+    buyer_tax_id      TEXT,
+    total_amount      TEXT NOT NULL,
+    total_tax         TEXT NOT NULL,
+    total_with_tax    TEXT NOT NULL,
+    created_at        REAL NOT NULL,
+    due_at            REAL NOT NULL,
+    batch_id          TEXT,
+    instance          TEXT NOT NULL,
+    payload           TEXT NOT NULL,
+    PRIMARY KEY (seller_tax_id, request_serial_no)
+);
+CREATE INDEX IF NOT EXISTS invoices_created_at ON invoices (created_at);
+CREATE INDEX IF NOT EXISTS invoices_order_ref ON invoices (order_ref);
+CREATE INDEX IF NOT EXISTS invoices_blue ON invoices (blue_invoice_no);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS tokens (
+    token       TEXT PRIMARY KEY,
+    client_id   TEXT NOT NULL,
+    taxpayer_id TEXT NOT NULL,
+    issued_at   REAL NOT NULL,
+    expires_at  REAL NOT NULL,
+    revoked_at  REAL
+);
+CREATE INDEX IF NOT EXISTS tokens_taxpayer ON tokens (taxpayer_id, issued_at);
+CREATE TABLE IF NOT EXISTS segments (
+    seller_tax_id TEXT NOT NULL,
+    year          TEXT NOT NULL,
+    start_no      TEXT NOT NULL,
+    end_no        TEXT NOT NULL,
+    next_seq      INTEGER NOT NULL,
+    end_seq       INTEGER NOT NULL,
+    created_at    REAL NOT NULL,
+    PRIMARY KEY (seller_tax_id, start_no)
+);
+CREATE TABLE IF NOT EXISTS quota (
+    taxpayer_id TEXT NOT NULL,
+    period      TEXT NOT NULL,
+    monthly     TEXT NOT NULL,
+    downloaded  TEXT NOT NULL,
+    used        TEXT NOT NULL,
+    suspended   INTEGER NOT NULL DEFAULT 0,
+    adjusted_at REAL,
+    PRIMARY KEY (taxpayer_id, period)
+);
+CREATE TABLE IF NOT EXISTS batches (
+    batch_id      TEXT PRIMARY KEY,
+    seller_tax_id TEXT NOT NULL,
+    created_at    REAL NOT NULL,
+    items         TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS red_confirmations (
+    uuid            TEXT PRIMARY KEY,
+    seller_tax_id   TEXT NOT NULL,
+    buyer_tax_id    TEXT,
+    blue_invoice_no TEXT NOT NULL,
+    applicant       TEXT NOT NULL,
+    reason_code     TEXT NOT NULL,
+    amount          TEXT NOT NULL,
+    tax             TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    created_at      REAL NOT NULL,
+    decided_at      REAL,
+    red_invoice_no  TEXT
+);
+CREATE TABLE IF NOT EXISTS verifications (
+    invoice_no TEXT NOT NULL,
+    day        TEXT NOT NULL,
+    count      INTEGER NOT NULL,
+    PRIMARY KEY (invoice_no, day)
+);
+"""
+
+TABLES = ("invoices", "counters", "tokens", "segments", "quota", "batches", "red_confirmations", "verifications")
+
+
+class Tx:
+    """One transaction's cursor helpers; rows come back as ``sqlite3.Row`` (index or name access)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, params)
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = self.conn.execute(sql, params).fetchone()
+        return row
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        return list(self.conn.execute(sql, params).fetchall())
+
+    def next_value(self, counter: str, step: int = 1) -> int:
+        """Add ``step`` to a named counter and return its new value (atomic inside the transaction)."""
+        row = self.one(
+            "INSERT INTO counters (name, value) VALUES (?, ?) "
+            "ON CONFLICT(name) DO UPDATE SET value = value + ? RETURNING value",
+            (counter, step, step),
+        )
+        assert row is not None
+        return int(row[0])
+
+
+class Database:
+    """A SQLite database file; one connection per thread."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._connection().executescript(SCHEMA)
+
+    def _connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=60.0, isolation_level=None, check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=60000")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def write(self) -> Iterator[Tx]:
+        """A serialised read-write transaction; rolled back if the block raises."""
+        conn = self._connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield Tx(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    @contextmanager
+    def read(self) -> Iterator[Tx]:
+        """A consistent read snapshot."""
+        conn = self._connection()
+        conn.execute("BEGIN")
+        try:
+            yield Tx(conn)
+        finally:
+            conn.execute("COMMIT")
+
+    def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[sqlite3.Row]:
+        """Rows of a long query from a private connection, so a slow consumer blocks nobody."""
+        conn = sqlite3.connect(self.path, timeout=60.0)
+        conn.row_factory = sqlite3.Row
+        try:
+            yield from conn.execute(sql, params)
+        finally:
+            conn.close()
+
+    def reset(self) -> None:
+        """Empty every table (admin reset between runs)."""
+        with self.write() as tx:
+            for table in TABLES:
+                tx.execute(f"DELETE FROM {table}")

@@ -1,0 +1,188 @@
+"""Invoice rows. Status is materialised on read: a row is PROCESSING until its ``due_at``, then final."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from mock_platform.clock import iso
+from mock_platform.store.db import Database, Tx
+
+COLUMNS = (
+    "seller_tax_id, request_serial_no, payload_hash, order_ref, kind, invoice_type, invoice_no, blue_invoice_no, "
+    "final_status, fail_code, fail_reason, buyer_tax_id, total_amount, total_tax, total_with_tax, created_at, "
+    "due_at, batch_id, instance, payload"
+)
+
+
+@dataclass(frozen=True)
+class Invoice:
+    """One ledger row (blue or red) with its final outcome decided at acceptance."""
+
+    seller_tax_id: str
+    request_serial_no: str
+    payload_hash: str
+    order_ref: str
+    kind: str
+    invoice_type: str
+    invoice_no: str | None
+    blue_invoice_no: str | None
+    final_status: str
+    fail_code: str | None
+    fail_reason: str | None
+    buyer_tax_id: str | None
+    total_amount: str
+    total_tax: str
+    total_with_tax: str
+    created_at: float
+    due_at: float
+    batch_id: str | None
+    instance: str
+    payload: str
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Invoice:
+        return cls(*row)
+
+    def status_at(self, now: float) -> str:
+        return "PROCESSING" if now < self.due_at else self.final_status
+
+    def view(self, now: float, replayed: bool = False) -> dict[str, Any]:
+        """The result document clients see."""
+        status = self.status_at(now)
+        issued = status == "ISSUED"
+        data: dict[str, Any] = {
+            "requestSerialNo": self.request_serial_no,
+            "orderRef": self.order_ref,
+            "sellerTaxId": self.seller_tax_id,
+            "buyerTaxId": self.buyer_tax_id,
+            "kind": self.kind,
+            "invoiceType": self.invoice_type,
+            "status": status,
+            "invoiceNo": self.invoice_no if issued else None,
+            "issueTime": iso(self.due_at) if issued else None,
+            "totals": {"amount": self.total_amount, "tax": self.total_tax, "totalWithTax": self.total_with_tax},
+            "uploadState": "UPLOADED" if issued else None,
+            "replayed": replayed,
+        }
+        if self.blue_invoice_no:
+            data["blueInvoiceNo"] = self.blue_invoice_no
+        if self.batch_id:
+            data["batchId"] = self.batch_id
+        if status == "FAILED":
+            data["failCode"] = self.fail_code
+            data["failReason"] = self.fail_reason
+        return data
+
+    def detail(self, now: float) -> dict[str, Any]:
+        """The view plus the original lines."""
+        body = json.loads(self.payload)
+        return {
+            **self.view(now),
+            "lines": body.get("lines", []),
+            "seller": body.get("seller"),
+            "buyer": body.get("buyer"),
+        }
+
+    def export(self, now: float) -> dict[str, Any]:
+        """The admin ledger export row."""
+        return {**self.view(now), "createdAt": self.created_at, "dueAt": self.due_at, "instance": self.instance}
+
+
+def insert(tx: Tx, invoice: Invoice) -> None:
+    tx.execute(
+        f"INSERT INTO invoices ({COLUMNS}) VALUES ({', '.join('?' * 20)})",
+        (
+            invoice.seller_tax_id,
+            invoice.request_serial_no,
+            invoice.payload_hash,
+            invoice.order_ref,
+            invoice.kind,
+            invoice.invoice_type,
+            invoice.invoice_no,
+            invoice.blue_invoice_no,
+            invoice.final_status,
+            invoice.fail_code,
+            invoice.fail_reason,
+            invoice.buyer_tax_id,
+            invoice.total_amount,
+            invoice.total_tax,
+            invoice.total_with_tax,
+            invoice.created_at,
+            invoice.due_at,
+            invoice.batch_id,
+            invoice.instance,
+            invoice.payload,
+        ),
+    )
+
+
+def find(tx: Tx, seller_tax_id: str, serial: str) -> Invoice | None:
+    row = tx.one(
+        f"SELECT {COLUMNS} FROM invoices WHERE seller_tax_id = ? AND request_serial_no = ?", (seller_tax_id, serial)
+    )
+    return Invoice.from_row(row) if row else None
+
+
+def by_number(tx: Tx, invoice_no: str) -> Invoice | None:
+    row = tx.one(f"SELECT {COLUMNS} FROM invoices WHERE invoice_no = ?", (invoice_no,))
+    return Invoice.from_row(row) if row else None
+
+
+def red_total(tx: Tx, blue_invoice_no: str, now: float) -> Decimal:
+    """Σ of red net amounts already issued or in flight against a blue invoice (negative)."""
+    rows = tx.all(
+        "SELECT total_amount FROM invoices WHERE blue_invoice_no = ? AND kind = 'red' AND "
+        "(final_status = 'ISSUED' OR due_at > ?)",
+        (blue_invoice_no, now),
+    )
+    return sum((Decimal(r[0]) for r in rows), Decimal(0))
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """Filters of ``GET /invoices``."""
+
+    seller_tax_id: str
+    since: float | None = None
+    until: float | None = None
+    status: str | None = None
+    page: int = 1
+    page_size: int = 20
+
+
+def list_page(tx: Tx, flt: ListFilter, now: float) -> tuple[int, list[Invoice]]:
+    """(total matching, the page) ordered by creation time."""
+    where = ["seller_tax_id = ?", "created_at >= ?", "created_at < ?"]
+    params: list[Any] = [flt.seller_tax_id, flt.since or 0.0, flt.until or 1e12]
+    if flt.status == "PROCESSING":
+        where.append("due_at > ?")
+        params.append(now)
+    elif flt.status is not None:
+        where.append("final_status = ? AND due_at <= ?")
+        params.extend([flt.status, now])
+    clause = " AND ".join(where)
+    total_row = tx.one(f"SELECT COUNT(*) FROM invoices WHERE {clause}", params)
+    rows = tx.all(
+        f"SELECT {COLUMNS} FROM invoices WHERE {clause} ORDER BY created_at, request_serial_no LIMIT ? OFFSET ?",
+        [*params, flt.page_size, (flt.page - 1) * flt.page_size],
+    )
+    return int(total_row[0]) if total_row else 0, [Invoice.from_row(r) for r in rows]
+
+
+def export(db: Database, since: float | None, until: float | None) -> Iterator[Invoice]:
+    """Every row created in [since, until), oldest first, streamed."""
+    for row in db.stream(
+        f"SELECT {COLUMNS} FROM invoices WHERE created_at >= ? AND created_at < ? ORDER BY created_at",
+        (since if since is not None else 0.0, until if until is not None else 1e12),
+    ):
+        yield Invoice.from_row(row)
+
+
+def count(tx: Tx) -> int:
+    row = tx.one("SELECT COUNT(*) FROM invoices")
+    return int(row[0]) if row else 0

@@ -1,0 +1,240 @@
+"""Auth and blue-invoice issuing in-process (fresh app per test, real SQLite ledger, movable clock)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from loadtests.orders import OrderGenerator
+from mock_platform.clock import OffsetClock
+from mock_platform.settings import ServiceTime
+from tests.helpers import SELLER, order
+from tests.platform_helpers import ADMIN, platform_app, token
+
+OTHER = OrderGenerator(seed=7, run_tag="t").seller(1)
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[tuple[TestClient, OffsetClock]]:
+    with platform_app(tmp_path) as pair:
+        yield pair
+
+
+@pytest.fixture
+def client(app: tuple[TestClient, OffsetClock]) -> TestClient:
+    return app[0]
+
+
+def payload(serial: str = "S-1", ref: str = "ORD-1", **changes: Any) -> dict[str, Any]:
+    body = order(ref).invoice_payload(serial)
+    body.update(changes)
+    return body
+
+
+def issue(client: TestClient, body: dict[str, Any], headers: dict[str, str] | None = None, mode: str = "async") -> Any:
+    return client.post(f"/api/v1/invoices?mode={mode}", json=body, headers=headers or token(client))
+
+
+def test_token_needs_known_credentials_and_a_valid_taxpayer(client: TestClient) -> None:
+    bad = {"clientId": "taxstorm", "clientSecret": "nope", "taxpayerId": SELLER.tax_id}
+    assert client.post("/api/v1/auth/token", json=bad).json()["code"] == "E1001"
+    wrong_id = {"clientId": "taxstorm", "clientSecret": "taxstorm-secret", "taxpayerId": "91350100M000100Y44"}
+    answer = client.post("/api/v1/auth/token", json=wrong_id)
+    assert answer.status_code == 422 and answer.json()["code"] == "E2003"
+    pinyin = {"client_id": "taxstorm", "client_secret": "taxstorm-secret", "nsrsbh": SELLER.tax_id}
+    assert client.post("/api/v1/auth/token", json=pinyin).status_code == 200
+
+
+def test_business_endpoints_need_a_token(client: TestClient) -> None:
+    assert client.post("/api/v1/invoices", json=payload()).json()["code"] == "E1001"
+    assert client.get("/api/v1/invoices", headers={"Authorization": "Bearer forged"}).json()["code"] == "E1001"
+
+
+def test_tokens_expire_on_the_platform_clock(app: tuple[TestClient, OffsetClock]) -> None:
+    client, clock = app
+    headers = token(client)
+    clock.advance(7201)
+    answer = client.get("/api/v1/invoices", headers=headers)
+    assert answer.status_code == 401 and answer.json()["code"] == "E1002"
+
+
+def test_token_fetch_cap_per_30_days(tmp_path: Path) -> None:
+    with platform_app(tmp_path, token_fetch_cap_30d=2) as (client, clock):
+        token(client)
+        token(client)
+        capped = client.post(
+            "/api/v1/auth/token",
+            json={"clientId": "taxstorm", "clientSecret": "taxstorm-secret", "taxpayerId": SELLER.tax_id},
+        )
+        assert capped.status_code == 429 and capped.json()["code"] == "E9001"
+        assert capped.headers["Retry-After"] == "86400"
+        clock.advance(31 * 86400)
+        token(client)
+
+
+def test_seller_must_be_the_token_taxpayer(client: TestClient) -> None:
+    answer = issue(client, payload(), headers=token(client, OTHER.tax_id))
+    assert answer.status_code == 403 and answer.json()["code"] == "E1005"
+
+
+def test_issue_returns_a_20_digit_number_from_year_region_channel(client: TestClient) -> None:
+    answer = issue(client, payload())
+    assert answer.status_code == 200
+    data = answer.json()["data"]
+    assert data["status"] == "ISSUED" and data["invoiceNo"] == "26421000000000000001"
+    assert data["orderRef"] == "ORD-1" and data["replayed"] is False
+    assert data["totals"] == {"amount": "21.00", "tax": "2.73", "totalWithTax": "23.73"}
+
+
+def test_async_issue_is_202_processing_until_the_processing_time_passes(tmp_path: Path) -> None:
+    with platform_app(tmp_path, processing_ms=ServiceTime(median_ms=60_000, p99_ms=60_000)) as (client, clock):
+        headers = token(client)
+        accepted = issue(client, payload(), headers)
+        assert accepted.status_code == 202 and accepted.json()["data"]["status"] == "PROCESSING"
+        assert accepted.json()["data"]["invoiceNo"] is None and accepted.headers["Retry-After"] == "60"
+        again = issue(client, payload(), headers)  # same serial while in flight
+        assert again.status_code == 409 and again.json()["code"] == "E3003"
+        assert again.headers["Retry-After"] == "60"
+        clock.advance(60)
+        done = client.get("/api/v1/invoices/by-serial/S-1", headers=headers).json()["data"]
+        assert done["status"] == "ISSUED" and len(done["invoiceNo"]) == 20
+        replay = issue(client, payload(), headers)
+        assert replay.status_code == 200 and replay.json()["data"]["replayed"] is True
+
+
+def test_sync_mode_times_out_with_504_while_the_job_goes_on(tmp_path: Path) -> None:
+    slow = ServiceTime(median_ms=5_000, p99_ms=5_000)
+    with platform_app(tmp_path, processing_ms=slow, sync_timeout_s=0.2) as (client, clock):
+        headers = token(client)
+        answer = issue(client, payload(), headers, mode="sync")
+        assert answer.status_code == 504 and answer.json()["code"] == "E9004"
+        assert int(answer.headers["Retry-After"]) >= 1
+        clock.advance(5)
+        assert client.get("/api/v1/invoices/by-serial/S-1", headers=headers).json()["data"]["status"] == "ISSUED"
+
+
+def test_sync_mode_waits_for_a_short_job(tmp_path: Path) -> None:
+    with platform_app(tmp_path, processing_ms=ServiceTime(median_ms=50, p99_ms=50)) as (client, _):
+        answer = issue(client, payload(), mode="sync")
+        assert answer.status_code == 200 and answer.json()["data"]["status"] == "ISSUED"
+
+
+def test_failed_jobs_have_no_number_and_give_quota_back(tmp_path: Path) -> None:
+    with platform_app(tmp_path, issue_failure_rate=1.0) as (client, _):
+        headers = token(client)
+        data = issue(client, payload(), headers).json()["data"]
+        assert data["status"] == "FAILED" and data["invoiceNo"] is None and data["failCode"] == "E9005"
+        assert client.get("/api/v1/quota", headers=headers).json()["data"]["used"] == "0.00"
+
+
+def test_same_serial_different_payload_is_e3002(client: TestClient) -> None:
+    headers = token(client)
+    issue(client, payload(), headers)
+    answer = issue(client, payload(ref="ORD-2"), headers)
+    assert answer.status_code == 409
+    assert answer.json()["code"] == "E3002" and answer.json()["field"] == "requestSerialNo"
+
+
+def test_concurrent_identical_requests_make_one_invoice(client: TestClient) -> None:
+    headers = token(client)
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: issue(client, payload(), headers), range(16)))
+    assert {a.status_code for a in answers} == {200}
+    assert len({a.json()["data"]["invoiceNo"] for a in answers}) == 1
+    assert client.get("/admin/stats", headers=ADMIN).json()["ledgerSize"] == 1
+
+
+def test_pinyin_field_names_are_accepted(client: TestClient) -> None:
+    body = payload()
+    body["fpqqlsh"] = body.pop("requestSerialNo")
+    body["hj"] = {"hjje": "21.00", "hjse": "2.73", "jshj": "23.73"}
+    body.pop("totals")
+    answer = issue(client, body)
+    assert answer.status_code == 200, answer.text
+
+
+@pytest.mark.parametrize(
+    ("mutate", "status", "code", "field"),
+    [
+        (lambda b: b["lines"][0].update(taxAmount="2.74"), 422, "E2002", "lines[0].taxAmount"),
+        (lambda b: b["lines"][0].update(amount="21.001"), 422, "E2002", "lines[0].amount"),
+        (lambda b: b["lines"][0].update(amount="25.00"), 422, "E2002", "lines[0].amount"),
+        (lambda b: b["lines"][0].update(amount="-21.00"), 422, "E2002", "lines[0].amount"),
+        (lambda b: b["lines"][0].update(taxRate="0.17"), 422, "E2004", "lines[0].taxRate"),
+        (lambda b: b["lines"][0].update(taxCategoryCode="12"), 422, "E2005", "lines[0].taxCategoryCode"),
+        (lambda b: b["totals"].update(totalWithTax="23.74"), 422, "E2002", "totals.totalWithTax"),
+        (lambda b: b["totals"].update(amount="21.01"), 422, "E2002", "totals.amount"),
+        (lambda b: b.update(invoiceType="01"), 422, "E2003", "buyer.taxId"),
+        (lambda b: b["buyer"].update(taxId="91350100M000100Y44"), 422, "E2003", "buyer.taxId"),
+        (lambda b: b.pop("orderRef"), 400, "E2001", "orderRef"),
+        (lambda b: b.update(requestSerialNo="bad serial!"), 400, "E2001", "requestSerialNo"),
+        (lambda b: b["lines"][0].update(colour="red"), 400, "E2001", "lines[0].colour"),
+        (lambda b: b["lines"][0].update(amount="1e400"), 400, "E2001", "lines[0].amount"),
+    ],
+)
+def test_rejections_name_the_code_and_field(
+    client: TestClient, mutate: Any, status: int, code: str, field: str
+) -> None:
+    body = payload()
+    mutate(body)
+    answer = issue(client, body)
+    assert (answer.status_code, answer.json()["code"], answer.json()["field"]) == (status, code, field)
+    assert answer.json()["message"] and answer.json()["messageZh"]
+
+
+def test_tax_included_prices_derive_the_net_amount(client: TestClient) -> None:
+    body = payload()
+    body["priceIncludesTax"] = True
+    body["lines"][0].update(quantity=None, unitPrice=None, amount="113.00", taxAmount="13.00", taxRate="0.13")
+    body["totals"] = {"amount": "100.00", "tax": "13.00", "totalWithTax": "113.00"}
+    assert issue(client, body).status_code == 200
+
+
+def test_line_count_limit(tmp_path: Path) -> None:
+    with platform_app(tmp_path, max_lines=1) as (client, _):
+        body = payload()
+        body["lines"].append({**body["lines"][0], "lineNo": 2})
+        body["totals"] = {"amount": "42.00", "tax": "5.46", "totalWithTax": "47.46"}
+        answer = issue(client, body)
+    assert answer.status_code == 400 and answer.json()["field"] == "lines"
+
+
+def test_rates_follow_the_effective_dated_table(tmp_path: Path) -> None:
+    from datetime import date
+    from decimal import Decimal
+
+    from mock_platform.settings import TaxRate
+
+    table = [
+        TaxRate(rate=Decimal("0.13"), name="13%", effective_to=date(2026, 11, 20)),
+        TaxRate(rate=Decimal("0.12"), name="12%", effective_from=date(2026, 11, 20)),
+    ]
+    with platform_app(tmp_path, tax_rates=table) as (client, clock):
+        headers = token(client)
+        assert issue(client, payload(), headers).status_code == 200
+        clock.advance(3 * 86400)
+        answer = issue(client, payload("S-2", "ORD-2"))  # a fresh token: the old one expired
+        assert answer.json()["code"] == "E2004" and "0.12" in answer.json()["message"]
+        rates = client.get("/api/v1/tax-rates").json()["data"]["rates"]
+        assert [r["rate"] for r in rates] == ["0.13", "0.12"]
+
+
+def test_lookups_by_serial_number_and_list(client: TestClient) -> None:
+    headers = token(client)
+    first = issue(client, payload("S-1", "A"), headers).json()["data"]
+    issue(client, payload("S-2", "B"), headers)
+    found = client.get("/api/v1/invoices/by-serial/S-1", headers=headers).json()["data"]
+    assert found["invoiceNo"] == first["invoiceNo"]
+    detail = client.get(f"/api/v1/invoices/{first['invoiceNo']}", headers=headers).json()["data"]
+    assert detail["lines"][0]["itemName"] == "茶叶 tea"
+    page = client.get("/api/v1/invoices", params={"pageSize": 1, "page": 2, "status": "ISSUED"}, headers=headers)
+    assert page.json()["data"]["total"] == 2 and [i["orderRef"] for i in page.json()["data"]["items"]] == ["B"]
+    other = token(client, OTHER.tax_id)
+    assert client.get("/api/v1/invoices/by-serial/S-1", headers=other).json()["code"] == "E3004"
+    assert client.get(f"/api/v1/invoices/{first['invoiceNo']}", headers=other).status_code == 404
+    assert client.get("/api/v1/invoices", headers=other).json()["data"]["total"] == 0
