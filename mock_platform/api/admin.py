@@ -19,7 +19,7 @@ from mock_platform.clock import OffsetClock
 from mock_platform.errors import ApiError, ErrorCode
 from mock_platform.settings import Family, FamilyCapacity
 from mock_platform.state import PlatformState, get_state
-from mock_platform.store import invoices
+from mock_platform.store import invoices, tokens
 
 
 def require_admin(
@@ -77,6 +77,21 @@ def reset(state: AdminDep) -> dict[str, str]:
 def set_capacity(family: Annotated[Family, Path()], config: FamilyCapacity, state: AdminDep) -> dict[str, Any]:
     state.capacity.configure(family, config)
     return state.capacity.snapshot()[family]
+
+
+class Revocation(BaseModel):
+    """Revoke live tokens: of every taxpayer, or of the listed ones (a dropped session, 断开)."""
+
+    model_config = ConfigDict(extra="forbid")
+    taxpayers: list[str] | None = Field(None, max_length=10_000)
+
+
+@router.post("/tokens/revoke", summary="Revoke tokens; clients then get 401 E1003 and must re-authenticate")
+def revoke_tokens(revocation: Revocation, state: AdminDep) -> dict[str, int]:
+    with state.db.write() as tx:
+        count = tokens.revoke(tx, state.clock(), revocation.taxpayers)
+    state.auth.forget()
+    return {"revoked": count}
 
 
 class ClockChange(BaseModel):

@@ -77,6 +77,18 @@ def test_token_fetch_cap_per_30_days(tmp_path: Path) -> None:
         token(client)
 
 
+def test_revoked_tokens_get_e1003_with_disconnect_flag(client: TestClient) -> None:
+    headers, other = token(client), token(client, OTHER.tax_id)
+    answer = client.post("/admin/tokens/revoke", json={"taxpayers": [SELLER.tax_id]}, headers=ADMIN)
+    assert answer.json() == {"revoked": 1}
+    refused = client.get("/api/v1/invoices", headers=headers)
+    assert refused.status_code == 401 and refused.json()["code"] == "E1003"
+    assert refused.json()["data"] == {"disconnFlag": 1}
+    assert client.get("/api/v1/invoices", headers=other).status_code == 200  # only the listed taxpayers
+    assert client.get("/api/v1/invoices", headers=token(client)).status_code == 200  # re-auth works
+    assert client.post("/admin/tokens/revoke", json={}, headers=ADMIN).json()["revoked"] == 2
+
+
 def test_seller_must_be_the_token_taxpayer(client: TestClient) -> None:
     answer = issue(client, payload(), headers=token(client, OTHER.tax_id))
     assert answer.status_code == 403 and answer.json()["code"] == "E1005"
