@@ -24,6 +24,7 @@ demo: setup
 	  echo "reports: $(CURDIR)/reports/ (newest: $$(ls -td reports/*/ | head -n 1)result.json)"; exit $$code
 
 test: setup lint
+	scripts/ensure-postgres.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: setup

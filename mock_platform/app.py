@@ -18,7 +18,7 @@ from mock_platform.red import RedLetterService
 from mock_platform.settings import PlatformSettings
 from mock_platform.state import PlatformState
 from mock_platform.stats import CountingMiddleware, RequestCounters
-from mock_platform.store.db import Database
+from mock_platform.store.db import open_database
 from mock_platform.store.numbers import Numbering
 from mock_platform.store.quota import QuotaBook, QuotaRules
 from mock_platform.verify import VerificationService
@@ -50,7 +50,7 @@ async def _on_unexpected(_: Request, exc: Exception) -> JSONResponse:
 
 def build_state(settings: PlatformSettings, clock: Clock) -> PlatformState:
     """Wire the services of one platform instance."""
-    db = Database(settings.ledger_path)
+    db = open_database(settings.ledger_path, settings.database_url)
     quota = QuotaBook(QuotaRules(settings.monthly_quota, settings.quota_mode, settings.filing_deadline_day))
     issuing = IssuingService(db, settings, clock, quota, Numbering(settings.region_code, settings.channel_code))
     return PlatformState(

@@ -73,6 +73,9 @@ class PlatformSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TAXSTORM_PLATFORM_", env_nested_delimiter="__", extra="forbid")
 
     ledger_path: Path = Field(Path("taxstorm-ledger.sqlite3"), description="SQLite ledger file (WAL mode)")
+    database_url: str | None = Field(
+        None, pattern=r"^postgres(ql)?://", description="PostgreSQL instead of SQLite, for several replicas"
+    )
     admin_token: str = Field("change-me", min_length=8, description="Bearer token for /admin/*")
     instance: str = Field("primary", description="name of this process when two share a ledger")
     region_code: str = Field("42", pattern=r"^\d{2}$", description="2-digit provincial region of numbers")

@@ -38,7 +38,7 @@ class VerificationService:
                 )
             tx.execute(
                 "INSERT INTO verifications (invoice_no, day, count) VALUES (?, ?, 1) "
-                "ON CONFLICT(invoice_no, day) DO UPDATE SET count = count + 1",
+                "ON CONFLICT(invoice_no, day) DO UPDATE SET count = verifications.count + 1",
                 (request.invoiceNo, today),
             )
             invoice = invoices.by_number(tx, request.invoiceNo)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,6 +19,7 @@ from chaos.toxiproxy import install
 from chaos.toxiproxy.api import ToxiproxyAPI
 from chaos.toxiproxy.server import LocalToxiproxy
 from chaos.waiting import wait_until
+from tests.postgres_server import PostgresServer, find_bin_dir
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -38,6 +40,32 @@ def toxiproxy(toxiproxy_binary: Path, tmp_path: Path) -> Iterator[ToxiproxyAPI]:
         yield api
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server for the session (Debian's postgresql package; 'make test' installs it)."""
+    bin_dir = find_bin_dir()
+    if bin_dir is None:
+        pytest.skip("no PostgreSQL server binaries (Debian package 'postgresql'); 'make test' installs them")
+    server = PostgresServer(bin_dir)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+Ledger = dict[str, Any]
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Ledger:
+    """Platform settings placing a fresh ledger on SQLite or on PostgreSQL: ledger tests run on both."""
+    if request.param == "sqlite":
+        return {"ledger_path": tmp_path / "ledger.sqlite3"}
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return {"ledger_path": tmp_path / "unused.sqlite3", "database_url": server.new_database()}
 
 
 @dataclass

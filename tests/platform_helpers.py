@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -29,10 +28,10 @@ class FixedBase:
 
 
 @contextmanager
-def platform_app(tmp_path: Path, **settings: Any) -> Iterator[tuple[TestClient, OffsetClock]]:
-    """A fresh platform on a fixed, movable clock."""
+def platform_app(ledger: dict[str, Any], **settings: Any) -> Iterator[tuple[TestClient, OffsetClock]]:
+    """A fresh platform on a fixed, movable clock; ``ledger`` places it on SQLite or PostgreSQL."""
     clock = OffsetClock(FixedBase())
-    config = PlatformSettings(ledger_path=tmp_path / "ledger.sqlite3", admin_token="admin-secret", **settings)
+    config = PlatformSettings(admin_token="admin-secret", **ledger, **settings)
     with TestClient(create_app(config, clock=clock), raise_server_exceptions=False) as client:
         yield client, clock
 

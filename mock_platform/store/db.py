@@ -1,18 +1,22 @@
-"""Database access: serialised write transactions, concurrent reads, one schema.
+"""Database access: serialised write transactions, concurrent reads, one schema, two engines.
 
-SQLite in WAL mode is the embedded default. Write transactions start with ``BEGIN IMMEDIATE`` so writers
-queue on the database lock (several processes may share one file); readers never block. ``synchronous=NORMAL``
-in WAL mode keeps every committed transaction through a process crash (``kill -9``).
+SQLite in WAL mode is the embedded default: write transactions start with ``BEGIN IMMEDIATE`` so writers queue
+on the database lock (several processes may share one file) and readers never block; ``synchronous=NORMAL`` in
+WAL mode keeps every committed transaction through a process crash (``kill -9``). PostgreSQL (``database_url``)
+serves multi-replica deployments: writers serialise on a transaction-scoped advisory lock, the same contract.
+SQL is written once with ``?`` placeholders.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS invoices (
@@ -102,35 +106,85 @@ CREATE TABLE IF NOT EXISTS verifications (
 TABLES = ("invoices", "counters", "tokens", "segments", "quota", "batches", "red_confirmations", "verifications")
 
 
-class Tx:
-    """One transaction's cursor helpers; rows come back as ``sqlite3.Row`` (index or name access)."""
+class Row(Protocol):
+    """A result row: by position or by column name."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
+    def __getitem__(self, key: int | str, /) -> Any: ...
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
-        return self.conn.execute(sql, params)
+    def __iter__(self) -> Iterator[Any]: ...
 
-    def one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
-        row: sqlite3.Row | None = self.conn.execute(sql, params).fetchone()
-        return row
 
-    def all(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        return list(self.conn.execute(sql, params).fetchall())
+class Cursor(Protocol):
+    """What callers use of a cursor."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+
+class Tx(ABC):
+    """One transaction's helpers."""
+
+    @abstractmethod
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor: ...
+
+    @abstractmethod
+    def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None: ...
+
+    @abstractmethod
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
 
     def next_value(self, counter: str, step: int = 1) -> int:
         """Add ``step`` to a named counter and return its new value (atomic inside the transaction)."""
         row = self.one(
             "INSERT INTO counters (name, value) VALUES (?, ?) "
-            "ON CONFLICT(name) DO UPDATE SET value = value + ? RETURNING value",
+            "ON CONFLICT(name) DO UPDATE SET value = counters.value + ? RETURNING value",
             (counter, step, step),
         )
         assert row is not None
         return int(row[0])
 
 
-class Database:
-    """A SQLite database file; one connection per thread."""
+class Database(ABC):
+    """Where the ledger lives."""
+
+    @abstractmethod
+    def write(self) -> Any:
+        """A context manager: a serialised read-write transaction, rolled back if the block raises."""
+
+    @abstractmethod
+    def read(self) -> Any:
+        """A context manager: a consistent read transaction."""
+
+    @abstractmethod
+    def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Row]:
+        """Rows of a long query from a private connection, so a slow consumer blocks nobody."""
+
+    def reset(self) -> None:
+        """Empty every table (admin reset between runs)."""
+        with self.write() as tx:
+            for table in TABLES:
+                tx.execute(f"DELETE FROM {table}")
+
+
+class SqliteTx(Tx):
+    """A transaction on a SQLite connection."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        return self.conn.execute(sql, params)
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        row: sqlite3.Row | None = self.conn.execute(sql, params).fetchone()
+        return row
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return list(self.conn.execute(sql, params).fetchall())
+
+
+class SqliteDatabase(Database):
+    """A SQLite database file in WAL mode; one connection per thread."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -151,11 +205,10 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Tx]:
-        """A serialised read-write transaction; rolled back if the block raises."""
         conn = self._connection()
         conn.execute("BEGIN IMMEDIATE")
         try:
-            yield Tx(conn)
+            yield SqliteTx(conn)
         except BaseException:
             conn.execute("ROLLBACK")
             raise
@@ -163,16 +216,14 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Tx]:
-        """A consistent read snapshot."""
         conn = self._connection()
         conn.execute("BEGIN")
         try:
-            yield Tx(conn)
+            yield SqliteTx(conn)
         finally:
             conn.execute("COMMIT")
 
-    def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[sqlite3.Row]:
-        """Rows of a long query from a private connection, so a slow consumer blocks nobody."""
+    def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Row]:
         conn = sqlite3.connect(self.path, timeout=60.0)
         conn.row_factory = sqlite3.Row
         try:
@@ -180,8 +231,19 @@ class Database:
         finally:
             conn.close()
 
-    def reset(self) -> None:
-        """Empty every table (admin reset between runs)."""
-        with self.write() as tx:
-            for table in TABLES:
-                tx.execute(f"DELETE FROM {table}")
+
+def open_database(path: Path, url: str | None) -> Database:
+    """PostgreSQL when a ``postgresql://`` URL is given, else the SQLite file."""
+    if url:
+        from mock_platform.store.postgres import PostgresDatabase
+
+        return PostgresDatabase(url)
+    return SqliteDatabase(path)
+
+
+_PLACEHOLDER = re.compile(r"\?")
+
+
+def to_pyformat(sql: str) -> str:
+    """``?`` placeholders to psycopg's ``%s`` (no ``?`` or ``%`` appears in our SQL otherwise)."""
+    return _PLACEHOLDER.sub("%s", sql)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from mock_platform.clock import iso
-from mock_platform.store.db import Database, Tx
+from mock_platform.store.db import Database, Row, Tx
 
 COLUMNS = (
     "seller_tax_id, request_serial_no, payload_hash, order_ref, kind, invoice_type, invoice_no, blue_invoice_no, "
@@ -45,7 +44,7 @@ class Invoice:
     payload: str
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Invoice:
+    def from_row(cls, row: Row) -> Invoice:
         return cls(*row)
 
     def status_at(self, now: float) -> str:

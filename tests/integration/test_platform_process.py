@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 
 from chaos.waiting import wait_until
-from tests.conftest import RunningPlatform, start_platform
+from tests.conftest import Ledger, RunningPlatform, running_platform
 from tests.helpers import http_token, order
 
 
@@ -26,7 +26,17 @@ def test_issue_over_http_and_export(platform: RunningPlatform) -> None:
     assert "taxstorm_ledger_invoices 1" in httpx.get(f"{platform.url}/metrics").text
 
 
-def test_acknowledged_invoices_survive_kill_9(platform: RunningPlatform, tmp_path: Path) -> None:
+def test_acknowledged_invoices_survive_kill_9(ledger: Ledger, tmp_path: Path) -> None:
+    with running_platform(tmp_path, **ledger) as platform:
+        acknowledged = issue_then_kill_9(platform)
+    with running_platform(tmp_path / "again", **ledger) as restarted:
+        stored = {row["orderRef"]: row["invoiceNo"] for row in restarted.admin.ledger()}
+    missing = {ref: no for ref, no in acknowledged.items() if stored.get(ref) != no}
+    assert missing == {}, f"{len(missing)} acknowledged invoices lost by kill -9"
+
+
+def issue_then_kill_9(platform: RunningPlatform) -> dict[str, str]:
+    """Issue from 8 threads, SIGKILL the platform once 100 are acknowledged; return what was acknowledged."""
     headers = http_token(platform.url)
     acknowledged: dict[str, str] = {}
 
@@ -47,20 +57,14 @@ def test_acknowledged_invoices_survive_kill_9(platform: RunningPlatform, tmp_pat
             future.result(timeout=30)
     assert len(acknowledged) >= 100
     assert not platform.process.alive()
-
-    restarted = start_platform(tmp_path / "again", ledger_path=platform.ledger_path)
-    try:
-        ledger = {row["orderRef"]: row["invoiceNo"] for row in restarted.admin.ledger()}
-    finally:
-        restarted.admin.close()
-        restarted.process.stop()
-    missing = {ref: no for ref, no in acknowledged.items() if ledger.get(ref) != no}
-    assert missing == {}, f"{len(missing)} acknowledged invoices lost by kill -9"
+    return acknowledged
 
 
-def test_primary_and_secondary_share_tokens_and_ledger(platform: RunningPlatform, tmp_path: Path) -> None:
-    secondary = start_platform(tmp_path / "secondary", ledger_path=platform.ledger_path, instance="secondary")
-    try:
+def test_primary_and_secondary_share_tokens_and_ledger(ledger: Ledger, tmp_path: Path) -> None:
+    with (
+        running_platform(tmp_path, **ledger) as platform,
+        running_platform(tmp_path / "secondary", **ledger, instance="secondary") as secondary,
+    ):
         headers = http_token(platform.url)  # a token from the primary …
         issued = httpx.post(
             f"{platform.url}/api/v1/invoices", json=order("F1").invoice_payload("SF1"), headers=headers, timeout=10
@@ -78,6 +82,3 @@ def test_primary_and_secondary_share_tokens_and_ledger(platform: RunningPlatform
         assert secondary.admin.stats()["instance"] == "secondary"
         instances = sorted(row["instance"] for row in platform.admin.ledger())
         assert instances == ["primary", "secondary"]
-    finally:
-        secondary.admin.close()
-        secondary.process.stop()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +12,7 @@ from fastapi.testclient import TestClient
 from loadtests.orders import OrderGenerator
 from mock_platform.clock import OffsetClock
 from mock_platform.settings import ServiceTime
+from tests.conftest import Ledger
 from tests.helpers import SELLER, order
 from tests.platform_helpers import ADMIN, platform_app, token
 
@@ -20,8 +20,8 @@ OTHER = OrderGenerator(seed=7, run_tag="t").seller(1)
 
 
 @pytest.fixture
-def app(tmp_path: Path) -> Iterator[tuple[TestClient, OffsetClock]]:
-    with platform_app(tmp_path) as pair:
+def app(ledger: Ledger) -> Iterator[tuple[TestClient, OffsetClock]]:
+    with platform_app(ledger) as pair:
         yield pair
 
 
@@ -63,8 +63,8 @@ def test_tokens_expire_on_the_platform_clock(app: tuple[TestClient, OffsetClock]
     assert answer.status_code == 401 and answer.json()["code"] == "E1002"
 
 
-def test_token_fetch_cap_per_30_days(tmp_path: Path) -> None:
-    with platform_app(tmp_path, token_fetch_cap_30d=2) as (client, clock):
+def test_token_fetch_cap_per_30_days(ledger: Ledger) -> None:
+    with platform_app(ledger, token_fetch_cap_30d=2) as (client, clock):
         token(client)
         token(client)
         capped = client.post(
@@ -103,8 +103,8 @@ def test_issue_returns_a_20_digit_number_from_year_region_channel(client: TestCl
     assert data["totals"] == {"amount": "21.00", "tax": "2.73", "totalWithTax": "23.73"}
 
 
-def test_async_issue_is_202_processing_until_the_processing_time_passes(tmp_path: Path) -> None:
-    with platform_app(tmp_path, processing_ms=ServiceTime(median_ms=60_000, p99_ms=60_000)) as (client, clock):
+def test_async_issue_is_202_processing_until_the_processing_time_passes(ledger: Ledger) -> None:
+    with platform_app(ledger, processing_ms=ServiceTime(median_ms=60_000, p99_ms=60_000)) as (client, clock):
         headers = token(client)
         accepted = issue(client, payload(), headers)
         assert accepted.status_code == 202 and accepted.json()["data"]["status"] == "PROCESSING"
@@ -119,9 +119,9 @@ def test_async_issue_is_202_processing_until_the_processing_time_passes(tmp_path
         assert replay.status_code == 200 and replay.json()["data"]["replayed"] is True
 
 
-def test_sync_mode_times_out_with_504_while_the_job_goes_on(tmp_path: Path) -> None:
+def test_sync_mode_times_out_with_504_while_the_job_goes_on(ledger: Ledger) -> None:
     slow = ServiceTime(median_ms=5_000, p99_ms=5_000)
-    with platform_app(tmp_path, processing_ms=slow, sync_timeout_s=0.2) as (client, clock):
+    with platform_app(ledger, processing_ms=slow, sync_timeout_s=0.2) as (client, clock):
         headers = token(client)
         answer = issue(client, payload(), headers, mode="sync")
         assert answer.status_code == 504 and answer.json()["code"] == "E9004"
@@ -130,14 +130,14 @@ def test_sync_mode_times_out_with_504_while_the_job_goes_on(tmp_path: Path) -> N
         assert client.get("/api/v1/invoices/by-serial/S-1", headers=headers).json()["data"]["status"] == "ISSUED"
 
 
-def test_sync_mode_waits_for_a_short_job(tmp_path: Path) -> None:
-    with platform_app(tmp_path, processing_ms=ServiceTime(median_ms=50, p99_ms=50)) as (client, _):
+def test_sync_mode_waits_for_a_short_job(ledger: Ledger) -> None:
+    with platform_app(ledger, processing_ms=ServiceTime(median_ms=50, p99_ms=50)) as (client, _):
         answer = issue(client, payload(), mode="sync")
         assert answer.status_code == 200 and answer.json()["data"]["status"] == "ISSUED"
 
 
-def test_failed_jobs_have_no_number_and_give_quota_back(tmp_path: Path) -> None:
-    with platform_app(tmp_path, issue_failure_rate=1.0) as (client, _):
+def test_failed_jobs_have_no_number_and_give_quota_back(ledger: Ledger) -> None:
+    with platform_app(ledger, issue_failure_rate=1.0) as (client, _):
         headers = token(client)
         data = issue(client, payload(), headers).json()["data"]
         assert data["status"] == "FAILED" and data["invoiceNo"] is None and data["failCode"] == "E9005"
@@ -207,8 +207,8 @@ def test_tax_included_prices_derive_the_net_amount(client: TestClient) -> None:
     assert issue(client, body).status_code == 200
 
 
-def test_line_count_limit(tmp_path: Path) -> None:
-    with platform_app(tmp_path, max_lines=1) as (client, _):
+def test_line_count_limit(ledger: Ledger) -> None:
+    with platform_app(ledger, max_lines=1) as (client, _):
         body = payload()
         body["lines"].append({**body["lines"][0], "lineNo": 2})
         body["totals"] = {"amount": "42.00", "tax": "5.46", "totalWithTax": "47.46"}
@@ -216,7 +216,7 @@ def test_line_count_limit(tmp_path: Path) -> None:
     assert answer.status_code == 400 and answer.json()["field"] == "lines"
 
 
-def test_rates_follow_the_effective_dated_table(tmp_path: Path) -> None:
+def test_rates_follow_the_effective_dated_table(ledger: Ledger) -> None:
     from datetime import date
     from decimal import Decimal
 
@@ -226,7 +226,7 @@ def test_rates_follow_the_effective_dated_table(tmp_path: Path) -> None:
         TaxRate(rate=Decimal("0.13"), name="13%", effective_to=date(2026, 11, 20)),
         TaxRate(rate=Decimal("0.12"), name="12%", effective_from=date(2026, 11, 20)),
     ]
-    with platform_app(tmp_path, tax_rates=table) as (client, clock):
+    with platform_app(ledger, tax_rates=table) as (client, clock):
         headers = token(client)
         assert issue(client, payload(), headers).status_code == 200
         clock.advance(3 * 86400)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
 
 from loadtests.orders import OrderGenerator
+from tests.conftest import Ledger
 from tests.helpers import order
 from tests.platform_helpers import platform_app, token
 
@@ -31,8 +31,8 @@ def red_invoice(client: TestClient, number: str, confirmation: str, serial: str,
     )
 
 
-def test_natural_person_buyer_needs_no_confirmation(tmp_path: Path) -> None:
-    with platform_app(tmp_path) as (client, _):
+def test_natural_person_buyer_needs_no_confirmation(ledger: Ledger) -> None:
+    with platform_app(ledger) as (client, _):
         seller = token(client)
         number = blue(client, seller, with_buyer=False)
         created = client.post(
@@ -55,8 +55,8 @@ def test_natural_person_buyer_needs_no_confirmation(tmp_path: Path) -> None:
         assert reuse.json()["code"] in ("E5002", "E5003")
 
 
-def test_buyer_must_confirm_and_confirmation_voids_after_72h(tmp_path: Path) -> None:
-    with platform_app(tmp_path) as (client, clock):
+def test_buyer_must_confirm_and_confirmation_voids_after_72h(ledger: Ledger) -> None:
+    with platform_app(ledger) as (client, clock):
         seller, buyer = token(client), token(client, BUYER.tax_id)
         number = blue(client, seller, with_buyer=True)
         created = client.post(
@@ -81,8 +81,8 @@ def test_buyer_must_confirm_and_confirmation_voids_after_72h(tmp_path: Path) -> 
         assert red_invoice(client, number, created["uuid"], "R-1", seller).json()["code"] == "E5002"
 
 
-def test_confirm_then_issue_partial_red_and_limits(tmp_path: Path) -> None:
-    with platform_app(tmp_path) as (client, _):
+def test_confirm_then_issue_partial_red_and_limits(ledger: Ledger) -> None:
+    with platform_app(ledger) as (client, _):
         seller, buyer = token(client), token(client, BUYER.tax_id)
         number = blue(client, seller, with_buyer=True)
         created = client.post(
@@ -105,8 +105,8 @@ def test_confirm_then_issue_partial_red_and_limits(tmp_path: Path) -> None:
         assert too_much.json()["code"] == "E5003"
 
 
-def test_buyer_applies_seller_rejects_and_withdrawal(tmp_path: Path) -> None:
-    with platform_app(tmp_path) as (client, _):
+def test_buyer_applies_seller_rejects_and_withdrawal(ledger: Ledger) -> None:
+    with platform_app(ledger) as (client, _):
         seller, buyer = token(client), token(client, BUYER.tax_id)
         number = blue(client, seller, with_buyer=True)
         applied = client.post(
@@ -135,8 +135,8 @@ def test_buyer_applies_seller_rejects_and_withdrawal(tmp_path: Path) -> None:
         assert wrong_party.status_code == 403
 
 
-def test_unknown_blue_invoice(tmp_path: Path) -> None:
-    with platform_app(tmp_path) as (client, _):
+def test_unknown_blue_invoice(ledger: Ledger) -> None:
+    with platform_app(ledger) as (client, _):
         seller = token(client)
         missing = "26421999999999999999"
         answer = client.post(

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
 
+from tests.conftest import Ledger
 from tests.helpers import order
 from tests.platform_helpers import ADMIN, platform_app, token
 
@@ -16,8 +16,8 @@ def issue(client: TestClient, headers: dict[str, str], serial: str, ref: str, **
     return client.post("/api/v1/invoices", json=order(ref, **kw).invoice_payload(serial), headers=headers)
 
 
-def test_verify_consistent_mismatch_not_found_and_daily_limit(tmp_path: Path) -> None:
-    with platform_app(tmp_path) as (client, clock):
+def test_verify_consistent_mismatch_not_found_and_daily_limit(ledger: Ledger) -> None:
+    with platform_app(ledger) as (client, clock):
         headers = token(client)
         data = issue(client, headers, "S-1", "A").json()["data"]
         today = data["issueTime"][:10]
@@ -40,8 +40,8 @@ def test_verify_consistent_mismatch_not_found_and_daily_limit(tmp_path: Path) ->
         assert old.status_code == 422 and old.json()["code"] == "E6002"
 
 
-def test_quota_is_monthly_without_overdraw_and_restored_by_failures(tmp_path: Path) -> None:
-    with platform_app(tmp_path, monthly_quota=Decimal("50.00")) as (client, clock):
+def test_quota_is_monthly_without_overdraw_and_restored_by_failures(ledger: Ledger) -> None:
+    with platform_app(ledger, monthly_quota=Decimal("50.00")) as (client, clock):
         headers = token(client)
         assert issue(client, headers, "S-1", "A").status_code == 200  # 21.00 net
         assert issue(client, headers, "S-2", "B").status_code == 200  # 42.00 used
@@ -55,8 +55,8 @@ def test_quota_is_monthly_without_overdraw_and_restored_by_failures(tmp_path: Pa
         assert client.get("/api/v1/quota", headers=headers).json()["data"]["kysyed"] == "29.00"
 
 
-def test_download_mode_needs_downloaded_quota_and_return_works(tmp_path: Path) -> None:
-    with platform_app(tmp_path, quota_mode="download", monthly_quota=Decimal("100.00")) as (client, _):
+def test_download_mode_needs_downloaded_quota_and_return_works(ledger: Ledger) -> None:
+    with platform_app(ledger, quota_mode="download", monthly_quota=Decimal("100.00")) as (client, _):
         headers = token(client)
         assert issue(client, headers, "S-1", "A").json()["code"] == "E4001"
         got = client.post("/api/v1/quota/download", json={"sqed": "30.00"}, headers=headers).json()["data"]
@@ -72,8 +72,8 @@ def test_download_mode_needs_downloaded_quota_and_return_works(tmp_path: Path) -
         assert over.json()["code"] == "E4001"
 
 
-def test_quota_expires_after_the_filing_deadline_until_adjusted(tmp_path: Path) -> None:
-    with platform_app(tmp_path, filing_deadline_day=15) as (client, _):  # the clock says the 18th
+def test_quota_expires_after_the_filing_deadline_until_adjusted(ledger: Ledger) -> None:
+    with platform_app(ledger, filing_deadline_day=15) as (client, _):  # the clock says the 18th
         headers = token(client)
         expired = issue(client, headers, "S-1", "A")
         assert expired.status_code == 409 and expired.json()["code"] == "E4003"
@@ -82,8 +82,8 @@ def test_quota_expires_after_the_filing_deadline_until_adjusted(tmp_path: Path) 
         assert issue(client, headers, "S-1", "A").status_code == 200
 
 
-def test_suspended_quota_refuses_issuing(tmp_path: Path) -> None:
-    with platform_app(tmp_path) as (client, _):
+def test_suspended_quota_refuses_issuing(ledger: Ledger) -> None:
+    with platform_app(ledger) as (client, _):
         headers = token(client)
         state = client.app.state.platform  # type: ignore[attr-defined]
         with state.db.write() as tx:
@@ -93,8 +93,8 @@ def test_suspended_quota_refuses_issuing(tmp_path: Path) -> None:
         assert client.get("/api/v1/quota", headers=headers).json()["data"]["ztsxbz"] == "Y"
 
 
-def test_number_segments_are_required_in_segment_mode_and_run_out(tmp_path: Path) -> None:
-    with platform_app(tmp_path, numbering="segments", segment_max=2) as (client, _):
+def test_number_segments_are_required_in_segment_mode_and_run_out(ledger: Ledger) -> None:
+    with platform_app(ledger, numbering="segments", segment_max=2) as (client, _):
         headers = token(client)
         assert issue(client, headers, "S-1", "A").json()["code"] == "E4004"
         assert client.post("/api/v1/number-segments", json={"count": 3}, headers=headers).json()["field"] == "count"
@@ -107,8 +107,8 @@ def test_number_segments_are_required_in_segment_mode_and_run_out(tmp_path: Path
         assert listed[0]["remaining"] == 0
 
 
-def test_batch_partial_success_and_status(tmp_path: Path) -> None:
-    with platform_app(tmp_path, batch_max=3) as (client, _):
+def test_batch_partial_success_and_status(ledger: Ledger) -> None:
+    with platform_app(ledger, batch_max=3) as (client, _):
         headers = token(client)
         good = order("A").invoice_payload("SB-1")
         bad_rate = order("B", rate="0.17").invoice_payload("SB-2")
@@ -126,8 +126,8 @@ def test_batch_partial_success_and_status(tmp_path: Path) -> None:
         assert client.get(f"/api/v1/invoices/batch/{data['batchId']}", headers=other).status_code == 404
 
 
-def test_status_notices_metrics_and_admin(tmp_path: Path) -> None:
-    with platform_app(tmp_path) as (client, clock):
+def test_status_notices_metrics_and_admin(ledger: Ledger) -> None:
+    with platform_app(ledger) as (client, clock):
         headers = token(client)
         issue(client, headers, "S-1", "A")
         status = client.get("/api/v1/status").json()["data"]
@@ -147,8 +147,8 @@ def test_status_notices_metrics_and_admin(tmp_path: Path) -> None:
         assert client.get("/api/v1/invoices", headers=headers).json()["code"] == "E1001"  # tokens are gone too
 
 
-def test_admin_needs_the_token(tmp_path: Path) -> None:
-    with platform_app(tmp_path) as (client, _):
+def test_admin_needs_the_token(ledger: Ledger) -> None:
+    with platform_app(ledger) as (client, _):
         for path in ("/admin/stats", "/admin/ledger"):
             assert client.get(path).status_code == 401
             assert client.get(path, headers={"Authorization": "Bearer wrong-token"}).status_code == 401
