@@ -27,10 +27,11 @@ test: setup lint
 	scripts/ensure-postgres.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+BENCHMARKS := $(filter-out benchmarks/bare_server.py,$(wildcard benchmarks/*.py))
+
 bench: setup
-	@set -e; for bench in benchmarks/*.py; do \
-	  [ -e "$$bench" ] || { echo "no benchmarks yet"; break; }; \
-	  echo "== $$bench"; $(PY) "$$bench"; done
+	scripts/ensure-wrk.sh
+	@set -e; for bench in $(BENCHMARKS); do echo "== $$bench"; $(PY) "$$bench"; done
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -12,6 +12,7 @@ import json
 import random
 import threading
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -28,10 +29,14 @@ from mock_platform.store.quota import QuotaBook
 from mock_platform.validation import Rules, rates_on, validate_issue
 
 
+def canonical_json(payload: dict[str, Any]) -> str:
+    """The canonical JSON of a request body: sorted keys, no spaces (stored, and hashed for idempotency)."""
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
 def payload_hash(payload: dict[str, Any]) -> str:
     """SHA-256 of the canonical JSON of a request body."""
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -73,12 +78,15 @@ class IssuingService:
         self.numbering = numbering
         self._rng = random.Random(settings.seed)
         self._rng_lock = threading.Lock()
+        self._rules: tuple[date, Rules] | None = None
 
     def rules(self) -> Rules:
+        """The rules in force today (recomputed when the business day changes)."""
         today = local(self.clock()).date()
-        return Rules(
-            self.settings.max_lines, rates_on(self.settings.tax_rates, today), self.settings.line_tax_tolerance
-        )
+        if self._rules is None or self._rules[0] != today:
+            rates = rates_on(self.settings.tax_rates, today)
+            self._rules = (today, Rules(self.settings.max_lines, rates, self.settings.line_tax_tolerance))
+        return self._rules[1]
 
     def issue_blue(self, request: IssueInvoiceRequest, taxpayer: str, batch_id: str | None = None) -> Accepted:
         """Validate and accept a blue invoice for the calling taxpayer."""
@@ -86,18 +94,18 @@ class IssuingService:
         seller = request.seller.taxId or ""
         if seller != taxpayer:
             raise ApiError(ErrorCode.SELLER_MISMATCH, f"token acts for {taxpayer}, seller is {seller}", "seller.taxId")
-        body = request.model_dump(mode="json")
+        canonical = canonical_json(request.model_dump(mode="json"))
         row = NewRow(
             seller=seller,
             serial=request.requestSerialNo,
-            digest=payload_hash(body),
+            digest=hashlib.sha256(canonical.encode()).hexdigest(),
             order_ref=request.orderRef,
             kind="blue",
             invoice_type=request.invoiceType,
             buyer_tax_id=request.buyer.taxId,
             amount=request.totals.amount,
             tax=request.totals.tax,
-            payload=json.dumps(body, ensure_ascii=False),
+            payload=canonical,
             batch_id=batch_id,
         )
         with self.db.write() as tx:

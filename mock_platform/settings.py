@@ -101,7 +101,9 @@ class PlatformSettings(BaseSettings):
         "platform", description="platform: numbers assigned on issue; segments: seller must pre-download (预赋码)"
     )
     segment_max: int = Field(5000, ge=1)
-    monthly_quota: Decimal = Field(Decimal("100000000.00"), ge=0, description="授信额度 per taxpayer per month")
+    monthly_quota: Decimal = Field(
+        Decimal("1000000000000.00"), ge=0, description="授信额度 per taxpayer per month (default: effectively none)"
+    )
     quota_mode: Literal["auto", "download"] = Field(
         "auto", description="auto: issue draws on the monthly quota; download: on quota downloaded in advance"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 USCC_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -22,6 +23,7 @@ def is_valid_uscc(code: str) -> bool:
     return uscc_check_char(code[:17]) == code[17]
 
 
+@functools.lru_cache(maxsize=65_536)
 def is_valid_tax_id(code: str) -> bool:
     """A USCC with a correct checksum, or a legacy 15/17/20-character id (format only)."""
     if len(code) == 18:

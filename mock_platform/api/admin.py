@@ -22,7 +22,7 @@ from mock_platform.state import PlatformState, get_state
 from mock_platform.store import invoices, tokens
 
 
-def require_admin(
+async def require_admin(
     state: Annotated[PlatformState, Depends(get_state)],
     authorization: Annotated[str | None, Header()] = None,
 ) -> PlatformState:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from mock_platform.api.responses import ok, responses
@@ -16,7 +15,7 @@ router = APIRouter(prefix="/api/v1", tags=["auth"])
 
 @router.post("/auth/token", responses=responses(200, 422), summary="Fetch an access token for a taxpayer")
 async def fetch_token(body: TokenRequest, state: StateDep) -> JSONResponse:
-    info = await run_in_threadpool(state.auth.issue, body.clientId, body.clientSecret, body.taxpayerId)
+    info = state.auth.issue(body.clientId, body.clientSecret, body.taxpayerId)
     return ok(
         {
             "accessToken": info.token,

@@ -1,4 +1,8 @@
-"""Invoice routes: issue (async by default, ``?mode=sync``), look-ups, list, batch and red invoices."""
+"""Invoice routes: issue (async by default, ``?mode=sync``), look-ups, list, batch and red invoices.
+
+Every route is ``async def`` and calls the ledger inline: a ledger call is a few short SQLite statements, and a
+thread-pool hop per request cost more than the work itself (see benchmarks/platform_throughput.py).
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,13 @@ import asyncio
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from mock_platform.api.responses import ok, responses
 from mock_platform.errors import ApiError, ErrorCode
 from mock_platform.issuing import Accepted
 from mock_platform.models import SERIAL_PATTERN, IssueInvoiceRequest, RedInvoiceRequest
-from mock_platform.state import CallerDep, PlatformState, StateDep
+from mock_platform.state import CallDep, PlatformState
 from mock_platform.store import invoices
 
 router = APIRouter(prefix="/api/v1", tags=["invoices"])
@@ -48,27 +51,25 @@ async def _answer(state: PlatformState, accepted: Accepted, mode: str) -> JSONRe
     responses=responses(200, 202, 403, 409, 422),
     summary="Issue a blue invoice (idempotent on seller + requestSerialNo)",
 )
-async def issue_invoice(
-    body: IssueInvoiceRequest, state: StateDep, caller: CallerDep, mode: Mode = "async"
-) -> JSONResponse:
-    accepted = await run_in_threadpool(state.issuing.issue_blue, body, caller.taxpayer_id)
+async def issue_invoice(body: IssueInvoiceRequest, call: CallDep, mode: Mode = "async") -> JSONResponse:
+    state, caller = call.state, call.caller
+    accepted = state.issuing.issue_blue(body, caller.taxpayer_id)
     return await _answer(state, accepted, mode)
 
 
 @router.post("/invoices/batch", responses=responses(202), summary="Issue up to 100 invoices; partial success is normal")
 async def issue_batch(
-    state: StateDep,
-    caller: CallerDep,
+    call: CallDep,
     items: Annotated[list[dict[str, Any]], Body(embed=True, min_length=1, max_length=1000)],
 ) -> JSONResponse:
-    return ok(await run_in_threadpool(state.batches.submit, items, caller), 202)
+    state, caller = call.state, call.caller
+    return ok(state.batches.submit(items, caller), 202)
 
 
 @router.get("/invoices/batch/{batchId}", responses=responses(200, 404), summary="Per-item status of a batch")
-async def batch_status(
-    state: StateDep, caller: CallerDep, batchId: Annotated[str, Path(max_length=64)]
-) -> JSONResponse:
-    return ok(await run_in_threadpool(state.batches.view, batchId, caller))
+async def batch_status(call: CallDep, batchId: Annotated[str, Path(max_length=64)]) -> JSONResponse:
+    state, caller = call.state, call.caller
+    return ok(state.batches.view(batchId, caller))
 
 
 @router.get(
@@ -76,9 +77,8 @@ async def batch_status(
     responses=responses(200, 404),
     summary="The safe recovery call: an invoice by its request serial",
 )
-def invoice_by_serial(
-    serial: Annotated[str, Path(pattern=SERIAL_PATTERN)], state: StateDep, caller: CallerDep
-) -> JSONResponse:
+async def invoice_by_serial(serial: Annotated[str, Path(pattern=SERIAL_PATTERN)], call: CallDep) -> JSONResponse:
+    state, caller = call.state, call.caller
     with state.db.read() as tx:
         invoice = invoices.find(tx, caller.taxpayer_id, serial)
     if invoice is None:
@@ -87,7 +87,8 @@ def invoice_by_serial(
 
 
 @router.get("/invoices/{invoiceNo}", responses=responses(200, 404), summary="An invoice with its lines")
-def invoice_detail(invoiceNo: InvoiceNo, state: StateDep, caller: CallerDep) -> JSONResponse:
+async def invoice_detail(invoiceNo: InvoiceNo, call: CallDep) -> JSONResponse:
+    state, caller = call.state, call.caller
     with state.db.read() as tx:
         invoice = invoices.by_number(tx, invoiceNo)
     if invoice is None or caller.taxpayer_id not in (invoice.seller_tax_id, invoice.buyer_tax_id):
@@ -96,15 +97,15 @@ def invoice_detail(invoiceNo: InvoiceNo, state: StateDep, caller: CallerDep) -> 
 
 
 @router.get("/invoices", responses=responses(200), summary="The caller's invoices for reconciliation, paged")
-def list_invoices(
-    state: StateDep,
-    caller: CallerDep,
+async def list_invoices(
+    call: CallDep,
     since: Annotated[float | None, Query(alias="from", ge=0, le=1e11, description="epoch seconds")] = None,
     until: Annotated[float | None, Query(alias="to", ge=0, le=1e11, description="epoch seconds, exclusive")] = None,
     status: Annotated[Literal["PROCESSING", "ISSUED", "FAILED"] | None, Query()] = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     pageSize: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> JSONResponse:
+    state, caller = call.state, call.caller
     flt = invoices.ListFilter(caller.taxpayer_id, since, until, status, page, pageSize)
     now = state.clock()
     with state.db.read() as tx:
@@ -117,8 +118,7 @@ def list_invoices(
     responses=responses(200, 202, 403, 404, 409, 422),
     summary="Issue the red invoice of a confirmation (idempotent on requestSerialNo)",
 )
-async def issue_red(
-    invoiceNo: InvoiceNo, body: RedInvoiceRequest, state: StateDep, caller: CallerDep, mode: Mode = "async"
-) -> JSONResponse:
-    accepted = await run_in_threadpool(state.red.issue_red, invoiceNo, body, caller)
+async def issue_red(invoiceNo: InvoiceNo, body: RedInvoiceRequest, call: CallDep, mode: Mode = "async") -> JSONResponse:
+    state, caller = call.state, call.caller
+    accepted = state.red.issue_red(invoiceNo, body, caller)
     return await _answer(state, accepted, mode)

@@ -9,27 +9,31 @@ from fastapi.responses import JSONResponse
 
 from mock_platform.api.responses import ok, responses
 from mock_platform.models import ConfirmRequest, RedConfirmationRequest
-from mock_platform.state import CallerDep, StateDep
+from mock_platform.state import CallDep
 
 router = APIRouter(prefix="/api/v1/red-confirmations", tags=["red-letter"])
 Uuid = Annotated[str, Path(max_length=64)]
 
 
 @router.post("", responses=responses(200, 403, 422), summary="Enter a red-letter confirmation")
-def create(body: RedConfirmationRequest, state: StateDep, caller: CallerDep) -> JSONResponse:
+async def create(body: RedConfirmationRequest, call: CallDep) -> JSONResponse:
+    state, caller = call.state, call.caller
     return ok(state.red.create(body, caller))
 
 
 @router.post("/{uuid}/confirm", responses=responses(200, 403, 404, 422), summary="The other party accepts or rejects")
-def confirm(uuid: Uuid, body: ConfirmRequest, state: StateDep, caller: CallerDep) -> JSONResponse:
+async def confirm(uuid: Uuid, body: ConfirmRequest, call: CallDep) -> JSONResponse:
+    state, caller = call.state, call.caller
     return ok(state.red.confirm(uuid, body.accept, caller))
 
 
 @router.post("/{uuid}/revoke", responses=responses(200, 403, 404, 422), summary="The applicant withdraws")
-def revoke(uuid: Uuid, state: StateDep, caller: CallerDep) -> JSONResponse:
+async def revoke(uuid: Uuid, call: CallDep) -> JSONResponse:
+    state, caller = call.state, call.caller
     return ok(state.red.revoke(uuid, caller))
 
 
 @router.get("/{uuid}", responses=responses(200, 404), summary="A confirmation (void after 72 h unconfirmed)")
-def read(uuid: Uuid, state: StateDep, caller: CallerDep) -> JSONResponse:
+async def read(uuid: Uuid, call: CallDep) -> JSONResponse:
+    state, caller = call.state, call.caller
     return ok(state.red.get(uuid, caller))

@@ -14,7 +14,7 @@ FEATURES = ("issue", "red", "verify", "quota", "delivery", "auth")
 
 
 @router.get("/tax-rates", responses=responses(200), summary="The effective-dated tax-rate table")
-def tax_rates(state: StateDep) -> JSONResponse:
+async def tax_rates(state: StateDep) -> JSONResponse:
     rows = [
         {
             "rate": str(r.rate),
@@ -28,7 +28,7 @@ def tax_rates(state: StateDep) -> JSONResponse:
 
 
 @router.get("/status", responses=responses(200), summary="Per-feature UP / DEGRADED / DOWN")
-def status(state: StateDep) -> JSONResponse:
+async def status(state: StateDep) -> JSONResponse:
     gates = state.capacity.gates
     features = {}
     for feature in FEATURES:
@@ -38,5 +38,5 @@ def status(state: StateDep) -> JSONResponse:
 
 
 @router.get("/notices", responses=responses(200), summary="Maintenance notices, published ahead")
-def notices(state: StateDep) -> JSONResponse:
+async def notices(state: StateDep) -> JSONResponse:
     return ok({"notices": list(state.notices)})

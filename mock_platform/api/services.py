@@ -8,19 +8,21 @@ from fastapi.responses import JSONResponse
 from mock_platform.api.responses import ok, responses
 from mock_platform.errors import ApiError, ErrorCode
 from mock_platform.models import QuotaAmountRequest, SegmentRequest, VerifyRequest
-from mock_platform.state import CallerDep, StateDep
+from mock_platform.state import CallDep
 from mock_platform.store.numbers import segments_of
 
 router = APIRouter(prefix="/api/v1", tags=["services"])
 
 
 @router.post("/verify", responses=responses(200, 422), summary="查验: consistent / mismatch / not_found")
-def verify(body: VerifyRequest, state: StateDep, _: CallerDep) -> JSONResponse:
+async def verify(body: VerifyRequest, call: CallDep) -> JSONResponse:
+    state = call.state
     return ok(state.verification.verify(body))
 
 
 @router.get("/quota", responses=responses(200), summary="This month's credit quota")
-def quota(state: StateDep, caller: CallerDep) -> JSONResponse:
+async def quota(call: CallDep) -> JSONResponse:
+    state, caller = call.state, call.caller
     now = state.clock()
     with state.db.write() as tx:
         row = state.quota.row(tx, caller.taxpayer_id, now)
@@ -28,7 +30,8 @@ def quota(state: StateDep, caller: CallerDep) -> JSONResponse:
 
 
 @router.post("/quota/download", responses=responses(200, 403, 422), summary="Download quota (sqlx 0)")
-def quota_download(body: QuotaAmountRequest, state: StateDep, caller: CallerDep) -> JSONResponse:
+async def quota_download(body: QuotaAmountRequest, call: CallDep) -> JSONResponse:
+    state, caller = call.state, call.caller
     now = state.clock()
     with state.db.write() as tx:
         row = state.quota.download(tx, caller.taxpayer_id, body.amount, now)
@@ -36,7 +39,8 @@ def quota_download(body: QuotaAmountRequest, state: StateDep, caller: CallerDep)
 
 
 @router.post("/quota/return", responses=responses(200, 422), summary="Return downloaded, unused quota (sqlx 1)")
-def quota_return(body: QuotaAmountRequest, state: StateDep, caller: CallerDep) -> JSONResponse:
+async def quota_return(body: QuotaAmountRequest, call: CallDep) -> JSONResponse:
+    state, caller = call.state, call.caller
     now = state.clock()
     with state.db.write() as tx:
         row = state.quota.give_back(tx, caller.taxpayer_id, body.amount, now)
@@ -44,7 +48,8 @@ def quota_return(body: QuotaAmountRequest, state: StateDep, caller: CallerDep) -
 
 
 @router.post("/quota/adjust-period", responses=responses(200), summary="调整授信额度有效期 after filing")
-def quota_adjust(state: StateDep, caller: CallerDep) -> JSONResponse:
+async def quota_adjust(call: CallDep) -> JSONResponse:
+    state, caller = call.state, call.caller
     now = state.clock()
     with state.db.write() as tx:
         row = state.quota.adjust_period(tx, caller.taxpayer_id, now)
@@ -52,7 +57,8 @@ def quota_adjust(state: StateDep, caller: CallerDep) -> JSONResponse:
 
 
 @router.post("/number-segments", responses=responses(200, 422), summary="Download pre-assigned numbers (≤ 5000)")
-def download_segment(body: SegmentRequest, state: StateDep, caller: CallerDep) -> JSONResponse:
+async def download_segment(body: SegmentRequest, call: CallDep) -> JSONResponse:
+    state, caller = call.state, call.caller
     if body.count > state.settings.segment_max:
         raise ApiError(
             ErrorCode.SCHEMA, f"{body.count} numbers, at most {state.settings.segment_max} per call", "count"
@@ -64,6 +70,7 @@ def download_segment(body: SegmentRequest, state: StateDep, caller: CallerDep) -
 
 
 @router.get("/number-segments", responses=responses(200), summary="This year's segments and numbers left")
-def list_segments(state: StateDep, caller: CallerDep) -> JSONResponse:
+async def list_segments(call: CallDep) -> JSONResponse:
+    state, caller = call.state, call.caller
     with state.db.read() as tx:
         return ok({"segments": segments_of(tx, caller.taxpayer_id, state.clock())})

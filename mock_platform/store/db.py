@@ -189,6 +189,9 @@ class SqliteDatabase(Database):
     def __init__(self, path: Path) -> None:
         self.path = path
         self._local = threading.local()
+        # Threads of this process queue here, so SQLite's busy handler (which sleeps in coarse steps) only
+        # ever arbitrates between processes; without it, write latency grows a long tail under load.
+        self._write_lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
         self._connection().executescript(SCHEMA)
 
@@ -206,13 +209,14 @@ class SqliteDatabase(Database):
     @contextmanager
     def write(self) -> Iterator[Tx]:
         conn = self._connection()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield SqliteTx(conn)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        with self._write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield SqliteTx(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
     @contextmanager
     def read(self) -> Iterator[Tx]:

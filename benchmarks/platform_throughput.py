@@ -1,0 +1,161 @@
+"""Healthy sync-issue throughput of one platform process against a bare FastAPI endpoint, and p99 at half load.
+
+Both servers run the same way (one uvicorn process, same socket set-up) on this machine; the load comes from
+``wrk`` (Debian's package; a C program in its own process, so the load tool is not the bottleneck). The
+platform runs with zero simulated service time: full validation, the idempotency check and the durable ledger
+write (SQLite WAL) on every request, each with a fresh request serial.
+
+Prints, from this one run: requests/s of each, the ratio (target >= 0.5), and the platform's p99 latency when
+offered about half its saturation rate (target <= 15 ms).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from chaos.processes import ManagedProcess  # noqa: E402
+from chaos.toxiproxy.server import free_port  # noqa: E402
+from chaos.waiting import wait_until  # noqa: E402
+from loadtests.orders import OrderGenerator  # noqa: E402
+
+DURATION_S = int(os.environ.get("BENCH_DURATION_S", "10"))
+CONNECTIONS = 32
+
+LUA = r"""
+local counter = 0
+local threads = 0
+function setup(thread)
+  thread:set("tid", threads)
+  threads = threads + 1
+end
+function init(args)
+  template = args[1]
+  token = args[2]
+  delay_ms = tonumber(args[3])
+end
+function request()
+  counter = counter + 1
+  local serial = "W" .. tid .. "x" .. counter
+  local body = string.gsub(template, "SERIALX", serial)
+  return wrk.format("POST", "/api/v1/invoices?mode=sync",
+    {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token}, body)
+end
+function delay()
+  return delay_ms
+end
+"""
+
+
+def start(name: str, argv: list[str], workdir: Path, env: dict[str, str], url: str) -> ManagedProcess:
+    process = ManagedProcess(name, argv, workdir / f"{name}.log", env=env)
+    process.start()
+    wait_until(lambda: httpx.get(f"{url}/docs", timeout=1).status_code == 200, 30, name)
+    return process
+
+
+def wrk(url: str, script: Path, template: str, token: str, connections: int, delay_ms: float) -> tuple[float, float]:
+    """(requests/s, p99 ms) of one wrk run; every answer must be 200."""
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{DURATION_S}s",
+            "--latency",
+            "-s",
+            str(script),
+            url,
+            "--",
+            template,
+            token,
+            str(delay_ms),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=DURATION_S + 60,
+    ).stdout
+    if "Non-2xx" in out:
+        raise SystemExit(f"wrk saw errors:\n{out}")
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    assert p99 is not None, out
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
+    return rps, float(p99.group(1)) * scale
+
+
+def main() -> int:
+    if shutil.which("wrk") is None:
+        print("wrk is missing: 'make bench' installs Debian's wrk (apt-get install wrk)")
+        return 3
+    seller = OrderGenerator(seed=1, run_tag="bench").seller(0)
+    order = OrderGenerator(seed=1, run_tag="bench").order(seller)
+    template = json.dumps(order.invoice_payload("SERIALX"), ensure_ascii=False).replace(order.order_ref, "SERIALX")
+    with tempfile.TemporaryDirectory(prefix="taxstorm-bench-") as tmp:
+        workdir = Path(tmp)
+        script = workdir / "issue.lua"
+        script.write_text(LUA)
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(REPO),
+            "TAXSTORM_PLATFORM_ADMIN_TOKEN": "bench-admin-token",
+            "TAXSTORM_PLATFORM_LEDGER_PATH": str(workdir / "ledger.sqlite3"),
+        }
+        platform_port, bare_port = free_port(), free_port()
+        platform_url, bare_url = f"http://127.0.0.1:{platform_port}", f"http://127.0.0.1:{bare_port}"
+        processes = [
+            start(
+                "platform",
+                [sys.executable, "-m", "mock_platform", "--port", str(platform_port)],
+                workdir,
+                env,
+                platform_url,
+            ),
+            start(
+                "bare",
+                [sys.executable, str(REPO / "benchmarks" / "bare_server.py"), "--port", str(bare_port)],
+                workdir,
+                env,
+                bare_url,
+            ),
+        ]
+        try:
+            token = httpx.post(
+                f"{platform_url}/api/v1/auth/token",
+                json={"clientId": "taxstorm", "clientSecret": "taxstorm-secret", "taxpayerId": seller.tax_id},
+            ).json()["data"]["accessToken"]
+            wrk(platform_url, script, template, token, 8, 0)  # warm-up: first connections, SQLite pages
+            bare_rps, bare_p99 = wrk(bare_url, script, template, token, CONNECTIONS, 0)
+            platform_rps, platform_p99 = wrk(platform_url, script, template, token, CONNECTIONS, 0)
+            half_connections = 8
+            delay_ms = max(0.0, half_connections / (platform_rps / 2) * 1000 - 1000 / platform_rps)
+            half_rps, half_p99 = wrk(platform_url, script, template, token, half_connections, delay_ms)
+            stored = httpx.get(
+                f"{platform_url}/admin/stats", headers={"Authorization": "Bearer bench-admin-token"}
+            ).json()["ledgerSize"]
+        finally:
+            for process in processes:
+                process.stop()
+    ratio = platform_rps / bare_rps
+    print(f"bare FastAPI echo (validate + return) : {bare_rps:8.0f} req/s   p99 {bare_p99:6.1f} ms")
+    print(f"platform sync issue (full path)       : {platform_rps:8.0f} req/s   p99 {platform_p99:6.1f} ms")
+    print(f"ratio platform / bare                 : {ratio:8.2f}   (target >= 0.5)")
+    print(f"platform at ~half saturation          : {half_rps:8.0f} req/s   p99 {half_p99:6.1f} ms (target <= 15 ms)")
+    print(f"invoices written to the ledger        : {stored}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
