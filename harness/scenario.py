@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from chaos.network import DownSpec, LatencySpec
 from harness.errors import InvalidInputError
+from mock_platform.settings import PlatformSettings
 
 FaultStep = Annotated[LatencySpec | DownSpec, Field(discriminator="type")]
 WINDOW_KINDS = ("all", "baseline", "fault", "recovery")
@@ -22,11 +23,31 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+RESERVED_PLATFORM_SETTINGS = frozenset({"ledger_path", "database_url", "admin_token", "instance"})
+
+
 class PlatformSpec(Strict):
-    """How the mock platform is started."""
+    """How the mock platform is started: its release profile and any of its settings (capacity, quota, …)."""
 
     release: str = "stable"
-    max_lines: int = Field(100, ge=1, le=2000)
+    settings: dict[str, Any] = Field(
+        default_factory=dict, description="mock_platform PlatformSettings fields, e.g. capacity, processing_ms"
+    )
+
+    @field_validator("settings")
+    @classmethod
+    def _valid_platform_settings(cls, value: dict[str, Any]) -> dict[str, Any]:
+        reserved = sorted(RESERVED_PLATFORM_SETTINGS & set(value))
+        if reserved:
+            raise ValueError(f"{reserved} are set by the harness itself; remove them")
+        try:
+            PlatformSettings.model_validate({**value, "admin_token": "validation-only"})
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False)
+            )
+            raise ValueError(f"invalid platform setting: {problems}") from None
+        return value
 
 
 class ClientSpec(Strict):

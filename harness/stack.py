@@ -92,7 +92,10 @@ class LocalStack:
             "TAXSTORM_PLATFORM_LEDGER_PATH": str(run_dir / "ledger.sqlite3"),
             "TAXSTORM_PLATFORM_ADMIN_TOKEN": self.admin_token,
             "TAXSTORM_PLATFORM_RELEASE": self.platform_spec.release,
-            "TAXSTORM_PLATFORM_MAX_LINES": str(self.platform_spec.max_lines),
+            **{
+                f"TAXSTORM_PLATFORM_{name.upper()}": value if isinstance(value, str) else json.dumps(value)
+                for name, value in self.platform_spec.settings.items()
+            },
         }
         self._platform = ManagedProcess(
             "platform",

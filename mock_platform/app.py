@@ -82,6 +82,6 @@ def create_app(settings: PlatformSettings, clock: Clock | None = None) -> FastAP
     app.add_exception_handler(Exception, _on_unexpected)
     for module in (health, auth, invoices, red, services, reference, admin):
         app.include_router(module.router)
-    app.add_middleware(CapacityMiddleware, model=state.capacity)
+    app.add_middleware(CapacityMiddleware, model=state.capacity, board=state.board, clock=state.clock)
     app.add_middleware(CountingMiddleware, counters=state.counters)
     return app

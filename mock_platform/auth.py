@@ -35,6 +35,7 @@ class Authenticator:
         self._clock = clock
         self._cache: dict[str, tuple[float, TokenInfo | None]] = {}
         self._lock = threading.Lock()
+        self.reverify: set[str] = set()  # taxpayers who must pass face / real-name verification first
 
     def issue(self, client_id: str, client_secret: str, taxpayer_id: str) -> TokenInfo:
         expected = self._settings.credentials.get(client_id)
@@ -42,6 +43,8 @@ class Authenticator:
             raise ApiError(ErrorCode.BAD_CREDENTIALS, "unknown clientId or wrong clientSecret", "clientSecret")
         if not is_valid_tax_id(taxpayer_id):
             raise ApiError(ErrorCode.BAD_TAX_ID, f"{taxpayer_id!r} fails the GB 32100 check", "taxpayerId")
+        if taxpayer_id in self.reverify:
+            raise ApiError(ErrorCode.REVERIFY, "a person must verify on the tax bureau's app before new tokens")
         with self._db.write() as tx:
             return tokens.issue(
                 tx,

@@ -19,16 +19,21 @@ from dataclasses import dataclass, field
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mock_platform.errors import ErrorCode
+from mock_platform.errors import ApiError, ErrorCode
+from mock_platform.modes import FeatureBoard
 from mock_platform.sampling import sample_ms
 from mock_platform.settings import Family, FamilyCapacity
 
+PUBLIC = frozenset({"status", "notices", "tax-rates"})  # what a client reads to learn *why* it is refused
+
 
 def family_of(method: str, path: str) -> Family | None:
-    """Which endpoint family a request belongs to (None: health, admin, docs, metrics)."""
+    """Which endpoint family a request belongs to (None: health, admin, docs, metrics, public reference data)."""
     if not path.startswith("/api/v1/"):
         return None
     rest = path[len("/api/v1/") :]
+    if rest in PUBLIC:
+        return None
     if rest.startswith("auth"):
         return "auth"
     if rest.startswith("red-confirmations") or (method == "POST" and rest.endswith("/red")):
@@ -155,34 +160,35 @@ def _client_key(scope: Scope) -> str:
     return str(client[0]) if client else "?"
 
 
-async def _reject(send: Send, code: ErrorCode, detail: str, headers: dict[str, str]) -> None:
+async def _reject(send: Send, error: ApiError, headers: dict[str, str]) -> None:
+    """Answer with an error envelope straight from the middleware (the request never reaches a handler)."""
     trace = uuid.uuid4().hex
-    body = json.dumps(
-        {
-            "code": code.code,
-            "message": f"{code.message}: {detail}",
-            "messageZh": code.message_zh,
-            "traceId": trace,
-            "data": None,
-        }
-    ).encode()
+    body = json.dumps(error.envelope(trace), ensure_ascii=False).encode()
+    if error.retry_after_s is not None:
+        headers = {**headers, "Retry-After": str(error.retry_after_s)}
     raw = [(b"content-type", b"application/json"), (b"x-trace-id", trace.encode())]
     raw += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
-    await send({"type": "http.response.start", "status": code.http_status, "headers": raw})
+    await send({"type": "http.response.start", "status": error.error.http_status, "headers": raw})
     await send({"type": "http.response.body", "body": body})
 
 
 class CapacityMiddleware:
-    """Applies the capacity model in front of the API (before any handler work)."""
+    """Applies feature availability and the capacity model in front of the API (before any handler work)."""
 
-    def __init__(self, app: ASGIApp, model: CapacityModel) -> None:
+    def __init__(self, app: ASGIApp, model: CapacityModel, board: FeatureBoard, clock: Callable[[], float]) -> None:
         self.app = app
         self.model = model
+        self.board = board
+        self.clock = clock
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         family = family_of(scope.get("method", ""), scope.get("path", "")) if scope["type"] == "http" else None
         if family is None:
             await self.app(scope, receive, send)
+            return
+        refusal = self.board.refusal(family, self.clock())
+        if refusal is not None:
+            await _reject(send, refusal, {})
             return
         gate = self.model.gates[family]
         config = gate.config
@@ -196,17 +202,14 @@ class CapacityMiddleware:
             }
             if not allowed:
                 gate.rate_limited += 1
-                await _reject(
-                    send,
-                    ErrorCode.RATE_LIMITED,
-                    f"{config.rate_per_min}/min for {family}",
-                    {**extra, "Retry-After": str(reset)},
+                limited = ApiError(
+                    ErrorCode.RATE_LIMITED, f"{config.rate_per_min}/min for {family}", retry_after_s=reset
                 )
+                await _reject(send, limited, extra)
                 return
         if not await gate.acquire():
-            await _reject(
-                send, ErrorCode.BUSY, f"{family} is at capacity", {**extra, "Retry-After": str(config.retry_after_s)}
-            )
+            busy = ApiError(ErrorCode.BUSY, f"{family} is at capacity", retry_after_s=config.retry_after_s)
+            await _reject(send, busy, extra)
             return
         try:
             delay = gate.service_time_s(self.model.rng)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -13,6 +13,7 @@ from mock_platform.batch import BatchService
 from mock_platform.capacity import CapacityModel
 from mock_platform.clock import Clock
 from mock_platform.issuing import IssuingService
+from mock_platform.modes import FeatureBoard
 from mock_platform.red import RedLetterService
 from mock_platform.settings import PlatformSettings
 from mock_platform.stats import RequestCounters
@@ -36,7 +37,7 @@ class PlatformState:
     batches: BatchService
     red: RedLetterService
     verification: VerificationService
-    notices: list[dict[str, Any]] = field(default_factory=list)
+    board: FeatureBoard = field(default_factory=FeatureBoard)
 
 
 # Dependencies are ``async def`` on purpose: FastAPI runs plain ``def`` dependencies in the thread pool, a

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from mock_platform.api.responses import responses
 from mock_platform.clock import OffsetClock
 from mock_platform.errors import ApiError, ErrorCode
+from mock_platform.modes import FEATURES, Feature
 from mock_platform.settings import Family, FamilyCapacity
 from mock_platform.state import PlatformState, get_state
 from mock_platform.store import invoices, tokens
@@ -70,6 +71,8 @@ def reset(state: AdminDep) -> dict[str, str]:
     state.db.reset()
     state.counters.reset()
     state.auth.forget()
+    state.auth.reverify.clear()
+    state.board.clear()
     return {"status": "reset"}
 
 
@@ -108,3 +111,65 @@ def advance_clock(change: ClockChange, state: AdminDep) -> dict[str, float]:
         raise ApiError(ErrorCode.FEATURE_DISABLED, "this platform runs on a fixed clock")
     clock.advance(change.advance_s)
     return {"time": clock(), "offsetS": clock.offset_s}
+
+
+class MaintenanceRequest(BaseModel):
+    """Announce a maintenance window now for [start_in_s, start_in_s + duration_s) on the platform clock."""
+
+    model_config = ConfigDict(extra="forbid")
+    start_in_s: float = Field(0, ge=0, le=366 * 86_400)
+    duration_s: float = Field(gt=0, le=366 * 86_400)
+    features: list[Feature] = Field(default_factory=lambda: list(FEATURES), min_length=1)
+    direct_connect_affected: bool = True
+    title: str = Field("系统维护 scheduled maintenance", max_length=200)
+
+
+@router.post("/maintenance", summary="Publish a maintenance notice; affected API calls get 503 E9002 during it")
+def announce_maintenance(request: MaintenanceRequest, state: AdminDep) -> dict[str, Any]:
+    now = state.clock()
+    notice = state.board.announce(
+        now,
+        now + request.start_in_s,
+        now + request.start_in_s + request.duration_s,
+        tuple(request.features),
+        request.direct_connect_affected,
+        request.title,
+    )
+    return notice.view()
+
+
+@router.delete("/maintenance/{notice_id}", summary="End or withdraw a maintenance notice")
+def end_maintenance(notice_id: Annotated[str, Path(max_length=64)], state: AdminDep) -> dict[str, bool]:
+    return {"withdrawn": state.board.withdraw(notice_id)}
+
+
+class FeatureSwitch(BaseModel):
+    """Switch a feature off (503 E9006) for ``for_s`` seconds or until switched on again."""
+
+    model_config = ConfigDict(extra="forbid")
+    down: bool
+    for_s: float | None = Field(None, gt=0)
+
+
+@router.put("/features/{feature}", summary="Switch one feature off or on")
+def switch_feature(feature: Annotated[Feature, Path()], switch: FeatureSwitch, state: AdminDep) -> dict[str, Any]:
+    until = state.clock() + switch.for_s if switch.for_s is not None else float("inf")
+    state.board.switch(feature, switch.down, until)
+    return {"feature": feature, "down": switch.down}
+
+
+class Reverification(BaseModel):
+    """Require (or stop requiring) face / real-name re-verification before these taxpayers get tokens."""
+
+    model_config = ConfigDict(extra="forbid")
+    taxpayers: list[str] = Field(max_length=10_000)
+    required: bool = True
+
+
+@router.post("/reverify", summary="Token fetches of these taxpayers answer 403 E1004 until cleared")
+def require_reverification(request: Reverification, state: AdminDep) -> dict[str, int]:
+    if request.required:
+        state.auth.reverify.update(request.taxpayers)
+    else:
+        state.auth.reverify.difference_update(request.taxpayers)
+    return {"pending": len(state.auth.reverify)}

@@ -7,10 +7,10 @@ from fastapi.responses import JSONResponse
 
 from mock_platform.api.responses import ok, responses
 from mock_platform.clock import iso
+from mock_platform.modes import FEATURE_OF_FAMILY, FEATURES
 from mock_platform.state import StateDep
 
 router = APIRouter(prefix="/api/v1", tags=["reference"])
-FEATURES = ("issue", "red", "verify", "quota", "delivery", "auth")
 
 
 @router.get("/tax-rates", responses=responses(200), summary="The effective-dated tax-rate table")
@@ -29,14 +29,12 @@ async def tax_rates(state: StateDep) -> JSONResponse:
 
 @router.get("/status", responses=responses(200), summary="Per-feature UP / DEGRADED / DOWN")
 async def status(state: StateDep) -> JSONResponse:
-    gates = state.capacity.gates
-    features = {}
-    for feature in FEATURES:
-        gate = gates.get(feature)  # type: ignore[call-overload]
-        features[feature] = "DEGRADED" if gate is not None and (gate.saturated or gate.waiting) else "UP"
-    return ok({"features": features, "time": iso(state.clock()), "release": state.settings.release})
+    now = state.clock()
+    busy = {FEATURE_OF_FAMILY[name] for name, gate in state.capacity.gates.items() if gate.saturated or gate.waiting}
+    features = {f: state.board.state(f, now) or ("DEGRADED" if f in busy else "UP") for f in FEATURES}
+    return ok({"features": features, "time": iso(now), "release": state.settings.release})
 
 
 @router.get("/notices", responses=responses(200), summary="Maintenance notices, published ahead")
 async def notices(state: StateDep) -> JSONResponse:
-    return ok({"notices": list(state.notices)})
+    return ok({"notices": state.board.published(state.clock())})

@@ -65,7 +65,13 @@ def assert_no_child_left(state: dict[str, Any]) -> None:
 
 
 def test_run_passes_and_the_latency_fault_is_seen_by_the_client(tmp_path: Path) -> None:
-    proc = taxstorm("run", str(scenario(tmp_path)), "--report-dir", str(tmp_path / "reports"))
+    platform = {
+        "settings": {
+            "processing_ms": {"median_ms": 20, "p99_ms": 60},  # async issuing: clients poll by serial
+            "capacity": {"issue": {"concurrency": 50, "policy": "shed"}},
+        }
+    }
+    proc = taxstorm("run", str(scenario(tmp_path, platform=platform)), "--report-dir", str(tmp_path / "reports"))
     output, _ = proc.communicate(timeout=120)
     assert proc.returncode == 0, output
     result, state = only_run(tmp_path / "reports")
@@ -79,6 +85,9 @@ def test_run_passes_and_the_latency_fault_is_seen_by_the_client(tmp_path: Path) 
     rec = result["reconciliation"]
     assert rec["orders"] > 20 and rec["ledger_invoices"] == rec["orders"]
     assert result["cleanup"] == {"toxics_left": [], "proxy_enabled": True}  # asked Toxiproxy, not assumed
+    assert result["platform_stats"]["capacity"]["issue"]["config"]["policy"] == "shed"  # settings reached it
+    polls = [r for r in result["platform_stats"]["requests"] if r["route"].endswith("/by-serial/{serial}")]
+    assert sum(r["count"] for r in polls) > 0
     assert "PASSED" in output and "result.json" in output
     assert_no_child_left(state)
 

@@ -24,6 +24,8 @@ from mock_platform.settings import FamilyCapacity, ServiceTime
         ("GET", "/api/v1/quota", "quota"),
         ("POST", "/api/v1/number-segments", "quota"),
         ("GET", "/health", None),
+        ("GET", "/api/v1/status", None),
+        ("GET", "/api/v1/notices", None),
         ("GET", "/admin/stats", None),
     ],
 )

@@ -87,6 +87,17 @@ def test_not_a_mapping_and_bad_yaml(tmp_path: Path) -> None:
         load_scenario(tmp_path / "missing.yaml")
 
 
+def test_platform_settings_are_checked_against_the_platform() -> None:
+    ok = parse_scenario(
+        base(platform={"settings": {"capacity": {"issue": {"concurrency": 4, "policy": "shed"}}, "max_lines": 5}})
+    )
+    assert ok.platform.settings["max_lines"] == 5
+    message = error_of(base(platform={"settings": {"capacity": {"issue": {"policy": "drop"}}}}))
+    assert "platform.settings" in message and "capacity.issue.policy" in message
+    assert "set by the harness" in error_of(base(platform={"settings": {"admin_token": "x" * 10}}))
+    assert "Extra inputs" in error_of(base(platform={"settings": {"max_linez": 5}}))
+
+
 def test_run_limit_covers_duration_and_drain() -> None:
     message = error_of(base(duration_s=100, drain_s=50, limits={"max_run_s": 120}, faults=[]))
     assert "exceeds limits.max_run_s" in message
