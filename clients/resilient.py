@@ -50,6 +50,7 @@ class ResilientOptions:
     breaker_fail_max: int = 5
     breaker_reset_s: float = 5.0
     drain_rate_per_s: float = 5.0
+    keep_alive: bool = True
 
     @classmethod
     def from_mapping(cls, options: dict[str, Any]) -> ResilientOptions:
@@ -94,6 +95,7 @@ class ResilientClient:
             (config.client_id, config.client_secret, config.seller_tax_id),
             self.options.connect_timeout_s,
             self.options.read_timeout_s,
+            self.options.keep_alive,
         )
         self._outbox = Outbox(config.state_dir / f"outbox-{config.seller_tax_id}.sqlite3")
         self._breaker = pybreaker.CircuitBreaker(

@@ -102,8 +102,14 @@ class PlatformHTTP:
         credentials: tuple[str, str, str],
         connect_timeout_s: float,
         read_timeout_s: float,
+        keep_alive: bool = True,
     ) -> None:
-        self._http = httpx.Client(base_url=base_url, timeout=httpx.Timeout(read_timeout_s, connect=connect_timeout_s))
+        # Without keep-alive every call opens a new connection, so a partial toxic (toxicity < 1) hits calls at
+        # random; with it, one connection is affected on every call or on none.
+        limits = httpx.Limits(max_keepalive_connections=None if keep_alive else 0)
+        self._http = httpx.Client(
+            base_url=base_url, timeout=httpx.Timeout(read_timeout_s, connect=connect_timeout_s), limits=limits
+        )
         self._client_id, self._secret, self.taxpayer_id = credentials
         self.tokens = TokenProvider(self._fetch_token)
 

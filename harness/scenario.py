@@ -9,11 +9,11 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from chaos.network import DownSpec, LatencySpec
+from chaos.network import NETWORK_SPECS
 from harness.errors import InvalidInputError
 from mock_platform.settings import PlatformSettings
 
-FaultStep = Annotated[LatencySpec | DownSpec, Field(discriminator="type")]
+FaultStep = Annotated[NETWORK_SPECS, Field(discriminator="type")]
 WINDOW_KINDS = ("all", "baseline", "fault", "recovery")
 
 

@@ -138,3 +138,29 @@ def issue_once(running: RunningPlatform, tmp_path: Path, one: Order) -> Outcome:
         return client.issue(one)
     finally:
         client.close()
+
+
+@pytest.mark.parametrize("keep_alive", [True, False])
+def test_connection_reuse_decides_how_a_partial_toxic_hits(proxied: Proxied, tmp_path: Path, keep_alive: bool) -> None:
+    options = ResilientOptions(**{**FAST.__dict__, "read_timeout_s": 5.0, "keep_alive": keep_alive})
+    client = ResilientClient(ClientConfig(proxied.client_url, SELLER.tax_id, SELLER.name, tmp_path / "c"), options)
+    try:
+        client.issue(order("WARM"))  # token fetched and connection opened before the toxic
+        fault = LatencyFault(
+            LatencySpec(at_s=0, latency_ms=250, toxicity=0.5), FaultContext("r", proxied.api, proxied.name), "half"
+        )
+        fault.apply()
+        try:
+            slow = []
+            for i in range(16):
+                started = time.perf_counter()
+                assert client.issue(order(f"K{i}")).status == "issued"
+                slow.append(time.perf_counter() - started >= 0.25)
+        finally:
+            fault.revert()
+    finally:
+        client.close()
+    if keep_alive:
+        assert len(set(slow)) == 1, slow  # the one pooled connection: toxic on every call or on none
+    else:
+        assert 0 < sum(slow) < 16, slow  # a new connection per call: some are hit, some are not
