@@ -49,6 +49,17 @@ class PlatformAdmin:
             if line:
                 yield json.loads(line)
 
+    def call(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
+        """Any admin call with a JSON body; raise PlatformAdminError unless it answers 200."""
+        try:
+            response = self._session.request(method, self.base_url + path, json=body, timeout=self.timeout_s)
+        except requests.RequestException as exc:
+            raise PlatformAdminError(f"{method} {path}: {exc}") from exc
+        if response.status_code != 200:
+            raise PlatformAdminError(f"{method} {path}: HTTP {response.status_code} {response.text[:300]}")
+        data: dict[str, Any] = response.json()
+        return data
+
     def reset(self) -> None:
         try:
             response = self._session.post(self.base_url + "/admin/reset", timeout=self.timeout_s)

@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
+from chaos.platform_admin import PlatformAdmin
 from chaos.spec import FaultSpec
 from chaos.toxiproxy.api import ToxiproxyAPI
 
@@ -14,11 +15,17 @@ SpecT = TypeVar("SpecT", bound=FaultSpec)
 
 @dataclass(frozen=True)
 class FaultContext:
-    """What faults act on: the run's Toxiproxy proxy (and, later, the platform and its processes)."""
+    """What faults act on: the run's Toxiproxy proxy and the platform's admin API."""
 
     run_id: str
     toxiproxy: ToxiproxyAPI
     proxy_name: str
+    platform: PlatformAdmin | None = None
+
+    def admin(self) -> PlatformAdmin:
+        if self.platform is None:
+            raise RuntimeError("this fault needs the platform's admin API, and the run has none")
+        return self.platform
 
 
 class Fault(ABC, Generic[SpecT]):
@@ -77,9 +84,9 @@ class FaultRegistry:
 
 def default_registry() -> FaultRegistry:
     """A registry holding every built-in fault."""
-    from chaos import network
+    from chaos import network, platform
 
     registry = FaultRegistry()
-    for fault_cls in network.FAULTS:
+    for fault_cls in (*network.FAULTS, *platform.FAULTS):
         registry.register(fault_cls)
     return registry

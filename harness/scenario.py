@@ -10,10 +10,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from chaos.network import NETWORK_SPECS
+from chaos.platform import PLATFORM_SPECS
 from harness.errors import InvalidInputError
 from mock_platform.settings import PlatformSettings
 
-FaultStep = Annotated[NETWORK_SPECS, Field(discriminator="type")]
+FaultStep = Annotated[NETWORK_SPECS | PLATFORM_SPECS, Field(discriminator="type")]
 WINDOW_KINDS = ("all", "baseline", "fault", "recovery")
 
 

@@ -6,13 +6,15 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from mock_platform.api import admin, auth, health, invoices, red, reference, services
+from mock_platform.api import admin, auth, faults, health, invoices, red, reference, services
 from mock_platform.api.responses import error
 from mock_platform.auth import Authenticator
 from mock_platform.batch import BatchService
 from mock_platform.capacity import CapacityMiddleware, CapacityModel
 from mock_platform.clock import Clock, OffsetClock
 from mock_platform.errors import ApiError, ErrorCode
+from mock_platform.faultgate import FaultGateMiddleware
+from mock_platform.faultmodes import FaultModes
 from mock_platform.issuing import IssuingService
 from mock_platform.red import RedLetterService
 from mock_platform.settings import PlatformSettings
@@ -52,7 +54,9 @@ def build_state(settings: PlatformSettings, clock: Clock) -> PlatformState:
     """Wire the services of one platform instance."""
     db = open_database(settings.ledger_path, settings.database_url)
     quota = QuotaBook(QuotaRules(settings.monthly_quota, settings.quota_mode, settings.filing_deadline_day))
-    issuing = IssuingService(db, settings, clock, quota, Numbering(settings.region_code, settings.channel_code))
+    modes = FaultModes()
+    modes.switch_release(settings.release, clock())
+    issuing = IssuingService(db, settings, clock, quota, Numbering(settings.region_code, settings.channel_code), modes)
     return PlatformState(
         settings=settings,
         clock=clock,
@@ -65,6 +69,7 @@ def build_state(settings: PlatformSettings, clock: Clock) -> PlatformState:
         batches=BatchService(issuing),
         red=RedLetterService(issuing),
         verification=VerificationService(db, clock, settings.verify_daily_limit, settings.verify_max_age_days),
+        modes=modes,
     )
 
 
@@ -80,8 +85,9 @@ def create_app(settings: PlatformSettings, clock: Clock | None = None) -> FastAP
     app.add_exception_handler(ApiError, _on_api_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(Exception, _on_unexpected)
-    for module in (health, auth, invoices, red, services, reference, admin):
+    for module in (health, auth, invoices, red, services, reference, admin, faults):
         app.include_router(module.router)
-    app.add_middleware(CapacityMiddleware, model=state.capacity, board=state.board, clock=state.clock)
+    app.add_middleware(CapacityMiddleware, model=state.capacity)
+    app.add_middleware(FaultGateMiddleware, board=state.board, modes=state.modes, clock=state.clock)
     app.add_middleware(CountingMiddleware, counters=state.counters)
     return app

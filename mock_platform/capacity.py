@@ -9,18 +9,16 @@ queues or collapses.
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mock_platform.asgi import reject
 from mock_platform.errors import ApiError, ErrorCode
-from mock_platform.modes import FeatureBoard
 from mock_platform.sampling import sample_ms
 from mock_platform.settings import Family, FamilyCapacity
 
@@ -160,35 +158,17 @@ def _client_key(scope: Scope) -> str:
     return str(client[0]) if client else "?"
 
 
-async def _reject(send: Send, error: ApiError, headers: dict[str, str]) -> None:
-    """Answer with an error envelope straight from the middleware (the request never reaches a handler)."""
-    trace = uuid.uuid4().hex
-    body = json.dumps(error.envelope(trace), ensure_ascii=False).encode()
-    if error.retry_after_s is not None:
-        headers = {**headers, "Retry-After": str(error.retry_after_s)}
-    raw = [(b"content-type", b"application/json"), (b"x-trace-id", trace.encode())]
-    raw += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
-    await send({"type": "http.response.start", "status": error.error.http_status, "headers": raw})
-    await send({"type": "http.response.body", "body": body})
-
-
 class CapacityMiddleware:
-    """Applies feature availability and the capacity model in front of the API (before any handler work)."""
+    """Applies the capacity model in front of the API (before any handler work)."""
 
-    def __init__(self, app: ASGIApp, model: CapacityModel, board: FeatureBoard, clock: Callable[[], float]) -> None:
+    def __init__(self, app: ASGIApp, model: CapacityModel) -> None:
         self.app = app
         self.model = model
-        self.board = board
-        self.clock = clock
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         family = family_of(scope.get("method", ""), scope.get("path", "")) if scope["type"] == "http" else None
         if family is None:
             await self.app(scope, receive, send)
-            return
-        refusal = self.board.refusal(family, self.clock())
-        if refusal is not None:
-            await _reject(send, refusal, {})
             return
         gate = self.model.gates[family]
         config = gate.config
@@ -205,11 +185,11 @@ class CapacityMiddleware:
                 limited = ApiError(
                     ErrorCode.RATE_LIMITED, f"{config.rate_per_min}/min for {family}", retry_after_s=reset
                 )
-                await _reject(send, limited, extra)
+                await reject(send, limited, extra)
                 return
         if not await gate.acquire():
             busy = ApiError(ErrorCode.BUSY, f"{family} is at capacity", retry_after_s=config.retry_after_s)
-            await _reject(send, busy, extra)
+            await reject(send, busy, extra)
             return
         try:
             delay = gate.service_time_s(self.model.rng)

@@ -13,11 +13,12 @@ import random
 import threading
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from mock_platform.clock import Clock, local
 from mock_platform.errors import ApiError, ErrorCode
+from mock_platform.faultmodes import FaultModes, rates_for
 from mock_platform.models import IssueInvoiceRequest
 from mock_platform.sampling import sample_ms
 from mock_platform.settings import PlatformSettings
@@ -26,12 +27,16 @@ from mock_platform.store.db import Database, Tx
 from mock_platform.store.invoices import Invoice
 from mock_platform.store.numbers import Numbering
 from mock_platform.store.quota import QuotaBook
-from mock_platform.validation import Rules, rates_on, validate_issue
+from mock_platform.validation import CENT, Rules, rates_on, validate_issue
 
 
 def canonical_json(payload: dict[str, Any]) -> str:
     """The canonical JSON of a request body: sorted keys, no spaces (stored, and hashed for idempotency)."""
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _truncated(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_DOWN)
 
 
 def payload_hash(payload: dict[str, Any]) -> str:
@@ -69,23 +74,34 @@ class IssuingService:
     """The issue path shared by single, batch and red issuing."""
 
     def __init__(
-        self, db: Database, settings: PlatformSettings, clock: Clock, quota: QuotaBook, numbering: Numbering
+        self,
+        db: Database,
+        settings: PlatformSettings,
+        clock: Clock,
+        quota: QuotaBook,
+        numbering: Numbering,
+        modes: FaultModes,
     ) -> None:
         self.db = db
         self.settings = settings
         self.clock = clock
         self.quota = quota
         self.numbering = numbering
+        self.modes = modes
         self._rng = random.Random(settings.seed)
         self._rng_lock = threading.Lock()
-        self._rules: tuple[date, Rules] | None = None
+        self._rules: tuple[tuple[date, int], Rules] | None = None
 
     def rules(self) -> Rules:
-        """The rules in force today (recomputed when the business day changes)."""
-        today = local(self.clock()).date()
-        if self._rules is None or self._rules[0] != today:
-            rates = rates_on(self.settings.tax_rates, today)
-            self._rules = (today, Rules(self.settings.max_lines, rates, self.settings.line_tax_tolerance))
+        """The rules in force now: today's rates, or a policy change's (recomputed when either changes)."""
+        now = self.clock()
+        policy = self.modes.policy_at(now)
+        key = (local(now).date(), id(policy))
+        if self._rules is None or self._rules[0] != key:
+            rates = rates_on(rates_for(policy, self.settings.tax_rates), key[0])
+            required = policy.required_fields if policy is not None else ()
+            rules = Rules(self.settings.max_lines, rates, self.settings.line_tax_tolerance, required)
+            self._rules = (key, rules)
         return self._rules[1]
 
     def issue_blue(self, request: IssueInvoiceRequest, taxpayer: str, batch_id: str | None = None) -> Accepted:
@@ -94,6 +110,11 @@ class IssuingService:
         seller = request.seller.taxId or ""
         if seller != taxpayer:
             raise ApiError(ErrorCode.SELLER_MISMATCH, f"token acts for {taxpayer}, seller is {seller}", "seller.taxId")
+        if self.modes.quota_suspended(self.clock()):
+            raise ApiError(ErrorCode.QUOTA_SUSPENDED, "quota suspended by the tax bureau (ztsxbz=Y)")
+        tax = request.totals.tax
+        if self.modes.release.name == "wrong-rounding":  # a bad release: truncates instead of rounding half up
+            tax = sum((_truncated(line.amount * line.taxRate) for line in request.lines), Decimal(0))
         canonical = canonical_json(request.model_dump(mode="json"))
         row = NewRow(
             seller=seller,
@@ -104,7 +125,7 @@ class IssuingService:
             invoice_type=request.invoiceType,
             buyer_tax_id=request.buyer.taxId,
             amount=request.totals.amount,
-            tax=request.totals.tax,
+            tax=tax,
             payload=canonical,
             batch_id=batch_id,
         )

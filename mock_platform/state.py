@@ -12,6 +12,7 @@ from mock_platform.auth import Authenticator, Caller
 from mock_platform.batch import BatchService
 from mock_platform.capacity import CapacityModel
 from mock_platform.clock import Clock
+from mock_platform.faultmodes import FaultModes
 from mock_platform.issuing import IssuingService
 from mock_platform.modes import FeatureBoard
 from mock_platform.red import RedLetterService
@@ -37,6 +38,7 @@ class PlatformState:
     batches: BatchService
     red: RedLetterService
     verification: VerificationService
+    modes: FaultModes
     board: FeatureBoard = field(default_factory=FeatureBoard)
 
 

@@ -32,6 +32,7 @@ class Rules:
     max_lines: int
     allowed_rates: set[Decimal]
     line_tax_tolerance: Decimal = Decimal("0.00")
+    required_fields: tuple[str, ...] = ()
 
 
 def _require_cents(value: Decimal, field: str) -> None:
@@ -50,9 +51,26 @@ def _check_ids(request: IssueInvoiceRequest) -> None:
         raise ApiError(ErrorCode.BAD_TAX_ID, f"buyer {buyer_id!r} fails the GB 32100 check", "buyer.taxId")
 
 
+def _check_required(request: IssueInvoiceRequest, required: tuple[str, ...]) -> None:
+    """Fields a policy change made mandatory (``lines.x`` means every line's ``x``)."""
+    for name in required:
+        if name.startswith("lines."):
+            attribute = name.removeprefix("lines.")
+            for index, line in enumerate(request.lines):
+                if not getattr(line, attribute, None):
+                    raise ApiError(ErrorCode.SCHEMA, "required by the new policy", f"lines[{index}].{attribute}")
+            continue
+        value: object = request
+        for part in name.split("."):
+            value = getattr(value, part, None)
+        if not value:
+            raise ApiError(ErrorCode.SCHEMA, "required by the new policy", name)
+
+
 def validate_issue(request: IssueInvoiceRequest, rules: Rules) -> None:
     """Raise ApiError naming the first offending field; return quietly when the invoice is sound."""
     _check_ids(request)
+    _check_required(request, rules.required_fields)
     if len(request.lines) > rules.max_lines:
         raise ApiError(ErrorCode.SCHEMA, f"{len(request.lines)} lines, at most {rules.max_lines}", "lines")
     sum_net = Decimal(0)

@@ -73,6 +73,7 @@ def reset(state: AdminDep) -> dict[str, str]:
     state.auth.forget()
     state.auth.reverify.clear()
     state.board.clear()
+    state.modes.clear()
     return {"status": "reset"}
 
 

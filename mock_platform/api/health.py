@@ -13,7 +13,7 @@ router = APIRouter(tags=["health"])
 
 @router.get("/health", summary="Liveness and the running release profile")
 def health(state: StateDep) -> dict[str, str]:
-    return {"status": "UP", "release": state.settings.release, "instance": state.settings.instance}
+    return {"status": "UP", "release": state.modes.release.name, "instance": state.settings.instance}
 
 
 def _label(value: object) -> str:

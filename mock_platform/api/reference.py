@@ -32,7 +32,9 @@ async def status(state: StateDep) -> JSONResponse:
     now = state.clock()
     busy = {FEATURE_OF_FAMILY[name] for name, gate in state.capacity.gates.items() if gate.saturated or gate.waiting}
     features = {f: state.board.state(f, now) or ("DEGRADED" if f in busy else "UP") for f in FEATURES}
-    return ok({"features": features, "time": iso(now), "release": state.settings.release})
+    return ok(
+        {"features": features, "faults": state.modes.active(now), "time": iso(now), "release": state.modes.release.name}
+    )
 
 
 @router.get("/notices", responses=responses(200), summary="Maintenance notices, published ahead")

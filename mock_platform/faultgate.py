@@ -1,0 +1,81 @@
+"""The middleware that makes feature availability and fault modes observable on the wire.
+
+Order per API request: maintenance / switched-off feature → injected error → bad release route → the capacity
+model (next middleware) → added latency, latency leak and ledger stall → the handler → renamed fields.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mock_platform.asgi import reject
+from mock_platform.capacity import family_of
+from mock_platform.errors import ApiError, ErrorCode
+from mock_platform.faultmodes import FaultModes
+from mock_platform.modes import FeatureBoard
+
+WRITE_FAMILIES = frozenset({"auth", "issue", "red", "quota"})
+
+
+class FaultGateMiddleware:
+    """Applies the feature board and the fault modes in front of the capacity model."""
+
+    def __init__(self, app: ASGIApp, board: FeatureBoard, modes: FaultModes, clock: Callable[[], float]) -> None:
+        self.app = app
+        self.board = board
+        self.modes = modes
+        self.clock = clock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        family = family_of(scope.get("method", ""), scope.get("path", "")) if scope["type"] == "http" else None
+        if family is None:
+            await self.app(scope, receive, send)
+            return
+        now = self.clock()
+        refusal = self.board.refusal(family, now)
+        if refusal is not None:
+            await reject(send, refusal)
+            return
+        injected = self.modes.error_for(family, now)
+        if injected is not None:
+            retry = injected.retry_after_s if injected.code.http_status in (429, 503, 504) else None
+            await reject(send, ApiError(injected.code, "injected by the fault mode", retry_after_s=retry))
+            return
+        release = self.modes.release.name
+        if release == "bad-5xx-by-serial" and "/invoices/by-serial/" in scope["path"]:
+            await reject(send, ApiError(ErrorCode.INTERNAL, f"release {release}"))
+            return
+        delay = self.modes.added_latency_s(family, now)
+        if family in WRITE_FAMILIES and scope["method"] != "GET":
+            delay += self.modes.stall_s(now)
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if release == "renamed-field" and scope["path"].startswith("/api/v1/invoices"):
+            send = _renaming(send, "invoiceNo", "invoiceNumber")
+        await self.app(scope, receive, send)
+
+
+def _renaming(send: Send, old: str, new: str) -> Send:
+    """Rewrite one JSON key in a (non-streamed) response body, as a careless release would."""
+    start: Message | None = None
+    chunks: list[bytes] = []
+
+    async def wrapped(message: Message) -> None:
+        nonlocal start
+        if message["type"] == "http.response.start":
+            start = message
+            return
+        chunks.append(message.get("body", b""))
+        if message.get("more_body"):
+            return
+        body = b"".join(chunks).replace(f'"{old}":'.encode(), f'"{new}":'.encode())
+        assert start is not None
+        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({**start, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return wrapped
