@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
 from chaos.platform_admin import PlatformAdmin
+from chaos.platform_process import PlatformProcess
 from chaos.spec import FaultSpec
 from chaos.toxiproxy.api import ToxiproxyAPI
 
@@ -21,6 +22,7 @@ class FaultContext:
     toxiproxy: ToxiproxyAPI
     proxy_name: str
     platform: PlatformAdmin | None = None
+    process: PlatformProcess | None = None
 
     def admin(self) -> PlatformAdmin:
         if self.platform is None:
@@ -84,9 +86,9 @@ class FaultRegistry:
 
 def default_registry() -> FaultRegistry:
     """A registry holding every built-in fault."""
-    from chaos import network, platform
+    from chaos import network, platform, process
 
     registry = FaultRegistry()
-    for fault_cls in (*network.FAULTS, *platform.FAULTS):
+    for fault_cls in (*network.FAULTS, *platform.FAULTS, *process.FAULTS):
         registry.register(fault_cls)
     return registry

@@ -109,6 +109,34 @@ def faults() -> None:
 
 
 @cli.command()
+@click.option("--report-dir", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
+@click.option(
+    "--toxiproxy-url",
+    envvar="TOXIPROXY_URL",
+    default=None,
+    help="Also delete every taxstorm-* proxy on this Toxiproxy.",
+)
+def reset(report_dir: Path, toxiproxy_url: str | None) -> None:
+    """Clean up after killed runs: their processes, proxies, toxics and platform fault modes.
+
+    \b
+    Example:
+      taxstorm reset --report-dir reports
+    """
+    from harness.reset import reset_all
+
+    report = reset_all(report_dir, toxiproxy_url)
+    for action in report.actions:
+        click.echo(action)
+    for problem in report.problems:
+        click.echo(f"problem: {problem}", err=True)
+    if not report.actions and not report.problems:
+        click.echo("nothing to reset")
+    if report.problems:
+        sys.exit(int(ExitCode.REVERT_FAILED))
+
+
+@cli.command()
 @click.option("--toxiproxy-bin-dir", type=click.Path(path_type=Path), default=Path(".bin"), show_default=True)
 def doctor(toxiproxy_bin_dir: Path) -> None:
     """Report Python, package versions, Toxiproxy (path + version) and the Docker engine."""

@@ -138,7 +138,7 @@ class Runner:
         assert stack.toxiproxy is not None and stack.admin is not None
         scenario = self.scenario
         registry = default_registry()
-        context = FaultContext(self.run_id, stack.toxiproxy, stack.proxy_name, stack.admin)
+        context = FaultContext(self.run_id, stack.toxiproxy, stack.proxy_name, stack.admin, stack.platform)
         faults = [
             (registry.create(step, context, step.label(i)), step.at_s, step.for_s)
             for i, step in enumerate(scenario.faults)

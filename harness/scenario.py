@@ -11,10 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from chaos.network import NETWORK_SPECS
 from chaos.platform import PLATFORM_SPECS
+from chaos.process import PROCESS_SPECS
 from harness.errors import InvalidInputError
 from mock_platform.settings import PlatformSettings
 
-FaultStep = Annotated[NETWORK_SPECS | PLATFORM_SPECS, Field(discriminator="type")]
+FaultStep = Annotated[NETWORK_SPECS | PLATFORM_SPECS | PROCESS_SPECS, Field(discriminator="type")]
 WINDOW_KINDS = ("all", "baseline", "fault", "recovery")
 
 

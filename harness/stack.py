@@ -9,16 +9,15 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from chaos.platform_admin import PlatformAdmin
-from chaos.processes import ManagedProcess
+from chaos.platform_process import PlatformProcess
 from chaos.toxiproxy import install
 from chaos.toxiproxy.api import NotFound, ToxiproxyAPI, ToxiproxyError
 from chaos.toxiproxy.server import LocalToxiproxy
-from chaos.waiting import NotReadyError, wait_until
+from chaos.waiting import NotReadyError
 from harness.errors import EnvironmentError_
 from harness.scenario import PlatformSpec
 
@@ -47,7 +46,7 @@ class LocalStack:
         self.platform_url = ""
         self.client_url = ""
         self._local_toxiproxy: LocalToxiproxy | None = None
-        self._platform: ManagedProcess | None = None
+        self.platform: PlatformProcess | None = None
         self._proxy_created = False
 
     @property
@@ -84,64 +83,39 @@ class LocalStack:
         return self._local_toxiproxy.start(timeout_s=self.options.ready_timeout_s)
 
     def _start_platform(self) -> str:
-        run_dir = self.options.run_dir
-        port_file = run_dir / "platform.port"
-        port_file.unlink(missing_ok=True)
-        env = {
-            **os.environ,
-            "TAXSTORM_PLATFORM_LEDGER_PATH": str(run_dir / "ledger.sqlite3"),
-            "TAXSTORM_PLATFORM_ADMIN_TOKEN": self.admin_token,
-            "TAXSTORM_PLATFORM_RELEASE": self.platform_spec.release,
-            **{
-                f"TAXSTORM_PLATFORM_{name.upper()}": value if isinstance(value, str) else json.dumps(value)
-                for name, value in self.platform_spec.settings.items()
-            },
+        settings = {
+            name: value if isinstance(value, str) else json.dumps(value)
+            for name, value in self.platform_spec.settings.items()
         }
-        self._platform = ManagedProcess(
-            "platform",
-            [sys.executable, "-m", "mock_platform", "--port", "0", "--port-file", str(port_file)],
-            run_dir / "platform.log",
-            env=env,
-        )
-        self._platform.start()
-        platform = self._platform
-        try:
-            wait_until(
-                lambda: port_file.exists() or not platform.alive(),
-                self.options.ready_timeout_s,
-                "platform port",
-            )
-            if not platform.alive():
-                raise NotReadyError(f"platform exited: {platform.log_tail()}")
-            url = f"http://127.0.0.1:{port_file.read_text().strip()}"
-            self.admin = PlatformAdmin(url, self.admin_token)
-            admin = self.admin
-            wait_until(
-                lambda: admin.healthy() or not platform.alive(),
-                self.options.ready_timeout_s,
-                "platform /health",
-            )
-            if not platform.alive():
-                raise NotReadyError(f"platform exited: {platform.log_tail()}")
-        except NotReadyError as exc:
-            raise NotReadyError(f"{exc}; platform log: {platform.log_tail(500)}") from exc
+        settings["ledger_path"] = str(self.options.run_dir / "ledger.sqlite3")
+        settings["release"] = self.platform_spec.release
+        self.platform = PlatformProcess(self.options.run_dir, self.admin_token, settings, self.options.ready_timeout_s)
+        url = self.platform.start()
+        self.platform.on_start = self._write_state  # restarts (crash, upgrade) record their new pid
+        self.admin = self.platform.admin
         return url
 
-    def _write_state(self) -> None:
+    def _write_state(self, status: str = "running") -> None:
+        """What ``taxstorm reset`` needs to clean up after this run if it is killed (private to root: 0600)."""
         state = {
+            "status": status,
             "run_id": self.options.run_id,
             "toxiproxy_url": self.toxiproxy.base_url if self.toxiproxy else None,
             "proxy": self.proxy_name,
             "platform_url": self.platform_url,
+            "admin_token": self.admin_token,
             "client_url": self.client_url,
             "pids": {
-                "platform": self._platform.pid if self._platform else None,
+                "platform": self.platform.pid if self.platform else None,
                 "toxiproxy": self._local_toxiproxy.process.pid
                 if self._local_toxiproxy and self._local_toxiproxy.process
                 else None,
             },
         }
-        self.state_path.write_text(json.dumps(state, indent=2))
+        tmp = self.state_path.with_suffix(".tmp")
+        tmp.touch(mode=0o600)
+        tmp.write_text(json.dumps(state, indent=2))
+        os.replace(tmp, self.state_path)
 
     def stop(self) -> list[str]:
         """Delete the run's proxy, stop the platform and a local Toxiproxy; return what went wrong."""
@@ -154,12 +128,13 @@ class LocalStack:
             except ToxiproxyError as exc:
                 errors.append(f"could not delete proxy {self.proxy_name}: {exc}")
             self._proxy_created = False
-        if self.admin is not None:
-            self.admin.close()
-        if self._platform is not None:
-            self._platform.stop()
+        if self.platform is not None:
+            self.platform.resume()  # a hung (SIGSTOPped) platform must be able to hear the stop
+            self.platform.close()
         if self._local_toxiproxy is not None:
             self._local_toxiproxy.stop()
         elif self.toxiproxy is not None:
             self.toxiproxy.close()
+        if self.state_path.exists():
+            self._write_state("finished")
         return errors

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import secrets
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,11 +12,10 @@ from typing import Any
 import pytest
 
 from chaos.platform_admin import PlatformAdmin
-from chaos.processes import ManagedProcess
+from chaos.platform_process import PlatformProcess
 from chaos.toxiproxy import install
 from chaos.toxiproxy.api import ToxiproxyAPI
 from chaos.toxiproxy.server import LocalToxiproxy
-from chaos.waiting import wait_until
 from tests.postgres_server import PostgresServer, find_bin_dir
 
 REPO = Path(__file__).resolve().parents[1]
@@ -72,38 +69,27 @@ def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Ledger:
 class RunningPlatform:
     """A platform process and how to reach it."""
 
-    process: ManagedProcess
+    process: PlatformProcess
     url: str
     admin: PlatformAdmin
     ledger_path: Path
     admin_token: str
 
 
-def start_platform(tmp_path: Path, ledger_path: Path | None = None, port: int = 0, **settings: str) -> RunningPlatform:
+def start_platform(
+    tmp_path: Path, ledger_path: Path | None = None, port: int = 0, **settings: str | Path
+) -> RunningPlatform:
     """Start ``python -m mock_platform`` (settings as ``TAXSTORM_PLATFORM_*`` values) and wait for /health."""
     token = secrets.token_urlsafe(16)
+    tmp_path.mkdir(parents=True, exist_ok=True)
     ledger_path = ledger_path or tmp_path / "ledger.sqlite3"
-    port_file = tmp_path / f"platform-{secrets.token_hex(4)}.port"
-    env = {
-        **os.environ,
-        "TAXSTORM_PLATFORM_LEDGER_PATH": str(ledger_path),
-        "TAXSTORM_PLATFORM_ADMIN_TOKEN": token,
-        "PYTHONPATH": str(REPO),
-        **{f"TAXSTORM_PLATFORM_{name.upper()}": value for name, value in settings.items()},
-    }
-    process = ManagedProcess(
-        "platform",
-        [sys.executable, "-m", "mock_platform", "--port", str(port), "--port-file", str(port_file)],
-        tmp_path / "platform.log",
-        env=env,
-    )
-    process.start()
-    wait_until(lambda: port_file.exists() or not process.alive(), 30, "platform port file")
-    assert process.alive(), process.log_tail()
-    url = f"http://127.0.0.1:{port_file.read_text().strip()}"
-    admin = PlatformAdmin(url, token)
-    wait_until(admin.healthy, 30, "platform /health")
-    return RunningPlatform(process, url, admin, ledger_path, token)
+    values = {name: str(value) for name, value in settings.items()}
+    values["ledger_path"] = str(ledger_path)
+    process = PlatformProcess(tmp_path, token, values)
+    process.port = port
+    url = process.start()
+    assert process.admin is not None
+    return RunningPlatform(process, url, process.admin, ledger_path, token)
 
 
 @contextmanager
@@ -113,8 +99,7 @@ def running_platform(tmp_path: Path, ledger_path: Path | None = None, **settings
     try:
         yield running
     finally:
-        running.admin.close()
-        running.process.stop()
+        running.process.close()
 
 
 @pytest.fixture

@@ -150,3 +150,57 @@ def test_invalid_scenario_exits_2_naming_the_field(tmp_path: Path) -> None:
     assert proc.returncode == 2, output
     assert "faults[0]" in output and "did you mean 'latency'" in output
     assert "Traceback" not in output
+
+
+def process_state(pid: int) -> str | None:
+    """The one-letter state of a process (T = stopped), or None when it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return None
+
+
+def test_sigkill_mid_fault_then_reset_leaves_everything_clean(tmp_path: Path, toxiproxy: ToxiproxyAPI) -> None:
+    faults = [
+        {"type": "latency", "id": "slow", "at_s": 1, "latency_ms": 100},
+        {"type": "hang", "id": "frozen", "at_s": 2},
+    ]
+    reports = tmp_path / "reports"
+    path = scenario(tmp_path, duration_s=60, faults=faults, gates=[{"type": "integrity"}])
+    proc = taxstorm("run", str(path), "--report-dir", str(reports), "--toxiproxy-url", toxiproxy.base_url)
+    wait_until(lambda: any(p.is_dir() for p in reports.glob("*")), 30, "the run folder")
+    (run_dir,) = [p for p in reports.iterdir() if p.is_dir()]
+
+    def platform_frozen() -> bool:
+        state = json.loads((run_dir / "state.json").read_text()) if (run_dir / "state.json").exists() else {}
+        pid = state.get("pids", {}).get("platform")
+        return bool(pid) and process_state(pid) == "T" and any(toxiproxy.toxics(n) for n in toxiproxy.proxies())
+
+    wait_until(platform_frozen, 60, "the latency toxic and the frozen platform")
+    proc.kill()  # SIGKILL: no finally, no revert
+    proc.communicate(timeout=30)
+    state = json.loads((run_dir / "state.json").read_text())
+    assert state["status"] == "running"
+    assert toxiproxy.proxies(), "the killed run's proxy is still there (reset's job)"
+    platform_pid = state["pids"]["platform"]
+    assert process_state(platform_pid) == "T", "a stopped child cannot act on its parent-death signal"
+
+    reset = subprocess.run(
+        [sys.executable, "-m", "harness", "reset", "--report-dir", str(reports)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+    )
+    assert reset.returncode == 0, reset.stdout + reset.stderr
+    assert toxiproxy.proxies() == {}, "reset must remove the run's proxy and toxics"
+    wait_until(lambda: process_state(platform_pid) is None, 10, "the platform process to be gone")
+    assert json.loads((run_dir / "state.json").read_text())["status"] == "reset"
+    again = subprocess.run(
+        [sys.executable, "-m", "harness", "reset", "--report-dir", str(reports)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+    )
+    assert "nothing to reset" in again.stdout

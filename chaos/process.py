@@ -1,0 +1,90 @@
+"""Process faults on the local platform process: crash and restart, hang, rolling upgrade and rollback."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from chaos.platform_process import PlatformProcess
+from chaos.registry import Fault
+from chaos.spec import FaultSpec
+
+
+class ProcessFault(Fault[Any]):
+    """A fault on the platform's process (local mode only)."""
+
+    def process(self) -> PlatformProcess:
+        if self.context.process is None:
+            raise RuntimeError(f"{self.spec.type} needs the platform process (local mode)")
+        return self.context.process
+
+
+class CrashSpec(FaultSpec):
+    """SIGKILL the platform at ``at_s``; it restarts on the same port when the fault ends (``for_s``)."""
+
+    type: Literal["crash"] = "crash"
+
+
+class CrashFault(ProcessFault):
+    spec_type = CrashSpec
+    summary = "kill -9 the platform; restart it (same port, same ledger) when the fault ends"
+
+    def apply(self) -> None:
+        self.process().kill()
+
+    def revert(self) -> None:
+        process = self.process()
+        if not process.alive():
+            process.start()
+
+
+class HangSpec(FaultSpec):
+    """SIGSTOP the platform: connections are accepted by the kernel, nothing answers; SIGCONT on revert."""
+
+    type: Literal["hang"] = "hang"
+
+
+class HangFault(ProcessFault):
+    spec_type = HangSpec
+    summary = "freeze the platform (SIGSTOP) until the fault ends (SIGCONT)"
+
+    def apply(self) -> None:
+        self.process().pause()
+
+    def revert(self) -> None:
+        self.process().resume()
+
+
+class RollingUpgradeSpec(FaultSpec):
+    """Stop the platform and start it with another release profile (the downtime is real); revert rolls back."""
+
+    type: Literal["rolling_upgrade"] = "rolling_upgrade"
+    release: str = Field(description="release profile to upgrade to, e.g. renamed-field")
+
+
+class RollingUpgradeFault(ProcessFault):
+    spec_type = RollingUpgradeSpec
+    summary = "restart the platform on another release, then roll back"
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self._previous: str | None = None
+
+    def apply(self) -> None:
+        process = self.process()
+        self._previous = process.release
+        process.stop()
+        process.start(release=self.spec.release)
+
+    def revert(self) -> None:
+        if self._previous is None:
+            return
+        process = self.process()
+        process.stop()
+        process.start(release=self._previous)
+        self._previous = None
+
+
+FAULTS: tuple[type[Fault[Any]], ...] = (CrashFault, HangFault, RollingUpgradeFault)
+PROCESS_SPECS = CrashSpec | HangSpec | RollingUpgradeSpec

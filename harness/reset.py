@@ -1,0 +1,121 @@
+"""``taxstorm reset``: undo what killed runs left behind, from the state files they wrote.
+
+A run records its Toxiproxy, proxy, platform admin URL and child PIDs in ``<run dir>/state.json`` and marks
+it finished when it stops. For every run still marked running, reset resumes and stops its child processes
+(only if they still are the processes it started), deletes its proxy (and so its toxics) from Toxiproxy, and
+reverts the platform's fault modes if the platform is still up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chaos.platform_admin import PlatformAdmin, PlatformAdminError
+from chaos.toxiproxy.api import NotFound, ToxiproxyAPI, ToxiproxyError
+
+MARKERS = {"platform": b"mock_platform", "toxiproxy": b"toxiproxy"}
+
+
+@dataclass
+class ResetReport:
+    """What reset did and what it could not do."""
+
+    actions: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def _stop_pid(name: str, pid: int, report: ResetReport) -> None:
+    if MARKERS.get(name, b"") not in _cmdline(pid):
+        return  # gone, or the PID now belongs to someone else: not ours to touch
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGCONT)  # a hung (SIGSTOPped) child cannot act on SIGTERM
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and MARKERS[name] in _cmdline(pid):
+        time.sleep(0.05)
+    if MARKERS[name] in _cmdline(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    report.actions.append(f"stopped {name} (pid {pid})")
+
+
+def _delete_proxy(url: str, proxy: str, report: ResetReport) -> None:
+    api = ToxiproxyAPI(url, timeout_s=3)
+    try:
+        if not api.ping():
+            return  # that Toxiproxy is gone, and its proxies and toxics with it
+        api.delete_proxy(proxy)
+        report.actions.append(f"deleted proxy {proxy} and its toxics from {url}")
+    except NotFound:
+        pass
+    except ToxiproxyError as exc:
+        report.problems.append(f"could not delete proxy {proxy} from {url}: {exc}")
+    finally:
+        api.close()
+
+
+def _revert_platform(state: dict[str, Any], report: ResetReport) -> None:
+    url, token = state.get("platform_url"), state.get("admin_token")
+    if not url or not token:
+        return
+    admin = PlatformAdmin(url, token, timeout_s=3)
+    try:
+        if not admin.healthy():
+            return
+        admin.call("DELETE", "/admin/faults")
+        report.actions.append(f"reverted the fault modes of the platform at {url}")
+    except PlatformAdminError as exc:
+        report.problems.append(f"could not revert the platform's fault modes at {url}: {exc}")
+    finally:
+        admin.close()
+
+
+def reset_run(state_path: Path, report: ResetReport) -> None:
+    """Clean up one run if its state says it never finished."""
+    state = json.loads(state_path.read_text())
+    if state.get("status") != "running":
+        return
+    _revert_platform(state, report)
+    for name, pid in state.get("pids", {}).items():
+        if pid:
+            _stop_pid(name, int(pid), report)
+    if state.get("toxiproxy_url") and state.get("proxy"):
+        _delete_proxy(state["toxiproxy_url"], state["proxy"], report)
+    state["status"] = "reset"
+    state_path.write_text(json.dumps(state, indent=2))
+    report.actions.append(f"run {state.get('run_id')} marked reset")
+
+
+def reset_all(report_dir: Path, toxiproxy_url: str | None = None) -> ResetReport:
+    """Every unfinished run under ``report_dir``; with ``toxiproxy_url``, also every ``taxstorm-*`` proxy there."""
+    report = ResetReport()
+    for state_path in sorted(report_dir.glob("*/state.json")):
+        try:
+            reset_run(state_path, report)
+        except (OSError, ValueError) as exc:
+            report.problems.append(f"{state_path}: {exc}")
+    if toxiproxy_url:
+        api = ToxiproxyAPI(toxiproxy_url, timeout_s=3)
+        try:
+            for name in api.proxies():
+                if name.startswith("taxstorm-"):
+                    _delete_proxy(toxiproxy_url, name, report)
+        except ToxiproxyError as exc:
+            report.problems.append(f"could not list proxies at {toxiproxy_url}: {exc}")
+        finally:
+            api.close()
+    return report
