@@ -25,6 +25,7 @@ demo: setup
 
 test: setup lint
 	scripts/ensure-postgres.sh
+	scripts/ensure-docker.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 BENCHMARKS := $(filter-out benchmarks/bare_server.py,$(wildcard benchmarks/*.py))

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from chaos.platform_admin import PlatformAdmin
+
+if TYPE_CHECKING:
+    from chaos.container import DockerTargets
 from chaos.platform_process import PlatformProcess
 from chaos.spec import FaultSpec
 from chaos.toxiproxy.api import ToxiproxyAPI
@@ -23,6 +26,7 @@ class FaultContext:
     proxy_name: str
     platform: PlatformAdmin | None = None
     process: PlatformProcess | None = None
+    docker: DockerTargets | None = None
 
     def admin(self) -> PlatformAdmin:
         if self.platform is None:
@@ -86,9 +90,9 @@ class FaultRegistry:
 
 def default_registry() -> FaultRegistry:
     """A registry holding every built-in fault."""
-    from chaos import network, platform, process
+    from chaos import container, network, platform, process
 
     registry = FaultRegistry()
-    for fault_cls in (*network.FAULTS, *platform.FAULTS, *process.FAULTS):
+    for fault_cls in (*network.FAULTS, *platform.FAULTS, *process.FAULTS, *container.FAULTS):
         registry.register(fault_cls)
     return registry

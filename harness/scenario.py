@@ -9,13 +9,14 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from chaos.container import CONTAINER_SPECS
 from chaos.network import NETWORK_SPECS
 from chaos.platform import PLATFORM_SPECS
 from chaos.process import PROCESS_SPECS
 from harness.errors import InvalidInputError
 from mock_platform.settings import PlatformSettings
 
-FaultStep = Annotated[NETWORK_SPECS | PLATFORM_SPECS | PROCESS_SPECS, Field(discriminator="type")]
+FaultStep = Annotated[NETWORK_SPECS | PLATFORM_SPECS | PROCESS_SPECS | CONTAINER_SPECS, Field(discriminator="type")]
 WINDOW_KINDS = ("all", "baseline", "fault", "recovery")
 
 

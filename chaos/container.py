@@ -1,0 +1,181 @@
+"""Container faults through the Docker engine (the ``docker`` SDK), addressed by compose service name.
+
+kill (SIGKILL; revert starts it again), pause/unpause, restart, and an image swap (recreate the service's
+container from another tag with the same name, labels, environment, ports, volumes and networks; revert
+recreates it from the old tag: the rollback).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from chaos.registry import Fault
+from chaos.spec import FaultSpec
+
+SERVICE_LABEL = "com.docker.compose.service"
+PROJECT_LABEL = "com.docker.compose.project"
+
+
+class DockerTargets:
+    """Finds and recreates a compose project's containers."""
+
+    def __init__(self, client: Any, project: str | None = None) -> None:
+        self.client = client
+        self.project = project
+
+    def container(self, service: str) -> Any:
+        labels = [f"{SERVICE_LABEL}={service}"] + ([f"{PROJECT_LABEL}={self.project}"] if self.project else [])
+        found = self.client.containers.list(all=True, filters={"label": labels})
+        if len(found) != 1:
+            raise RuntimeError(f"expected one container of service {service!r}, found {len(found)}")
+        return found[0]
+
+    def recreate(self, service: str, image: str) -> Any:
+        """Replace the service's container by one from ``image``, keeping what compose gave it."""
+        old = self.container(service)
+        attrs = old.attrs
+        config, host = attrs["Config"], attrs["HostConfig"]
+        image_env = set(self.client.images.get(config["Image"]).attrs["Config"].get("Env") or [])
+        environment = [e for e in config.get("Env") or [] if e not in image_env]  # only what was set on top
+        bindings = {
+            int(port.split("/")[0]): [(b.get("HostIp") or "", int(b["HostPort"])) for b in binds]
+            for port, binds in (host.get("PortBindings") or {}).items()
+            if binds
+        }
+        networks = attrs["NetworkSettings"]["Networks"]
+        first = next(iter(networks))
+        aliases = [a for a in (networks[first].get("Aliases") or []) if a != old.id[:12]]
+        api = self.client.api
+        name = old.name
+        old.stop(timeout=10)
+        old.remove()
+        created = api.create_container(
+            image,
+            name=name,
+            environment=environment,
+            labels=config.get("Labels") or {},
+            ports=list(bindings),
+            host_config=api.create_host_config(
+                port_bindings={p: b[0] for p, b in bindings.items()},
+                binds=host.get("Binds") or [],
+                restart_policy=host.get("RestartPolicy"),
+            ),
+            networking_config=api.create_networking_config(
+                {first: api.create_endpoint_config(aliases=aliases or None)}
+            ),
+        )
+        for network in list(networks)[1:]:
+            self.client.networks.get(network).connect(created["Id"], aliases=networks[network].get("Aliases"))
+        api.start(created["Id"])
+        return self.client.containers.get(created["Id"])
+
+
+class ContainerFault(Fault[Any]):
+    """A fault on one compose service's container."""
+
+    def targets(self) -> DockerTargets:
+        if self.context.docker is None:
+            raise RuntimeError(f"{self.spec.type} needs a Docker engine and the run's compose project")
+        return self.context.docker
+
+
+class ContainerKillSpec(FaultSpec):
+    """SIGKILL the service's container; revert starts it again."""
+
+    type: Literal["container_kill"] = "container_kill"
+    service: str = Field(description="compose service name")
+
+
+class ContainerKillFault(ContainerFault):
+    spec_type = ContainerKillSpec
+    summary = "kill a container (SIGKILL); it is started again when the fault ends"
+
+    def apply(self) -> None:
+        self.targets().container(self.spec.service).kill()
+
+    def revert(self) -> None:
+        container = self.targets().container(self.spec.service)
+        container.reload()
+        if container.status != "running":
+            container.start()
+
+
+class ContainerPauseSpec(FaultSpec):
+    """Freeze the service's container (cgroup freezer) until revert."""
+
+    type: Literal["container_pause"] = "container_pause"
+    service: str = Field(description="compose service name")
+
+
+class ContainerPauseFault(ContainerFault):
+    spec_type = ContainerPauseSpec
+    summary = "pause a container; unpause when the fault ends"
+
+    def apply(self) -> None:
+        self.targets().container(self.spec.service).pause()
+
+    def revert(self) -> None:
+        container = self.targets().container(self.spec.service)
+        container.reload()
+        if container.status == "paused":
+            container.unpause()
+
+
+class ContainerRestartSpec(FaultSpec):
+    """Restart the service's container (stop with a grace period, start)."""
+
+    type: Literal["container_restart"] = "container_restart"
+    service: str = Field(description="compose service name")
+    grace_s: int = Field(5, ge=0, description="s between SIGTERM and SIGKILL")
+
+
+class ContainerRestartFault(ContainerFault):
+    spec_type = ContainerRestartSpec
+    summary = "restart a container (the downtime is real)"
+
+    def apply(self) -> None:
+        self.targets().container(self.spec.service).restart(timeout=self.spec.grace_s)
+
+    def revert(self) -> None:
+        container = self.targets().container(self.spec.service)
+        container.reload()
+        if container.status != "running":
+            container.start()
+
+
+class ContainerImageSwapSpec(FaultSpec):
+    """Upgrade the service to another image tag; revert rolls back to the tag it had."""
+
+    type: Literal["container_image_swap"] = "container_image_swap"
+    service: str = Field(description="compose service name")
+    image: str = Field(description="image:tag to upgrade to")
+
+
+class ContainerImageSwapFault(ContainerFault):
+    spec_type = ContainerImageSwapSpec
+    summary = "swap a container's image tag (upgrade) and roll back"
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self._previous: str | None = None
+
+    def apply(self) -> None:
+        targets = self.targets()
+        self._previous = str(targets.container(self.spec.service).attrs["Config"]["Image"])
+        targets.recreate(self.spec.service, self.spec.image)
+
+    def revert(self) -> None:
+        if self._previous is not None:
+            self.targets().recreate(self.spec.service, self._previous)
+            self._previous = None
+
+
+FAULTS: tuple[type[Fault[Any]], ...] = (
+    ContainerKillFault,
+    ContainerPauseFault,
+    ContainerRestartFault,
+    ContainerImageSwapFault,
+)
+CONTAINER_SPECS = ContainerKillSpec | ContainerPauseSpec | ContainerRestartSpec | ContainerImageSwapSpec

@@ -1,0 +1,62 @@
+"""A Docker engine for the container tests: the running one, or a dockerd this session starts and stops."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import docker
+
+from chaos.processes import ManagedProcess
+from chaos.waiting import wait_until
+
+REPO = Path(__file__).resolve().parents[1]
+IMAGES = {"taxstorm-platform:v1": "stable", "taxstorm-platform:v2": "renamed-field"}
+
+
+def _client() -> Any:
+    client = docker.from_env(timeout=10)
+    client.ping()
+    return client
+
+
+@contextmanager
+def docker_engine() -> Iterator[Any]:
+    """Yield a docker client; start dockerd (as root) when none answers, stop it afterwards."""
+    try:
+        yield _client()
+        return
+    except docker.errors.DockerException:
+        pass
+    dockerd = shutil.which("dockerd")
+    if dockerd is None or os.geteuid() != 0:
+        raise RuntimeError("no Docker engine answers, and dockerd cannot be started here (needs root and docker.io)")
+    log = Path(tempfile.mkdtemp(prefix="taxstorm-dockerd-")) / "dockerd.log"
+    daemon = ManagedProcess("dockerd", [dockerd, "--host", "unix:///var/run/docker.sock"], log)
+    daemon.start()
+    try:
+        wait_until(lambda: bool(_client()), 60, "dockerd")
+        yield _client()
+    finally:
+        daemon.stop(timeout_s=20)
+
+
+def ensure_images(client: Any) -> None:
+    """Build the platform images locally (debootstrap + docker import) unless they exist."""
+    for tag, release in IMAGES.items():
+        try:
+            client.images.get(tag)
+        except docker.errors.ImageNotFound:
+            subprocess.run(
+                [str(REPO / "scripts" / "build-platform-image.sh"), tag, release],
+                check=True,
+                env={**os.environ, "PYTHON": sys.executable},
+                timeout=900,
+            )

@@ -1,0 +1,130 @@
+"""Container faults against a real Docker engine and a locally built platform image (no registry)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from chaos.container import DockerTargets
+from chaos.registry import Fault, FaultContext, default_registry
+from chaos.toxiproxy.api import ToxiproxyAPI
+from chaos.toxiproxy.server import free_port
+from chaos.waiting import wait_until
+from tests.docker_engine import docker_engine, ensure_images
+from tests.helpers import http_token, order
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> Iterator[Any]:
+    try:
+        with docker_engine() as client:
+            ensure_images(client)
+            yield client
+    except RuntimeError as exc:
+        pytest.skip(str(exc))
+
+
+@dataclass
+class Service:
+    """One 'compose service' container of the platform image."""
+
+    targets: DockerTargets
+    url: str
+    project: str
+
+
+def healthy(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/health", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.fixture
+def service(docker_client: Any) -> Iterator[Service]:
+    project = f"tstest{secrets.token_hex(4)}"
+    port = free_port()
+    volume = docker_client.volumes.create(f"{project}_ledger")
+    docker_client.containers.run(
+        "taxstorm-platform:v1",
+        name=f"{project}-platform-1",
+        detach=True,
+        labels={"com.docker.compose.service": "platform", "com.docker.compose.project": project},
+        environment={"TAXSTORM_PLATFORM_ADMIN_TOKEN": "container-admin-token"},
+        ports={"8080/tcp": ("127.0.0.1", port)},
+        volumes={volume.name: {"bind": "/data", "mode": "rw"}},
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_until(lambda: healthy(url), 60, "the platform container")
+    try:
+        yield Service(DockerTargets(docker_client, project), url, project)
+    finally:
+        for container in docker_client.containers.list(
+            all=True, filters={"label": f"com.docker.compose.project={project}"}
+        ):
+            container.remove(force=True)
+        volume.remove(force=True)
+
+
+def make(service: Service, **spec: Any) -> Fault[Any]:
+    registry = default_registry()
+    parsed = registry.get(spec["type"]).spec_type.model_validate({"at_s": 0, "service": "platform", **spec})
+    context = FaultContext("run", ToxiproxyAPI("http://127.0.0.1:9"), "unused", docker=service.targets)
+    return registry.create(parsed, context, spec["type"])
+
+
+def test_kill_then_start(service: Service) -> None:
+    fault = make(service, type="container_kill")
+    fault.apply()
+    try:
+        wait_until(lambda: not healthy(service.url), 20, "the killed container to stop answering")
+        assert service.targets.container("platform").status != "running"
+    finally:
+        fault.revert()
+    wait_until(lambda: healthy(service.url), 60, "the container to come back")
+
+
+def test_pause_freezes_until_unpaused(service: Service) -> None:
+    fault = make(service, type="container_pause")
+    fault.apply()
+    try:
+        with pytest.raises(httpx.TimeoutException):
+            httpx.get(f"{service.url}/health", timeout=httpx.Timeout(0.5, connect=2))
+    finally:
+        fault.revert()
+    assert service.targets.container("platform").status == "running"
+    wait_until(lambda: healthy(service.url), 20, "the unpaused container")
+
+
+def test_restart_has_real_downtime_and_comes_back(service: Service) -> None:
+    started = service.targets.container("platform").attrs["State"]["StartedAt"]
+    fault = make(service, type="container_restart", grace_s=1)
+    fault.apply()
+    fault.revert()
+    wait_until(lambda: healthy(service.url), 60, "the restarted container")
+    assert service.targets.container("platform").attrs["State"]["StartedAt"] != started
+
+
+def test_image_swap_upgrades_keeps_the_ledger_and_rolls_back(service: Service) -> None:
+    headers = http_token(service.url)
+    body = order("D1").invoice_payload("SD1")
+    issued = httpx.post(f"{service.url}/api/v1/invoices", json=body, headers=headers, timeout=10).json()["data"]
+    fault = make(service, type="container_image_swap", image="taxstorm-platform:v2")
+    fault.apply()
+    try:
+        wait_until(lambda: healthy(service.url), 60, "the upgraded container")
+        assert httpx.get(f"{service.url}/health", timeout=5).json()["release"] == "renamed-field"
+        found = httpx.get(f"{service.url}/api/v1/invoices/by-serial/SD1", headers=http_token(service.url), timeout=10)
+        assert found.json()["data"]["invoiceNumber"] == issued["invoiceNo"]  # same volume, new release's field
+        container = service.targets.container("platform")
+        assert container.labels["com.docker.compose.project"] == service.project
+    finally:
+        fault.revert()
+    wait_until(lambda: healthy(service.url), 60, "the rolled-back container")
+    assert httpx.get(f"{service.url}/health", timeout=5).json()["release"] == "stable"
+    assert service.targets.container("platform").attrs["Config"]["Image"] == "taxstorm-platform:v1"
