@@ -116,7 +116,8 @@ def faults() -> None:
     default=None,
     help="Also delete every taxstorm-* proxy on this Toxiproxy.",
 )
-def reset(report_dir: Path, toxiproxy_url: str | None) -> None:
+@click.option("--compose-project", default=None, help="Also unpause / start this compose project's containers.")
+def reset(report_dir: Path, toxiproxy_url: str | None, compose_project: str | None) -> None:
     """Clean up after killed runs: their processes, proxies, toxics and platform fault modes.
 
     \b
@@ -125,7 +126,7 @@ def reset(report_dir: Path, toxiproxy_url: str | None) -> None:
     """
     from harness.reset import reset_all
 
-    report = reset_all(report_dir, toxiproxy_url)
+    report = reset_all(report_dir, toxiproxy_url, compose_project)
     for action in report.actions:
         click.echo(action)
     for problem in report.problems:

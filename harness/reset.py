@@ -100,9 +100,31 @@ def reset_run(state_path: Path, report: ResetReport) -> None:
     report.actions.append(f"run {state.get('run_id')} marked reset")
 
 
-def reset_all(report_dir: Path, toxiproxy_url: str | None = None) -> ResetReport:
-    """Every unfinished run under ``report_dir``; with ``toxiproxy_url``, also every ``taxstorm-*`` proxy there."""
+def reset_containers(project: str, report: ResetReport) -> None:
+    """Unpause and start again every container of a compose project that a killed run left paused or stopped."""
+    try:
+        import docker
+
+        client = docker.from_env(timeout=10)
+        containers = client.containers.list(all=True, filters={"label": f"com.docker.compose.project={project}"})
+    except Exception as exc:  # no engine, no permission: say so, never crash
+        report.problems.append(f"could not reach the Docker engine for project {project}: {exc}")
+        return
+    for container in containers:
+        if container.status == "paused":
+            container.unpause()
+            report.actions.append(f"unpaused container {container.name}")
+        elif container.status in ("exited", "created"):
+            container.start()
+            report.actions.append(f"started container {container.name}")
+
+
+def reset_all(report_dir: Path, toxiproxy_url: str | None = None, compose_project: str | None = None) -> ResetReport:
+    """Every unfinished run under ``report_dir``; with ``toxiproxy_url``, also every ``taxstorm-*`` proxy there;
+    with ``compose_project``, also that project's paused or stopped containers."""
     report = ResetReport()
+    if compose_project:
+        reset_containers(compose_project, report)
     for state_path in sorted(report_dir.glob("*/state.json")):
         try:
             reset_run(state_path, report)

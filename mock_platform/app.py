@@ -85,9 +85,11 @@ def create_app(settings: PlatformSettings, clock: Clock | None = None) -> FastAP
     app.add_exception_handler(ApiError, _on_api_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(Exception, _on_unexpected)
-    for module in (health, auth, invoices, red, services, reference, admin, faults):
-        app.include_router(module.router)
+    routers = [m.router for m in (health, auth, invoices, red, services, reference, admin, faults)]
+    for router in routers:
+        app.include_router(router)
     app.add_middleware(CapacityMiddleware, model=state.capacity)
     app.add_middleware(FaultGateMiddleware, board=state.board, modes=state.modes, clock=state.clock)
-    app.add_middleware(CountingMiddleware, counters=state.counters)
+    routes = [route for router in routers for route in router.routes]
+    app.add_middleware(CountingMiddleware, counters=state.counters, routes=routes)
     return app

@@ -6,6 +6,7 @@ import threading
 from collections import Counter
 from typing import Any
 
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -37,12 +38,29 @@ class RequestCounters:
             self._counts.clear()
 
 
-class CountingMiddleware:
-    """Counts every HTTP request by its route template (``/api/v1/invoices/by-serial/{serial}``)."""
+def _resolve(routes: list[BaseRoute], scope: Scope) -> BaseRoute | None:
+    """The route a request would reach (``routes`` are the routers' own routes, full paths)."""
+    for candidate in routes:
+        if candidate.matches(scope)[0] == Match.FULL:
+            return candidate
+    return None
 
-    def __init__(self, app: ASGIApp, counters: RequestCounters) -> None:
+
+class CountingMiddleware:
+    """Counts every HTTP request by its route template (``/api/v1/invoices/by-serial/{serial}``).
+
+    Requests refused before routing (maintenance, injected errors, shedding) are matched against the routes
+    here, so they count under the route they were meant for.
+    """
+
+    def __init__(self, app: ASGIApp, counters: RequestCounters, routes: list[BaseRoute] | None = None) -> None:
         self.app = app
         self.counters = counters
+        self.routes = routes or []
+
+    def _template(self, scope: Scope) -> str:
+        route = scope.get("route") or _resolve(self.routes, scope)
+        return getattr(route, "path", None) or "<unmatched>"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -60,6 +78,4 @@ class CountingMiddleware:
         try:
             await self.app(scope, receive, capture)
         finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "<unmatched>"
-            self.counters.finished(scope["method"], template, status)
+            self.counters.finished(scope["method"], self._template(scope), status)

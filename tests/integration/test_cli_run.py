@@ -105,9 +105,11 @@ def test_a_failed_gate_exits_1_and_says_why(tmp_path: Path) -> None:
     assert "gates failed" in output
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize(
+    "signals", [[signal.SIGTERM], [signal.SIGINT], [signal.SIGINT, signal.SIGINT]], ids=["term", "int", "int-int"]
+)
 def test_signal_mid_fault_reverts_and_leaves_nothing_behind(
-    tmp_path: Path, toxiproxy: ToxiproxyAPI, signum: signal.Signals
+    tmp_path: Path, toxiproxy: ToxiproxyAPI, signals: list[signal.Signals]
 ) -> None:
     path = scenario(tmp_path, duration_s=60, faults=[{"type": "latency", "id": "slow", "at_s": 2, "latency_ms": 200}])
     proc = taxstorm("run", str(path), "--report-dir", str(tmp_path / "reports"), "--toxiproxy-url", toxiproxy.base_url)
@@ -116,12 +118,13 @@ def test_signal_mid_fault_reverts_and_leaves_nothing_behind(
         return any(toxiproxy.toxics(name) for name in toxiproxy.proxies())
 
     wait_until(toxic_applied, 60, "the run's latency toxic")
-    proc.send_signal(signum)
+    for signum in signals:  # a second Ctrl-C is respected (no drain) but still reverts
+        proc.send_signal(signum)
     output, _ = proc.communicate(timeout=60)
     assert proc.returncode == 3, output
     assert toxiproxy.proxies() == {}, "the run left its proxy (and toxics) on the shared Toxiproxy"
     result, state = only_run(tmp_path / "reports")
-    assert result["status"] == "interrupted" and signum.name in result["reason"]
+    assert result["status"] == "interrupted" and signals[0].name in result["reason"]
     assert result["faults"][0]["reverted_s"] is not None
     assert_no_child_left(state)
 
@@ -204,3 +207,31 @@ def test_sigkill_mid_fault_then_reset_leaves_everything_clean(tmp_path: Path, to
         cwd=REPO,
     )
     assert "nothing to reset" in again.stdout
+
+
+def test_platform_faults_run_on_the_timeline(tmp_path: Path) -> None:
+    faults = [
+        {
+            "type": "error_injection",
+            "id": "burst",
+            "at_s": 2,
+            "for_s": 3,
+            "code": "E9003",
+            "rate": 0.5,
+            "families": ["issue"],
+            "retry_after_s": 0,
+        },
+        {"type": "ghost_success", "id": "ghosts", "at_s": 5, "for_s": 2, "rate": 0.5},
+    ]
+    gates = [{"type": "integrity"}, {"type": "latency", "window": "baseline", "max_ms": 250}]
+    path = scenario(tmp_path, duration_s=9, faults=faults, gates=gates)
+    proc = taxstorm("run", str(path), "--report-dir", str(tmp_path / "reports"))
+    output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0, output
+    result, _ = only_run(tmp_path / "reports")
+    assert [e["reverted_s"] is not None for e in result["faults"]] == [True, True]
+    counts = {(r["route"], r["status"]): r["count"] for r in result["platform_stats"]["requests"]}
+    assert counts.get(("/api/v1/invoices", 503), 0) > 0, "the injected errors reached the clients"
+    assert counts.get(("/api/v1/invoices", 504), 0) > 0, "ghost successes answered 504"
+    rec = result["reconciliation"]
+    assert rec["lost"] == [] and rec["duplicates"] == []  # the resilient client looked up by serial

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import secrets
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -128,3 +131,16 @@ def test_image_swap_upgrades_keeps_the_ledger_and_rolls_back(service: Service) -
     wait_until(lambda: healthy(service.url), 60, "the rolled-back container")
     assert httpx.get(f"{service.url}/health", timeout=5).json()["release"] == "stable"
     assert service.targets.container("platform").attrs["Config"]["Image"] == "taxstorm-platform:v1"
+
+
+def test_reset_restores_a_killed_runs_containers(service: Service, tmp_path: Path) -> None:
+    make(service, type="container_pause").apply()  # a run died here: never reverted
+    reset = subprocess.run(
+        [sys.executable, "-m", "harness", "reset", "--report-dir", str(tmp_path), "--compose-project", service.project],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert reset.returncode == 0, reset.stdout + reset.stderr
+    assert "unpaused container" in reset.stdout
+    wait_until(lambda: healthy(service.url), 20, "the unpaused container")

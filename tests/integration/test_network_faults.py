@@ -13,7 +13,7 @@ import pytest
 
 from chaos.network import DownFault, DownSpec, LatencyFault, LatencySpec
 from chaos.registry import Fault, FaultContext, default_registry
-from chaos.toxiproxy.api import ToxiproxyAPI
+from chaos.toxiproxy.api import NotFound, ToxiproxyAPI
 from tests.conftest import Proxied
 
 
@@ -162,3 +162,20 @@ def test_toxicity_is_decided_per_connection(proxied: Proxied) -> None:
                 slow.append(time.perf_counter() - started >= 0.3)
     assert 0 < sum(fresh) < 30, "half the new connections should be delayed"
     assert len(set(slow)) == 1, "one kept-alive connection is delayed on every request or on none"
+
+
+def test_populate_creates_and_replaces_proxies_server_side(toxiproxy: ToxiproxyAPI) -> None:
+    created = toxiproxy.populate(
+        [
+            {"name": "pop-a", "listen": "127.0.0.1:0", "upstream": "127.0.0.1:9"},
+            {"name": "pop-b", "listen": "127.0.0.1:0", "upstream": "127.0.0.1:10"},
+        ]
+    )
+    assert sorted(p.name for p in created) == ["pop-a", "pop-b"]
+    assert {"pop-a", "pop-b"} <= set(toxiproxy.proxies())
+    again = toxiproxy.populate([{"name": "pop-a", "listen": "127.0.0.1:0", "upstream": "127.0.0.1:11"}])
+    assert [p.upstream for p in again] == ["127.0.0.1:11"]
+    for name in ("pop-a", "pop-b"):
+        toxiproxy.delete_proxy(name)
+    with pytest.raises(NotFound):
+        toxiproxy.delete_proxy("pop-a")

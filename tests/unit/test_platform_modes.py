@@ -59,6 +59,9 @@ def test_whole_platform_maintenance_stops_even_auth_until_withdrawn(ledger: Ledg
         fetch = {"clientId": "taxstorm", "clientSecret": "taxstorm-secret", "taxpayerId": SELLER.tax_id}
         assert client.post("/api/v1/auth/token", json=fetch).json()["code"] == "E9002"
         assert client.get("/health").status_code == 200  # liveness is not an API feature
+        rows = client.get("/admin/stats", headers=ADMIN).json()["requests"]
+        counted = {(r["method"], r["route"], r["status"]): r["count"] for r in rows}
+        assert counted[("POST", "/api/v1/invoices", 503)] == 1  # refused before routing, counted on its route
         assert client.delete(f"/admin/maintenance/{notice['id']}", headers=ADMIN).json() == {"withdrawn": True}
         assert issue(client, headers).status_code == 200
 
