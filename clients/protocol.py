@@ -69,7 +69,7 @@ class InvoiceClient(Protocol):
 
 ClientFactory = Callable[[ClientConfig], InvoiceClient]
 
-BUILTIN_CLIENTS = {"resilient": "clients.resilient:create_client"}
+BUILTIN_CLIENTS = {"resilient": "clients.resilient:create_client", "naive": "clients.naive:create_client"}
 
 
 class ClientLoadError(ValueError):

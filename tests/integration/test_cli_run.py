@@ -235,3 +235,16 @@ def test_platform_faults_run_on_the_timeline(tmp_path: Path) -> None:
     assert counts.get(("/api/v1/invoices", 504), 0) > 0, "ghost successes answered 504"
     rec = result["reconciliation"]
     assert rec["lost"] == [] and rec["duplicates"] == []  # the resilient client looked up by serial
+
+
+def test_the_integrity_gate_catches_the_naive_client_duplicating(tmp_path: Path) -> None:
+    faults = [{"type": "ghost_success", "id": "ghosts", "at_s": 2, "for_s": 4, "rate": 0.5}]
+    path = scenario(tmp_path, duration_s=8, faults=faults, gates=[{"type": "integrity"}], client={"ref": "naive"})
+    proc = taxstorm("run", str(path), "--report-dir", str(tmp_path / "reports"))
+    output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 1, output
+    result, _ = only_run(tmp_path / "reports")
+    (gate,) = result["gates"]
+    assert not gate["passed"] and "duplicated" in gate["message"]
+    assert result["reconciliation"]["duplicates"], "the duplicated orders are listed with their invoice numbers"
+    assert all(len(d["ledger_invoice_nos"]) > 1 for d in result["reconciliation"]["duplicates"])

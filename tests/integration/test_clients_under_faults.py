@@ -1,0 +1,127 @@
+"""The reference clients against the real platform through the real Toxiproxy, under built-in faults:
+the resilient client keeps every invoice exactly once; the naive one demonstrably does not."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chaos.registry import Fault, FaultContext, default_registry
+from clients.naive import NaiveClient, NaiveOptions
+from clients.protocol import ClientConfig, InvoiceClient
+from clients.resilient import ResilientClient, ResilientOptions
+from tests.conftest import Proxied
+from tests.helpers import SELLER, order
+
+RESILIENT = ResilientOptions(
+    connect_timeout_s=0.5,
+    read_timeout_s=1.0,
+    issue_budget_s=3.0,
+    max_attempts=4,
+    backoff_base_s=0.05,
+    backoff_max_s=0.2,
+    breaker_fail_max=50,
+    drain_rate_per_s=50,
+)
+NAIVE = NaiveOptions(timeout_s=3.0, retries=2, retry_pause_s=0.05)
+
+
+def make(proxied: Proxied, **spec: Any) -> Fault[Any]:
+    registry = default_registry()
+    parsed = registry.get(spec["type"]).spec_type.model_validate({"at_s": 0, **spec})
+    context = FaultContext("run", proxied.api, proxied.name, proxied.platform.admin, proxied.platform.process)
+    return registry.create(parsed, context, spec["type"])
+
+
+@pytest.fixture(params=["resilient", "naive"])
+def client(request: pytest.FixtureRequest, proxied: Proxied, tmp_path: Path) -> Iterator[InvoiceClient]:
+    config = ClientConfig(proxied.client_url, SELLER.tax_id, SELLER.name, tmp_path / "client")
+    built: InvoiceClient = (
+        ResilientClient(config, RESILIENT) if request.param == "resilient" else NaiveClient(config, NAIVE)
+    )
+    yield built
+    built.close()
+
+
+def invoices_per_order(proxied: Proxied) -> Counter[str]:
+    return Counter(row["orderRef"] for row in proxied.platform.admin.ledger() if row["status"] == "ISSUED")
+
+
+def settle(client: InvoiceClient) -> None:
+    deadline = time.monotonic() + 15
+    while client.backlog() and time.monotonic() < deadline:
+        client.drain(budget_s=3)
+
+
+def test_ghost_successes(client: InvoiceClient, proxied: Proxied) -> None:
+    client.issue(order("WARM"))
+    fault = make(proxied, type="ghost_success", rate=0.5)
+    fault.apply()
+    try:
+        outcomes = [client.issue(order(f"G{i}")) for i in range(12)]
+    finally:
+        fault.revert()
+    settle(client)
+    counts = invoices_per_order(proxied)
+    duplicated = {ref: n for ref, n in counts.items() if n > 1}
+    if isinstance(client, ResilientClient):
+        assert duplicated == {} and all(counts[f"G{i}"] == 1 for i in range(12))
+    else:  # a lost answer + a new serial = a second invoice for the same order
+        told_fine = {o.order_ref for o in outcomes if o.status == "issued"}
+        assert told_fine & set(duplicated), f"issued-and-duplicated orders expected: {counts}"
+
+
+def test_black_hole(client: InvoiceClient, proxied: Proxied) -> None:
+    client.issue(order("WARM"))
+    fault = make(proxied, type="timeout", timeout_ms=0)
+    fault.apply()
+    try:
+        started = time.perf_counter()
+        outcome = client.issue(order("B1"))
+        waited = time.perf_counter() - started
+    finally:
+        fault.revert()
+    settle(client)
+    if isinstance(client, ResilientClient):
+        assert outcome.status == "queued" and waited < RESILIENT.issue_budget_s + 2
+        assert invoices_per_order(proxied)["B1"] == 1  # delivered after the network came back
+    else:  # the user waited through every long timeout and was told it failed
+        assert outcome.status == "failed" and waited >= NAIVE.timeout_s * (NAIVE.retries + 1) * 0.9
+        # the requests got through and were committed; only the answers were swallowed: told "failed",
+        # the order has one invoice per blind retry
+        assert invoices_per_order(proxied)["B1"] == NAIVE.retries + 1
+
+
+def test_crash_and_restart(client: InvoiceClient, proxied: Proxied) -> None:
+    client.issue(order("WARM"))
+    fault = make(proxied, type="crash")
+    fault.apply()
+    try:
+        outcome = client.issue(order("C1"))
+    finally:
+        fault.revert()
+    settle(client)
+    if isinstance(client, ResilientClient):
+        assert outcome.status == "queued" and invoices_per_order(proxied)["C1"] == 1
+    else:
+        assert outcome.status == "failed" and invoices_per_order(proxied)["C1"] == 0
+
+
+def test_maintenance_window(client: InvoiceClient, proxied: Proxied) -> None:
+    client.issue(order("WARM"))
+    fault = make(proxied, type="maintenance", features=["issue"])
+    fault.apply()
+    try:
+        outcome = client.issue(order("M1"))
+    finally:
+        fault.revert()
+    settle(client)
+    if isinstance(client, ResilientClient):
+        assert outcome.status == "queued" and invoices_per_order(proxied)["M1"] == 1
+    else:
+        assert outcome.status == "failed" and invoices_per_order(proxied)["M1"] == 0
