@@ -104,6 +104,7 @@ class ResilientClient:
             exclude=[RejectedError, StillProcessing],
             name="issue",
         )
+        self._in_flight: set[str] = set()  # orders an issue() call is working on: drain leaves them alone
 
     def issue(self, order: Order) -> Outcome:
         entry = self._outbox.record(order)  # persisted before the first send
@@ -111,7 +112,11 @@ class ResilientClient:
             return self._settled(entry)
         if self._breaker.current_state == pybreaker.STATE_OPEN:
             return Outcome("queued", order.order_ref, attempts=0, error="circuit open: queued offline")
-        return self._process(entry, budget_s=self.options.issue_budget_s)
+        self._in_flight.add(order.order_ref)
+        try:
+            return self._process(entry, budget_s=self.options.issue_budget_s)
+        finally:
+            self._in_flight.discard(order.order_ref)
 
     def backlog(self) -> int:
         return self._outbox.count_pending()
@@ -120,7 +125,9 @@ class ResilientClient:
         deadline = time.monotonic() + budget_s
         outcomes: list[Outcome] = []
         while time.monotonic() < deadline:
-            batch = self._outbox.pending(limit=20)
+            batch = [
+                e for e in self._outbox.pending(limit=20 + len(self._in_flight)) if e.order_ref not in self._in_flight
+            ]
             if not batch:
                 break
             for entry in batch:

@@ -155,7 +155,9 @@ class Runner:
             clock=self.clock,
             client_options=dict(scenario.client.options),
         )
-        user_class = make_issuing_user(load, scenario.load.rate_per_s / scenario.load.users)
+        user_class = make_issuing_user(
+            load, scenario.load.resolved_shape(), scenario.load.users, scenario.load.max_in_flight_per_user
+        )
         env = Environment(user_classes=[user_class], stop_timeout=30.0)
         locust_runner = env.create_local_runner()
         self._t0 = time.monotonic()
@@ -220,6 +222,7 @@ class Runner:
         assert stack.admin is not None
         self.observe("phase", {"phase": "reconcile"})
         self.result.platform_stats = stack.admin.stats()
+        self.result.load = {"arrivals": recorder.arrivals, "dropped": recorder.dropped}
         reconciliation = reconcile(recorder.expected_totals, recorder.records, stack.admin.ledger())
         self.result.reconciliation = reconciliation
         wanted = [g.percentile for g in self.scenario.gates if g.type == "latency"]

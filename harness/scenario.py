@@ -14,6 +14,7 @@ from chaos.network import NETWORK_SPECS
 from chaos.platform import PLATFORM_SPECS
 from chaos.process import PROCESS_SPECS
 from harness.errors import InvalidInputError
+from loadtests.shapes import Shape, ShapeSpec, Steady
 from mock_platform.settings import PlatformSettings
 
 FaultStep = Annotated[NETWORK_SPECS | PLATFORM_SPECS | PROCESS_SPECS | CONTAINER_SPECS, Field(discriminator="type")]
@@ -61,11 +62,23 @@ class ClientSpec(Strict):
 
 
 class LoadSpec(Strict):
-    """Offered load: ``users`` sellers sharing ``rate_per_s`` operations per second."""
+    """Offered load (open model): ``users`` sellers sharing the arrival rate of ``shape``
+    (or a steady ``rate_per_s``)."""
 
     users: int = Field(4, ge=1, le=10_000)
-    rate_per_s: float = Field(8.0, gt=0, le=100_000)
+    rate_per_s: float = Field(8.0, gt=0, le=100_000, description="steady rate when no shape is given")
+    shape: ShapeSpec | None = None
+    max_in_flight_per_user: int = Field(100, ge=1, le=100_000)
     seed: int = 42
+
+    @model_validator(mode="after")
+    def _one_rate(self) -> LoadSpec:
+        if self.shape is not None and "rate_per_s" in self.model_fields_set:
+            raise ValueError("give either rate_per_s (steady) or shape, not both")
+        return self
+
+    def resolved_shape(self) -> Shape:
+        return self.shape if self.shape is not None else Steady(rate_per_s=self.rate_per_s)
 
 
 class LatencyGateSpec(Strict):

@@ -36,6 +36,8 @@ class Recorder:
     def __init__(self) -> None:
         self.records: list[OperationRecord] = []
         self.expected_totals: dict[str, Decimal] = {}
+        self.arrivals = 0  # operations the load offered
+        self.dropped = 0  # offered while the generator's in-flight cap was reached
 
     def order_created(self, order_ref: str, total_with_tax: Decimal) -> None:
         self.expected_totals[order_ref] = total_with_tax

@@ -7,16 +7,20 @@ The harness builds a user class per run with :func:`make_issuing_user`, binding 
 from __future__ import annotations
 
 import itertools
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from locust import User, constant_throughput, task
+import gevent
+from gevent.pool import Pool
+from locust import User, constant, task
 
 from clients.protocol import ClientConfig, ClientFactory, InvoiceClient, Outcome
 from loadtests.orders import OrderGenerator, Seller
 from loadtests.records import OperationRecord, Recorder
+from loadtests.shapes import Shape
 
 
 @dataclass
@@ -32,6 +36,7 @@ class LoadContext:
     client_options: dict[str, object] = field(default_factory=dict)
     clients: list[InvoiceClient] = field(default_factory=list)
     drain_every_s: float = 2.0
+    stop_timeout_s: float = 30.0
     _seller_index: itertools.count[int] = field(default_factory=itertools.count)
 
     def new_client(self) -> tuple[Seller, InvoiceClient]:
@@ -63,18 +68,40 @@ class LoadContext:
         return record
 
 
-def make_issuing_user(context: LoadContext, rate_per_user_s: float) -> type[User]:
-    """A point-of-sale user: one seller, one client, issuing at a fixed rate and draining its backlog."""
+def make_issuing_user(context: LoadContext, shape: Shape, users: int, max_in_flight: int) -> type[User]:
+    """A point-of-sale user: one seller and its client, fed by an open arrival process.
+
+    Arrivals are Poisson at this user's share of ``shape.rate_at(t)``, and each operation runs in its own
+    greenlet: a slow platform does not slow the offered load (that is what peak season is). Arrivals beyond
+    ``max_in_flight`` concurrent operations are counted as dropped by the load generator.
+    """
 
     class IssuingUser(User):
-        wait_time = constant_throughput(rate_per_user_s)
+        wait_time = constant(0)  # the task itself waits the inter-arrival gap
 
         def on_start(self) -> None:
             self.seller, self.client = context.new_client()
+            self.pool = Pool(max_in_flight)
+            self.rng = random.Random(self.seller.tax_id)
             self.next_drain_s = 0.0
 
         @task
-        def issue(self) -> None:
+        def arrive(self) -> None:
+            rate = shape.rate_at(context.clock()) / users
+            if rate <= 0:
+                gevent.sleep(0.1)
+                return
+            gevent.sleep(self.rng.expovariate(rate))
+            context.recorder.arrivals += 1
+            if self.pool.full():
+                context.recorder.dropped += 1
+                return
+            self.pool.spawn(self.issue_one)
+
+        def on_stop(self) -> None:
+            self.pool.join(timeout=context.stop_timeout_s)  # operations in flight finish and are recorded
+
+        def issue_one(self) -> None:
             order = context.generator.order(self.seller)
             context.recorder.order_created(order.order_ref, order.total_with_tax)
             start_s = context.clock()

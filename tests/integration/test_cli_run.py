@@ -248,3 +248,18 @@ def test_the_integrity_gate_catches_the_naive_client_duplicating(tmp_path: Path)
     assert not gate["passed"] and "duplicated" in gate["message"]
     assert result["reconciliation"]["duplicates"], "the duplicated orders are listed with their invoice numbers"
     assert all(len(d["ledger_invoice_nos"]) > 1 for d in result["reconciliation"]["duplicates"])
+
+
+def test_open_model_keeps_offering_load_while_the_platform_is_slow(tmp_path: Path) -> None:
+    # 2 sellers, 10 invoices/s offered, every answer 700 ms late: a closed model would manage about 3/s.
+    load = {"users": 2, "shape": {"type": "steady", "rate_per_s": 10}, "seed": 5}
+    faults = [{"type": "platform_latency", "id": "slow", "at_s": 0, "median_ms": 700, "p99_ms": 700}]
+    path = scenario(tmp_path, duration_s=8, load=load, faults=faults, gates=[{"type": "integrity"}])
+    proc = taxstorm("run", str(path), "--report-dir", str(tmp_path / "reports"))
+    output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0, output
+    result, _ = only_run(tmp_path / "reports")
+    issued = next(w for w in result["windows"] if w["window"]["name"] == "all")["operations"]
+    assert 50 <= result["load"]["arrivals"] <= 115, result["load"]
+    assert issued >= 50 and result["load"]["dropped"] == 0
+    assert result["reconciliation"]["ledger_invoices"] == result["reconciliation"]["orders"]

@@ -98,6 +98,17 @@ def test_platform_settings_are_checked_against_the_platform() -> None:
     assert "Extra inputs" in error_of(base(platform={"settings": {"max_linez": 5}}))
 
 
+def test_load_takes_a_shape_or_a_steady_rate_not_both() -> None:
+    shaped = parse_scenario(
+        base(load={"shape": {"type": "spike", "base_per_s": 1, "peak_per_s": 9, "at_s": 2, "for_s": 1}})
+    )
+    assert shaped.load.resolved_shape().rate_at(2.5) == 9
+    assert parse_scenario(base(load={"rate_per_s": 3})).load.resolved_shape().rate_at(0) == 3
+    both = error_of(base(load={"rate_per_s": 3, "shape": {"type": "steady", "rate_per_s": 4}}))
+    assert "either rate_per_s" in both
+    assert "did you mean 'steady'" in error_of(base(load={"shape": {"type": "stedy", "rate_per_s": 4}}))
+
+
 def test_run_limit_covers_duration_and_drain() -> None:
     message = error_of(base(duration_s=100, drain_s=50, limits={"max_run_s": 120}, faults=[]))
     assert "exceeds limits.max_run_s" in message
