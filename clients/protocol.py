@@ -69,7 +69,11 @@ class InvoiceClient(Protocol):
 
 ClientFactory = Callable[[ClientConfig], InvoiceClient]
 
-BUILTIN_CLIENTS = {"resilient": "clients.resilient:create_client", "naive": "clients.naive:create_client"}
+BUILTIN_CLIENTS = {
+    "resilient": "clients.resilient:create_client",
+    "naive": "clients.naive:create_client",
+    "http": "clients.http_adapter:create_client",
+}
 
 
 class ClientLoadError(ValueError):

@@ -22,6 +22,7 @@ import pybreaker
 from tenacity import RetryCallState, Retrying, retry_if_exception_type
 from tenacity.wait import wait_random_exponential
 
+from clients.breaker import ConcurrentCircuitBreaker
 from clients.orders import Order
 from clients.outbox import Outbox, OutboxEntry
 from clients.protocol import ClientConfig, Outcome
@@ -98,7 +99,7 @@ class ResilientClient:
             self.options.keep_alive,
         )
         self._outbox = Outbox(config.state_dir / f"outbox-{config.seller_tax_id}.sqlite3")
-        self._breaker = pybreaker.CircuitBreaker(
+        self._breaker = ConcurrentCircuitBreaker(
             fail_max=self.options.breaker_fail_max,
             reset_timeout=self.options.breaker_reset_s,
             exclude=[RejectedError, StillProcessing],

@@ -259,7 +259,9 @@ def test_open_model_keeps_offering_load_while_the_platform_is_slow(tmp_path: Pat
     output, _ = proc.communicate(timeout=120)
     assert proc.returncode == 0, output
     result, _ = only_run(tmp_path / "reports")
-    issued = next(w for w in result["windows"] if w["window"]["name"] == "all")["operations"]
+    everything = next(w for w in result["windows"] if w["window"]["name"] == "all")
     assert 50 <= result["load"]["arrivals"] <= 115, result["load"]
-    assert issued >= 50 and result["load"]["dropped"] == 0
+    assert everything["operations"] >= 50 and result["load"]["dropped"] == 0
+    # concurrent operations of one seller overlap: nothing inside the client serialises them
+    assert everything["latency_ms"]["p95"] < 1500, everything["latency_ms"]
     assert result["reconciliation"]["ledger_invoices"] == result["reconciliation"]["orders"]
