@@ -38,6 +38,7 @@ class Recorder:
         self.expected_totals: dict[str, Decimal] = {}
         self.arrivals = 0  # operations the load offered
         self.dropped = 0  # offered while the generator's in-flight cap was reached
+        self.in_flight = 0  # operations started and not yet recorded
 
     def order_created(self, order_ref: str, total_with_tax: Decimal) -> None:
         self.expected_totals[order_ref] = total_with_tax

@@ -102,6 +102,13 @@ def make_issuing_user(context: LoadContext, shape: Shape, users: int, max_in_fli
             self.pool.join(timeout=context.stop_timeout_s)  # operations in flight finish and are recorded
 
         def issue_one(self) -> None:
+            context.recorder.in_flight += 1
+            try:
+                self._issue_one()
+            finally:
+                context.recorder.in_flight -= 1
+
+        def _issue_one(self) -> None:
             order = context.generator.order(self.seller)
             context.recorder.order_created(order.order_ref, order.total_with_tax)
             start_s = context.clock()

@@ -1,0 +1,75 @@
+"""Per-operation records in Locust's distributed mode, through Locust's own worker reports.
+
+Workers attach the records, expected totals and arrival counts gathered since their last report to the
+regular ``report_to_master`` payload (each record leaves the worker exactly once); the master's
+``worker_report`` listener adds them to its recorder. A worker says ``done`` once its users have stopped
+and nothing is left to ship, so the master knows when the collection is complete.
+"""
+
+from __future__ import annotations
+
+from dataclasses import astuple
+from decimal import Decimal
+from typing import Any
+
+from locust.env import Environment
+
+from loadtests.records import OperationRecord, Recorder
+
+KEY = "taxstorm"
+
+
+class WorkerShipper:
+    """Ships what a worker's recorder gathered, once, with each report to the master."""
+
+    def __init__(self, environment: Environment, recorder: Recorder) -> None:
+        self.environment = environment
+        self.recorder = recorder
+        self._sent_records = 0
+        self._sent_orders: set[str] = set()
+        self._sent_arrivals = 0
+        self._sent_dropped = 0
+        environment.events.report_to_master.add_listener(self.on_report)  # type: ignore[no-untyped-call]
+
+    def on_report(self, client_id: str, data: dict[str, Any]) -> None:
+        recorder = self.recorder
+        records = recorder.records[self._sent_records :]
+        self._sent_records += len(records)
+        expected = {ref: str(total) for ref, total in recorder.expected_totals.items() if ref not in self._sent_orders}
+        self._sent_orders.update(expected)
+        arrivals, dropped = recorder.arrivals - self._sent_arrivals, recorder.dropped - self._sent_dropped
+        self._sent_arrivals, self._sent_dropped = recorder.arrivals, recorder.dropped
+        runner = self.environment.runner
+        stopped = runner is not None and runner.user_count == 0 and runner.state in ("stopped", "ready", "cleanup")
+        data[KEY] = {
+            "records": [list(astuple(r)) for r in records],
+            "expected": expected,
+            "arrivals": arrivals,
+            "dropped": dropped,
+            "done": bool(stopped and recorder.in_flight == 0),
+        }
+
+
+class MasterCollector:
+    """Gathers the workers' shipments into the master's recorder."""
+
+    def __init__(self, environment: Environment, recorder: Recorder) -> None:
+        self.recorder = recorder
+        self.done: dict[str, bool] = {}
+        environment.events.worker_report.add_listener(self.on_report)  # type: ignore[no-untyped-call]
+
+    def on_report(self, client_id: str, data: dict[str, Any]) -> None:
+        shipment = data.get(KEY)
+        if shipment is None:
+            return
+        for row in shipment["records"]:
+            self.recorder.add(OperationRecord(*row))
+        for ref, total in shipment["expected"].items():
+            self.recorder.order_created(ref, Decimal(total))
+        self.recorder.arrivals += shipment["arrivals"]
+        self.recorder.dropped += shipment["dropped"]
+        self.done[client_id] = shipment["done"]
+
+    def complete(self, workers: int) -> bool:
+        """Every worker has reported that it stopped with nothing left to ship."""
+        return len(self.done) >= workers and all(self.done.values())
