@@ -28,7 +28,7 @@ test: setup lint
 	scripts/ensure-docker.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-BENCHMARKS := $(filter-out benchmarks/bare_server.py,$(wildcard benchmarks/*.py))
+BENCHMARKS := $(filter-out benchmarks/bare_server.py benchmarks/locust_probe.py,$(wildcard benchmarks/*.py))
 
 bench: setup
 	scripts/ensure-wrk.sh

@@ -1,0 +1,61 @@
+"""What the load generator costs, measured in one run against a fast platform process (zero service time):
+
+- CPU seconds the Locust process spends per issued invoice with our user + resilient client, as a ratio of a
+  bare ``FastHttpUser`` posting the same kind of payloads to the same endpoint (target <= 2.0);
+- the operations per second one Locust process sustains with our user + client;
+- the memory per simulated user with 2,000 idle users (target <= 150 KB).
+Each variant runs in its own process; CPU is that process's user + system time.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from chaos.platform_process import PlatformProcess  # noqa: E402
+
+SECONDS = 10.0
+
+
+def probe(mode: str, url: str, users: int, rate: float, seconds: float = SECONDS) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "locust_probe.py"), mode, url, str(users), str(rate), str(seconds)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 120,
+        cwd=REPO,
+    ).stdout
+    result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory(prefix="taxstorm-bench-") as tmp:
+        platform = PlatformProcess(Path(tmp), "bench-admin-token", {"ledger_path": f"{tmp}/ledger.sqlite3"})
+        platform.start()
+        try:
+            bare = probe("bare", platform.url, 20, 0)
+            ours = probe("taxstorm", platform.url, 20, 400)
+            saturated = probe("taxstorm", platform.url, 50, 5000)
+            idle = probe("idle", platform.url, 2000, 0, seconds=20)
+        finally:
+            platform.close()
+    bare_cpu = bare["cpu_s"] / max(1, bare["ops"])
+    our_cpu = ours["cpu_s"] / max(1, ours["ops"])
+    print(f"bare FastHttpUser            : {bare['ops']:6.0f} invoices, {bare_cpu * 1e6:7.0f} µs CPU each")
+    print(f"taxstorm user + resilient    : {ours['ops']:6.0f} invoices, {our_cpu * 1e6:7.0f} µs CPU each")
+    print(f"CPU per invoice ratio        : {our_cpu / bare_cpu:6.2f}   (target <= 2.0)")
+    print(f"one Locust process sustains  : {saturated['ops'] / saturated['seconds']:6.0f} invoices/s (offered 5000/s)")
+    print(f"memory per idle user (2000)  : {idle['rss_delta_kb'] / idle['users']:6.1f} KB   (target <= 150 KB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
