@@ -20,7 +20,7 @@ setup: $(VENV)/.installed toxiproxy
 
 demo: setup
 	@mkdir -p reports
-	$(VENV)/bin/taxstorm run scenarios/smoke.yaml --report-dir reports; code=$$?; \
+	@$(VENV)/bin/taxstorm run scenarios/smoke.yaml --report-dir reports; code=$$?; \
 	  echo "reports: $(CURDIR)/reports/ (newest: $$(ls -td reports/*/ | head -n 1)result.json)"; exit $$code
 
 test: setup lint
