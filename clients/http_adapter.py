@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from clients.orders import Order
-from clients.protocol import ClientConfig, Outcome, OutcomeStatus
+from clients.protocol import ClientConfig, Outcome, OutcomeStatus, parse_options
 from clients.wire import order_to_json
 
 STATUSES: tuple[OutcomeStatus, ...] = ("issued", "queued", "rejected", "failed")
@@ -35,16 +35,6 @@ class HttpServiceOptions:
     error_field: str = "error"
     status_map: dict[str, str] = field(default_factory=dict)
     timeout_s: float = 30.0
-
-    @classmethod
-    def from_mapping(cls, options: dict[str, Any]) -> HttpServiceOptions:
-        known = sorted(cls.__dataclass_fields__)
-        unknown = set(options) - set(known)
-        if unknown or "service_url" not in options:
-            raise ValueError(
-                f"http client options: service_url is required; known: {known}; unknown: {sorted(unknown)}"
-            )
-        return cls(**options)
 
 
 class HttpServiceClient:
@@ -95,4 +85,4 @@ class HttpServiceClient:
 
 def create_client(config: ClientConfig) -> HttpServiceClient:
     """Factory for ``client.ref: http`` (options: ``service_url`` and the mapping)."""
-    return HttpServiceClient(config, HttpServiceOptions.from_mapping(config.options))
+    return HttpServiceClient(config, parse_options(HttpServiceOptions, config.options, "http"))

@@ -11,12 +11,11 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
 
 from clients.orders import Order
-from clients.protocol import ClientConfig, Outcome
+from clients.protocol import ClientConfig, Outcome, parse_options
 
 
 @dataclass(frozen=True)
@@ -26,14 +25,6 @@ class NaiveOptions:
     timeout_s: float = 30.0
     retries: int = 3
     retry_pause_s: float = 0.2
-
-    @classmethod
-    def from_mapping(cls, options: dict[str, Any]) -> NaiveOptions:
-        known = sorted(cls.__dataclass_fields__)
-        unknown = set(options) - set(known)
-        if unknown:
-            raise ValueError(f"unknown naive client options {sorted(unknown)}; known: {known}")
-        return cls(**options)
 
 
 class NaiveClient:
@@ -95,4 +86,4 @@ class NaiveClient:
 
 def create_client(config: ClientConfig) -> NaiveClient:
     """Factory for ``client.ref: naive``."""
-    return NaiveClient(config, NaiveOptions.from_mapping(config.options))
+    return NaiveClient(config, parse_options(NaiveOptions, config.options, "naive"))

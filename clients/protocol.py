@@ -11,7 +11,7 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from clients.orders import Order
 
@@ -68,6 +68,21 @@ class InvoiceClient(Protocol):
 
 
 ClientFactory = Callable[[ClientConfig], InvoiceClient]
+OptionsT = TypeVar("OptionsT")
+
+
+def parse_options(kind: type[OptionsT], options: dict[str, Any], client: str) -> OptionsT:
+    """Build a client's options dataclass from ``client.options``, naming unknown or missing keys."""
+    fields = kind.__dataclass_fields__  # type: ignore[attr-defined]
+    known = sorted(fields)
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise ValueError(f"unknown {client} client options {unknown}; known: {known}")
+    try:
+        return kind(**options)
+    except TypeError as exc:  # a required option is missing
+        raise ValueError(f"{client} client options: {exc}; known: {known}") from None
+
 
 BUILTIN_CLIENTS = {
     "resilient": "clients.resilient:create_client",

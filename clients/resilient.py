@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 import pybreaker
 from tenacity import RetryCallState, Retrying, retry_if_exception_type
@@ -25,7 +24,7 @@ from tenacity.wait import wait_random_exponential
 from clients.breaker import ConcurrentCircuitBreaker
 from clients.orders import Order
 from clients.outbox import Outbox, OutboxEntry
-from clients.protocol import ClientConfig, Outcome
+from clients.protocol import ClientConfig, Outcome, parse_options
 from clients.transport import InvoiceAnswer, PlatformHTTP, RejectedError, TransientError
 
 
@@ -52,14 +51,6 @@ class ResilientOptions:
     breaker_reset_s: float = 5.0
     drain_rate_per_s: float = 5.0
     keep_alive: bool = True
-
-    @classmethod
-    def from_mapping(cls, options: dict[str, Any]) -> ResilientOptions:
-        known = sorted(cls.__dataclass_fields__)
-        unknown = set(options) - set(known)
-        if unknown:
-            raise ValueError(f"unknown resilient client options {sorted(unknown)}; known: {known}")
-        return cls(**options)
 
 
 class _Wait:
@@ -220,4 +211,4 @@ class ResilientClient:
 
 def create_client(config: ClientConfig) -> ResilientClient:
     """Factory for ``client.ref: resilient``."""
-    return ResilientClient(config, ResilientOptions.from_mapping(config.options))
+    return ResilientClient(config, parse_options(ResilientOptions, config.options, "resilient"))

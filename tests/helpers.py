@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
+from chaos.registry import Fault, FaultContext, default_registry
 from clients.orders import Order, OrderLine
 from loadtests.orders import OrderGenerator
 
@@ -27,3 +29,10 @@ def http_token(url: str, taxpayer: str = SELLER.tax_id) -> dict[str, str]:
     )
     assert answer.status_code == 200, answer.text
     return {"Authorization": f"Bearer {answer.json()['data']['accessToken']}"}
+
+
+def build_fault(context: FaultContext, **spec: Any) -> Fault[Any]:
+    """A registered fault from its scenario form (``type`` plus parameters), applied at 0 by default."""
+    registry = default_registry()
+    parsed = registry.get(spec["type"]).spec_type.model_validate({"at_s": 0, **spec})
+    return registry.create(parsed, context, spec["type"])

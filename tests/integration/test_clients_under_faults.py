@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from chaos.registry import Fault, FaultContext, default_registry
+from chaos.registry import Fault, FaultContext
 from clients.naive import NaiveClient, NaiveOptions
 from clients.protocol import ClientConfig, InvoiceClient
 from clients.resilient import ResilientClient, ResilientOptions
 from tests.conftest import Proxied
-from tests.helpers import SELLER, order
+from tests.helpers import SELLER, build_fault, order
 
 RESILIENT = ResilientOptions(
     connect_timeout_s=0.5,
@@ -32,10 +32,8 @@ NAIVE = NaiveOptions(timeout_s=3.0, retries=2, retry_pause_s=0.05)
 
 
 def make(proxied: Proxied, **spec: Any) -> Fault[Any]:
-    registry = default_registry()
-    parsed = registry.get(spec["type"]).spec_type.model_validate({"at_s": 0, **spec})
     context = FaultContext("run", proxied.api, proxied.name, proxied.platform.admin, proxied.platform.process)
-    return registry.create(parsed, context, spec["type"])
+    return build_fault(context, **spec)
 
 
 @pytest.fixture(params=["resilient", "naive"])

@@ -14,12 +14,12 @@ import httpx
 import pytest
 
 from chaos.container import DockerTargets
-from chaos.registry import Fault, FaultContext, default_registry
+from chaos.registry import Fault, FaultContext
 from chaos.toxiproxy.api import ToxiproxyAPI
 from chaos.toxiproxy.server import free_port
 from chaos.waiting import wait_until
 from tests.docker_engine import docker_engine, ensure_images
-from tests.helpers import http_token, order
+from tests.helpers import build_fault, http_token, order
 
 
 @pytest.fixture(scope="session")
@@ -75,10 +75,8 @@ def service(docker_client: Any) -> Iterator[Service]:
 
 
 def make(service: Service, **spec: Any) -> Fault[Any]:
-    registry = default_registry()
-    parsed = registry.get(spec["type"]).spec_type.model_validate({"at_s": 0, "service": "platform", **spec})
     context = FaultContext("run", ToxiproxyAPI("http://127.0.0.1:9"), "unused", docker=service.targets)
-    return registry.create(parsed, context, spec["type"])
+    return build_fault(context, service="platform", **spec)
 
 
 def test_kill_then_start(service: Service) -> None:

@@ -17,7 +17,7 @@ from chaos.registry import FaultContext
 from chaos.toxiproxy.server import free_port
 from chaos.waiting import wait_until
 from clients.http_adapter import HttpServiceClient, HttpServiceOptions
-from clients.protocol import ClientConfig, InvoiceClient, load_factory
+from clients.protocol import ClientConfig, InvoiceClient, load_factory, parse_options
 from tests.conftest import REPO, Proxied
 from tests.helpers import SELLER, order
 
@@ -90,5 +90,7 @@ def test_field_and_status_mapping(tmp_path: Path) -> None:
         assert unreachable.status == "failed" and "unreachable" in (unreachable.error or "")
     finally:
         client.close()
-    with pytest.raises(ValueError, match="service_url is required"):
-        HttpServiceOptions.from_mapping({})
+    with pytest.raises(ValueError, match="service_url"):
+        parse_options(HttpServiceOptions, {}, "http")
+    with pytest.raises(ValueError, match="unknown http client options \\['colour'\\]"):
+        parse_options(HttpServiceOptions, {"service_url": "x", "colour": 1}, "http")

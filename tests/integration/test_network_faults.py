@@ -12,9 +12,10 @@ import httpx
 import pytest
 
 from chaos.network import DownFault, DownSpec, LatencyFault, LatencySpec
-from chaos.registry import Fault, FaultContext, default_registry
+from chaos.registry import Fault, FaultContext
 from chaos.toxiproxy.api import NotFound, ToxiproxyAPI
 from tests.conftest import Proxied
+from tests.helpers import build_fault
 
 
 def timed_health(url: str) -> float:
@@ -77,9 +78,7 @@ def test_adapter_is_per_instance_and_patches_toxics(toxiproxy: ToxiproxyAPI, pro
 
 def make(proxied: Proxied, **spec: Any) -> Fault[Any]:
     """A registered network fault from its scenario form."""
-    registry = default_registry()
-    parsed = registry.get(spec["type"]).spec_type.model_validate({"at_s": 0, **spec})
-    return registry.create(parsed, FaultContext("run", proxied.api, proxied.name), spec["type"])
+    return build_fault(FaultContext("run", proxied.api, proxied.name), **spec)
 
 
 @contextmanager

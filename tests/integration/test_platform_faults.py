@@ -10,11 +10,11 @@ from typing import Any
 import httpx
 import pytest
 
-from chaos.registry import Fault, FaultContext, default_registry
+from chaos.registry import Fault, FaultContext
 from chaos.toxiproxy.api import ToxiproxyAPI
 from chaos.waiting import wait_until
 from tests.conftest import RunningPlatform
-from tests.helpers import SELLER, http_token, order
+from tests.helpers import SELLER, build_fault, http_token, order
 
 
 @pytest.fixture
@@ -29,10 +29,8 @@ def live(platform: RunningPlatform) -> Iterator[RunningPlatform]:
 
 
 def make(platform: RunningPlatform, **spec: Any) -> Fault[Any]:
-    registry = default_registry()
-    parsed = registry.get(spec["type"]).spec_type.model_validate({"at_s": 0, **spec})
     context = FaultContext("run", ToxiproxyAPI("http://127.0.0.1:9"), "unused", platform.admin)
-    return registry.create(parsed, context, spec["type"])
+    return build_fault(context, **spec)
 
 
 def post(

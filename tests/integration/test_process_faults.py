@@ -7,17 +7,15 @@ from typing import Any
 import httpx
 import pytest
 
-from chaos.registry import Fault, FaultContext, default_registry
+from chaos.registry import Fault, FaultContext
 from chaos.toxiproxy.api import ToxiproxyAPI
 from tests.conftest import RunningPlatform
-from tests.helpers import http_token, order
+from tests.helpers import build_fault, http_token, order
 
 
 def make(platform: RunningPlatform, **spec: Any) -> Fault[Any]:
-    registry = default_registry()
-    parsed = registry.get(spec["type"]).spec_type.model_validate({"at_s": 0, **spec})
     context = FaultContext("run", ToxiproxyAPI("http://127.0.0.1:9"), "unused", platform.admin, platform.process)
-    return registry.create(parsed, context, spec["type"])
+    return build_fault(context, **spec)
 
 
 def test_crash_refuses_connections_and_restart_keeps_port_and_ledger(platform: RunningPlatform) -> None:
