@@ -24,6 +24,7 @@ from tenacity.wait import wait_random_exponential
 from clients.breaker import ConcurrentCircuitBreaker
 from clients.orders import Order
 from clients.outbox import Outbox, OutboxEntry
+from clients.platform_status import PlatformStatus
 from clients.protocol import ClientConfig, Outcome, parse_options
 from clients.transport import InvoiceAnswer, PlatformHTTP, RejectedError, TransientError
 
@@ -51,6 +52,7 @@ class ResilientOptions:
     breaker_reset_s: float = 5.0
     drain_rate_per_s: float = 5.0
     keep_alive: bool = True
+    status_refresh_s: float = 2.0
 
 
 class _Wait:
@@ -97,6 +99,7 @@ class ResilientClient:
             name="issue",
         )
         self._in_flight: set[str] = set()  # orders an issue() call is working on: drain leaves them alone
+        self._status = PlatformStatus(self._http.public, self.options.status_refresh_s)
 
     def issue(self, order: Order) -> Outcome:
         entry = self._outbox.record(order)  # persisted before the first send
@@ -104,6 +107,9 @@ class ResilientClient:
             return self._settled(entry)
         if self._breaker.current_state == pybreaker.STATE_OPEN:
             return Outcome("queued", order.order_ref, attempts=0, error="circuit open: queued offline")
+        closed = self._status.closed("issue")
+        if closed is not None:  # do not send into a maintenance window: queue and drain afterwards
+            return Outcome("queued", order.order_ref, attempts=0, error=f"queued offline: {closed}")
         self._in_flight.add(order.order_ref)
         try:
             return self._process(entry, budget_s=self.options.issue_budget_s)
@@ -125,6 +131,8 @@ class ResilientClient:
             for entry in batch:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or self._breaker.current_state == pybreaker.STATE_OPEN:
+                    return outcomes
+                if self._status.closed("issue") is not None:
                     return outcomes
                 outcome = self._process(entry, budget_s=min(remaining, self.options.issue_budget_s))
                 if outcome.status != "queued":

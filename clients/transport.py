@@ -137,6 +137,14 @@ class PlatformHTTP:
             return None
         raise self._classify(response)
 
+    def public(self, path: str) -> dict[str, Any]:
+        """GET public reference data (status, notices): no token."""
+        response = self._raw("GET", path)
+        if response.status_code == 200:
+            data: dict[str, Any] = response.json()["data"]
+            return data
+        raise self._classify(response)
+
     def get(self, path: str) -> dict[str, Any]:
         """GET a business resource's data, or raise."""
         response = self._authorized("GET", path)

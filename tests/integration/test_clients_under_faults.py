@@ -123,3 +123,30 @@ def test_maintenance_window(client: InvoiceClient, proxied: Proxied) -> None:
         assert outcome.status == "queued" and invoices_per_order(proxied)["M1"] == 1
     else:
         assert outcome.status == "failed" and invoices_per_order(proxied)["M1"] == 0
+
+
+def test_resilient_client_reads_status_and_does_not_send_into_maintenance(proxied: Proxied, tmp_path: Path) -> None:
+    options = ResilientOptions(**{**RESILIENT.__dict__, "status_refresh_s": 0.0})
+    config = ClientConfig(proxied.client_url, SELLER.tax_id, SELLER.name, tmp_path / "client")
+    client = ResilientClient(config, options)
+    admin = proxied.platform.admin
+
+    def issue_posts() -> int:
+        rows = admin.stats()["requests"]
+        return sum(r["count"] for r in rows if r["method"] == "POST" and r["route"] == "/api/v1/invoices")
+
+    try:
+        client.issue(order("WARM"))
+        before = issue_posts()
+        fault = make(proxied, type="maintenance", features=["issue"])
+        fault.apply()
+        try:
+            outcome = client.issue(order("S1"))
+            assert outcome.status == "queued" and outcome.attempts == 0 and "DOWN" in (outcome.error or "")
+            assert client.drain(budget_s=1) == []  # nor does the drain send into the window
+        finally:
+            fault.revert()
+        assert issue_posts() == before, "no issue request was sent during the window"
+        assert [(o.order_ref, o.status) for o in client.drain(budget_s=5)] == [("S1", "issued")]
+    finally:
+        client.close()
