@@ -53,6 +53,8 @@ class ResilientOptions:
     drain_rate_per_s: float = 5.0
     keep_alive: bool = True
     status_refresh_s: float = 2.0
+    secondary_url: str | None = None  # a second platform URL sharing tokens and ledger (NIC1/NIC2)
+    failback_s: float = 30.0  # how long to stay on the secondary before trying the primary again
 
 
 class _Wait:
@@ -90,6 +92,8 @@ class ResilientClient:
             self.options.connect_timeout_s,
             self.options.read_timeout_s,
             self.options.keep_alive,
+            self.options.secondary_url,
+            self.options.failback_s,
         )
         self._outbox = Outbox(config.state_dir / f"outbox-{config.seller_tax_id}.sqlite3")
         self._breaker = ConcurrentCircuitBreaker(

@@ -103,13 +103,20 @@ class PlatformHTTP:
         connect_timeout_s: float,
         read_timeout_s: float,
         keep_alive: bool = True,
+        secondary_url: str | None = None,
+        failback_s: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         # Without keep-alive every call opens a new connection, so a partial toxic (toxicity < 1) hits calls at
         # random; with it, one connection is affected on every call or on none.
         limits = httpx.Limits(max_keepalive_connections=None if keep_alive else 0)
-        self._http = httpx.Client(
-            base_url=base_url, timeout=httpx.Timeout(read_timeout_s, connect=connect_timeout_s), limits=limits
-        )
+        timeout = httpx.Timeout(read_timeout_s, connect=connect_timeout_s)
+        self._endpoints = [
+            httpx.Client(base_url=url, timeout=timeout, limits=limits) for url in (base_url, secondary_url) if url
+        ]
+        self._primary_down_until = float("-inf")  # while primary is unreachable, use the secondary (NIC1/NIC2)
+        self._failback_s = failback_s
+        self._clock = clock
         self._client_id, self._secret, self.taxpayer_id = credentials
         self.tokens = TokenProvider(self._fetch_token)
 
@@ -162,10 +169,19 @@ class PlatformHTTP:
             response = self._raw(method, path, headers={"Authorization": f"Bearer {token}"}, **kwargs)
         return response
 
+    @property
+    def on_secondary(self) -> bool:
+        return len(self._endpoints) > 1 and self._clock() < self._primary_down_until
+
     def _raw(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One request to the primary, or to the secondary while the primary is unreachable (and back later)."""
+        use_secondary = self.on_secondary
         try:
-            return self._http.request(method, path, **kwargs)
-        except httpx.ConnectError as exc:  # refused or unreachable: the request never arrived
+            return self._endpoints[1 if use_secondary else 0].request(method, path, **kwargs)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:  # the request never arrived
+            if len(self._endpoints) > 1 and not use_secondary:
+                self._primary_down_until = self._clock() + self._failback_s
+                return self._raw(method, path, **kwargs)  # same request, same serial: safe on a shared ledger
             raise TransientError(f"connect: {exc}", unknown_outcome=False) from exc
         except httpx.HTTPError as exc:  # timeout, reset, protocol error mid-request: outcome unknown
             raise TransientError(f"{type(exc).__name__}: {exc}", unknown_outcome=True) from exc
@@ -188,4 +204,5 @@ class PlatformHTTP:
         return RejectedError(code or f"HTTP{status}", message)
 
     def close(self) -> None:
-        self._http.close()
+        for endpoint in self._endpoints:
+            endpoint.close()

@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 
 from chaos.registry import Fault, FaultContext
+from chaos.waiting import wait_until
 from clients.naive import NaiveClient, NaiveOptions
 from clients.protocol import ClientConfig, InvoiceClient
 from clients.resilient import ResilientClient, ResilientOptions
-from tests.conftest import Proxied
+from tests.conftest import Proxied, running_platform
 from tests.helpers import SELLER, build_fault, order
 
 RESILIENT = ResilientOptions(
@@ -150,3 +151,25 @@ def test_resilient_client_reads_status_and_does_not_send_into_maintenance(proxie
         assert [(o.order_ref, o.status) for o in client.drain(budget_s=5)] == [("S1", "issued")]
     finally:
         client.close()
+
+
+def test_resilient_client_fails_over_to_the_secondary_and_back(proxied: Proxied, tmp_path: Path) -> None:
+    primary = proxied.platform
+    with running_platform(tmp_path / "secondary", ledger_path=primary.ledger_path, instance="secondary") as secondary:
+        options = ResilientOptions(**{**RESILIENT.__dict__, "secondary_url": secondary.url, "failback_s": 0.5})
+        client = ResilientClient(ClientConfig(proxied.client_url, SELLER.tax_id, SELLER.name, tmp_path / "c"), options)
+        try:
+            assert client.issue(order("P1")).status == "issued"
+            down = make(proxied, type="down")
+            down.apply()
+            try:
+                outcome = client.issue(order("S1"))
+                assert outcome.status == "issued", outcome  # served by the secondary, not queued
+            finally:
+                down.revert()
+            wait_until(lambda: not client._http.on_secondary, 5, "failback to the primary")
+            assert client.issue(order("P2")).status == "issued"
+        finally:
+            client.close()
+        served_by = {row["orderRef"]: row["instance"] for row in primary.admin.ledger()}
+    assert served_by == {"P1": "primary", "S1": "secondary", "P2": "primary"}
