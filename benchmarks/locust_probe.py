@@ -1,7 +1,7 @@
 """One Locust process of ``load_generation.py``: runs a mode and prints JSON (CPU seconds, operations, RSS).
 
 Modes: ``taxstorm`` (our user + resilient client, open model), ``bare`` (FastHttpUser posting the same
-payloads), ``idle`` (N users that only create their client, for memory per user).
+payloads at the same rate), ``idle`` (N users that only create their client, for memory per user).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def main() -> int:
 
     monkey.patch_all()
     import gevent
-    from locust import FastHttpUser, constant, task
+    from locust import FastHttpUser, constant, constant_throughput, task
     from locust.env import Environment
 
     from clients.protocol import load_factory
@@ -54,7 +54,7 @@ def main() -> int:
 
         class Bare(FastHttpUser):
             host = url
-            wait_time = constant(0)
+            wait_time = constant_throughput(rate / users) if rate > 0 else constant(0)
 
             def on_start(self) -> None:
                 if not token["value"]:

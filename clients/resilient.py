@@ -1,4 +1,4 @@
-"""The ``resilient`` reference client: what DOMAIN.md §D recommends, on tenacity, pybreaker and httpx.
+"""The ``resilient`` reference client: what DOMAIN.md §D recommends, on tenacity, pybreaker and a pooled HTTP stack.
 
 - the serial is persisted with the order before the first send (outbox) and reused for every retry;
 - after an unknown outcome (timeout, reset, 5xx, 504) it queries by serial before resubmitting the same serial;
@@ -22,6 +22,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type
 from tenacity.wait import wait_random_exponential
 
 from clients.breaker import ConcurrentCircuitBreaker
+from clients.http_stack import StackKind
 from clients.orders import Order
 from clients.outbox import Outbox, OutboxEntry
 from clients.platform_status import PlatformStatus
@@ -55,6 +56,8 @@ class ResilientOptions:
     status_refresh_s: float = 2.0
     secondary_url: str | None = None  # a second platform URL sharing tokens and ledger (NIC1/NIC2)
     failback_s: float = 30.0  # how long to stay on the secondary before trying the primary again
+    http_stack: StackKind = "auto"  # auto: geventhttpclient inside Locust (gevent-patched), httpx elsewhere
+    max_connections: int = 50  # keep-alive connections per platform URL
 
 
 class _Wait:
@@ -72,6 +75,17 @@ class _Wait:
         if isinstance(error, TransientError) and error.retry_after_s is not None:
             return min(error.retry_after_s + random.uniform(0, 0.1), self._cap_s)
         return float(self._backoff(state))
+
+
+@dataclass
+class _Call:
+    """One order's way through the retry loop: the entry (its serial may rotate) and what happened so far."""
+
+    current: OutboxEntry
+    budget_s: float
+    unknown: bool
+    attempts: int = 0
+    failures: int = 0
 
 
 class ResilientClient:
@@ -94,8 +108,10 @@ class ResilientClient:
             self.options.keep_alive,
             self.options.secondary_url,
             self.options.failback_s,
+            stack=self.options.http_stack,
+            max_connections=self.options.max_connections,
         )
-        self._outbox = Outbox(config.state_dir / f"outbox-{config.seller_tax_id}.sqlite3")
+        self._outbox = Outbox(config.state_dir / "outbox.sqlite3", config.seller_tax_id)
         self._breaker = ConcurrentCircuitBreaker(
             fail_max=self.options.breaker_fail_max,
             reset_timeout=self.options.breaker_reset_s,
@@ -104,21 +120,38 @@ class ResilientClient:
         )
         self._in_flight: set[str] = set()  # orders an issue() call is working on: drain leaves them alone
         self._status = PlatformStatus(self._http.public, self.options.status_refresh_s)
+        # one Retrying per client (its state is per greenlet/thread); per-call limits travel in a _Call
+        self._retrying = Retrying(
+            stop=self._stop,
+            wait=_Wait(self.options),
+            retry=retry_if_exception_type(TransientError),
+            sleep=self._sleep,
+            reraise=True,
+        )
 
     def issue(self, order: Order) -> Outcome:
-        entry = self._outbox.record(order)  # persisted before the first send
+        hold = self._hold_reason()  # decided first, so that a sent order is stored as sent in one write
+        entry, fresh = self._outbox.record(order, sending=hold is None)  # persisted before the first send
         if entry.state != "pending":
             return self._settled(entry)
-        if self._breaker.current_state == pybreaker.STATE_OPEN:
-            return Outcome("queued", order.order_ref, attempts=0, error="circuit open: queued offline")
-        closed = self._status.closed("issue")
-        if closed is not None:  # do not send into a maintenance window: queue and drain afterwards
-            return Outcome("queued", order.order_ref, attempts=0, error=f"queued offline: {closed}")
+        if hold is not None:
+            return Outcome("queued", order.order_ref, attempts=0, error=hold)
         self._in_flight.add(order.order_ref)
         try:
-            return self._process(entry, budget_s=self.options.issue_budget_s)
+            # a known entry may have been sent before (maybe by another session): never resubmit it blindly
+            unknown = not fresh and entry.attempts > 0
+            return self._process(entry, self.options.issue_budget_s, unknown)
         finally:
             self._in_flight.discard(order.order_ref)
+
+    def _hold_reason(self) -> str | None:
+        """Why new orders go to the outbox without a try, or None to send them now."""
+        if self._breaker.current_state == pybreaker.STATE_OPEN:
+            return "circuit open: queued offline"
+        closed = self._status.closed("issue")
+        if closed is not None:  # do not send into a maintenance window: queue and drain afterwards
+            return f"queued offline: {closed}"
+        return None
 
     def backlog(self) -> int:
         return self._outbox.count_pending()
@@ -138,7 +171,8 @@ class ResilientClient:
                     return outcomes
                 if self._status.closed("issue") is not None:
                     return outcomes
-                outcome = self._process(entry, budget_s=min(remaining, self.options.issue_budget_s))
+                # an entry tried before may have landed: look it up before resubmitting
+                outcome = self._process(entry, min(remaining, self.options.issue_budget_s), entry.attempts > 0)
                 if outcome.status != "queued":
                     outcomes.append(outcome)
                 # bounded, jittered pace so a recovering platform is not flattened by our backlog
@@ -149,50 +183,41 @@ class ResilientClient:
         self._http.close()
         self._outbox.close()
 
-    def _process(self, entry: OutboxEntry, budget_s: float) -> Outcome:
-        attempts = 0
-        failures = 0
-        current = entry
-        unknown = entry.attempts > 0  # an earlier attempt (maybe in another session) may have landed
-
-        def attempt() -> InvoiceAnswer:
-            nonlocal attempts, failures, unknown, current
-            attempts += 1
-            self._outbox.count_attempt(current.order_ref)
-            try:
-                answer: InvoiceAnswer = self._breaker.call(self._send_once, current, unknown)
-            except StillProcessing:
-                unknown = True
-                raise
-            except TransientError as exc:
-                failures += 1
-                unknown = unknown or exc.unknown_outcome
-                raise
-            if answer.status == "FAILED":  # definitely no invoice under this serial: a new one is safe
-                current = self._outbox.rotate_serial(current)
-                unknown = False
-                failures += 1
-                raise TransientError(f"platform FAILED the job: {answer.fail_reason}", unknown_outcome=False)
-            return answer
-
-        def stop(state: RetryCallState) -> bool:
-            return failures >= self.options.max_attempts or (state.seconds_since_start or 0.0) >= budget_s
-
-        retrying = Retrying(
-            stop=stop,
-            wait=_Wait(self.options),
-            retry=retry_if_exception_type(TransientError),
-            sleep=self._sleep,
-            reraise=True,
-        )
+    def _process(self, entry: OutboxEntry, budget_s: float, unknown: bool) -> Outcome:
+        call = _Call(current=entry, budget_s=budget_s, unknown=unknown)
         try:
-            answer = retrying(attempt)
+            answer = self._retrying(self._attempt, call)
         except RejectedError as exc:
             self._outbox.settle(entry.order_ref, "rejected", None, str(exc))
-            return Outcome("rejected", entry.order_ref, attempts=attempts, error=str(exc))
+            return Outcome("rejected", entry.order_ref, attempts=call.attempts, error=str(exc))
         except (TransientError, pybreaker.CircuitBreakerError) as exc:
-            return Outcome("queued", entry.order_ref, attempts=attempts, error=f"queued offline: {exc}")
-        return self._accept(current, answer, attempts)
+            return Outcome("queued", entry.order_ref, attempts=call.attempts, error=f"queued offline: {exc}")
+        return self._accept(call.current, answer, call.attempts)
+
+    def _attempt(self, call: _Call) -> InvoiceAnswer:
+        """One try through the breaker; a FAILED job rotates the serial and counts as a failure."""
+        call.attempts += 1
+        if call.current.attempts == 0 and call.attempts == 1:  # a queued entry's first try
+            self._outbox.count_attempt(call.current.order_ref)  # from now on the outcome may be unknown
+        try:
+            answer: InvoiceAnswer = self._breaker.call(self._send_once, call.current, call.unknown)
+        except StillProcessing:
+            call.unknown = True
+            raise
+        except TransientError as exc:
+            call.failures += 1
+            call.unknown = call.unknown or exc.unknown_outcome
+            raise
+        if answer.status == "FAILED":  # definitely no invoice under this serial: a new one is safe
+            call.current = self._outbox.rotate_serial(call.current)
+            call.unknown = False
+            call.failures += 1
+            raise TransientError(f"platform FAILED the job: {answer.fail_reason}", unknown_outcome=False)
+        return answer
+
+    def _stop(self, state: RetryCallState) -> bool:
+        call: _Call = state.args[0]
+        return call.failures >= self.options.max_attempts or (state.seconds_since_start or 0.0) >= call.budget_s
 
     def _send_once(self, entry: OutboxEntry, unknown: bool) -> InvoiceAnswer:
         if unknown:  # never resubmit blindly: the last try may have been committed
@@ -201,7 +226,7 @@ class ResilientClient:
                 if found.status == "PROCESSING":
                     raise StillProcessing(found.retry_after_s)
                 return found
-        answer = self._http.submit(entry.payload)
+        answer = self._http.submit(entry.body)
         if answer.status == "PROCESSING":
             raise StillProcessing(answer.retry_after_s)
         return answer

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+from clients.http_stack import ConnectFailed, HttpStack, Reply, RequestFailed, StackKind, make_stack
 
 
 class TransientError(Exception):
@@ -45,15 +45,15 @@ class InvoiceAnswer:
     retry_after_s: float | None = None
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
+def _retry_after(response: Reply) -> float | None:
+    value = response.headers.get("retry-after")
     try:
         return max(0.0, float(value)) if value is not None else None
     except ValueError:
         return None
 
 
-def _answer(response: httpx.Response) -> InvoiceAnswer:
+def _answer(response: Reply) -> InvoiceAnswer:
     data = response.json()["data"]
     return InvoiceAnswer(
         status=data["status"],
@@ -94,7 +94,7 @@ class TokenProvider:
 
 
 class PlatformHTTP:
-    """The calls the reference client needs, over one keep-alive connection pool."""
+    """The calls the reference client needs, over one keep-alive connection pool per platform URL."""
 
     def __init__(
         self,
@@ -106,13 +106,13 @@ class PlatformHTTP:
         secondary_url: str | None = None,
         failback_s: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
+        stack: StackKind = "auto",
+        max_connections: int = 50,
     ) -> None:
-        # Without keep-alive every call opens a new connection, so a partial toxic (toxicity < 1) hits calls at
-        # random; with it, one connection is affected on every call or on none.
-        limits = httpx.Limits(max_keepalive_connections=None if keep_alive else 0)
-        timeout = httpx.Timeout(read_timeout_s, connect=connect_timeout_s)
-        self._endpoints = [
-            httpx.Client(base_url=url, timeout=timeout, limits=limits) for url in (base_url, secondary_url) if url
+        self._endpoints: list[HttpStack] = [
+            make_stack(stack, url, connect_timeout_s, read_timeout_s, keep_alive, max_connections)
+            for url in (base_url, secondary_url)
+            if url
         ]
         self._primary_down_until = float("-inf")  # while primary is unreachable, use the secondary (NIC1/NIC2)
         self._failback_s = failback_s
@@ -122,15 +122,15 @@ class PlatformHTTP:
 
     def _fetch_token(self) -> tuple[str, float]:
         body = {"clientId": self._client_id, "clientSecret": self._secret, "taxpayerId": self.taxpayer_id}
-        response = self._raw("POST", "/api/v1/auth/token", json=body)
+        response = self._raw("POST", "/api/v1/auth/token", body)
         if response.status_code != 200:
             raise self._classify(response)
         data = response.json()["data"]
         return str(data["accessToken"]), float(data["expiresIn"])
 
-    def submit(self, payload: dict[str, Any]) -> InvoiceAnswer:
+    def submit(self, payload: dict[str, Any] | str) -> InvoiceAnswer:
         """POST the invoice (async mode); raise TransientError or RejectedError when not accepted."""
-        response = self._authorized("POST", "/api/v1/invoices", json=payload)
+        response = self._authorized("POST", "/api/v1/invoices", payload)
         if response.status_code in (200, 202):
             return _answer(response)
         raise self._classify(response)
@@ -160,34 +160,36 @@ class PlatformHTTP:
             return data
         raise self._classify(response)
 
-    def _authorized(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def _authorized(self, method: str, path: str, body: dict[str, Any] | str | None = None) -> Reply:
         token = self.tokens.token()
-        response = self._raw(method, path, headers={"Authorization": f"Bearer {token}"}, **kwargs)
+        response = self._raw(method, path, body, {"Authorization": f"Bearer {token}"})
         if response.status_code == 401:  # expired or revoked: refresh once, retry once
             self.tokens.invalidate(token)
             token = self.tokens.token()
-            response = self._raw(method, path, headers={"Authorization": f"Bearer {token}"}, **kwargs)
+            response = self._raw(method, path, body, {"Authorization": f"Bearer {token}"})
         return response
 
     @property
     def on_secondary(self) -> bool:
         return len(self._endpoints) > 1 and self._clock() < self._primary_down_until
 
-    def _raw(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def _raw(
+        self, method: str, path: str, body: dict[str, Any] | str | None = None, headers: dict[str, str] | None = None
+    ) -> Reply:
         """One request to the primary, or to the secondary while the primary is unreachable (and back later)."""
         use_secondary = self.on_secondary
         try:
-            return self._endpoints[1 if use_secondary else 0].request(method, path, **kwargs)
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:  # the request never arrived
+            return self._endpoints[1 if use_secondary else 0].request(method, path, body, headers)
+        except ConnectFailed as exc:  # the request never arrived
             if len(self._endpoints) > 1 and not use_secondary:
                 self._primary_down_until = self._clock() + self._failback_s
-                return self._raw(method, path, **kwargs)  # same request, same serial: safe on a shared ledger
-            raise TransientError(f"connect: {exc}", unknown_outcome=False) from exc
-        except httpx.HTTPError as exc:  # timeout, reset, protocol error mid-request: outcome unknown
-            raise TransientError(f"{type(exc).__name__}: {exc}", unknown_outcome=True) from exc
+                return self._raw(method, path, body, headers)  # same request, same serial: safe on a shared ledger
+            raise TransientError(str(exc), unknown_outcome=False) from exc
+        except RequestFailed as exc:  # timeout, reset, protocol error mid-request: outcome unknown
+            raise TransientError(str(exc), unknown_outcome=True) from exc
 
     @staticmethod
-    def _classify(response: httpx.Response) -> Exception:
+    def _classify(response: Reply) -> Exception:
         try:
             body = response.json()
             code, message = str(body.get("code", "")), str(body.get("message", ""))

@@ -28,10 +28,11 @@ FAST = ResilientOptions(
 )
 
 
-@pytest.fixture
-def client(proxied: Proxied, tmp_path: Path) -> Iterator[ResilientClient]:
+@pytest.fixture(params=["httpx", "gevent"])
+def client(proxied: Proxied, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[ResilientClient]:
+    """The resilient client on each HTTP stack: httpx (threads) and geventhttpclient (inside Locust)."""
     config = ClientConfig(proxied.client_url, SELLER.tax_id, SELLER.name, tmp_path / "client")
-    resilient = ResilientClient(config, FAST)
+    resilient = ResilientClient(config, ResilientOptions(**{**FAST.__dict__, "http_stack": request.param}))
     yield resilient
     resilient.close()
 
@@ -140,9 +141,13 @@ def issue_once(running: RunningPlatform, tmp_path: Path, one: Order) -> Outcome:
         client.close()
 
 
+@pytest.mark.parametrize("stack", ["httpx", "gevent"])
 @pytest.mark.parametrize("keep_alive", [True, False])
-def test_connection_reuse_decides_how_a_partial_toxic_hits(proxied: Proxied, tmp_path: Path, keep_alive: bool) -> None:
-    options = ResilientOptions(**{**FAST.__dict__, "read_timeout_s": 5.0, "keep_alive": keep_alive})
+def test_connection_reuse_decides_how_a_partial_toxic_hits(
+    proxied: Proxied, tmp_path: Path, keep_alive: bool, stack: str
+) -> None:
+    changes = {"read_timeout_s": 5.0, "keep_alive": keep_alive, "http_stack": stack}
+    options = ResilientOptions(**{**FAST.__dict__, **changes})
     client = ResilientClient(ClientConfig(proxied.client_url, SELLER.tax_id, SELLER.name, tmp_path / "c"), options)
     try:
         client.issue(order("WARM"))  # token fetched and connection opened before the toxic
