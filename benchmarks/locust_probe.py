@@ -31,10 +31,11 @@ def main() -> int:
     from locust.env import Environment
 
     from clients.protocol import load_factory
+    from loadtests.context import LoadContext
     from loadtests.orders import OrderGenerator
     from loadtests.records import Recorder
     from loadtests.shapes import Steady
-    from loadtests.users import LoadContext, make_issuing_user
+    from loadtests.users import make_issuing_user
 
     mode, url, users, rate, seconds = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
     generator = OrderGenerator(7, f"{mode}{uuid.uuid4().hex[:6]}")

@@ -8,7 +8,8 @@ in any Python object and load it with ``--client package.module:factory``; the f
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
@@ -67,6 +68,15 @@ class InvoiceClient(Protocol):
         ...
 
 
+@runtime_checkable
+class BatchIssuingClient(InvoiceClient, Protocol):
+    """A client system that can issue an ERP batch at once (optional: others get the orders one by one)."""
+
+    def issue_batch(self, orders: Sequence[Order]) -> list[Outcome]:
+        """Issue every order of the batch; one outcome per order, in order."""
+        ...
+
+
 ClientFactory = Callable[[ClientConfig], InvoiceClient]
 OptionsT = TypeVar("OptionsT")
 
@@ -82,6 +92,17 @@ def parse_options(kind: type[OptionsT], options: dict[str, Any], client: str) ->
         return kind(**options)
     except TypeError as exc:  # a required option is missing
         raise ValueError(f"{client} client options: {exc}; known: {known}") from None
+
+
+def parse_options_json(text: str, option: str) -> dict[str, Any]:
+    """Client options given as JSON text on a command line, or a clear error naming ``option``."""
+    try:
+        value = json.loads(text or "{}")
+    except ValueError as exc:
+        raise ValueError(f"{option}: not JSON ({exc}); e.g. '{{\"read_timeout_s\": 2}}'") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{option}: expected a JSON object such as '{{\"read_timeout_s\": 2}}'")
+    return value
 
 
 BUILTIN_CLIENTS = {

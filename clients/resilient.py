@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import pybreaker
 from tenacity import RetryCallState, Retrying, retry_if_exception_type
@@ -27,7 +28,14 @@ from clients.orders import Order
 from clients.outbox import Outbox, OutboxEntry
 from clients.platform_status import PlatformStatus
 from clients.protocol import ClientConfig, Outcome, parse_options
-from clients.transport import InvoiceAnswer, PlatformHTTP, RejectedError, TransientError
+from clients.transport import (
+    InvoiceAnswer,
+    PlatformHTTP,
+    RejectedError,
+    TransientError,
+    answer_from,
+    transient_code,
+)
 
 
 class StillProcessing(TransientError):
@@ -152,6 +160,87 @@ class ResilientClient:
         if closed is not None:  # do not send into a maintenance window: queue and drain afterwards
             return f"queued offline: {closed}"
         return None
+
+    def issue_batch(self, orders: Sequence[Order]) -> list[Outcome]:
+        """An ERP batch through the batch endpoint: every order stored first, one POST, per-item outcomes.
+
+        Items the platform is still processing are followed through the batch status; items whose outcome is
+        unknown (the POST timed out, a platform error) are looked up by serial; whatever the budget leaves
+        open stays in the outbox as ``queued``.
+        """
+        deadline = time.monotonic() + self.options.issue_budget_s
+        hold = self._hold_reason()
+        outcomes: dict[str, Outcome] = {}
+        unknown: list[OutboxEntry] = []
+        to_send: list[OutboxEntry] = []
+        for order in orders:
+            entry, fresh = self._outbox.record(order, sending=hold is None)
+            if entry.state != "pending":
+                outcomes[entry.order_ref] = self._settled(entry)
+            elif hold is not None:
+                outcomes[entry.order_ref] = Outcome("queued", entry.order_ref, attempts=0, error=hold)
+            else:
+                (to_send if fresh or entry.attempts == 0 else unknown).append(entry)
+        self._in_flight.update(e.order_ref for e in to_send + unknown)
+        try:
+            unknown += self._send_batch(to_send, outcomes, deadline)
+            for entry in unknown:  # one by one, through the same retry loop as a single order
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    outcomes[entry.order_ref] = Outcome(
+                        "queued", entry.order_ref, attempts=1, error="batch budget spent"
+                    )
+                else:
+                    outcomes[entry.order_ref] = self._process(entry, left, unknown=True)
+        finally:
+            self._in_flight.difference_update(o.order_ref for o in orders)
+        return [outcomes[o.order_ref] for o in orders]
+
+    def _send_batch(
+        self, entries: list[OutboxEntry], outcomes: dict[str, Outcome], deadline: float
+    ) -> list[OutboxEntry]:
+        """POST the entries as one batch and settle what the platform decided; return the entries left unknown."""
+        if not entries:
+            return []
+        try:
+            answer = self._breaker.call(self._http.submit_batch, [e.body for e in entries])
+        except RejectedError:  # the whole batch refused (e.g. too many items): go one by one instead
+            return entries
+        except (TransientError, pybreaker.CircuitBreakerError):
+            return entries  # the outcome of every item is unknown: look each up by serial before resubmitting
+        by_serial = {e.serial: e for e in entries}
+        waiting = self._settle_items(answer.items, by_serial, outcomes)
+        while waiting and time.monotonic() < deadline:  # follow the batch, not each item
+            self._sleep(random.uniform(self.options.poll_base_s, 2 * self.options.poll_base_s))
+            try:
+                answer = self._http.batch(answer.batch_id)
+            except (TransientError, RejectedError):
+                break
+            waiting = self._settle_items(
+                [i for i in answer.items if i["requestSerialNo"] in waiting], by_serial, outcomes
+            )
+        return [by_serial[serial] for serial in waiting]
+
+    def _settle_items(
+        self, items: list[dict[str, Any]], by_serial: dict[str, OutboxEntry], outcomes: dict[str, Outcome]
+    ) -> set[str]:
+        """Settle issued, failed and rejected items; return the serials still processing or unknown."""
+        waiting: set[str] = set()
+        for item in items:
+            entry = by_serial.get(str(item.get("requestSerialNo")))
+            if entry is None:
+                continue
+            invoice = item.get("invoice")
+            code = str(item.get("code", ""))
+            if item.get("accepted") and invoice and invoice["status"] == "ISSUED":
+                outcomes[entry.order_ref] = self._accept(entry, answer_from(invoice), attempts=1)
+            elif item.get("accepted") is False and not transient_code(code):
+                error = f"{code}: {item.get('message', '')}"
+                self._outbox.settle(entry.order_ref, "rejected", None, error)
+                outcomes[entry.order_ref] = Outcome("rejected", entry.order_ref, attempts=1, error=error)
+            else:  # PROCESSING, FAILED (a new serial is needed) or a transient item error
+                waiting.add(entry.serial)
+        return waiting
 
     def backlog(self) -> int:
         return self._outbox.count_pending()

@@ -53,16 +53,33 @@ def _retry_after(response: Reply) -> float | None:
         return None
 
 
-def _answer(response: Reply) -> InvoiceAnswer:
-    data = response.json()["data"]
+def answer_from(data: dict[str, Any], retry_after_s: float | None = None) -> InvoiceAnswer:
+    """An invoice view (of an issue answer, a look-up or a batch item) as an :class:`InvoiceAnswer`."""
     return InvoiceAnswer(
         status=data["status"],
         invoice_no=data.get("invoiceNo"),
         total_with_tax=data["totals"]["totalWithTax"],
         replayed=bool(data.get("replayed")),
         fail_reason=data.get("failReason"),
-        retry_after_s=_retry_after(response),
+        retry_after_s=retry_after_s,
     )
+
+
+def _answer(response: Reply) -> InvoiceAnswer:
+    return answer_from(response.json()["data"], _retry_after(response))
+
+
+def transient_code(code: str) -> bool:
+    """Error codes a later try can get past: authentication, in progress, and the platform's own trouble."""
+    return code.startswith(("E1001", "E1002", "E1003", "E1004", "E9")) or code == "E3003"
+
+
+@dataclass(frozen=True)
+class BatchAnswer:
+    """The platform's per-item word on a batch: ``items[i]`` answers the i-th request sent."""
+
+    batch_id: str
+    items: list[dict[str, Any]]
 
 
 class TokenProvider:
@@ -134,6 +151,19 @@ class PlatformHTTP:
         if response.status_code in (200, 202):
             return _answer(response)
         raise self._classify(response)
+
+    def submit_batch(self, bodies: list[str]) -> BatchAnswer:
+        """POST up to ``batch_max`` issue requests (JSON texts) at once; items succeed or fail on their own."""
+        response = self._authorized("POST", "/api/v1/invoices/batch", '{"items":[' + ",".join(bodies) + "]}")
+        if response.status_code in (200, 202):
+            data = response.json()["data"]
+            return BatchAnswer(str(data["batchId"]), list(data["items"]))
+        raise self._classify(response)
+
+    def batch(self, batch_id: str) -> BatchAnswer:
+        """The per-item status of a batch submitted earlier."""
+        data = self.get(f"/api/v1/invoices/batch/{batch_id}")
+        return BatchAnswer(str(data["batchId"]), list(data["items"]))
 
     def lookup(self, serial: str) -> InvoiceAnswer | None:
         """The safe recovery call: the platform's word on ``serial``, or None if it never saw it."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from loadtests.records import OperationRecord
+from loadtests.records import CLAIM_OPERATIONS, OperationRecord
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,8 @@ def final_claims(records: Iterable[OperationRecord]) -> dict[str, OperationRecor
     """The last thing each order's user was told (an ``issue`` answer, later superseded by a drain)."""
     claims: dict[str, OperationRecord] = {}
     for record in sorted(records, key=lambda r: r.end_s):
-        claims[record.order_ref] = record
+        if record.operation in CLAIM_OPERATIONS:  # verifications and returns are not claims about an order
+            claims[record.order_ref] = record
     return claims
 
 

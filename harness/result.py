@@ -37,7 +37,7 @@ class RunResult:
     platform_stats: dict[str, Any] = field(default_factory=dict)
     backlog_after_drain: int = 0
     cleanup: dict[str, Any] = field(default_factory=dict)
-    load: dict[str, int] = field(default_factory=dict)
+    load: dict[str, Any] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     reports: dict[str, str] = field(default_factory=dict)
 

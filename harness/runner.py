@@ -24,15 +24,16 @@ from chaos.timeline import FaultApplyError, FaultEvent, FaultScheduler
 from clients.protocol import ClientLoadError, InvoiceClient, load_factory
 from harness.errors import ExitCode, InvalidInputError
 from harness.gates import Snapshot, evaluate
+from harness.load_plan import user_classes
 from harness.reconcile import reconcile
 from harness.result import RunResult
 from harness.scenario import Scenario
 from harness.stack import LocalStack, StackOptions
 from harness.versions import package_versions
 from harness.windows import build_windows, window_stats
+from loadtests.context import LoadContext
 from loadtests.orders import OrderGenerator
 from loadtests.records import Recorder
-from loadtests.users import LoadContext, make_issuing_user
 
 Observer = Callable[[str, dict[str, Any]], None]
 
@@ -155,10 +156,8 @@ class Runner:
             clock=self.clock,
             client_options=dict(scenario.client.options),
         )
-        user_class = make_issuing_user(
-            load, scenario.load.resolved_shape(), scenario.load.users, scenario.load.max_in_flight_per_user
-        )
-        env = Environment(user_classes=[user_class], stop_timeout=30.0)
+        classes = user_classes(load, scenario.load, scenario.platform.settings)
+        env = Environment(user_classes=classes, stop_timeout=30.0)
         locust_runner = env.create_local_runner()
         self._t0 = time.monotonic()
         load_end_s = scenario.duration_s
@@ -168,7 +167,8 @@ class Runner:
                 "phase",
                 {"phase": "load", "users": scenario.load.users, "rate_per_s": scenario.load.rate_per_s},
             )
-            locust_runner.start(scenario.load.users, spawn_rate=float(scenario.load.users))
+            total_users = sum(c.fixed_count for c in classes)
+            locust_runner.start(total_users, spawn_rate=float(total_users))
             scheduler.run(scenario.duration_s, lambda: self.stop.requested)
         except FaultApplyError as exc:
             self.result.errors.append(str(exc))
@@ -185,6 +185,7 @@ class Runner:
         finally:
             for client in load.clients:
                 client.close()
+            load.close()
         if revert_errors:
             self.result.errors.extend(revert_errors)
             self._finish("errored", ExitCode.REVERT_FAILED, "a fault could not be reverted; run 'taxstorm reset'")
@@ -212,7 +213,7 @@ class Runner:
                     return
                 start_s = self.clock()
                 for outcome in client.drain(budget_s=min(left, 5.0)):
-                    load.record("drain", start_s, outcome)
+                    load.record_outcome("drain", start_s, outcome)
                 gevent.sleep(0.2)
 
         gevent.joinall([gevent.spawn(drain_one, c) for c in load.clients])
@@ -222,14 +223,18 @@ class Runner:
         assert stack.admin is not None
         self.observe("phase", {"phase": "reconcile"})
         self.result.platform_stats = stack.admin.stats()
-        self.result.load = {"arrivals": recorder.arrivals, "dropped": recorder.dropped}
+        self.result.load = {
+            "arrivals": recorder.arrivals,
+            "dropped": recorder.dropped,
+            "operations": recorder.outcome_counts(),
+        }
         reconciliation = reconcile(recorder.expected_totals, recorder.records, stack.admin.ledger())
         self.result.reconciliation = reconciliation
         wanted = [g.percentile for g in self.scenario.gates if g.type == "latency"]
         windows = build_windows(self.result.faults, load_end_s)
         self.result.windows = [window_stats(w, recorder.records, wanted) for w in windows]
         self.result.gates = evaluate(self.scenario.gates, Snapshot(self.result.windows, reconciliation))
-        _write_operations(self.run_dir / "operations.csv", recorder)
+        recorder.write_csv(self.run_dir / "operations.csv")
         if self.result.reason:  # already errored
             return
         if self.stop.requested:
@@ -247,37 +252,3 @@ class Runner:
 
     def _on_fault_event(self, kind: str, event: FaultEvent) -> None:
         self.observe("fault", {"kind": kind, "label": event.label, "type": event.type, "at_s": round(self.clock(), 3)})
-
-
-def _write_operations(path: Path, recorder: Recorder) -> None:
-    import csv
-
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(
-            [
-                "start_s",
-                "end_s",
-                "operation",
-                "outcome",
-                "order_ref",
-                "attempts",
-                "invoice_no",
-                "latency_ms",
-                "error",
-            ]
-        )
-        for r in recorder.records:
-            writer.writerow(
-                [
-                    f"{r.start_s:.4f}",
-                    f"{r.end_s:.4f}",
-                    r.operation,
-                    r.outcome,
-                    r.order_ref,
-                    r.attempts,
-                    r.invoice_no or "",
-                    f"{r.latency_ms:.2f}",
-                    r.error or "",
-                ]
-            )

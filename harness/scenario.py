@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -61,24 +62,66 @@ class ClientSpec(Strict):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
-class LoadSpec(Strict):
-    """Offered load (open model): ``users`` sellers sharing the arrival rate of ``shape``
-    (or a steady ``rate_per_s``)."""
+class TrafficSpec(Strict):
+    """One kind of traffic (open model): ``users`` sharing the arrival rate of ``shape`` (or a steady
+    ``rate_per_s``)."""
 
-    users: int = Field(4, ge=1, le=10_000)
-    rate_per_s: float = Field(8.0, gt=0, le=100_000, description="steady rate when no shape is given")
+    users: int = Field(1, ge=1, le=10_000)
+    rate_per_s: float = Field(1.0, gt=0, le=100_000, description="steady rate when no shape is given")
     shape: ShapeSpec | None = None
-    max_in_flight_per_user: int = Field(100, ge=1, le=100_000)
-    seed: int = 42
 
     @model_validator(mode="after")
-    def _one_rate(self) -> LoadSpec:
+    def _one_rate(self) -> TrafficSpec:
         if self.shape is not None and "rate_per_s" in self.model_fields_set:
             raise ValueError("give either rate_per_s (steady) or shape, not both")
         return self
 
     def resolved_shape(self) -> Shape:
         return self.shape if self.shape is not None else Steady(rate_per_s=self.rate_per_s)
+
+
+class ErpSpec(TrafficSpec):
+    """B2B ERP tenants: ``rate_per_s`` (or ``shape``) orders per second, sent in batches through the client."""
+
+    batch_size: int = Field(20, ge=1, le=1000, description="orders per batch (the platform takes at most 100)")
+    buyers: int = Field(50, ge=1, le=100_000, description="distinct business buyers invoiced")
+
+
+class ReceiverSpec(TrafficSpec):
+    """Receivers verifying (查验) invoices clients reported issued: ``rate_per_s`` verifications per second."""
+
+    buyers: int = Field(50, ge=1, le=100_000, description="distinct verifying taxpayers")
+
+
+class ReturnsSpec(TrafficSpec):
+    """Red-letter returns of invoices clients reported issued: ``rate_per_s`` reversals per second."""
+
+
+class HousekeepingSpec(Strict):
+    """Period-start housekeeping for every seller: quota checked/downloaded, number segments downloaded."""
+
+    every_s: float = Field(30.0, gt=0, le=86_400, description="how often later top-up rounds run")
+    quota_download: Decimal = Field(Decimal("1000000000.00"), gt=0, description="quota downloaded per top-up")
+    segment_size: int = Field(1000, ge=1, le=5000, description="numbers per segment download (预赋码)")
+
+
+class LoadSpec(TrafficSpec):
+    """Offered load. ``users`` point-of-sale sellers (B2C) share ``shape`` / ``rate_per_s`` orders per second;
+    ERP batches, receivers, returns and housekeeping are optional further traffic on the same platform."""
+
+    users: int = Field(4, ge=1, le=10_000)
+    rate_per_s: float = Field(8.0, gt=0, le=100_000, description="steady rate when no shape is given")
+    max_in_flight_per_user: int = Field(100, ge=1, le=100_000)
+    seed: int = 42
+    erp: ErpSpec | None = None
+    receivers: ReceiverSpec | None = None
+    returns: ReturnsSpec | None = None
+    housekeeping: HousekeepingSpec | None = None
+
+    @property
+    def sellers(self) -> int:
+        """Every seller of the run: point-of-sale users plus ERP tenants."""
+        return self.users + (self.erp.users if self.erp else 0)
 
 
 class LatencyGateSpec(Strict):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from clients.orders import Order, OrderLine
@@ -42,22 +42,36 @@ class OrderGenerator:
         rng = random.Random(f"{self._seed}-seller-{index}")
         return Seller(make_uscc(rng), f"taxstorm seller {index:04d}")
 
+    def buyer(self, index: int) -> Seller:
+        """A business buyer (it has a tax id): B2B orders are invoiced to one, and it verifies what it gets."""
+        rng = random.Random(f"{self._seed}-buyer-{index}")
+        return Seller(make_uscc(rng), f"taxstorm buyer {index:04d}")
+
     def order(self, seller: Seller) -> Order:
+        """A point-of-sale (B2C) order: one to four small lines, an ordinary invoice to a consumer."""
+        return self._order(seller, lines=self._rng.randint(1, 4), max_price_cents=500_000, max_quantity=20)
+
+    def b2b_order(self, seller: Seller, buyers: int = 50) -> Order:
+        """An ERP (B2B) order: many larger lines, a special VAT invoice (专票) to a business buyer."""
+        buyer = self.buyer(self._rng.randrange(buyers))
+        order = self._order(seller, lines=self._rng.randint(5, 20), max_price_cents=500_000, max_quantity=20)
+        return replace(order, buyer_name=buyer.name, buyer_tax_id=buyer.tax_id, invoice_type="01")
+
+    def _order(self, seller: Seller, lines: int, max_price_cents: int, max_quantity: int) -> Order:
         self._count += 1
         rng = self._rng
-        lines = tuple(
-            OrderLine(
-                item_name=rng.choice(_ITEMS),
-                quantity=Decimal(rng.randint(1, 20)),
-                unit_price=Decimal(rng.randint(100, 500_000)) / 100,
-                tax_rate=rng.choice(_RATES),
-            )
-            for _ in range(rng.randint(1, 4))
-        )
         return Order(
             order_ref=f"{self._run_tag}-{self._count:07d}",
             seller_tax_id=seller.tax_id,
             seller_name=seller.name,
             buyer_name="个人 consumer",
-            lines=lines,
+            lines=tuple(
+                OrderLine(
+                    item_name=rng.choice(_ITEMS),
+                    quantity=Decimal(rng.randint(1, max_quantity)),
+                    unit_price=Decimal(rng.randint(100, max_price_cents)) / 100,
+                    tax_rate=rng.choice(_RATES),
+                )
+                for _ in range(lines)
+            ),
         )

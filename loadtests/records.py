@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 from dataclasses import asdict, dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Literal
 
-Operation = Literal["issue", "drain"]
+Operation = Literal["issue", "batch", "drain", "verify", "red", "housekeeping"]
+CLAIM_OPERATIONS = frozenset({"issue", "batch", "drain"})  # what a client told its user about an order
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,3 +48,32 @@ class Recorder:
 
     def add(self, record: OperationRecord) -> None:
         self.records.append(record)
+
+    def write_csv(self, path: Path) -> None:
+        """Every record as one CSV row (times in run seconds, latency in ms)."""
+        columns = ["start_s", "end_s", "operation", "outcome", "order_ref", "attempts", "invoice_no", "latency_ms"]
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow([*columns, "error"])
+            for r in self.records:
+                writer.writerow(
+                    [
+                        f"{r.start_s:.4f}",
+                        f"{r.end_s:.4f}",
+                        r.operation,
+                        r.outcome,
+                        r.order_ref,
+                        r.attempts,
+                        r.invoice_no or "",
+                        f"{r.latency_ms:.2f}",
+                        r.error or "",
+                    ]
+                )
+
+    def outcome_counts(self) -> dict[str, dict[str, int]]:
+        """How many records of each operation ended in each outcome."""
+        counts: dict[str, dict[str, int]] = {}
+        for record in self.records:
+            by_outcome = counts.setdefault(record.operation, {})
+            by_outcome[record.outcome] = by_outcome.get(record.outcome, 0) + 1
+        return counts

@@ -20,11 +20,12 @@ def main(argv: list[str] | None = None) -> int:
     from locust.env import Environment
 
     from clients.protocol import load_factory
+    from loadtests.context import LoadContext
     from loadtests.distributed import WorkerShipper
     from loadtests.orders import OrderGenerator
     from loadtests.records import Recorder
     from loadtests.shapes import Steady
-    from loadtests.users import LoadContext, make_issuing_user
+    from loadtests.users import make_issuing_user
 
     parser = argparse.ArgumentParser(prog="python -m loadtests.worker_main")
     parser.add_argument("--master-host", default="127.0.0.1")

@@ -265,3 +265,38 @@ def test_open_model_keeps_offering_load_while_the_platform_is_slow(tmp_path: Pat
     # concurrent operations of one seller overlap: nothing inside the client serialises them
     assert everything["latency_ms"]["p95"] < 1500, everything["latency_ms"]
     assert result["reconciliation"]["ledger_invoices"] == result["reconciliation"]["orders"]
+
+
+def test_every_kind_of_traffic_shares_one_platform(tmp_path: Path) -> None:
+    # quota downloaded in advance and pre-assigned numbers: nothing can be issued before housekeeping has run
+    platform = {
+        "settings": {
+            "quota_mode": "download",
+            "numbering": "segments",
+            "processing_ms": {"median_ms": 20, "p99_ms": 60},
+        }
+    }
+    load = {
+        "users": 2,
+        "rate_per_s": 6,
+        "seed": 5,
+        "erp": {"users": 1, "rate_per_s": 6, "batch_size": 6},
+        "receivers": {"users": 1, "rate_per_s": 3},
+        "returns": {"users": 1, "rate_per_s": 1},
+        "housekeeping": {"every_s": 4, "segment_size": 200},
+    }
+    path = scenario(tmp_path, duration_s=10, load=load, platform=platform, faults=[], gates=[{"type": "integrity"}])
+    proc = taxstorm("run", str(path), "--report-dir", str(tmp_path / "reports"))
+    output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0, output
+    result, _ = only_run(tmp_path / "reports")
+    operations = result["load"]["operations"]
+    assert operations["housekeeping"].get("ok", 0) >= 3 and set(operations["housekeeping"]) == {"ok"}, operations
+    assert operations["issue"].get("issued", 0) > 20 and set(operations["issue"]) == {"issued"}, operations
+    assert operations["batch"].get("issued", 0) >= 6 and operations["batch"]["issued"] % 6 == 0, operations
+    assert operations["verify"].get("consistent", 0) > 5, operations
+    assert set(operations["verify"]) <= {"consistent", "limited"}, operations
+    assert operations["red"].get("issued", 0) >= 3 and set(operations["red"]) == {"issued"}, operations
+    reconciliation = result["reconciliation"]
+    assert not reconciliation["lost"] and not reconciliation["duplicates"] and not reconciliation["mismatched"]
+    assert reconciliation["orders"] == operations["issue"]["issued"] + operations["batch"]["issued"]

@@ -169,3 +169,58 @@ def test_connection_reuse_decides_how_a_partial_toxic_hits(
         assert len(set(slow)) == 1, slow  # the one pooled connection: toxic on every call or on none
     else:
         assert 0 < sum(slow) < 16, slow  # a new connection per call: some are hit, some are not
+
+
+def batch_posts(proxied: Proxied) -> int:
+    rows = proxied.platform.admin.stats()["requests"]
+    return sum(r["count"] for r in rows if r["method"] == "POST" and r["route"] == "/api/v1/invoices/batch")
+
+
+def test_a_batch_is_one_post_with_an_outcome_per_order(client: ResilientClient, proxied: Proxied) -> None:
+    orders = [order(f"B{i}") for i in range(5)] + [order("BAD", rate="0.17")]
+    outcomes = client.issue_batch(orders)
+    assert [o.order_ref for o in outcomes] == [o.order_ref for o in orders]
+    assert [o.status for o in outcomes] == ["issued"] * 5 + ["rejected"]
+    assert "E2004" in (outcomes[-1].error or "")  # the item's business error, not retried
+    assert batch_posts(proxied) == 1 and client.backlog() == 0
+    assert ledger_refs(proxied) == [f"B{i}" for i in range(5)]
+    assert (
+        client.issue_batch(orders[:2])
+        == [  # issued orders are answered from the outbox
+            Outcome("issued", o.order_ref, o.invoice_no, attempts=0) for o in outcomes[:2]
+        ]
+    )
+    assert batch_posts(proxied) == 1
+
+
+def test_a_batch_whose_answer_is_lost_is_settled_by_serial_exactly_once(
+    client: ResilientClient, proxied: Proxied
+) -> None:
+    assert client.issue(order("WARM")).status == "issued"  # token cached before the fault
+    slow = LatencyFault(LatencySpec(at_s=0, latency_ms=1500), FaultContext("r", proxied.api, proxied.name), "slow")
+    slow.apply()
+    try:
+        outcomes = client.issue_batch([order(f"L{i}") for i in range(4)])
+    finally:
+        slow.revert()
+    assert {o.status for o in outcomes} == {"queued"}, outcomes
+    assert ledger_refs(proxied) == ["L0", "L1", "L2", "L3", "WARM"]  # the batch committed; its answer was lost
+    drained = client.drain(budget_s=10)
+    assert sorted((o.order_ref, o.status) for o in drained) == [(f"L{i}", "issued") for i in range(4)]
+    assert ledger_refs(proxied) == ["L0", "L1", "L2", "L3", "WARM"]  # looked up, never resubmitted
+    assert batch_posts(proxied) == 1
+
+
+def test_batch_items_still_processing_are_followed_to_issued(tmp_path: Path) -> None:
+    with running_platform(tmp_path / "slow", processing_ms='{"median_ms": 200, "p99_ms": 300}') as running:
+        config = ClientConfig(running.url, SELLER.tax_id, SELLER.name, tmp_path / "client")
+        client = ResilientClient(config, FAST)
+        try:
+            outcomes = client.issue_batch([order(f"P{i}") for i in range(5)])
+        finally:
+            client.close()
+        assert [o.status for o in outcomes] == ["issued"] * 5, outcomes
+        rows = running.admin.stats()["requests"]
+        follows = sum(r["count"] for r in rows if r["route"] == "/api/v1/invoices/batch/{batchId}")
+        lookups = sum(r["count"] for r in rows if r["route"].endswith("/by-serial/{serial}"))
+        assert follows >= 1 and lookups == 0  # followed through the batch, not item by item

@@ -1,0 +1,51 @@
+"""``locust -f loadtests/locustfile.py``: taxstorm's users under plain Locust, as a real process."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+from tests.conftest import REPO, running_platform
+
+
+def locust(*args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "locust", "-f", str(REPO / "loadtests" / "locustfile.py"), "--headless", *args]
+    return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=180)
+
+
+def test_every_user_runs_under_plain_locust(tmp_path: Path) -> None:
+    with running_platform(
+        tmp_path / "platform",
+        numbering="segments",
+        quota_mode="download",
+        processing_ms='{"median_ms": 10, "p99_ms": 30}',
+    ) as platform:
+        records = tmp_path / "operations.csv"
+        done = locust(
+            *("-u", "12", "-r", "12", "-t", "8s", "--stop-timeout", "15", "--host", platform.url),
+            *("--segments", "--pos-rate", "2", "--erp-rate", "5", "--batch-size", "5"),
+            *("--verify-rate", "3", "--returns-rate", "1", "--records", str(records), "--only-summary"),
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        rows = list(csv.DictReader(records.open(encoding="utf-8")))
+        ledger = list(platform.admin.ledger())
+    outcomes = Counter((r["operation"], r["outcome"]) for r in rows)
+    assert outcomes[("housekeeping", "ok")] >= 9, outcomes  # every seller's quota and numbers made ready
+    assert outcomes[("issue", "issued")] > 20 and outcomes[("batch", "issued")] >= 5, outcomes
+    assert outcomes[("verify", "consistent")] > 3 and outcomes[("red", "issued")] >= 2, outcomes
+    assert not {o for (_, o) in outcomes} & {"failed", "error", "mismatch", "not_found", "queued"}, outcomes
+    issued = {r["invoice_no"] for r in rows if r["operation"] in ("issue", "batch")}
+    blue = {row["invoiceNo"] for row in ledger if row["kind"] == "blue" and row["status"] == "ISSUED"}
+    red = {row["invoiceNo"] for row in ledger if row["kind"] == "red"}
+    assert issued == blue and len(red) == outcomes[("red", "issued")]
+
+
+def test_a_bad_option_is_one_clear_line(tmp_path: Path) -> None:
+    done = locust("-u", "1", "-t", "1s", "--host", "http://127.0.0.1:9", "--client-options", "{oops")
+    assert done.returncode == 2
+    assert "--client-options: not JSON" in done.stderr and "Traceback" not in done.stderr
+    done = locust("-u", "1", "-t", "1s", "--host", "http://127.0.0.1:9", "--client", "nowhere:factory")
+    assert done.returncode == 2 and "cannot import 'nowhere'" in done.stderr and "Traceback" not in done.stderr
