@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
 from typing import Any, Literal
 
 CENT = Decimal("0.01")
@@ -23,11 +24,11 @@ class OrderLine:
     unit_price: Decimal
     tax_rate: Decimal
 
-    @property
+    @cached_property
     def amount(self) -> Decimal:
         return money(self.quantity * self.unit_price)
 
-    @property
+    @cached_property
     def tax(self) -> Decimal:
         return money(self.amount * self.tax_rate)
 
@@ -44,15 +45,15 @@ class Order:
     buyer_tax_id: str | None = None
     invoice_type: Literal["01", "02"] = "02"
 
-    @property
+    @cached_property
     def total_amount(self) -> Decimal:
         return sum((line.amount for line in self.lines), Decimal(0))
 
-    @property
+    @cached_property
     def total_tax(self) -> Decimal:
         return sum((line.tax for line in self.lines), Decimal(0))
 
-    @property
+    @cached_property
     def total_with_tax(self) -> Decimal:
         return self.total_amount + self.total_tax
 

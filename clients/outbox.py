@@ -11,7 +11,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -47,11 +47,15 @@ class OutboxEntry:
     state: EntryState
     invoice_no: str | None
     attempts: int  # 0 until a request for this entry may have reached the platform
+    total_with_tax: str  # the order's total, to check the platform's answer against
 
     @property
     def payload(self) -> dict[str, Any]:
         parsed: dict[str, Any] = json.loads(self.body)
         return parsed
+
+
+SETTLE_GROUP = 64
 
 
 class _SharedConnection:
@@ -69,6 +73,17 @@ class _SharedConnection:
         self.conn.executescript(_SCHEMA)
         self.lock = threading.Lock()  # statements are autocommit; the lock keeps threads off one cursor
         self.users = 0
+        self.settles: list[tuple[Any, ...]] = []  # written in groups: see Outbox.settle
+
+    def flush(self) -> None:
+        """Write the deferred settles in one transaction (call with ``lock`` held)."""
+        if self.settles:
+            settles, self.settles = self.settles, []
+            self.conn.execute("BEGIN")
+            self.conn.executemany(
+                "UPDATE outbox SET state = ?, invoice_no = ?, error = ? WHERE seller = ? AND order_ref = ?", settles
+            )
+            self.conn.execute("COMMIT")
 
     @classmethod
     def acquire(cls, path: Path) -> _SharedConnection:
@@ -83,6 +98,8 @@ class _SharedConnection:
     def release(self) -> None:
         with self._registry_lock:
             self.users -= 1
+            with self.lock:
+                self.flush()
             if self.users == 0:
                 self._open.pop(self.path, None)
                 self.conn.close()
@@ -98,6 +115,7 @@ class Outbox:
 
     def _execute(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self._shared.lock:
+            self._shared.flush()  # every read sees every settle
             return self._shared.conn.execute(sql, parameters).fetchall()
 
     def record(self, order: Order, sending: bool) -> tuple[OutboxEntry, bool]:
@@ -115,7 +133,8 @@ class Outbox:
                 (self._seller, order.order_ref, serial, body, attempts, time.time()),
             ).rowcount
         if inserted:
-            return OutboxEntry(order.order_ref, serial, body, "pending", None, attempts), True
+            entry = OutboxEntry(order.order_ref, serial, body, "pending", None, attempts, str(order.total_with_tax))
+            return entry, True
         existing = self.get(order.order_ref)
         assert existing is not None  # the conflicting row exists and rows are never deleted
         return existing, False
@@ -148,7 +167,7 @@ class Outbox:
             "UPDATE outbox SET serial = ?, payload = ? WHERE seller = ? AND order_ref = ?",
             (serial, body, self._seller, entry.order_ref),
         )
-        return OutboxEntry(entry.order_ref, serial, body, entry.state, entry.invoice_no, entry.attempts)
+        return replace(entry, serial=serial, body=body)
 
     def count_attempt(self, order_ref: str) -> None:
         """Note that a request for this entry may have reached the platform (its outcome can be unknown)."""
@@ -157,10 +176,15 @@ class Outbox:
         )
 
     def settle(self, order_ref: str, state: EntryState, invoice_no: str | None, error: str | None = None) -> None:
-        self._execute(
-            "UPDATE outbox SET state = ?, invoice_no = ?, error = ? WHERE seller = ? AND order_ref = ?",
-            (state, invoice_no, error, self._seller, order_ref),
-        )
+        """Record the final state; written with the next read or in groups of ``SETTLE_GROUP``.
+
+        Deferring is safe: an entry whose settle a crash lost is still pending and marked as possibly sent, so
+        the next drain looks its serial up and settles it from the platform's answer, never resubmitting it.
+        """
+        with self._shared.lock:
+            self._shared.settles.append((state, invoice_no, error, self._seller, order_ref))
+            if len(self._shared.settles) >= SETTLE_GROUP:
+                self._shared.flush()
 
     def close(self) -> None:
         if not self._closed:
@@ -169,4 +193,5 @@ class Outbox:
 
     @staticmethod
     def _entry(row: tuple[Any, ...]) -> OutboxEntry:
-        return OutboxEntry(row[0], row[1], row[2], row[3], row[4], row[5])
+        total = str(json.loads(row[2])["totals"]["totalWithTax"])
+        return OutboxEntry(row[0], row[1], row[2], row[3], row[4], row[5], total)

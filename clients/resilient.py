@@ -321,7 +321,7 @@ class ResilientClient:
         return answer
 
     def _accept(self, entry: OutboxEntry, answer: InvoiceAnswer, attempts: int) -> Outcome:
-        expected = Decimal(entry.payload["totals"]["totalWithTax"])
+        expected = Decimal(entry.total_with_tax)
         if Decimal(answer.total_with_tax) != expected:
             error = f"platform total {answer.total_with_tax} != order total {expected}"
             self._outbox.settle(entry.order_ref, "mismatch", answer.invoice_no, error)

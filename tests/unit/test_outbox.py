@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from clients.outbox import Outbox
@@ -39,3 +40,23 @@ def test_entries_survive_closing_every_outbox(tmp_path: Path) -> None:
         assert found is not None and found.serial == recorded.serial and found.state == "pending"
     finally:
         reopened.close()
+
+
+def test_settles_are_written_in_groups_and_seen_by_every_read(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.sqlite3"
+    outbox = Outbox(path, "SELLER-A")
+    try:
+        for i in range(3):
+            outbox.record(order(f"O{i}"), sending=True)
+        outbox.settle("O0", "issued", "1" * 20)
+        on_disk = sqlite3.connect(path).execute("SELECT state FROM outbox WHERE order_ref = 'O0'").fetchone()
+        assert on_disk == ("pending",)  # deferred: a crash now leaves it pending and marked as possibly sent
+        assert outbox.count_pending() == 2  # a read writes the deferred settles first
+        on_disk = sqlite3.connect(path).execute("SELECT state FROM outbox WHERE order_ref = 'O0'").fetchone()
+        assert on_disk == ("issued",)
+        for i in range(1, 3):
+            outbox.settle(f"O{i}", "issued", str(i) * 20)
+    finally:
+        outbox.close()  # closing writes what is deferred
+    states = sqlite3.connect(path).execute("SELECT state, attempts FROM outbox ORDER BY order_ref").fetchall()
+    assert states == [("issued", 1)] * 3
