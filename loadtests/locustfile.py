@@ -8,7 +8,8 @@ Users (pick with class names on the command line, or ``--class-picker`` in the w
 (red-letter returns) and ``BackOffice`` (one user: period-start quota and number-segment housekeeping;
 issuing users wait for its first round). Rates are per user; the client under test is ``--client``.
 Every operation appears in Locust's statistics as type = operation, name = outcome; ``--records`` writes
-the per-operation records (what each user was told) as CSV when the test stops.
+the per-operation records (what each user was told) as CSV when the test stops. In distributed mode the
+workers ship their records to the master with Locust's worker reports, and the master writes them.
 """
 
 from __future__ import annotations
@@ -24,10 +25,12 @@ from weakref import WeakKeyDictionary
 
 from locust import User, events, task
 from locust.env import Environment
+from locust.runners import MasterRunner, WorkerRunner
 from pydantic import TypeAdapter, ValidationError
 
 from clients.protocol import load_factory, parse_options_json
 from loadtests.context import LoadContext
+from loadtests.distributed import MasterCollector, WorkerShipper
 from loadtests.erp import make_erp_user
 from loadtests.housekeeping import HousekeepingPlan, make_housekeeping_user
 from loadtests.orders import OrderGenerator
@@ -66,6 +69,7 @@ class _Bound:
 
 
 _BOUND: WeakKeyDictionary[Environment, _Bound] = WeakKeyDictionary()
+_RECORDERS: WeakKeyDictionary[Environment, Recorder] = WeakKeyDictionary()
 
 
 class OptionError(ValueError):
@@ -94,12 +98,14 @@ def bind(environment: Environment) -> _Bound:
         raise OptionError("--host: give the platform's URL (the Toxiproxy listen address in a chaos run)")
     started = time.monotonic()
     state_dir = Path(options.state_dir or tempfile.mkdtemp(prefix="taxstorm-locust-"))
+    if isinstance(environment.runner, WorkerRunner):  # the master hands every worker its own options
+        state_dir = state_dir / environment.runner.client_id  # one outbox per process: no cross-worker drains
     context = LoadContext(
         client_factory=load_factory(options.client),
         base_url=environment.host,
         state_dir=state_dir,
         generator=OrderGenerator(options.seed, f"L{uuid.uuid4().hex[:8]}"),
-        recorder=Recorder(),
+        recorder=_RECORDERS.setdefault(environment, Recorder()),
         clock=lambda: time.monotonic() - started,
         client_options=parse_options_json(options.client_options, "--client-options"),
     )
@@ -123,7 +129,17 @@ def bind(environment: Environment) -> _Bound:
     return bound
 
 
-def _check_options(environment: Environment, **_: Any) -> None:
+def _setup(environment: Environment, runner: Any = None, **_: Any) -> None:
+    """Check the options; in distributed mode, workers ship their records to the master with their reports."""
+    _check_options(environment)
+    recorder = _RECORDERS.setdefault(environment, Recorder())
+    if isinstance(runner, WorkerRunner):
+        WorkerShipper(environment, recorder)
+    elif isinstance(runner, MasterRunner):
+        MasterCollector(environment, recorder)
+
+
+def _check_options(environment: Environment) -> None:
     """Refuse bad taxstorm options before any user starts: one line naming the option, exit code 2."""
     options = environment.parsed_options
     if options is None:
@@ -143,13 +159,21 @@ def _check_options(environment: Environment, **_: Any) -> None:
 
 
 def _write_records(environment: Environment, **_: Any) -> None:
-    bound = _BOUND.get(environment)
+    """At each test stop (the master waits for quitting: its workers' last reports are still on the way)."""
+    if not isinstance(environment.runner, MasterRunner):
+        _write(environment)
+
+
+def _write(environment: Environment) -> None:
+    recorder = _RECORDERS.get(environment)
     options = environment.parsed_options
-    if bound is not None and options is not None and options.records:
-        bound.context.recorder.write_csv(Path(options.records))
+    worker = isinstance(environment.runner, WorkerRunner)  # a worker's records go to the master
+    if recorder is not None and options is not None and options.records and not worker:
+        recorder.write_csv(Path(options.records))
 
 
-def _close_clients(environment: Environment, **_: Any) -> None:
+def _quit(environment: Environment, **_: Any) -> None:
+    _write(environment)
     bound = _BOUND.pop(environment, None)
     if bound is not None:
         for client in bound.context.clients:
@@ -211,6 +235,6 @@ class BackOffice(_Delegating):
 
 # a locustfile registers its listeners when Locust imports it
 events.init_command_line_parser.add_listener(_options)  # type: ignore[no-untyped-call]
-events.init.add_listener(_check_options)  # type: ignore[no-untyped-call]
+events.init.add_listener(_setup)  # type: ignore[no-untyped-call]
 events.test_stop.add_listener(_write_records)  # type: ignore[no-untyped-call]
-events.quitting.add_listener(_close_clients)  # type: ignore[no-untyped-call]
+events.quitting.add_listener(_quit)  # type: ignore[no-untyped-call]

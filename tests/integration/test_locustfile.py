@@ -8,11 +8,15 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from chaos.processes import ManagedProcess
+from chaos.toxiproxy.server import free_port
 from tests.conftest import REPO, running_platform
+
+LOCUST = [sys.executable, "-m", "locust", "-f", str(REPO / "loadtests" / "locustfile.py")]
 
 
 def locust(*args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "locust", "-f", str(REPO / "loadtests" / "locustfile.py"), "--headless", *args]
+    command = [*LOCUST, "--headless", *args]
     return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=180)
 
 
@@ -49,3 +53,39 @@ def test_a_bad_option_is_one_clear_line(tmp_path: Path) -> None:
     assert "--client-options: not JSON" in done.stderr and "Traceback" not in done.stderr
     done = locust("-u", "1", "-t", "1s", "--host", "http://127.0.0.1:9", "--client", "nowhere:factory")
     assert done.returncode == 2 and "cannot import 'nowhere'" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_distributed_locustfile_records_reach_the_master_once(tmp_path: Path) -> None:
+    port = str(free_port())
+    records = tmp_path / "operations.csv"
+    common = ["--pos-rate", "3", "--state-dir"]
+    with running_platform(tmp_path / "platform") as platform:
+        workers = [
+            ManagedProcess(
+                f"worker-{n}",
+                [*LOCUST, "--worker", "--master-port", port, "--host", platform.url, *common, str(tmp_path / f"w{n}")],
+                tmp_path / f"worker-{n}.log",
+            )
+            for n in (1, 2)
+        ]
+        try:
+            for worker in workers:
+                worker.start()
+            done = locust(
+                *("--master", "--master-bind-port", port, "--expect-workers", "2", "--host", platform.url),
+                *("-u", "6", "-r", "6", "-t", "6s", "--stop-timeout", "10", "--records", str(records)),
+                *common,
+                str(tmp_path / "master"),
+                "PointOfSale",
+            )
+            assert done.returncode == 0, done.stderr[-3000:] + "".join(w.log_tail() for w in workers)
+        finally:
+            for worker in workers:
+                worker.stop()
+        ledger = list(platform.admin.ledger())
+    rows = list(csv.DictReader(records.open(encoding="utf-8")))
+    refs = Counter(r["order_ref"] for r in rows)
+    twice = [r for r in rows if refs[r["order_ref"]] > 1]
+    assert len(rows) > 20 and not twice, twice  # every record once
+    assert {r["operation"] for r in rows} == {"issue"} and {r["outcome"] for r in rows} == {"issued"}
+    assert set(refs) == {row["orderRef"] for row in ledger}  # nothing lost between workers and master
