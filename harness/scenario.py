@@ -139,13 +139,99 @@ class IntegrityGateSpec(Strict):
     type: Literal["integrity"] = "integrity"
 
 
-GateStep = Annotated[LatencyGateSpec | IntegrityGateSpec, Field(discriminator="type")]
+class ErrorRateGateSpec(Strict):
+    """The share of operations ending ``failed`` in a window stays at or under ``max_rate`` (queued and
+    rejected are not failures: queueing is graceful degradation, rejection the user's business error)."""
+
+    type: Literal["error_rate"] = "error_rate"
+    window: str = Field("all", description="all | baseline | fault | recovery | a fault id")
+    max_rate: float = Field(ge=0, le=1, description="e.g. 0.01 for 1 %")
+
+
+class GracefulGateSpec(Strict):
+    """No operation outlives its time budget (no hangs) and every one ends issued, queued, rejected or failed."""
+
+    type: Literal["graceful"] = "graceful"
+    window: str = Field("all", description="all | baseline | fault | recovery | a fault id")
+    budget_ms: float = Field(gt=0, description="the longest a user may wait for an answer")
+
+
+class RecoveryTimeGateSpec(Strict):
+    """After a fault is reverted, users get back to baseline within ``within_s``: success rate ≥
+    ``min_success`` and p95 ≤ ``latency_factor`` × baseline p95, held for ``hold_s`` seconds."""
+
+    type: Literal["recovery_time"] = "recovery_time"
+    fault: str = Field("*", description="a fault id, or * for every fault")
+    within_s: float = Field(gt=0)
+    min_success: float = Field(0.99, ge=0, le=1)
+    latency_factor: float = Field(2.0, ge=1)
+    hold_s: int = Field(3, ge=1, le=3600)
+
+
+class AmplificationGateSpec(Strict):
+    """Platform issue-family requests ÷ user issue operations in a window stays at or under ``max_ratio``
+    (a retry-storm detector)."""
+
+    type: Literal["amplification"] = "amplification"
+    window: str = Field("all", description="all | baseline | fault | recovery | a fault id")
+    max_ratio: float = Field(gt=0)
+
+
+class DrainGateSpec(Strict):
+    """The clients' offline backlog is empty within ``within_s`` after the last fault clears."""
+
+    type: Literal["drain"] = "drain"
+    within_s: float = Field(gt=0)
+
+
+GateSpec = (
+    LatencyGateSpec
+    | IntegrityGateSpec
+    | ErrorRateGateSpec
+    | GracefulGateSpec
+    | RecoveryTimeGateSpec
+    | AmplificationGateSpec
+    | DrainGateSpec
+)
+GateStep = Annotated[GateSpec, Field(discriminator="type")]
 
 
 class LimitsSpec(Strict):
     """Hard limits of a run."""
 
     max_run_s: float = Field(600, gt=0, le=86_400)
+
+
+class ErrorRateHaltSpec(Strict):
+    """Abort the run when the share of failed operations over the last ``for_s`` seconds exceeds ``above``."""
+
+    type: Literal["error_rate"] = "error_rate"
+    above: float = Field(gt=0, le=1, description="e.g. 0.5: more than half of the operations failed")
+    for_s: float = Field(10, gt=0, le=3600)
+    min_operations: int = Field(10, ge=1, description="fewer operations in the span never halt")
+
+
+class LatencyHaltSpec(Strict):
+    """Abort the run when the pNN latency over the last ``for_s`` seconds exceeds ``above_ms``."""
+
+    type: Literal["latency"] = "latency"
+    percentile: float = Field(95, gt=0, le=100)
+    above_ms: float = Field(gt=0)
+    for_s: float = Field(10, gt=0, le=3600)
+    min_operations: int = Field(10, ge=1, description="fewer operations in the span never halt")
+
+
+HaltStep = Annotated[ErrorRateHaltSpec | LatencyHaltSpec, Field(discriminator="type")]
+
+
+class SteadyStateSpec(Strict):
+    """The baseline must be healthy before the first fault, or the run stops as "environment not healthy"
+    (exit 3) instead of blaming the client for a sick environment."""
+
+    enabled: bool = True
+    min_success: float = Field(0.9, ge=0, le=1, description="issued ÷ (issued + queued + failed)")
+    max_p95_ms: float = Field(5000, gt=0)
+    min_operations: int = Field(1, ge=0)
 
 
 class Scenario(Strict):
@@ -160,6 +246,8 @@ class Scenario(Strict):
     load: LoadSpec = LoadSpec()
     faults: list[FaultStep] = Field(default_factory=list)
     gates: list[GateStep] = Field(default_factory=list)
+    halt: list[HaltStep] = Field(default_factory=list, description="conditions that abort the run early")
+    steady_state: SteadyStateSpec = SteadyStateSpec()
     limits: LimitsSpec = LimitsSpec()
 
     @model_validator(mode="after")

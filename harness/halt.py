@@ -1,0 +1,68 @@
+"""Early verdicts taken while the run goes on: halt conditions and the baseline steady-state check.
+
+Both are pure functions over the records so far; the runner calls them and acts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from harness.scenario import ErrorRateHaltSpec, LatencyHaltSpec, SteadyStateSpec
+from harness.timeseries import USER_OPERATION
+from harness.windows import percentile
+from loadtests.records import OperationRecord
+
+_LOOKBACK_S = 120.0  # records finish in end order; anything started in the span has ended within this
+
+
+def _recent(records: Sequence[OperationRecord], since_s: float, now_s: float) -> list[OperationRecord]:
+    recent = []
+    for record in reversed(records):
+        if record.end_s < since_s - _LOOKBACK_S:
+            break
+        if record.operation == USER_OPERATION and since_s <= record.start_s < now_s and record.end_s <= now_s:
+            recent.append(record)
+    return recent
+
+
+def halt_reason(
+    spec: ErrorRateHaltSpec | LatencyHaltSpec, records: Sequence[OperationRecord], now_s: float
+) -> str | None:
+    """Why the run must stop now, or None. Looks at operations started in the last ``for_s`` seconds."""
+    if now_s < spec.for_s:
+        return None
+    recent = _recent(records, now_s - spec.for_s, now_s)
+    if len(recent) < spec.min_operations:
+        return None
+    if isinstance(spec, ErrorRateHaltSpec):
+        failed = sum(1 for r in recent if r.outcome == "failed")
+        rate = failed / len(recent)
+        if rate > spec.above:
+            return f"error rate {rate:.0%} > {spec.above:.0%} over the last {spec.for_s:g} s ({len(recent)} operations)"
+        return None
+    observed = percentile(sorted(r.latency_ms for r in recent), spec.percentile)
+    if observed > spec.above_ms:
+        key = f"p{spec.percentile:g}"
+        return (
+            f"{key} {observed:.0f} ms > {spec.above_ms:g} ms over the last {spec.for_s:g} s ({len(recent)} operations)"
+        )
+    return None
+
+
+def steady_state_problem(spec: SteadyStateSpec, records: Sequence[OperationRecord], before_s: float) -> str | None:
+    """Why the baseline (operations finished before ``before_s``) is not healthy enough to inject faults, or None."""
+    baseline = [r for r in records if r.operation == USER_OPERATION and r.end_s < before_s]
+    if len(baseline) < spec.min_operations:
+        return f"{len(baseline)} operations completed before the first fault (need {spec.min_operations})"
+    if not baseline:
+        return None
+    judged = [r for r in baseline if r.outcome in ("issued", "queued", "failed")]
+    issued = sum(1 for r in judged if r.outcome == "issued")
+    success = issued / len(judged) if judged else 1.0
+    p95 = percentile(sorted(r.latency_ms for r in baseline), 95)
+    problems = []
+    if success < spec.min_success:
+        problems.append(f"success {success:.0%} < {spec.min_success:.0%}")
+    if p95 > spec.max_p95_ms:
+        problems.append(f"p95 {p95:.0f} ms > {spec.max_p95_ms:g} ms")
+    return "; ".join(problems) or None

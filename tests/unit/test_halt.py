@@ -1,0 +1,38 @@
+"""Halt conditions and the baseline steady-state check, on hand-built records."""
+
+from __future__ import annotations
+
+from harness.halt import halt_reason, steady_state_problem
+from harness.scenario import ErrorRateHaltSpec, LatencyHaltSpec, SteadyStateSpec
+from tests.unit.test_gates_and_windows import op
+
+
+def test_error_rate_halt_looks_at_the_recent_span_only() -> None:
+    records = [op(t / 2, 10, f"ok{t}") for t in range(40)] + [op(20 + t / 4, 10, f"f{t}", "failed") for t in range(12)]
+    spec = ErrorRateHaltSpec(above=0.5, for_s=3, min_operations=5)
+    assert halt_reason(spec, records[:40], 20.0) is None  # healthy so far
+    reason = halt_reason(spec, records, 23.0)
+    assert reason is not None and reason.startswith("error rate 100% > 50% over the last 3 s")
+    assert halt_reason(ErrorRateHaltSpec(above=0.5, for_s=3, min_operations=50), records, 23.0) is None
+    assert halt_reason(spec, records, 2.0) is None  # not for_s into the run yet
+
+
+def test_latency_halt() -> None:
+    records = [op(t / 4, 2000 if t > 20 else 10, f"o{t}") for t in range(60)]
+    spec = LatencyHaltSpec(above_ms=1000, for_s=6)
+    reason = halt_reason(spec, records, 14.0)  # operations started 8–12 s and answered by 14 s
+    assert reason is not None and reason.startswith("p95 2000 ms > 1000 ms over the last 6 s (17 operations)")
+    assert halt_reason(spec, records, 6.0) is None
+
+
+def test_steady_state_needs_enough_healthy_operations_before_the_first_fault() -> None:
+    healthy = [op(t / 4, 10, f"o{t}") for t in range(20)]
+    assert steady_state_problem(SteadyStateSpec(), healthy, 6.0) is None
+    assert steady_state_problem(SteadyStateSpec(min_operations=50), healthy, 6.0) == (
+        "20 operations completed before the first fault (need 50)"
+    )
+    sick = healthy + [op(5 + t / 10, 10, f"f{t}", "failed") for t in range(10)]
+    problem = steady_state_problem(SteadyStateSpec(min_success=0.9), sick, 7.0)
+    assert problem == "success 67% < 90%"
+    slow = [op(t / 4, 9000, f"s{t}") for t in range(20)]
+    assert steady_state_problem(SteadyStateSpec(max_p95_ms=5000), slow, 20.0) == "p95 9000 ms > 5000 ms"
