@@ -26,6 +26,7 @@ demo: setup
 test: setup lint
 	scripts/ensure-postgres.sh
 	scripts/ensure-docker.sh
+	scripts/ensure-chromium.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 BENCHMARKS := $(filter-out benchmarks/bare_server.py benchmarks/locust_probe.py,$(wildcard benchmarks/*.py))

@@ -93,6 +93,120 @@ def validate(files: tuple[Path, ...]) -> None:
 
 
 @cli.command()
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=None, help="Write here instead of stdout.")
+def schema(output: Path | None) -> None:
+    """Print the JSON Schema of scenario files, for editor completion and checks.
+
+    \b
+    Example (VS Code YAML extension: add "# yaml-language-server: $schema=scenario.schema.json"):
+      taxstorm schema -o scenario.schema.json
+    """
+    import json
+
+    from harness.scenario import Scenario
+
+    document = Scenario.model_json_schema()
+    document["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    document["title"] = "taxstorm scenario"
+    text = json.dumps(document, indent=2, ensure_ascii=False)
+    if output is None:
+        click.echo(text)
+    else:
+        output.write_text(text + "\n", encoding="utf-8")
+        click.echo(f"wrote {output}")
+
+
+@cli.command(name="list")
+@click.option("--dir", "directory", type=click.Path(path_type=Path), default=Path("scenarios"), show_default=True)
+def list_scenarios(directory: Path) -> None:
+    """List the scenario library: name, duration, faults and what each story is about.
+
+    \b
+    Example:
+      taxstorm list
+    """
+    from harness.errors import InvalidInputError
+    from harness.scenario import load_scenario
+
+    files = sorted(directory.glob("*.yaml"))
+    if not files:
+        raise InvalidInputError(f"{directory}: no scenario files (*.yaml); pass --dir")
+    for path in files:
+        try:
+            scenario = load_scenario(path)
+        except InvalidInputError as exc:
+            click.echo(f"{path.name}: INVALID — {exc}")
+            continue
+        kinds = ", ".join(sorted({f.type for f in scenario.faults})) or "no faults"
+        click.echo(f"{scenario.name:<24} {scenario.duration_s:>5.0f} s  {kinds}")
+        if scenario.description:
+            click.echo(f"{'':<24} {scenario.description}")
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+def report(run_dir: Path) -> None:
+    """Re-render a finished run's reports (terminal summary, report.html, junit.xml) from its result.json.
+
+    \b
+    Example:
+      taxstorm report reports/smoke-20261128T081500-ab12
+    """
+    from harness.errors import InvalidInputError
+    from harness.report.html import write_html
+    from harness.report.junit import write_junit
+    from harness.result import load_result
+
+    try:
+        data = load_result(run_dir)
+    except ValueError as exc:
+        raise InvalidInputError(str(exc)) from None
+    folder = run_dir if run_dir.is_dir() else run_dir.parent
+    write_html(data, folder / "report.html")
+    write_junit(data, folder / "junit.xml")
+    click.echo(f"{data['run_id']}: {str(data['status']).upper()} (exit {data['exit_code']}) {data.get('reason', '')}")
+    for gate in data.get("gates", []):
+        click.echo(f"  [{'PASS' if gate['passed'] else 'FAIL'}] {gate['name']} [{gate['window']}] {gate['message']}")
+    click.echo(f"wrote {folder / 'report.html'} and {folder / 'junit.xml'}")
+
+
+@cli.command()
+@click.argument("run_a", type=click.Path(path_type=Path))
+@click.argument("run_b", type=click.Path(path_type=Path))
+@click.option("--fail-on-regression", is_flag=True, help="Exit 1 when B regressed against A.")
+@click.option(
+    "--latency-tolerance", type=float, default=0.2, show_default=True, help="Allowed p95 growth (0.2 = 20 %)."
+)
+def compare(run_a: Path, run_b: Path, fail_on_regression: bool, latency_tolerance: float) -> None:
+    """Compare two runs (e.g. release N against N+1): latency and error rate per window, time to recover,
+    integrity findings and gate verdicts.
+
+    \b
+    Example:
+      taxstorm compare reports/bad_upgrade-A reports/bad_upgrade-B --fail-on-regression
+    """
+    from harness.compare import compare_runs
+    from harness.errors import InvalidInputError
+    from harness.result import load_result
+
+    try:
+        a, b = load_result(run_a), load_result(run_b)
+    except ValueError as exc:
+        raise InvalidInputError(str(exc)) from None
+    changes = compare_runs(a, b, latency_tolerance)
+    click.echo(f"A {a['run_id']} ({a['status']})  →  B {b['run_id']} ({b['status']})")
+    for change in changes:
+        flag = "REGRESSION" if change.regression else ""
+        a_text = "—" if change.a is None else f"{change.a:g}"
+        b_text = "—" if change.b is None else f"{change.b:g}"
+        click.echo(f"  {change.metric:<44} {a_text:>10} → {b_text:<10} {flag} {change.note}".rstrip())
+    regressions = [c for c in changes if c.regression]
+    click.echo(f"{len(regressions)} regression(s)")
+    if regressions and fail_on_regression:
+        sys.exit(int(ExitCode.GATES_FAILED))
+
+
+@cli.command()
 def faults() -> None:
     """List every fault with its parameters and units."""
     from chaos.registry import default_registry

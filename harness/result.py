@@ -11,6 +11,7 @@ from typing import Any, Literal
 from chaos.timeline import FaultEvent
 from harness.gates import GateResult
 from harness.reconcile import Reconciliation
+from harness.timeseries import Second
 from harness.windows import WindowStats
 
 SCHEMA_VERSION = 1
@@ -28,10 +29,13 @@ class RunResult:
     status: RunStatus = "errored"
     exit_code: int = 3
     reason: str = ""
+    halted: str | None = None  # the halt condition that stopped the run early
     duration_s: float = 0.0
     endpoints: dict[str, str] = field(default_factory=dict)
     faults: list[FaultEvent] = field(default_factory=list)
     windows: list[WindowStats] = field(default_factory=list)
+    series: list[Second] = field(default_factory=list)  # per second of the run
+    recovery_s: dict[str, float | None] = field(default_factory=dict)  # time-to-recover per reverted fault
     gates: list[GateResult] = field(default_factory=list)
     reconciliation: Reconciliation | None = None
     platform_stats: dict[str, Any] = field(default_factory=dict)
@@ -45,6 +49,23 @@ class RunResult:
         body = dataclasses.asdict(self)
         return {"schema_version": SCHEMA_VERSION, "kind": "taxstorm.run", **body}
 
+    def json_text(self) -> str:
+        return json.dumps(self.to_json(), indent=2, ensure_ascii=False, default=str)
+
     def write_json(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_json(), indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+        path.write_text(self.json_text(), encoding="utf-8")
+
+
+def load_result(path: Path) -> dict[str, Any]:
+    """A run's result.json (a run directory or the file itself), checked for kind and schema version."""
+    file = path / "result.json" if path.is_dir() else path
+    try:
+        data: dict[str, Any] = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{file}: not a readable taxstorm result ({exc})") from None
+    if data.get("kind") != "taxstorm.run":
+        raise ValueError(f"{file}: not a taxstorm run result (kind {data.get('kind')!r})")
+    if data.get("schema_version") != SCHEMA_VERSION:
+        raise ValueError(f"{file}: schema_version {data.get('schema_version')} (this taxstorm reads {SCHEMA_VERSION})")
+    return data

@@ -5,6 +5,7 @@ Must run in a gevent-patched process (Locust); the CLI patches before importing 
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 import uuid
@@ -23,12 +24,17 @@ from chaos.registry import FaultContext, default_registry
 from chaos.timeline import FaultApplyError, FaultEvent, FaultScheduler
 from clients.protocol import ClientLoadError, InvoiceClient, load_factory
 from harness.errors import ExitCode, InvalidInputError
-from harness.gates import Snapshot, evaluate
+from harness.gates import Snapshot, evaluate, recovery_times
+from harness.halt import halt_reason, steady_state_problem
 from harness.load_plan import user_classes
 from harness.reconcile import reconcile
+from harness.report.html import write_html
+from harness.report.junit import write_junit
 from harness.result import RunResult
-from harness.scenario import Scenario
+from harness.sampler import Sampler
+from harness.scenario import LatencyGateSpec, Scenario
 from harness.stack import LocalStack, StackOptions
+from harness.timeseries import per_second, write_series_csv
 from harness.versions import package_versions
 from harness.windows import build_windows, window_stats
 from loadtests.context import LoadContext
@@ -36,6 +42,7 @@ from loadtests.orders import OrderGenerator
 from loadtests.records import Recorder
 
 Observer = Callable[[str, dict[str, Any]], None]
+REPORT_FILES = {"json": "result.json", "junit": "junit.xml", "html": "report.html"}
 
 
 @dataclass(frozen=True)
@@ -130,10 +137,18 @@ class Runner:
                 for problem in stack.stop():
                     self.result.errors.append(problem)
         self.result.duration_s = round(self.clock(), 3)
-        json_path = self.run_dir / "result.json"
-        self.result.reports["json"] = str(json_path)
-        self.result.write_json(json_path)
+        self._write_reports()
         return self.result
+
+    def _write_reports(self) -> None:
+        """result.json, then the JUnit XML and HTML report rendered from exactly that JSON."""
+        paths = {name: self.run_dir / file for name, file in REPORT_FILES.items()}
+        self.result.reports.update({name: str(path) for name, path in paths.items()})
+        text = self.result.json_text()
+        paths["json"].write_text(text, encoding="utf-8")
+        data = json.loads(text)
+        write_junit(data, paths["junit"])
+        write_html(data, paths["html"])
 
     def _run_on(self, stack: LocalStack) -> None:
         assert stack.toxiproxy is not None and stack.admin is not None
@@ -156,6 +171,8 @@ class Runner:
             clock=self.clock,
             client_options=dict(scenario.client.options),
         )
+        admin = stack.admin
+        self.sampler = Sampler(self.clock, lambda: sum(c.backlog() for c in load.clients), admin.stats)
         classes = user_classes(load, scenario.load, scenario.platform.settings)
         env = Environment(user_classes=classes, stop_timeout=30.0)
         locust_runner = env.create_local_runner()
@@ -168,8 +185,9 @@ class Runner:
                 {"phase": "load", "users": scenario.load.users, "rate_per_s": scenario.load.rate_per_s},
             )
             total_users = sum(c.fixed_count for c in classes)
+            self.sampler.start()
             locust_runner.start(total_users, spawn_rate=float(total_users))
-            scheduler.run(scenario.duration_s, lambda: self.stop.requested)
+            self._run_timeline(scheduler, recorder)
         except FaultApplyError as exc:
             self.result.errors.append(str(exc))
             self._finish("errored", ExitCode.ENVIRONMENT_ERROR, str(exc))
@@ -181,6 +199,7 @@ class Runner:
         try:
             if not self.stop.forced and self.result.reason == "":
                 self._drain(load, recorder)
+            self.sampler.stop()
             self._judge(stack, recorder, load_end_s)
         finally:
             for client in load.clients:
@@ -189,6 +208,45 @@ class Runner:
         if revert_errors:
             self.result.errors.extend(revert_errors)
             self._finish("errored", ExitCode.REVERT_FAILED, "a fault could not be reverted; run 'taxstorm reset'")
+
+    def _run_timeline(self, scheduler: FaultScheduler, recorder: Recorder) -> None:
+        """The fault timeline, with the steady-state check before the first fault and halt conditions throughout."""
+        scenario = self.scenario
+        halted: list[str] = []
+
+        def should_stop() -> bool:
+            return self.stop.requested or bool(halted)
+
+        def watch() -> None:
+            while not halted:
+                gevent.sleep(1.0)
+                now = self.clock()
+                for spec in scenario.halt:
+                    reason = halt_reason(spec, recorder.records, now)
+                    if reason is not None:
+                        halted.append(f"halted at {now:.0f} s: {reason}")
+                        self.observe("halt", {"reason": halted[0]})
+                        return
+
+        watcher = gevent.spawn(watch) if scenario.halt else None
+        try:
+            first_fault_s = min((step.at_s for step in scenario.faults), default=None)
+            if scenario.steady_state.enabled and first_fault_s is not None and first_fault_s > 0:
+                scheduler.run(first_fault_s - 0.02, should_stop)  # up to just before the first fault is due
+                if not should_stop():
+                    problem = steady_state_problem(scenario.steady_state, recorder.records, self.clock())
+                    if problem is not None:
+                        reason = f"environment not healthy before the first fault: {problem}"
+                        self.result.errors.append(reason)
+                        self._finish("errored", ExitCode.ENVIRONMENT_ERROR, reason)
+                        return
+            scheduler.run(scenario.duration_s, should_stop)
+        finally:
+            if watcher is not None:
+                watcher.kill()
+        if halted:
+            self.result.halted = halted[0]
+            self._finish("failed", ExitCode.GATES_FAILED, halted[0])
 
     def _verify_clean(self, stack: LocalStack) -> list[str]:
         """Ask Toxiproxy itself whether the run's proxy is clean again (belt and braces after the reverts)."""
@@ -230,11 +288,22 @@ class Runner:
         }
         reconciliation = reconcile(recorder.expected_totals, recorder.records, stack.admin.ledger())
         self.result.reconciliation = reconciliation
-        wanted = [g.percentile for g in self.scenario.gates if g.type == "latency"]
+        wanted = [g.percentile for g in self.scenario.gates if isinstance(g, LatencyGateSpec)]
         windows = build_windows(self.result.faults, load_end_s)
         self.result.windows = [window_stats(w, recorder.records, wanted) for w in windows]
-        self.result.gates = evaluate(self.scenario.gates, Snapshot(self.result.windows, reconciliation))
+        self.result.series = per_second(recorder.records, self.clock(), self.sampler.backlog)
+        snapshot = Snapshot(
+            self.result.windows,
+            reconciliation,
+            self.result.series,
+            self.result.faults,
+            self.sampler.platform_requests,
+            self.sampler.backlog,
+        )
+        self.result.recovery_s = recovery_times(snapshot)
+        self.result.gates = evaluate(self.scenario.gates, snapshot)
         recorder.write_csv(self.run_dir / "operations.csv")
+        write_series_csv(self.run_dir / "per_second.csv", self.result.series)
         if self.result.reason:  # already errored
             return
         if self.stop.requested:
@@ -251,4 +320,5 @@ class Runner:
         self.result.reason = reason
 
     def _on_fault_event(self, kind: str, event: FaultEvent) -> None:
+        self.sampler.sample()  # the platform's counters at the window boundary
         self.observe("fault", {"kind": kind, "label": event.label, "type": event.type, "at_s": round(self.clock(), 3)})

@@ -19,8 +19,8 @@ def render(result: RunResult, console: Console) -> None:
     """Print faults, windows, gates, reconciliation and the verdict."""
     console.rule(f"taxstorm run {result.run_id}")
     if result.faults:
-        faults = Table(title="Fault timeline (s since start)")
-        for column in ("fault", "type", "planned", "applied", "reverted", "error"):
+        faults = Table(title="Fault timeline (s since start; TTR: time to recover after the revert)")
+        for column in ("fault", "type", "planned", "applied", "reverted", "TTR s", "error"):
             faults.add_column(column)
         for event in result.faults:
             planned = (
@@ -32,6 +32,7 @@ def render(result: RunResult, console: Console) -> None:
                 planned,
                 _fmt(event.applied_s),
                 _fmt(event.reverted_s),
+                _ttr(result, event.label, event.reverted_s),
                 event.error or "",
             )
         console.print(faults)
@@ -84,3 +85,10 @@ def render(result: RunResult, console: Console) -> None:
 
 def _fmt(value: float | None) -> str:
     return "" if value is None else f"{value:.3g}" if abs(value) < 100 else f"{value:.0f}"
+
+
+def _ttr(result: RunResult, label: str, reverted_s: float | None) -> str:
+    if reverted_s is None or label not in result.recovery_s:
+        return ""
+    ttr = result.recovery_s[label]
+    return "not recovered" if ttr is None else f"{ttr:.1f}"

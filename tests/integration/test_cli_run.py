@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import signal
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ import yaml
 
 from chaos.toxiproxy.api import ToxiproxyAPI
 from chaos.waiting import wait_until
+from tests.chromium import distinct_colours, dump_dom, screenshot
 from tests.conftest import REPO
 
 
@@ -90,6 +93,27 @@ def test_run_passes_and_the_latency_fault_is_seen_by_the_client(tmp_path: Path) 
     assert sum(r["count"] for r in polls) > 0
     assert "PASSED" in output and "result.json" in output
     assert_no_child_left(state)
+    assert result["recovery_s"]["slow"] is not None and result["recovery_s"]["slow"] < 3  # time to recover
+    check_reports(Path(result["reports"]["html"]).parent, result, tmp_path)
+
+
+def check_reports(run_dir: Path, result: dict[str, Any], tmp_path: Path) -> None:
+    """JUnit, per-second CSV, the HTML report as Chromium draws it, and ``report`` / ``compare`` on the run."""
+    suite = ET.parse(run_dir / "junit.xml").getroot()
+    assert suite.get("tests") == str(len(result["gates"])) and suite.get("failures") == "0"
+    seconds = list(csv.DictReader((run_dir / "per_second.csv").open(encoding="utf-8")))
+    assert len(seconds) >= 9 and sum(int(s["operations"]) for s in seconds) == result["windows"][0]["operations"]
+    dom = dump_dom(run_dir / "report.html")
+    assert dom.count("<svg") >= 2 and "slow" in dom and "PASSED" in dom
+    screenshot(run_dir / "report.html", tmp_path / "report.png")
+    assert distinct_colours(tmp_path / "report.png") > 20  # charts, shading and text were drawn
+    (run_dir / "report.html").unlink()
+    proc = taxstorm("report", str(run_dir))
+    output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and "PASSED" in output and (run_dir / "report.html").exists(), output
+    proc = taxstorm("compare", str(run_dir), str(run_dir), "--fail-on-regression")
+    output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and "0 regression(s)" in output, output
 
 
 def test_a_failed_gate_exits_1_and_says_why(tmp_path: Path) -> None:
@@ -300,3 +324,36 @@ def test_every_kind_of_traffic_shares_one_platform(tmp_path: Path) -> None:
     reconciliation = result["reconciliation"]
     assert not reconciliation["lost"] and not reconciliation["duplicates"] and not reconciliation["mismatched"]
     assert reconciliation["orders"] == operations["issue"]["issued"] + operations["batch"]["issued"]
+
+
+def test_a_halt_condition_stops_the_run_early_and_reverts(tmp_path: Path) -> None:
+    # the naive client tells its users "failed" once the platform answers every issue with 503
+    faults = [
+        {"type": "error_injection", "id": "errors", "at_s": 2, "rate": 1.0, "code": "E9003", "families": ["issue"]}
+    ]
+    path = scenario(
+        tmp_path,
+        duration_s=60,
+        client={"ref": "naive", "options": {"timeout_s": 2, "retries": 1, "retry_pause_s": 0.05}},
+        faults=faults,
+        halt=[{"type": "error_rate", "above": 0.5, "for_s": 3, "min_operations": 5}],
+        gates=[{"type": "integrity"}],
+    )
+    proc = taxstorm("run", str(path), "--report-dir", str(tmp_path / "reports"))
+    output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 1, output
+    result, state = only_run(tmp_path / "reports")
+    assert result["status"] == "failed" and result["halted"].startswith("halted at ")
+    assert "error rate" in result["halted"] and result["duration_s"] < 30
+    assert result["faults"][0]["reverted_s"] is not None and result["cleanup"]["toxics_left"] == []
+    assert_no_child_left(state)
+
+
+def test_an_unhealthy_baseline_is_an_environment_error_not_a_client_failure(tmp_path: Path) -> None:
+    path = scenario(tmp_path, duration_s=20, steady_state={"max_p95_ms": 0.001})
+    proc = taxstorm("run", str(path), "--report-dir", str(tmp_path / "reports"))
+    output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 3, output
+    result, _ = only_run(tmp_path / "reports")
+    assert result["status"] == "errored" and "environment not healthy before the first fault" in result["reason"]
+    assert all(f["applied_s"] is None for f in result["faults"])  # no fault was injected into a sick system
