@@ -48,21 +48,15 @@ def run(scenario: Path, report_dir: Path, toxiproxy_url: str | None, toxiproxy_b
     from rich.console import Console
 
     from harness.report import terminal
+    from harness.report.live import LiveView
     from harness.runner import Runner, RunOptions
     from harness.scenario import load_scenario
 
     console = Console(width=None if sys.stdout.isatty() else 160)
     loaded = load_scenario(scenario)
-
-    def observe(kind: str, data: dict[str, object]) -> None:
-        if kind == "phase":
-            details = ", ".join(f"{k}={v}" for k, v in data.items() if k != "phase")
-            console.print(f"[cyan]phase[/] {data['phase']} {details}")
-        elif kind == "fault":
-            console.print(f"[magenta]fault[/] {data['kind']} {data['label']} ({data['type']}) at {data['at_s']}s")
-
-    runner = Runner(loaded, RunOptions(report_dir, toxiproxy_url, toxiproxy_bin_dir), observe)
-    result = runner.run()
+    with LiveView(console) as view:
+        runner = Runner(loaded, RunOptions(report_dir, toxiproxy_url, toxiproxy_bin_dir), view.observe)
+        result = runner.run()
     terminal.render(result, console)
     sys.exit(result.exit_code)
 

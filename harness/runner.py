@@ -27,6 +27,7 @@ from harness.errors import ExitCode, InvalidInputError
 from harness.gates import Snapshot, evaluate, recovery_times
 from harness.halt import halt_reason, steady_state_problem
 from harness.load_plan import user_classes
+from harness.progress import Progress
 from harness.reconcile import reconcile
 from harness.report.html import write_html
 from harness.report.junit import write_junit
@@ -172,7 +173,13 @@ class Runner:
             client_options=dict(scenario.client.options),
         )
         admin = stack.admin
-        self.sampler = Sampler(self.clock, lambda: sum(c.backlog() for c in load.clients), admin.stats)
+        progress = Progress(scenario.duration_s, recorder, lambda: scheduler.active())
+        self.sampler = Sampler(
+            self.clock,
+            lambda: sum(c.backlog() for c in load.clients),
+            admin.stats,
+            lambda now: self.observe("tick", progress.tick(now, self.sampler.backlog)),
+        )
         classes = user_classes(load, scenario.load, scenario.platform.settings)
         env = Environment(user_classes=classes, stop_timeout=30.0)
         locust_runner = env.create_local_runner()

@@ -23,7 +23,9 @@ class Sampler:
         clock: Callable[[], float],
         backlog: Callable[[], int],
         platform_stats: Callable[[], dict[str, Any]],
+        on_sample: Callable[[float], None] | None = None,
     ) -> None:
+        self._on_sample = on_sample or (lambda now: None)
         self._clock = clock
         self._backlog = backlog
         self._platform_stats = platform_stats
@@ -44,6 +46,7 @@ class Sampler:
         def loop() -> None:
             while True:
                 self.sample()
+                self._on_sample(self._clock())
                 gevent.sleep(every_s)
 
         self._loop = gevent.spawn(loop)

@@ -92,6 +92,7 @@ def test_run_passes_and_the_latency_fault_is_seen_by_the_client(tmp_path: Path) 
     polls = [r for r in result["platform_stats"]["requests"] if r["route"].endswith("/by-serial/{serial}")]
     assert sum(r["count"] for r in polls) > 0
     assert "PASSED" in output and "result.json" in output
+    assert "offered" in output and "achieved" in output and "faults: slow" in output  # progress lines (no TTY)
     assert_no_child_left(state)
     assert result["recovery_s"]["slow"] is not None and result["recovery_s"]["slow"] < 3  # time to recover
     check_reports(Path(result["reports"]["html"]).parent, result, tmp_path)
