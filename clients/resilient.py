@@ -154,7 +154,7 @@ class ResilientClient:
 
     def _hold_reason(self) -> str | None:
         """Why new orders go to the outbox without a try, or None to send them now."""
-        if self._breaker.current_state == pybreaker.STATE_OPEN:
+        if self._breaker.open_now():
             return "circuit open: queued offline"
         closed = self._status.closed("issue")
         if closed is not None:  # do not send into a maintenance window: queue and drain afterwards
@@ -256,7 +256,7 @@ class ResilientClient:
                 break
             for entry in batch:
                 remaining = deadline - time.monotonic()
-                if remaining <= 0 or self._breaker.current_state == pybreaker.STATE_OPEN:
+                if remaining <= 0 or self._breaker.open_now():
                     return outcomes
                 if self._status.closed("issue") is not None:
                     return outcomes

@@ -57,3 +57,22 @@ def test_opens_after_fail_max_then_half_opens_and_closes() -> None:
     time.sleep(0.25)
     assert breaker.call(lambda: "trial") == "trial"  # half-open trial succeeds
     assert breaker.current_state == pybreaker.STATE_CLOSED
+
+
+def test_an_open_circuit_admits_one_trial_run_once_after_the_reset_timeout() -> None:
+    # A client checks open_now() before sending: the circuit must not stay open forever for want of a call.
+    breaker = ConcurrentCircuitBreaker(fail_max=1, reset_timeout=0.2)
+    with pytest.raises(pybreaker.CircuitBreakerError):
+        breaker.call(lambda: (_ for _ in ()).throw(Transient()))
+    assert breaker.open_now()
+    time.sleep(0.25)
+    assert not breaker.open_now()  # a call now would be a trial
+    calls: list[int] = []
+
+    def trial() -> str:
+        calls.append(1)
+        return "trial"
+
+    assert breaker.call(trial) == "trial"
+    assert calls == [1]  # run exactly once (pybreaker's own open state would run it twice through this class)
+    assert breaker.current_state == pybreaker.STATE_CLOSED and not breaker.open_now()
