@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -24,14 +25,20 @@ class Fake:
 
 def test_a_down_feature_closes_it_and_reads_are_cached() -> None:
     fake, now, wall = Fake(), [0.0], [1_800_000_000.0]
-    status = PlatformStatus(fake, refresh_s=5, clock=lambda: now[0], wall=lambda: wall[0])
-    assert status.closed("issue") is None and fake.reads == 2
+    later: list[Callable[[], None]] = []
+    status = PlatformStatus(fake, refresh_s=5, clock=lambda: now[0], wall=lambda: wall[0], spawn=later.append)
+    assert status.closed("issue") is None and fake.reads == 2  # the first read is synchronous
     fake.features = {"issue": "DOWN"}
     assert status.closed("issue") is None and fake.reads == 2  # cached for refresh_s
     now[0] = 5
-    assert "DOWN" in (status.closed("issue") or "")
+    assert status.closed("issue") is None and len(later) == 1  # stale: refreshed in the background …
+    assert status.closed("issue") is None and len(later) == 1  # … one refresh at a time
+    later.pop()()
+    assert "DOWN" in (status.closed("issue") or "") and fake.reads == 4
     fake.features = {"issue": "UP"}
     now[0] = 10
+    status.closed("issue")
+    later.pop()()
     assert status.closed("issue") is None
 
 
