@@ -35,12 +35,29 @@ def cli() -> None:
     help="Use this external Toxiproxy (e.g. docker compose) instead of starting one.",
 )
 @click.option("--toxiproxy-bin-dir", type=click.Path(path_type=Path), default=Path(".bin"), show_default=True)
-def run(scenario: Path, report_dir: Path, toxiproxy_url: str | None, toxiproxy_bin_dir: Path) -> None:
+@click.option(
+    "--scale",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Stretch the timeline: 0.25 runs four times shorter, 10 ten times longer.",
+)
+@click.option("--client", "client_ref", default=None, help="Judge this client instead of the scenario's.")
+def run(
+    scenario: Path,
+    report_dir: Path,
+    toxiproxy_url: str | None,
+    toxiproxy_bin_dir: Path,
+    scale: float,
+    client_ref: str | None,
+) -> None:
     """Run SCENARIO and exit 0 passed, 1 gates failed, 2 invalid input, 3 environment error, 4 revert failed.
 
     \b
-    Example:
+    Examples:
       taxstorm run scenarios/smoke.yaml --report-dir reports
+      taxstorm run scenarios/platform_crash.yaml --client naive      # watch the naive client fail
+      taxstorm run scenarios/peak_season_filing.yaml --scale 10      # the long version
     """
     from gevent import monkey
 
@@ -50,10 +67,15 @@ def run(scenario: Path, report_dir: Path, toxiproxy_url: str | None, toxiproxy_b
     from harness.report import terminal
     from harness.report.live import LiveView
     from harness.runner import Runner, RunOptions
-    from harness.scenario import load_scenario
+    from harness.scaling import scale_scenario
+    from harness.scenario import ClientSpec, load_scenario
 
     console = Console(width=None if sys.stdout.isatty() else 160)
     loaded = load_scenario(scenario)
+    if scale != 1.0:
+        loaded = scale_scenario(loaded, scale)
+    if client_ref is not None:
+        loaded = loaded.model_copy(update={"client": ClientSpec(ref=client_ref)})
     with LiveView(console) as view:
         runner = Runner(loaded, RunOptions(report_dir, toxiproxy_url, toxiproxy_bin_dir), view.observe)
         result = runner.run()
