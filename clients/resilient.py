@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -126,7 +127,8 @@ class ResilientClient:
             exclude=[RejectedError, StillProcessing],
             name="issue",
         )
-        self._in_flight: set[str] = set()  # orders an issue() call is working on: drain leaves them alone
+        self._in_flight: set[str] = set()  # orders an issue() or a drain is working on: nobody else touches them
+        self._claims = threading.Lock()
         self._status = PlatformStatus(self._http.public, self.options.status_refresh_s)
         # one Retrying per client (its state is per greenlet/thread); per-call limits travel in a _Call
         self._retrying = Retrying(
@@ -144,7 +146,8 @@ class ResilientClient:
             return self._settled(entry)
         if hold is not None:
             return Outcome("queued", order.order_ref, attempts=0, error=hold)
-        self._in_flight.add(order.order_ref)
+        if not self._claim(order.order_ref):  # the same order is being worked on right now (a drain)
+            return Outcome("queued", order.order_ref, attempts=0, error="already in progress")
         try:
             # a known entry may have been sent before (maybe by another session): never resubmit it blindly
             unknown = not fresh and entry.attempts > 0
@@ -232,7 +235,7 @@ class ResilientClient:
                 continue
             invoice = item.get("invoice")
             code = str(item.get("code", ""))
-            if item.get("accepted") and invoice and invoice["status"] == "ISSUED":
+            if item.get("accepted") and invoice and invoice["status"] == "ISSUED" and invoice.get("invoiceNo"):
                 outcomes[entry.order_ref] = self._accept(entry, answer_from(invoice), attempts=1)
             elif item.get("accepted") is False and not transient_code(code):
                 error = f"{code}: {item.get('message', '')}"
@@ -260,13 +263,30 @@ class ResilientClient:
                     return outcomes
                 if self._status.closed("issue") is not None:
                     return outcomes
-                # an entry tried before may have landed: look it up before resubmitting
-                outcome = self._process(entry, min(remaining, self.options.issue_budget_s), entry.attempts > 0)
+                if not self._claim(entry.order_ref):
+                    continue  # another drain (or issue) is working on it
+                try:
+                    current = self._outbox.get(entry.order_ref)  # settled since the batch was read?
+                    if current is None or current.state != "pending":
+                        continue
+                    # an entry tried before may have landed: look it up before resubmitting
+                    budget = min(remaining, self.options.issue_budget_s)
+                    outcome = self._process(current, budget, current.attempts > 0)
+                finally:
+                    self._in_flight.discard(entry.order_ref)
                 if outcome.status != "queued":
                     outcomes.append(outcome)
                 # bounded, jittered pace so a recovering platform is not flattened by our backlog
                 self._sleep(random.uniform(0, 2.0 / self.options.drain_rate_per_s))
         return outcomes
+
+    def _claim(self, order_ref: str) -> bool:
+        """Mark an order as worked on, unless someone already is (two drains may overlap)."""
+        with self._claims:
+            if order_ref in self._in_flight:
+                return False
+            self._in_flight.add(order_ref)
+            return True
 
     def close(self) -> None:
         self._http.close()
@@ -297,6 +317,10 @@ class ResilientClient:
             call.failures += 1
             call.unknown = call.unknown or exc.unknown_outcome
             raise
+        if answer.status == "ISSUED" and not answer.invoice_no:  # the answer broke the API (a bad release?)
+            call.unknown = True
+            call.failures += 1
+            raise TransientError("ISSUED without invoiceNo: the answer does not match the API", unknown_outcome=True)
         if answer.status == "FAILED":  # definitely no invoice under this serial: a new one is safe
             call.current = self._outbox.rotate_serial(call.current)
             call.unknown = False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -224,3 +225,28 @@ def test_batch_items_still_processing_are_followed_to_issued(tmp_path: Path) -> 
         follows = sum(r["count"] for r in rows if r["route"] == "/api/v1/invoices/batch/{batchId}")
         lookups = sum(r["count"] for r in rows if r["route"].endswith("/by-serial/{serial}"))
         assert follows >= 1 and lookups == 0  # followed through the batch, not item by item
+
+
+def test_overlapping_drains_work_each_order_once(proxied: Proxied, tmp_path: Path) -> None:
+    config = ClientConfig(proxied.client_url, SELLER.tax_id, SELLER.name, tmp_path / "client")
+    client = ResilientClient(
+        config, ResilientOptions(**{**FAST.__dict__, "drain_rate_per_s": 20, "breaker_fail_max": 1000})
+    )
+    down = DownFault(DownSpec(at_s=0), FaultContext("r", proxied.api, proxied.name), "down")
+    down.apply()
+    try:
+        assert {client.issue(order(f"D{i}")).status for i in range(8)} == {"queued"}
+    finally:
+        down.revert()
+    results: list[list[Outcome]] = [[], []]
+    threads = [threading.Thread(target=lambda i=i: results[i].extend(client.drain(budget_s=5))) for i in (0, 1)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+    finally:
+        client.close()
+    drained = sorted(o.order_ref for outcomes in results for o in outcomes)
+    assert drained == [f"D{i}" for i in range(8)]  # every order once, though two drains ran at the same time
+    assert ledger_refs(proxied) == [f"D{i}" for i in range(8)]
