@@ -10,11 +10,10 @@ import random
 from collections.abc import Callable
 
 from gevent.pool import Pool
-from locust import User, task
 
-from loadtests.context import LoadContext
 from loadtests.records import Recorder
-from loadtests.shapes import Shape
+
+RECHECK_S = 0.5
 
 
 class Arrivals:
@@ -30,12 +29,19 @@ class Arrivals:
         self._due = False  # the first task call comes before any wait: no arrival yet
 
     def wait(self, rate_per_s: float) -> float:
-        """Seconds to the next arrival at ``rate_per_s`` (re-checked every 0.1 s while the rate is zero)."""
+        """Seconds to wait before the next task call: an arrival's gap at ``rate_per_s``, or ``RECHECK_S``.
+
+        The rate varies with time (shapes), so a gap longer than ``RECHECK_S`` is not waited out: after
+        ``RECHECK_S`` without an arrival the gap is drawn again at the rate of that moment. Exponential gaps
+        are memoryless, so this is exact for a rate that is constant over each ``RECHECK_S``; without it, a
+        gap drawn at a night-time rate would sleep through the next morning's peak.
+        """
         if rate_per_s <= 0:
             self._due = False
-            return 0.1
-        self._due = True
-        return self._rng.expovariate(rate_per_s)
+            return RECHECK_S
+        gap = self._rng.expovariate(rate_per_s)
+        self._due = gap <= RECHECK_S
+        return min(gap, RECHECK_S)
 
     def arrive(self, operation: Callable[[], None]) -> None:
         """Start ``operation`` for the arrival that is due, or count it dropped when the in-flight cap is reached."""
@@ -58,34 +64,3 @@ class Arrivals:
     def join(self, timeout_s: float) -> None:
         """Let the operations in flight finish (and be recorded), for at most ``timeout_s``."""
         self._pool.join(timeout=timeout_s)
-
-
-class ArrivalUser(User):
-    """A user driven by :class:`Arrivals`: ``operation`` runs once per arrival at ``shape``'s rate.
-
-    Factories subclass it with the run's ``load`` (the run's context), ``shape``, ``users`` (who share the rate) and
-    ``per_arrival`` (units of the rate per arrival: an ERP batch of 20 orders is one arrival).
-    """
-
-    abstract = True
-    load: LoadContext
-    shape: Shape
-    users: int = 1
-    per_arrival: int = 1
-    max_in_flight: int = 100
-
-    def on_start(self) -> None:
-        self.arrivals = Arrivals(self.load.recorder, f"{type(self).__name__}-{id(self)}", self.max_in_flight)
-
-    def wait_time(self) -> float:
-        return self.arrivals.wait(self.shape.rate_at(self.load.clock()) / self.users / self.per_arrival)
-
-    @task
-    def arrive(self) -> None:
-        self.arrivals.arrive(self.operation)
-
-    def on_stop(self) -> None:
-        self.arrivals.join(self.load.stop_timeout_s)  # operations in flight finish and are recorded
-
-    def operation(self) -> None:
-        raise NotImplementedError

@@ -7,7 +7,7 @@ import time
 from locust import User
 
 from clients.protocol import BatchIssuingClient
-from loadtests.arrivals import ArrivalUser
+from loadtests.arrival_user import ArrivalUser
 from loadtests.context import LoadContext, SellerSeat
 from loadtests.shapes import Shape
 

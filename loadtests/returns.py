@@ -8,7 +8,7 @@ import uuid
 import gevent
 from locust import User
 
-from loadtests.arrivals import ArrivalUser
+from loadtests.arrival_user import ArrivalUser
 from loadtests.context import IssuedInvoice, LoadContext, fire
 from loadtests.platform_session import CallResult, PlatformSession
 from loadtests.shapes import Shape

@@ -10,7 +10,7 @@ import time
 
 from locust import User
 
-from loadtests.arrivals import ArrivalUser
+from loadtests.arrival_user import ArrivalUser
 from loadtests.context import LoadContext, SellerSeat
 from loadtests.shapes import Shape
 
