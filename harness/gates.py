@@ -19,9 +19,7 @@ from harness.scenario import (
     RecoveryTimeGateSpec,
 )
 from harness.timeseries import RecoveryCriteria, Second, time_to_recover, value_at
-from harness.windows import WindowStats, select
-
-DEFINED_OUTCOMES = frozenset({"issued", "queued", "rejected", "failed"})
+from harness.windows import DEFINED_OUTCOMES, WindowStats, select
 
 
 @dataclass(frozen=True)
@@ -138,12 +136,14 @@ def graceful_gate(spec: GracefulGateSpec, snapshot: Snapshot) -> list[GateResult
         if stats.operations == 0:
             return None
         longest = stats.latency_ms.get("max", 0.0)
-        undefined = {k: v for k, v in stats.outcomes.items() if k not in DEFINED_OUTCOMES}
+        unknown = {k: v for k, v in stats.outcomes.items() if k not in DEFINED_OUTCOMES}
         problems = []
         if longest > spec.budget_ms:
             problems.append(f"the slowest answer took {longest:.0f} ms")
-        if undefined:
-            problems.append(f"undefined outcomes {undefined}")
+        if unknown:
+            problems.append(f"undefined outcomes {unknown}")
+        elif stats.undefined:
+            problems.append(f"{stats.undefined} answers said issued without an invoice number")
         message = "; ".join(problems) or f"every answer within {longest:.0f} ms, every outcome defined"
         return GateResult(name, stats.window.name, not problems, longest, spec.budget_ms, message)
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError
+
 from harness.errors import InvalidInputError
 from harness.scenario import Scenario
 
@@ -22,21 +24,26 @@ def scale_scenario(scenario: Scenario, factor: float) -> Scenario:
     """The same scenario with its timeline multiplied by ``factor``."""
     if not 0.01 <= factor <= 100:
         raise InvalidInputError(f"--scale {factor:g}: use a factor between 0.01 and 100 (0.25 = four times shorter)")
-    data = scenario.model_dump(mode="json", exclude_unset=False)
-    data["duration_s"] = round(data["duration_s"] * factor, 3)
-    data["drain_s"] = max(MIN_DRAIN_S, round(data["drain_s"] * factor, 3)) if data["drain_s"] else 0
-    for fault in data["faults"]:
+    data = scenario.model_dump(mode="json", exclude_unset=True)  # defaults stay defaults (rate_per_s vs shape)
+    data["duration_s"] = round(scenario.duration_s * factor, 3)
+    data["drain_s"] = max(MIN_DRAIN_S, round(scenario.drain_s * factor, 3)) if scenario.drain_s else 0
+    for fault in data.get("faults", []):
         _scale(fault, FAULT_TIMES, factor)
-    for traffic in (data["load"], *(data["load"].get(k) or {} for k in ("erp", "receivers", "returns"))):
+    load = data.get("load", {})
+    for traffic in (load, *(load.get(k) or {} for k in ("erp", "receivers", "returns"))):
         shape = traffic.get("shape") if isinstance(traffic, dict) else None
         if shape:
             _scale(shape, SHAPE_TIMES, factor)
             if "time_scale" in shape:
                 shape["time_scale"] = shape["time_scale"] / factor
-    for gate in data["gates"]:
+    for gate in data.get("gates", []):
         if gate["type"] == "drain":
             gate["within_s"] = round(gate["within_s"] * factor, 3)
-    return Scenario.model_validate(data)
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:  # e.g. a maintenance notice that no longer fits its shortened window
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False))
+        raise InvalidInputError(f"--scale {factor:g} makes the scenario invalid: {problems}") from None
 
 
 def _scale(item: dict[str, Any], keys: tuple[str, ...], factor: float) -> None:

@@ -12,6 +12,7 @@ from chaos.timeline import FaultEvent
 from loadtests.records import OperationRecord
 
 WindowKind = Literal["all", "baseline", "fault", "recovery"]
+DEFINED_OUTCOMES = frozenset({"issued", "queued", "rejected", "failed"})
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class WindowStats:
     operations: int
     outcomes: dict[str, int]
     latency_ms: dict[str, float] = field(default_factory=dict)
+    undefined: int = 0  # outcomes outside the protocol, or "issued" without an invoice number
 
     @property
     def failed(self) -> int:
@@ -94,7 +96,10 @@ def window_stats(
     if latencies:
         stats["max"] = round(latencies[-1], 3)
         stats["mean"] = round(sum(latencies) / len(latencies), 3)
-    return WindowStats(window, len(inside), dict(Counter(r.outcome for r in inside)), stats)
+    undefined = sum(
+        1 for r in inside if r.outcome not in DEFINED_OUTCOMES or (r.outcome == "issued" and not r.invoice_no)
+    )
+    return WindowStats(window, len(inside), dict(Counter(r.outcome for r in inside)), stats, undefined)
 
 
 def select(stats: Sequence[WindowStats], selector: str) -> list[WindowStats]:

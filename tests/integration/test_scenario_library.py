@@ -16,10 +16,17 @@ from tests.conftest import REPO
 # scenario → (scale for the test, the gate type the naive client must fail)
 STORIES = {
     "smoke": (0.5, "integrity"),
+    "peak_season_filing": (0.25, "error_rate"),
+    "month_end_overload": (0.3, "amplification"),
+    "network_degradation": (0.3, "integrity"),
     "network_partition": (0.25, "error_rate"),
+    "bad_upgrade": (0.3, "graceful"),
+    "rolling_upgrade": (0.3, "error_rate"),
     "platform_crash": (0.3, "error_rate"),
     "maintenance_window": (0.3, "error_rate"),
-    "month_end_overload": (0.3, "amplification"),
+    "token_revocation_storm": (0.3, "error_rate"),
+    "ledger_stall": (0.3, "graceful"),
+    "wuhan_outage_gameday": (0.25, "error_rate"),
 }
 
 

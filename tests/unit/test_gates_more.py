@@ -43,6 +43,9 @@ def test_graceful_fails_on_a_hang_and_on_an_undefined_outcome() -> None:
     odd = [*every_second(0, 5, 10), op(6, 10, "odd", outcome="maybe")]
     result = evaluate([GracefulGateSpec(budget_ms=30_000)], snapshot(odd, [], 10))[0]
     assert not result.passed and "undefined outcomes {'maybe': 1}" in result.message
+    numberless = [*every_second(0, 5, 10), op(6, 10, "n1", inv=None), op(7, 10, "n2", inv=None)]
+    result = evaluate([GracefulGateSpec(budget_ms=30_000)], snapshot(numberless, [], 10))[0]
+    assert not result.passed and "2 answers said issued without an invoice number" in result.message
 
 
 def test_time_to_recover_waits_for_held_health() -> None:
