@@ -1,8 +1,8 @@
 """The ``naive`` client: a faithful picture of common integrations, and what taxstorm must catch.
 
-One long timeout; synchronous issuing; on any error a blind retry under a *new* request serial (so a lost
-answer turns into a duplicate invoice); no outbox (nothing is queued: the user is told ``failed``); a token
-fetched once and re-fetched only after a 401.
+One long timeout; synchronous issuing; on any error — a business error included — a blind retry under a *new*
+request serial (so a lost answer turns into a duplicate invoice, and a rule change into a retry storm); no
+outbox (nothing is queued: the user is told ``failed``); a token fetched once and re-fetched only after a 401.
 """
 
 from __future__ import annotations
@@ -68,8 +68,6 @@ class NaiveClient:
                     return Outcome("issued", order.order_ref, data.get("invoiceNo"), attempt)
                 if answer.status_code == 401:
                     self._token = None
-                if answer.status_code in (400, 422):
-                    return Outcome("rejected", order.order_ref, attempts=attempt, error=str(body.get("code")))
                 last_error = f"HTTP {answer.status_code} {body.get('code', '')}"
             self._sleep(self.options.retry_pause_s)
         return Outcome("failed", order.order_ref, attempts=self.options.retries + 1, error=last_error)

@@ -24,6 +24,7 @@ STORIES = {
     "rolling_upgrade": (0.3, "error_rate"),
     "platform_crash": (0.3, "error_rate"),
     "maintenance_window": (0.3, "error_rate"),
+    "policy_change": (0.3, "amplification"),
     "token_revocation_storm": (0.3, "error_rate"),
     "ledger_stall": (0.3, "graceful"),
     "wuhan_outage_gameday": (0.25, "error_rate"),
