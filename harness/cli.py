@@ -84,6 +84,76 @@ def run(
 
 
 @cli.command()
+@click.argument("scenario", type=click.Path(path_type=Path))
+@click.option("--start", "start_per_s", type=click.FloatRange(min=0.1), default=5.0, show_default=True)
+@click.option("--step", "step_per_s", type=click.FloatRange(min=0.1), default=5.0, show_default=True)
+@click.option("--steps", type=click.IntRange(2, 200), default=8, show_default=True)
+@click.option("--step-s", type=click.FloatRange(min=2.0), default=20.0, show_default=True, help="Seconds per step.")
+@click.option("--report-dir", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
+@click.option("--toxiproxy-url", envvar="TOXIPROXY_URL", default=None)
+@click.option("--toxiproxy-bin-dir", type=click.Path(path_type=Path), default=Path(".bin"), show_default=True)
+@click.option("--client", "client_ref", default=None, help="Measure this client instead of the scenario's.")
+def capacity(
+    scenario: Path,
+    start_per_s: float,
+    step_per_s: float,
+    steps: int,
+    step_s: float,
+    report_dir: Path,
+    toxiproxy_url: str | None,
+    toxiproxy_bin_dir: Path,
+    client_ref: str | None,
+) -> None:
+    """Find the knee: step the offered rate up on SCENARIO's platform and client (no faults) and report the
+    highest rate that still meets its latency and error-rate gates, with a chart (capacity.html).
+
+    \b
+    Example:
+      taxstorm capacity scenarios/month_end_overload.yaml --start 10 --step 10 --steps 10 --step-s 15
+    """
+    from gevent import monkey
+
+    monkey.patch_all()
+    import json
+
+    from rich.console import Console
+
+    from harness.capacity import Criteria, capacity_report, capacity_scenario, judge_steps, knee
+    from harness.report.capacity_html import write_capacity_html
+    from harness.report.live import LiveView
+    from harness.runner import Runner, RunOptions
+    from harness.scenario import ClientSpec, load_scenario
+    from loadtests.records import Recorder
+
+    console = Console(width=None if sys.stdout.isatty() else 160)
+    loaded = load_scenario(scenario)
+    if client_ref is not None:
+        loaded = loaded.model_copy(update={"client": ClientSpec(ref=client_ref)})
+    criteria = Criteria.from_scenario(loaded)
+    probe = capacity_scenario(loaded, start_per_s, step_per_s, step_s, steps)
+    with LiveView(console) as view:
+        result = Runner(probe, RunOptions(report_dir, toxiproxy_url, toxiproxy_bin_dir), view.observe).run()
+    run_dir = Path(result.reports["json"]).parent
+    if result.status in ("errored", "interrupted"):
+        console.print(f"[yellow]capacity run {result.status}:[/] {result.reason}")
+        sys.exit(result.exit_code)
+    records = Recorder.read_csv(run_dir / "operations.csv")
+    results = judge_steps(records, start_per_s, step_per_s, step_s, steps, criteria)
+    report = capacity_report(loaded, criteria, results, result.run_id)
+    (run_dir / "capacity.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    write_capacity_html(report, run_dir / "capacity.html")
+    for step in results:
+        verdict = "[green]PASS[/]" if step.passed else "[red]FAIL[/]"
+        console.print(
+            f"{step.offered_per_s:>8g}/s offered  {step.issued_per_s:>8g}/s issued  "
+            f"p{criteria.percentile:g} {step.latency_ms:>7.0f} ms  failed {step.error_rate:>6.1%}  {verdict} {step.why}"
+        )
+    found = knee(results)
+    console.print(f"knee: {found.offered_per_s:g}/s" if found else "knee: none (the first step already fails)")
+    console.print(f"reports: {run_dir / 'capacity.html'} and {run_dir / 'capacity.json'}")
+
+
+@cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def validate(files: tuple[Path, ...]) -> None:
     """Check scenario FILES and list every problem with its field path.

@@ -70,6 +70,26 @@ class Recorder:
                     ]
                 )
 
+    @staticmethod
+    def read_csv(path: Path) -> list[OperationRecord]:
+        """The records of an ``operations.csv`` written by :meth:`write_csv`."""
+        records = []
+        with path.open(newline="", encoding="utf-8") as handle:
+            for row in csv.DictReader(handle):
+                records.append(
+                    OperationRecord(
+                        start_s=float(row["start_s"]),
+                        end_s=float(row["end_s"]),
+                        operation=row["operation"],  # type: ignore[arg-type]
+                        outcome=row["outcome"],
+                        order_ref=row["order_ref"],
+                        attempts=int(row["attempts"]),
+                        invoice_no=row["invoice_no"] or None,
+                        error=row["error"] or None,
+                    )
+                )
+        return records
+
     def outcome_counts(self) -> dict[str, dict[str, int]]:
         """How many records of each operation ended in each outcome."""
         counts: dict[str, dict[str, int]] = {}

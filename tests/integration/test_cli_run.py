@@ -358,3 +358,30 @@ def test_an_unhealthy_baseline_is_an_environment_error_not_a_client_failure(tmp_
     result, _ = only_run(tmp_path / "reports")
     assert result["status"] == "errored" and "environment not healthy before the first fault" in result["reason"]
     assert all(f["applied_s"] is None for f in result["faults"])  # no fault was injected into a sick system
+
+
+def test_capacity_finds_the_knee_of_a_platform_with_known_capacity(tmp_path: Path) -> None:
+    # 4 concurrent issues of 100 ms each: about 40 invoices/s, beyond which the queue grows without bound
+    path = scenario(
+        tmp_path,
+        platform={
+            "settings": {
+                "capacity": {
+                    "issue": {"concurrency": 4, "queue": 1000, "policy": "queue", "service_time": {"median_ms": 100}}
+                }
+            }
+        },
+        faults=[],
+        gates=[{"type": "latency", "percentile": 95, "max_ms": 1000}],
+    )
+    command = ["capacity", str(path), "--start", "10", "--step", "10", "--steps", "6", "--step-s", "4"]
+    proc = taxstorm(*command, "--report-dir", str(tmp_path / "reports"))
+    output, _ = proc.communicate(timeout=180)
+    assert proc.returncode == 0, output
+    (report_file,) = (tmp_path / "reports").glob("*/capacity.json")
+    report = json.loads(report_file.read_text())
+    assert report["kind"] == "taxstorm.capacity" and len(report["steps"]) == 6
+    assert 20 <= report["knee_per_s"] <= 50, report["steps"]  # the theoretical 40/s, within step noise
+    assert not report["steps"][-1]["passed"]  # 60/s is well past it
+    html = (report_file.parent / "capacity.html").read_text()
+    assert html.count("<svg") == 3 and f"Knee: <b>{report['knee_per_s']:g} operations/s" in html
