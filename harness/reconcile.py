@@ -45,17 +45,20 @@ def final_claims(records: Iterable[OperationRecord]) -> dict[str, OperationRecor
     return claims
 
 
+LedgerInvoice = tuple[str, str]  # (invoiceNo, totalWithTax): all reconciliation keeps of a ledger row
+
+
 def _judge_order(
-    status: str, claim: OperationRecord | None, rows: Sequence[Mapping[str, Any]], expected: Decimal
+    status: str, claim: OperationRecord | None, rows: Sequence[LedgerInvoice], expected: Decimal
 ) -> Iterator[tuple[str, str]]:
     """(finding kind, detail) for one order: duplicates, mismatches, lost, unknown outcome, pending."""
-    numbers = [str(r["invoiceNo"]) for r in rows]
+    numbers = [number for number, _ in rows]
     if len(rows) > 1:
         yield "duplicates", f"{len(rows)} live invoices for one order"
-    for row in rows:
-        total = Decimal(str(row["totals"]["totalWithTax"]))
+    for number, total_text in rows:
+        total = Decimal(total_text)
         if total != expected:
-            yield "mismatched", f"invoice {row['invoiceNo']}: ledger total {total} != order total {expected}"
+            yield "mismatched", f"invoice {number}: ledger total {total} != order total {expected}"
     client_no = claim.invoice_no if claim else None
     if status == "issued":
         if not rows:
@@ -73,12 +76,15 @@ def reconcile(
     records: Sequence[OperationRecord],
     ledger_rows: Iterable[Mapping[str, Any]],
 ) -> Reconciliation:
-    """Group the ledger by ``orderRef`` and compare with every order the load handed to a client."""
-    ledger: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    """Group the ledger by ``orderRef`` and compare with every order the load handed to a client.
+
+    ``ledger_rows`` may be a stream (the admin API's NDJSON): only number and total of live blue invoices are kept.
+    """
+    ledger: dict[str, list[LedgerInvoice]] = defaultdict(list)
     ledger_count = 0
     for row in ledger_rows:
         if row.get("status") == "ISSUED" and row.get("kind", "blue") == "blue":
-            ledger[str(row["orderRef"])].append(row)
+            ledger[str(row["orderRef"])].append((str(row["invoiceNo"]), str(row["totals"]["totalWithTax"])))
             ledger_count += 1
     claims = final_claims(records)
     counts: dict[str, int] = defaultdict(int)
@@ -90,7 +96,7 @@ def reconcile(
         counts[status] += 1
         rows = ledger.get(order_ref, [])
         for kind, detail in _judge_order(status, claim, rows, expected):
-            numbers = tuple(str(r["invoiceNo"]) for r in rows)
+            numbers = tuple(number for number, _ in rows)
             found[kind].append(OrderFinding(order_ref, status, claim.invoice_no if claim else None, numbers, detail))
     return Reconciliation(
         orders=len(expected_totals),
