@@ -37,7 +37,7 @@ def cli() -> None:
 @click.option("--toxiproxy-bin-dir", type=click.Path(path_type=Path), default=Path(".bin"), show_default=True)
 @click.option(
     "--scale",
-    type=float,
+    type=click.FloatRange(0.01, 100),
     default=1.0,
     show_default=True,
     help="Stretch the timeline: 0.25 runs four times shorter, 10 ten times longer.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_validate_library_scenarios(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", str(REPO / "scenarios" / "smoke.yaml")]) == 0
-    assert "smoke.yaml: ok (smoke, 1 faults, 4 gates)" in capsys.readouterr().out
+    assert "smoke.yaml: ok (smoke, 2 faults, 4 gates)" in capsys.readouterr().out
 
 
 def test_validate_reports_every_bad_file_and_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -48,3 +49,33 @@ def test_unknown_command_and_bad_flag_exit_2(capsys: pytest.CaptureFixture[str])
 def test_help_has_examples(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "--help"]) == 0
     assert "taxstorm run scenarios/smoke.yaml" in capsys.readouterr().out
+
+
+def test_schema_is_json_schema_of_scenarios(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "scenario.schema.json"
+    assert main(["schema", "-o", str(out)]) == 0
+    schema = json.loads(out.read_text())
+    assert schema["title"] == "taxstorm scenario" and "duration_s" in schema["properties"]
+    gate_types = {d["properties"]["type"]["const"] for n, d in schema["$defs"].items() if n.endswith("GateSpec")}
+    assert gate_types == {"latency", "integrity", "error_rate", "graceful", "recovery_time", "amplification", "drain"}
+
+
+def test_list_shows_the_library(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list", "--dir", str(REPO / "scenarios")]) == 0
+    out = capsys.readouterr().out
+    for name in ("smoke", "peak_season_filing", "wuhan_outage_gameday", "policy_change"):
+        assert name in out
+    assert main(["list", "--dir", str(REPO / "nowhere")]) == 2
+
+
+def test_report_and_compare_refuse_what_is_not_a_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "result.json").write_text('{"kind": "something else"}')
+    assert main(["report", str(tmp_path)]) == 2
+    assert main(["compare", str(tmp_path / "missing"), str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "not a taxstorm run result" in err and "not a readable taxstorm result" in err and "Traceback" not in err
+
+
+def test_a_bad_scale_is_invalid_input(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", str(REPO / "scenarios" / "smoke.yaml"), "--scale", "0"]) == 2  # refused before any patching
+    assert "Invalid value for '--scale': 0.0 is not in the range 0.01<=x<=100" in capsys.readouterr().err
