@@ -79,3 +79,10 @@ def test_report_and_compare_refuse_what_is_not_a_run(tmp_path: Path, capsys: pyt
 def test_a_bad_scale_is_invalid_input(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", str(REPO / "scenarios" / "smoke.yaml"), "--scale", "0"]) == 2  # refused before any patching
     assert "Invalid value for '--scale': 0.0 is not in the range 0.01<=x<=100" in capsys.readouterr().err
+
+
+def test_the_readme_scenario_example_is_valid(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    example = readme[readme.index("## Writing a scenario") :].split("```yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "example.yaml").write_text(example, encoding="utf-8")
+    assert main(["validate", str(tmp_path / "example.yaml")]) == 0, capsys.readouterr().err
