@@ -196,6 +196,11 @@ GateSpec = (
 GateStep = Annotated[GateSpec, Field(discriminator="type")]
 
 
+def default_gates() -> list[GateSpec]:
+    """The gates of a scenario that names none: nothing lost or duplicated, nobody left hanging."""
+    return [IntegrityGateSpec(), GracefulGateSpec(budget_ms=30_000)]
+
+
 class LimitsSpec(Strict):
     """Hard limits of a run."""
 
@@ -245,7 +250,10 @@ class Scenario(Strict):
     client: ClientSpec = ClientSpec()
     load: LoadSpec = LoadSpec()
     faults: list[FaultStep] = Field(default_factory=list)
-    gates: list[GateStep] = Field(default_factory=list)
+    gates: list[GateStep] = Field(
+        default_factory=default_gates,
+        description="omitted: integrity and graceful (30 s); an explicit [] judges nothing",
+    )
     halt: list[HaltStep] = Field(default_factory=list, description="conditions that abort the run early")
     steady_state: SteadyStateSpec = SteadyStateSpec()
     limits: LimitsSpec = LimitsSpec()

@@ -132,3 +132,11 @@ def test_round_trip_through_yaml(tmp_path: Path) -> None:
     path = tmp_path / "t.yaml"
     path.write_text(yaml.safe_dump(base()))
     assert load_scenario(path).faults[0].label(0) == "slow"
+
+
+def test_a_scenario_without_gates_gets_integrity_and_graceful() -> None:
+    from harness.scenario import GracefulGateSpec, IntegrityGateSpec, Scenario
+
+    default = Scenario.model_validate({"name": "g", "duration_s": 10})
+    assert default.gates == [IntegrityGateSpec(), GracefulGateSpec(budget_ms=30_000)]
+    assert Scenario.model_validate({"name": "g", "duration_s": 10, "gates": []}).gates == []
