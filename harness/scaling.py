@@ -3,7 +3,8 @@
 The story keeps its shape: the run, the drain, every fault's start, length and notice, and the load shape's
 timings scale by the factor (simulated business time runs correspondingly faster or slower). Thresholds
 that are physical properties of the client (latency, time-to-recover, error rates) do not scale; the drain
-deadline does, because a backlog grows with the outage that filled it.
+deadline does, because a backlog grows with the outage that filled it — but never below ``MIN_DRAIN_GATE_S``
+(or the original, if smaller): reconnecting, a circuit breaker's reset and the drain cadence do not shrink.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from harness.scenario import Scenario
 FAULT_TIMES = ("at_s", "for_s", "notice_ahead_s", "effective_in_s")
 SHAPE_TIMES = ("at_s", "for_s", "every_s")
 MIN_DRAIN_S = 5.0
+MIN_DRAIN_GATE_S = 30.0
 
 
 def scale_scenario(scenario: Scenario, factor: float) -> Scenario:
@@ -36,9 +38,13 @@ def scale_scenario(scenario: Scenario, factor: float) -> Scenario:
             _scale(shape, SHAPE_TIMES, factor)
             if "time_scale" in shape:
                 shape["time_scale"] = shape["time_scale"] / factor
+    if factor > 1:  # a longer story needs a longer hard limit
+        limits = data.setdefault("limits", {})
+        limits["max_run_s"] = min(86_400.0, round(scenario.limits.max_run_s * factor, 3))
     for gate in data.get("gates", []):
         if gate["type"] == "drain":
-            gate["within_s"] = round(gate["within_s"] * factor, 3)
+            floor = min(gate["within_s"], MIN_DRAIN_GATE_S)
+            gate["within_s"] = max(floor, round(gate["within_s"] * factor, 3))
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:  # e.g. a maintenance notice that no longer fits its shortened window

@@ -15,19 +15,19 @@ from tests.conftest import REPO
 
 # scenario → (scale for the test, the gate type the naive client must fail)
 STORIES = {
-    "smoke": (0.5, "integrity"),
-    "peak_season_filing": (0.25, "error_rate"),
-    "month_end_overload": (0.3, "amplification"),
-    "network_degradation": (0.3, "integrity"),
-    "network_partition": (0.25, "error_rate"),
-    "bad_upgrade": (0.3, "graceful"),
-    "rolling_upgrade": (0.3, "error_rate"),
-    "platform_crash": (0.3, "error_rate"),
-    "maintenance_window": (0.3, "error_rate"),
-    "policy_change": (0.3, "amplification"),
-    "token_revocation_storm": (0.3, "error_rate"),
-    "ledger_stall": (0.3, "graceful"),
-    "wuhan_outage_gameday": (0.25, "error_rate"),
+    "smoke": (0.4, "integrity"),
+    "peak_season_filing": (0.2, "error_rate"),
+    "month_end_overload": (0.25, "amplification"),
+    "network_degradation": (0.25, "integrity"),
+    "network_partition": (0.2, "error_rate"),
+    "bad_upgrade": (0.25, "graceful"),
+    "rolling_upgrade": (0.25, "error_rate"),
+    "platform_crash": (0.25, "error_rate"),
+    "maintenance_window": (0.25, "error_rate"),
+    "policy_change": (0.25, "amplification"),
+    "token_revocation_storm": (0.25, "error_rate"),
+    "ledger_stall": (0.25, "graceful"),
+    "wuhan_outage_gameday": (0.2, "error_rate"),
 }
 
 

@@ -35,7 +35,8 @@ def test_the_timeline_scales_and_physical_thresholds_do_not() -> None:
     assert shape is not None and (shape.at_s, shape.for_s) == (5, 2.5)  # type: ignore[union-attr]
     latency, drain = short.gates
     assert isinstance(latency, LatencyGateSpec) and latency.max_ms == 300  # a latency is a latency
-    assert isinstance(drain, DrainGateSpec) and drain.within_s == 15  # a backlog grows with its outage
+    assert isinstance(drain, DrainGateSpec) and drain.within_s == 30  # scaled, but not below 30 s
+    assert scale_scenario(scenario(), 10).gates[1].within_s == 600  # type: ignore[union-attr]
     assert "rate_per_s" not in short.load.model_fields_set  # a shape still stands alone
 
 
