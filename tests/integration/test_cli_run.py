@@ -249,7 +249,9 @@ def test_platform_faults_run_on_the_timeline(tmp_path: Path) -> None:
         {"type": "ghost_success", "id": "ghosts", "at_s": 5, "for_s": 2, "rate": 0.5},
     ]
     gates = [{"type": "integrity"}, {"type": "latency", "window": "baseline", "max_ms": 250}]
-    path = scenario(tmp_path, duration_s=9, faults=faults, gates=gates)
+    # a circuit opened by the error burst would keep the clients away from the ghosts: not what this tests
+    client = {"ref": "resilient", "options": {"breaker_fail_max": 1000}}
+    path = scenario(tmp_path, duration_s=9, faults=faults, gates=gates, client=client)
     proc = taxstorm("run", str(path), "--report-dir", str(tmp_path / "reports"))
     output, _ = proc.communicate(timeout=120)
     assert proc.returncode == 0, output
