@@ -147,7 +147,8 @@ def issue_once(running: RunningPlatform, tmp_path: Path, one: Order) -> Outcome:
 def test_connection_reuse_decides_how_a_partial_toxic_hits(
     proxied: Proxied, tmp_path: Path, keep_alive: bool, stack: str
 ) -> None:
-    changes = {"read_timeout_s": 5.0, "keep_alive": keep_alive, "http_stack": stack}
+    # no background /status refresh during the calls: it would open a second pooled connection
+    changes = {"read_timeout_s": 5.0, "keep_alive": keep_alive, "http_stack": stack, "status_refresh_s": 3600.0}
     options = ResilientOptions(**{**FAST.__dict__, **changes})
     client = ResilientClient(ClientConfig(proxied.client_url, SELLER.tax_id, SELLER.name, tmp_path / "c"), options)
     try:
