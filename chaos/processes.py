@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -77,6 +78,13 @@ class ManagedProcess:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+    def wait_or_stop(self, timeout_s: float) -> None:
+        """Give the process ``timeout_s`` to exit by itself (it was asked elsewhere), then stop it."""
+        if self._proc is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._proc.wait(timeout=timeout_s)
+        self.stop()
 
     def log_tail(self, max_bytes: int = 2000) -> str:
         """The end of the process log, for error messages."""

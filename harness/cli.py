@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
+from harness.cli_options import run_options, stack_options
 from harness.errors import ExitCode, TaxstormError
 
 
@@ -28,13 +30,7 @@ def cli() -> None:
     show_default=True,
     help="Each run writes into REPORT_DIR/<run id>/.",
 )
-@click.option(
-    "--toxiproxy-url",
-    envvar="TOXIPROXY_URL",
-    default=None,
-    help="Use this external Toxiproxy (e.g. docker compose) instead of starting one.",
-)
-@click.option("--toxiproxy-bin-dir", type=click.Path(path_type=Path), default=Path(".bin"), show_default=True)
+@stack_options
 @click.option(
     "--scale",
     type=click.FloatRange(0.01, 100),
@@ -43,14 +39,7 @@ def cli() -> None:
     help="Stretch the timeline: 0.25 runs four times shorter, 10 ten times longer.",
 )
 @click.option("--client", "client_ref", default=None, help="Judge this client instead of the scenario's.")
-def run(
-    scenario: Path,
-    report_dir: Path,
-    toxiproxy_url: str | None,
-    toxiproxy_bin_dir: Path,
-    scale: float,
-    client_ref: str | None,
-) -> None:
+def run(scenario: Path, report_dir: Path, scale: float, client_ref: str | None, **stack: Any) -> None:
     """Run SCENARIO and exit 0 passed, 1 gates failed, 2 invalid input, 3 environment error, 4 revert failed.
 
     \b
@@ -58,7 +47,11 @@ def run(
       taxstorm run scenarios/smoke.yaml --report-dir reports
       taxstorm run scenarios/platform_crash.yaml --client naive      # watch the naive client fail
       taxstorm run scenarios/peak_season_filing.yaml --scale 10      # the long version
+      taxstorm run scenarios/month_end_overload.yaml --workers 2     # load from two Locust worker processes
+      taxstorm run scenarios/smoke.yaml --toxiproxy-url http://toxiproxy:8474 --toxiproxy-proxy platform \\
+          --platform-url http://platform:8080 --expect-workers 2     # external mode (docker compose)
     """
+    options = run_options(report_dir, stack)
     from gevent import monkey
 
     monkey.patch_all()
@@ -66,7 +59,7 @@ def run(
 
     from harness.report import terminal
     from harness.report.live import LiveView
-    from harness.runner import Runner, RunOptions
+    from harness.runner import Runner
     from harness.scaling import scale_scenario
     from harness.scenario import ClientSpec, load_scenario
 
@@ -77,7 +70,7 @@ def run(
     if client_ref is not None:
         loaded = loaded.model_copy(update={"client": ClientSpec(ref=client_ref)})
     with LiveView(console) as view:
-        runner = Runner(loaded, RunOptions(report_dir, toxiproxy_url, toxiproxy_bin_dir), view.observe)
+        runner = Runner(loaded, options, view.observe)
         result = runner.run()
     terminal.render(result, console)
     sys.exit(result.exit_code)
@@ -90,8 +83,7 @@ def run(
 @click.option("--steps", type=click.IntRange(2, 200), default=8, show_default=True)
 @click.option("--step-s", type=click.FloatRange(min=2.0), default=20.0, show_default=True, help="Seconds per step.")
 @click.option("--report-dir", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
-@click.option("--toxiproxy-url", envvar="TOXIPROXY_URL", default=None)
-@click.option("--toxiproxy-bin-dir", type=click.Path(path_type=Path), default=Path(".bin"), show_default=True)
+@stack_options
 @click.option("--client", "client_ref", default=None, help="Measure this client instead of the scenario's.")
 def capacity(
     scenario: Path,
@@ -100,9 +92,8 @@ def capacity(
     steps: int,
     step_s: float,
     report_dir: Path,
-    toxiproxy_url: str | None,
-    toxiproxy_bin_dir: Path,
     client_ref: str | None,
+    **stack: Any,
 ) -> None:
     """Find the knee: step the offered rate up on SCENARIO's platform and client (no faults) and report the
     highest rate that still meets its latency and error-rate gates, with a chart (capacity.html).
@@ -111,6 +102,7 @@ def capacity(
     Example:
       taxstorm capacity scenarios/month_end_overload.yaml --start 10 --step 10 --steps 10 --step-s 15
     """
+    options = run_options(report_dir, stack)
     from gevent import monkey
 
     monkey.patch_all()
@@ -121,7 +113,7 @@ def capacity(
     from harness.capacity import Criteria, capacity_report, capacity_scenario, judge_steps, knee
     from harness.report.capacity_html import write_capacity_html
     from harness.report.live import LiveView
-    from harness.runner import Runner, RunOptions
+    from harness.runner import Runner
     from harness.scenario import ClientSpec, load_scenario
     from loadtests.records import Recorder
 
@@ -132,7 +124,7 @@ def capacity(
     criteria = Criteria.from_scenario(loaded)
     probe = capacity_scenario(loaded, start_per_s, step_per_s, step_s, steps)
     with LiveView(console) as view:
-        result = Runner(probe, RunOptions(report_dir, toxiproxy_url, toxiproxy_bin_dir), view.observe).run()
+        result = Runner(probe, options, view.observe).run()
     run_dir = Path(result.reports["json"]).parent
     if result.status in ("errored", "interrupted"):
         console.print(f"[yellow]capacity run {result.status}:[/] {result.reason}")
@@ -349,6 +341,33 @@ def doctor(toxiproxy_bin_dir: Path) -> None:
     essential = [c for c in checks if c.name != "docker engine"]
     if not all(c.ok for c in essential):
         sys.exit(int(ExitCode.ENVIRONMENT_ERROR))
+
+
+@cli.command()
+@click.option("--master-host", envvar="LOCUST_MASTER_NODE_HOST", default="127.0.0.1", show_default=True)
+@click.option("--master-port", envvar="LOCUST_MASTER_NODE_PORT", type=click.IntRange(1, 65535), default=5557)
+@click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where this worker's clients keep their outbox [a new temporary directory].",
+)
+def worker(master_host: str, master_port: int, state_dir: Path | None) -> None:
+    """A Locust worker of a distributed run: connect to the master ('taxstorm run --expect-workers') and
+    run the users it hands over; the run itself (scenario, client, platform address) comes from the master.
+
+    \b
+    Example:
+      taxstorm worker --master-host locust-master --master-port 5557
+    """
+    from gevent import monkey
+
+    monkey.patch_all()
+    import tempfile
+
+    from harness.worker import run_worker
+
+    sys.exit(run_worker(master_host, master_port, state_dir or Path(tempfile.mkdtemp(prefix="taxstorm-worker-"))))
 
 
 def main(argv: list[str] | None = None) -> int:

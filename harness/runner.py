@@ -18,14 +18,18 @@ from types import FrameType
 from typing import Any
 
 import gevent
-from locust.env import Environment
 
+from chaos import container as container_faults
+from chaos import process as process_faults
+from chaos.container import DockerTargets
+from chaos.platform_admin import PlatformAdmin
 from chaos.registry import FaultContext, default_registry
 from chaos.timeline import FaultApplyError, FaultEvent, FaultScheduler
-from clients.protocol import ClientLoadError, InvoiceClient, load_factory
-from harness.errors import ExitCode, InvalidInputError
+from clients.protocol import ClientLoadError, load_factory
+from harness.errors import EnvironmentError_, ExitCode, InvalidInputError
 from harness.gates import Snapshot, evaluate, recovery_times
 from harness.halt import halt_reason, steady_state_problem
+from harness.load_driver import DistributedLoad, LoadDriver, LocalLoad, WorkerOptions
 from harness.load_plan import user_classes
 from harness.progress import Progress
 from harness.reconcile import reconcile
@@ -44,6 +48,8 @@ from loadtests.records import Recorder
 
 Observer = Callable[[str, dict[str, Any]], None]
 REPORT_FILES = {"json": "result.json", "junit": "junit.xml", "html": "report.html"}
+PROCESS = frozenset(f.spec_type.model_fields["type"].default for f in process_faults.FAULTS)
+CONTAINER = frozenset(f.spec_type.model_fields["type"].default for f in container_faults.FAULTS)
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,11 @@ class RunOptions:
     report_dir: Path = Path("reports")
     toxiproxy_url: str | None = None
     toxiproxy_bin_dir: Path = Path(".bin")
+    workers: WorkerOptions | None = None  # None: the load runs in this process
+    platform_url: str | None = None  # external mode (docker compose): a running platform's URL
+    admin_token: str | None = None  # external mode: its admin token
+    proxy: str | None = None  # external mode: an existing Toxiproxy proxy to use
+    docker_project: str | None = None  # container faults act on this compose project's services
 
 
 @dataclass
@@ -85,6 +96,20 @@ def stop_on_signals(stop: StopRequest) -> Iterator[None]:
             signal.signal(sig, old)
 
 
+def check_options(scenario: Scenario, options: RunOptions) -> None:
+    """Refuse combinations of scenario and options that cannot run, before anything starts."""
+    if options.workers is not None and scenario.load.housekeeping is not None:
+        raise InvalidInputError(
+            "load.housekeeping: period-start housekeeping runs in one process; drop --workers for this scenario"
+        )
+    needs_process = [f"faults[{i}] ({step.type})" for i, step in enumerate(scenario.faults) if step.type in PROCESS]
+    if options.platform_url is not None and needs_process:
+        raise InvalidInputError(
+            f"{', '.join(needs_process)}: process faults need the platform started by taxstorm; in external mode "
+            "use the container faults (container_kill, container_restart, ...) on the compose service instead"
+        )
+
+
 def new_run_id(scenario: Scenario) -> str:
     return f"{scenario.name}-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:4]}"
 
@@ -103,6 +128,7 @@ class Runner:
             self.client_factory = load_factory(scenario.client.ref)
         except ClientLoadError as exc:
             raise InvalidInputError(f"client.ref: {exc}") from None
+        check_options(scenario, options)
         self.result = RunResult(
             run_id=self.run_id,
             scenario=scenario.model_dump(mode="json"),
@@ -118,7 +144,15 @@ class Runner:
     def run(self) -> RunResult:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         stack = LocalStack(
-            StackOptions(self.run_dir, self.run_id, self.options.toxiproxy_url, self.options.toxiproxy_bin_dir),
+            StackOptions(
+                self.run_dir,
+                self.run_id,
+                self.options.toxiproxy_url,
+                self.options.toxiproxy_bin_dir,
+                platform_url=self.options.platform_url,
+                admin_token=self.options.admin_token,
+                proxy=self.options.proxy,
+            ),
             self.scenario.platform,
         )
         with stop_on_signals(self.stop):
@@ -155,7 +189,9 @@ class Runner:
         assert stack.toxiproxy is not None and stack.admin is not None
         scenario = self.scenario
         registry = default_registry()
-        context = FaultContext(self.run_id, stack.toxiproxy, stack.proxy_name, stack.admin, stack.platform)
+        context = FaultContext(
+            self.run_id, stack.toxiproxy, stack.proxy_name, stack.admin, stack.platform, self._docker_targets()
+        )
         faults = [
             (registry.create(step, context, step.label(i)), step.at_s, step.for_s)
             for i, step in enumerate(scenario.faults)
@@ -172,18 +208,60 @@ class Runner:
             clock=self.clock,
             client_options=dict(scenario.client.options),
         )
-        admin = stack.admin
+        driver = self._load_driver(load, stack)
+        try:
+            self._run_load(driver, scheduler, stack, stack.admin)
+        finally:
+            driver.close()
+
+    def _load_driver(self, load: LoadContext, stack: LocalStack) -> LoadDriver:
+        """This process's Locust runner, or a Locust master whose workers are connected (started here or not)."""
+        scenario = self.scenario
+        classes = user_classes(load, scenario.load, scenario.platform.settings)
+        workers = self.options.workers
+        if workers is None:
+            return LocalLoad(load, classes)
+        plan = {
+            "load": scenario.load.model_dump(mode="json"),
+            "platform_settings": scenario.platform.settings,
+            "client": scenario.client.ref,
+            "client_options": dict(scenario.client.options),
+            "base_url": stack.client_url,
+            "seed": scenario.load.seed,
+            "run_id": self.run_id,
+        }
+        driver = DistributedLoad(plan, classes, load.recorder, self.clock, workers, self.run_dir / "clients")
+        try:
+            self.observe("phase", {"phase": "workers", "expected": workers.workers, "port": driver.port})
+            driver.connect_workers()
+        except BaseException:
+            driver.close()
+            raise
+        return driver
+
+    def _docker_targets(self) -> DockerTargets | None:
+        """The compose project's containers, when the scenario has container faults."""
+        if not any(step.type in CONTAINER for step in self.scenario.faults):
+            return None
+        import docker
+
+        try:
+            return DockerTargets(docker.from_env(timeout=10), self.options.docker_project)
+        except docker.errors.DockerException as exc:
+            raise EnvironmentError_(f"container faults need a Docker engine: {exc}") from None
+
+    def _run_load(self, driver: LoadDriver, scheduler: FaultScheduler, stack: LocalStack, admin: PlatformAdmin) -> None:
+        scenario = self.scenario
+        recorder = driver.recorder
         progress = Progress(scenario.duration_s, recorder, lambda: scheduler.active())
         self.sampler = Sampler(
             self.clock,
-            lambda: sum(c.backlog() for c in load.clients),
+            driver.backlog,
             admin.stats,
             lambda now: self.observe("tick", progress.tick(now, self.sampler.backlog)),
         )
-        classes = user_classes(load, scenario.load, scenario.platform.settings)
-        env = Environment(user_classes=classes, stop_timeout=30.0)
-        locust_runner = env.create_local_runner()
         self._t0 = time.monotonic()
+        epoch = time.time()
         load_end_s = scenario.duration_s
         revert_errors: list[str] = []
         try:
@@ -191,27 +269,22 @@ class Runner:
                 "phase",
                 {"phase": "load", "users": scenario.load.users, "rate_per_s": scenario.load.rate_per_s},
             )
-            total_users = sum(c.fixed_count for c in classes)
             self.sampler.start()
-            locust_runner.start(total_users, spawn_rate=float(total_users))
+            driver.start(epoch)
             self._run_timeline(scheduler, recorder)
         except FaultApplyError as exc:
             self.result.errors.append(str(exc))
             self._finish("errored", ExitCode.ENVIRONMENT_ERROR, str(exc))
         finally:
             revert_errors = scheduler.revert_all() + self._verify_clean(stack)
-            locust_runner.stop()  # graceful: in-flight operations finish and are recorded
-            locust_runner.quit()
+            driver.stop()  # graceful: in-flight operations finish and are recorded
             load_end_s = self.clock()
-        try:
-            if not self.stop.forced and self.result.reason == "":
-                self._drain(load, recorder)
-            self.sampler.stop()
-            self._judge(stack, recorder, load_end_s)
-        finally:
-            for client in load.clients:
-                client.close()
-            load.close()
+        if not self.stop.forced and self.result.reason == "":
+            self.observe("phase", {"phase": "drain", "backlog": driver.backlog()})
+            forced = lambda: self.stop.forced  # noqa: E731
+            self.result.backlog_after_drain = driver.drain(self.clock() + scenario.drain_s, forced)
+        self.sampler.stop()
+        self._judge(stack, recorder, load_end_s)
         if revert_errors:
             self.result.errors.extend(revert_errors)
             self._finish("errored", ExitCode.REVERT_FAILED, "a fault could not be reverted; run 'taxstorm reset'")
@@ -266,23 +339,6 @@ class Runner:
         self.result.cleanup = {"toxics_left": leftover, "proxy_enabled": enabled}
         problems = [f"toxics still on {stack.proxy_name} after revert: {leftover}"] if leftover else []
         return problems + ([] if enabled else [f"{stack.proxy_name} still disabled after revert"])
-
-    def _drain(self, load: LoadContext, recorder: Recorder) -> None:
-        self.observe("phase", {"phase": "drain", "backlog": sum(c.backlog() for c in load.clients)})
-        deadline = self.clock() + self.scenario.drain_s
-
-        def drain_one(client: InvoiceClient) -> None:
-            while client.backlog() and not self.stop.forced:
-                left = deadline - self.clock()
-                if left <= 0:
-                    return
-                start_s = self.clock()
-                for outcome in client.drain(budget_s=min(left, 5.0)):
-                    load.record_outcome("drain", start_s, outcome)
-                gevent.sleep(0.2)
-
-        gevent.joinall([gevent.spawn(drain_one, c) for c in load.clients])
-        self.result.backlog_after_drain = sum(c.backlog() for c in load.clients)
 
     def _judge(self, stack: LocalStack, recorder: Recorder, load_end_s: float) -> None:
         assert stack.admin is not None

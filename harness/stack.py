@@ -1,7 +1,9 @@
-"""The system under test's surroundings in local mode: the platform and Toxiproxy, started and stopped.
+"""The system under test's surroundings: the platform and Toxiproxy, started here or found (external mode).
 
-Toxiproxy is started here unless ``toxiproxy_url`` points at an external one (as in docker compose).
-Either way the run's proxy is named after the run id and is the only thing the run deletes.
+Toxiproxy is started here unless ``toxiproxy_url`` points at an external one (as in docker compose); the
+platform is started here unless ``platform_url`` points at a running one. The run's proxy is named after the
+run id and is the only thing the run deletes, unless ``proxy`` names an existing proxy (compose populates
+one): the run then only adds and removes its own toxics on it, and checks that it left it clean.
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from chaos.platform_admin import PlatformAdmin
+from chaos.platform_admin import PlatformAdmin, PlatformAdminError
 from chaos.platform_process import PlatformProcess
 from chaos.toxiproxy import install
 from chaos.toxiproxy.api import NotFound, ToxiproxyAPI, ToxiproxyError
 from chaos.toxiproxy.server import LocalToxiproxy
-from chaos.waiting import NotReadyError
+from chaos.waiting import NotReadyError, wait_until
 from harness.errors import EnvironmentError_
 from harness.scenario import PlatformSpec
 
@@ -31,6 +34,13 @@ class StackOptions:
     toxiproxy_url: str | None = None
     toxiproxy_bin_dir: Path = Path(".bin")
     ready_timeout_s: float = 30.0
+    platform_url: str | None = None  # external mode: the running platform (its admin API, never proxied)
+    admin_token: str | None = None  # external mode: the platform's admin token
+    proxy: str | None = None  # external mode: use this existing Toxiproxy proxy instead of creating one
+
+    @property
+    def external(self) -> bool:
+        return self.platform_url is not None
 
 
 class LocalStack:
@@ -39,8 +49,8 @@ class LocalStack:
     def __init__(self, options: StackOptions, platform: PlatformSpec) -> None:
         self.options = options
         self.platform_spec = platform
-        self.admin_token = secrets.token_urlsafe(24)
-        self.proxy_name = f"taxstorm-{options.run_id}"
+        self.admin_token = options.admin_token or secrets.token_urlsafe(24)
+        self.proxy_name = options.proxy or f"taxstorm-{options.run_id}"
         self.toxiproxy: ToxiproxyAPI | None = None
         self.admin: PlatformAdmin | None = None
         self.platform_url = ""
@@ -57,10 +67,8 @@ class LocalStack:
         """Start everything and wait for readiness; raise EnvironmentError_ naming what failed."""
         try:
             self.toxiproxy = self._start_toxiproxy()
-            self.platform_url = self._start_platform()
-            proxy = self.toxiproxy.create_proxy(self.proxy_name, upstream=self.platform_url.removeprefix("http://"))
-            self._proxy_created = True
-            self.client_url = f"http://{proxy.listen}"
+            self.platform_url = self._start_platform() if not self.options.external else self._find_platform()
+            self.client_url = self._client_url(self.toxiproxy)
         except (NotReadyError, ToxiproxyError, install.ToxiproxyInstallError, OSError) as exc:
             raise EnvironmentError_(f"environment not ready: {exc}") from exc
         self._write_state()
@@ -81,6 +89,43 @@ class LocalStack:
             )
         self._local_toxiproxy = LocalToxiproxy(binaries.server, self.options.run_dir / "toxiproxy.log")
         return self._local_toxiproxy.start(timeout_s=self.options.ready_timeout_s)
+
+    def _client_url(self, toxiproxy: ToxiproxyAPI) -> str:
+        """The platform as clients see it: the run's proxy (created here, or the existing one, checked clean)."""
+        if self.options.proxy is None:
+            listen = "0.0.0.0:0" if self.options.external else "127.0.0.1:0"  # compose: other containers connect
+            upstream = urlsplit(self.platform_url).netloc
+            proxy = toxiproxy.create_proxy(self.proxy_name, upstream=upstream, listen=listen)
+            self._proxy_created = True
+        else:
+            found = toxiproxy.proxies().get(self.proxy_name)
+            if found is None:
+                raise ToxiproxyError(f"--toxiproxy-proxy: no proxy {self.proxy_name!r} on {toxiproxy.base_url}")
+            proxy = found
+            left = sorted(toxiproxy.toxics(self.proxy_name))
+            if left or not proxy.enabled:
+                raise ToxiproxyError(
+                    f"proxy {self.proxy_name!r} is not clean (toxics {left}, enabled {proxy.enabled}): "
+                    "another run may be using it, or a killed run left it; run 'taxstorm reset --toxiproxy-url ...'"
+                )
+        host, port = proxy.listen.rsplit(":", 1)
+        if host in ("0.0.0.0", "", "[::]"):  # listening everywhere: reach it by the Toxiproxy server's name
+            host = urlsplit(toxiproxy.base_url).hostname or "127.0.0.1"
+        return f"http://{host}:{port}"
+
+    def _find_platform(self) -> str:
+        """External mode: the platform must already answer /health (docker compose waits for its healthcheck)."""
+        url = (self.options.platform_url or "").rstrip("/")
+        self.admin = PlatformAdmin(url, self.admin_token)
+        admin = self.admin
+        try:
+            wait_until(admin.healthy, self.options.ready_timeout_s, f"platform {url}/health")
+            admin.stats()  # the admin token is right
+        except PlatformAdminError as exc:
+            raise NotReadyError(
+                f"platform admin API at {url}: {exc} (is TAXSTORM_ADMIN_TOKEN its admin token?)"
+            ) from None
+        return url
 
     def _start_platform(self) -> str:
         settings = {

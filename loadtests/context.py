@@ -45,6 +45,7 @@ class LoadContext:
     client_options: dict[str, object] = field(default_factory=dict)
     clients: list[InvoiceClient] = field(default_factory=list)
     drain_every_s: float = 2.0
+    first_seller: int = 0  # sellers are numbered from here (distributed workers take disjoint ranges)
     stop_timeout_s: float = 30.0
     issued: deque[IssuedInvoice] = field(default_factory=lambda: deque(maxlen=20_000))
     period_open: threading.Event = field(default_factory=threading.Event)  # set once housekeeping has run
@@ -52,6 +53,7 @@ class LoadContext:
     _session: PlatformSession | None = None
 
     def __post_init__(self) -> None:
+        self._seller_index = itertools.count(self.first_seller)
         self.period_open.set()  # a run with a housekeeping user clears it before any user starts
 
     def new_client(self) -> tuple[Seller, InvoiceClient]:

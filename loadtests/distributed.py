@@ -8,6 +8,7 @@ and nothing is left to ship, so the master knows when the collection is complete
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import astuple
 from decimal import Decimal
 from typing import Any
@@ -22,9 +23,12 @@ KEY = "taxstorm"
 class WorkerShipper:
     """Ships what a worker's recorder gathered, once, with each report to the master."""
 
-    def __init__(self, environment: Environment, recorder: Recorder) -> None:
+    def __init__(
+        self, environment: Environment, recorder: Recorder, status: Callable[[], dict[str, Any]] | None = None
+    ) -> None:
         self.environment = environment
         self.recorder = recorder
+        self.status = status or dict  # what else the master should know (a harness worker: backlog, drained)
         self._sent_records = 0
         self._sent_orders: set[str] = set()
         self._sent_arrivals = 0
@@ -33,6 +37,7 @@ class WorkerShipper:
 
     def on_report(self, client_id: str, data: dict[str, Any]) -> None:
         recorder = self.recorder
+        status = self.status()  # before the records: a status saying "drained" ships with the last drained record
         records = recorder.records[self._sent_records :]
         self._sent_records += len(records)
         expected = {ref: str(total) for ref, total in recorder.expected_totals.items() if ref not in self._sent_orders}
@@ -47,6 +52,7 @@ class WorkerShipper:
             "arrivals": arrivals,
             "dropped": dropped,
             "done": bool(stopped and recorder.in_flight == 0),
+            "status": status,
         }
 
 
@@ -56,6 +62,7 @@ class MasterCollector:
     def __init__(self, environment: Environment, recorder: Recorder) -> None:
         self.recorder = recorder
         self.done: dict[str, bool] = {}
+        self.status: dict[str, dict[str, Any]] = {}  # each worker's latest status
         environment.events.worker_report.add_listener(self.on_report)  # type: ignore[no-untyped-call]
 
     def on_report(self, client_id: str, data: dict[str, Any]) -> None:
@@ -69,6 +76,7 @@ class MasterCollector:
         self.recorder.arrivals += shipment["arrivals"]
         self.recorder.dropped += shipment["dropped"]
         self.done[client_id] = shipment["done"]
+        self.status[client_id] = shipment.get("status", {})
 
     def complete(self, workers: int) -> bool:
         """Every worker has reported that it stopped with nothing left to ship."""

@@ -1,0 +1,201 @@
+"""Where the load runs: in this process (Locust's local runner) or on Locust workers (its master runner).
+
+Both drivers give the runner the same four moves: start the users, stop them gracefully, drain the clients'
+offline backlogs, and report the backlog. Records always end up in the runner's recorder: written there
+directly in local mode, shipped with Locust's worker reports in distributed mode.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from argparse import Namespace
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import gevent
+from locust import User, argument_parser
+from locust.env import Environment
+from locust.runners import LocalRunner, MasterRunner
+
+from chaos.processes import ManagedProcess
+from chaos.waiting import NotReadyError, wait_until
+from harness.errors import EnvironmentError_
+from loadtests.context import LoadContext
+from loadtests.distributed import MasterCollector
+from loadtests.drain import drain_clients
+from loadtests.records import Recorder
+
+PLAN_OPTION = "taxstorm_plan"  # the parsed option the master hands every worker with its spawn message
+STOP_MESSAGE = "taxstorm_stop"
+DRAIN_MESSAGE = "taxstorm_drain"
+STOP_TIMEOUT_S = 30.0
+REPORT_GRACE_S = 10.0  # a worker reports every 3 s
+
+
+class LoadDriver(Protocol):
+    """Starts, stops and drains the load of one run."""
+
+    recorder: Recorder
+
+    def start(self, epoch: float) -> None:
+        """Start every user; ``epoch`` is the wall-clock time of run second 0."""
+
+    def stop(self) -> None:
+        """Stop the users gracefully: operations in flight finish and are recorded."""
+
+    def backlog(self) -> int:
+        """Orders queued offline in the clients right now."""
+
+    def drain(self, until_s: float, forced: Callable[[], bool]) -> int:
+        """Let the clients empty their backlogs until run second ``until_s``; return the backlog left."""
+
+    def close(self) -> None:
+        """Release clients, processes and sockets (safe on every path)."""
+
+
+def locust_defaults() -> Namespace:
+    """Locust's own option defaults (its master reads several of them), as its command line would give."""
+    parser = argument_parser.get_empty_argument_parser()
+    argument_parser.setup_parser_arguments(parser)  # type: ignore[no-untyped-call]
+    options: Namespace = parser.parse_args(args=[])
+    return options
+
+
+def _total_users(classes: list[type[User]]) -> int:
+    return sum(user.fixed_count for user in classes)
+
+
+class LocalLoad:
+    """The users run here, in Locust's local runner."""
+
+    def __init__(self, context: LoadContext, classes: list[type[User]]) -> None:
+        self.context = context
+        self.recorder = context.recorder
+        self.classes = classes
+        self._runner: LocalRunner | None = None
+
+    def start(self, epoch: float) -> None:
+        self._runner = Environment(user_classes=self.classes, stop_timeout=STOP_TIMEOUT_S).create_local_runner()
+        total = _total_users(self.classes)
+        self._runner.start(total, spawn_rate=float(total))
+
+    def stop(self) -> None:
+        if self._runner is not None:
+            self._runner.stop()
+            self._runner.quit()
+            self._runner = None
+
+    def backlog(self) -> int:
+        return sum(client.backlog() for client in self.context.clients)
+
+    def drain(self, until_s: float, forced: Callable[[], bool]) -> int:
+        return drain_clients(self.context, until_s, forced)
+
+    def close(self) -> None:
+        self.stop()
+        for client in self.context.clients:
+            client.close()
+        self.context.close()
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    """How many Locust workers, whether this run starts them, and where the master listens."""
+
+    workers: int
+    spawn_local: bool = True  # False: they are started elsewhere (docker compose) and connect to us
+    bind_host: str = "127.0.0.1"
+    bind_port: int = 0  # 0: any free port (local workers are told which)
+    connect_timeout_s: float = 60.0
+
+
+class DistributedLoad:
+    """The users run on Locust workers (``taxstorm worker``); this process is their master."""
+
+    def __init__(
+        self,
+        plan: dict[str, Any],
+        classes: list[type[User]],
+        recorder: Recorder,
+        clock: Callable[[], float],
+        options: WorkerOptions,
+        state_dir: Path,
+    ) -> None:
+        self.plan = plan
+        self.classes = classes
+        self.recorder = recorder
+        self.clock = clock
+        self.options = options
+        self.state_dir = state_dir
+        self._processes: list[ManagedProcess] = []
+        self.environment = Environment(
+            user_classes=classes, stop_timeout=STOP_TIMEOUT_S, parsed_options=locust_defaults()
+        )
+        self.runner: MasterRunner = self.environment.create_master_runner(options.bind_host, options.bind_port)
+        self.collector = MasterCollector(self.environment, recorder)
+
+    @property
+    def port(self) -> int:
+        return int(self.runner.server.port)
+
+    def connect_workers(self) -> None:
+        """Start local workers (unless they come from elsewhere) and wait until all are connected."""
+        if self.options.spawn_local:
+            for index in range(self.options.workers):
+                self._processes.append(self._spawn(index))
+        wanted = self.options.workers
+        try:
+            wait_until(lambda: len(self.runner.clients.ready) >= wanted, self.options.connect_timeout_s, "workers")
+        except NotReadyError:
+            raise EnvironmentError_(
+                f"{len(self.runner.clients.ready)} of {wanted} Locust workers connected to "
+                f"{self.options.bind_host}:{self.port} within {self.options.connect_timeout_s:.0f} s"
+            ) from None
+
+    def _spawn(self, index: int) -> ManagedProcess:
+        command = [sys.executable, "-m", "harness", "worker", "--master-host", "127.0.0.1"]
+        command += ["--master-port", str(self.port), "--state-dir", str(self.state_dir)]
+        log = self.state_dir.parent / f"worker-{index}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        process = ManagedProcess(f"worker-{index}", command, log)
+        process.start()
+        return process
+
+    def start(self, epoch: float) -> None:
+        vars(self.environment.parsed_options)[PLAN_OPTION] = json.dumps({**self.plan, "epoch": epoch})
+        total = _total_users(self.classes)
+        self.runner.start(total, spawn_rate=float(total))
+
+    def stop(self) -> None:
+        """Workers stop their users themselves: Locust's stop message makes a worker ignore its master (and so
+        our drain request) for ``stop_timeout`` seconds afterwards."""
+        self.runner.send_message(STOP_MESSAGE)
+        self._wait_for("stopped", self.clock() + STOP_TIMEOUT_S + REPORT_GRACE_S, lambda: False)
+
+    def backlog(self) -> int:
+        return sum(int(status.get("backlog", 0)) for status in self.collector.status.values())
+
+    def drain(self, until_s: float, forced: Callable[[], bool]) -> int:
+        """Ask every worker to drain until ``until_s``; wait for their reports saying they did (plus a report)."""
+        self.runner.send_message(DRAIN_MESSAGE, {"until_s": until_s})
+        self._wait_for("drained", until_s + REPORT_GRACE_S, forced)
+        return self.backlog()
+
+    def _wait_for(self, flag: str, until_s: float, forced: Callable[[], bool]) -> None:
+        """Until every worker's latest report carries ``flag`` (its records up to then are in)."""
+        while not forced() and self.clock() < until_s:
+            statuses = self.collector.status
+            if len(statuses) >= self.options.workers and all(s.get(flag) for s in statuses.values()):
+                return
+            gevent.sleep(0.2)
+
+    def close(self) -> None:
+        deadline = time.monotonic() + 15.0
+        self.runner.quit()
+        for process in self._processes:
+            process.wait_or_stop(max(1.0, deadline - time.monotonic()))
+        self._processes.clear()

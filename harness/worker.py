@@ -1,0 +1,115 @@
+"""A Locust worker of a distributed taxstorm run (``taxstorm worker``): it learns the run from its master.
+
+The master hands every worker the run's plan (the scenario's load, the client, the platform address as
+clients see it, and the wall-clock time of run second 0) with Locust's spawn message. The worker builds the
+same user classes as a local run, tags its orderRefs and numbers its sellers by its worker index, ships its
+records with Locust's worker reports, and drains its clients when the master asks.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import gevent
+from locust.env import Environment
+from locust.runners import WorkerRunner
+
+from clients.protocol import load_factory
+from harness.load_driver import DRAIN_MESSAGE, PLAN_OPTION, STOP_MESSAGE
+from harness.load_plan import user_classes
+from harness.scenario import LoadSpec
+from loadtests.context import LoadContext
+from loadtests.distributed import WorkerShipper
+from loadtests.drain import drain_clients
+from loadtests.orders import OrderGenerator
+from loadtests.records import Recorder
+
+SELLERS_PER_WORKER = 100_000  # worker i numbers its sellers from i * this: no two workers share a seller
+
+
+class ScenarioWorker:
+    """Builds the run's users when the master's first spawn message arrives; drains on request."""
+
+    def __init__(self, environment: Environment, state_dir: Path) -> None:
+        self.environment = environment
+        self.state_dir = state_dir
+        self.recorder = Recorder()
+        self.context: LoadContext | None = None
+        self.stopped = False
+        self.drained = False
+        self._draining: gevent.Greenlet[Any] | None = None
+        environment.events.test_start.add_listener(self.on_test_start)  # type: ignore[no-untyped-call]
+        WorkerShipper(environment, self.recorder, self.status)
+
+    def on_test_start(self, environment: Environment, **_: Any) -> None:
+        if self.context is not None:
+            return
+        options = environment.parsed_options
+        text = getattr(options, PLAN_OPTION, None)
+        if not text:
+            raise RuntimeError("the master sent no taxstorm plan: connect this worker to 'taxstorm run --workers'")
+        plan = json.loads(text)
+        runner = environment.runner
+        index = runner.worker_index if isinstance(runner, WorkerRunner) else 0
+        started = time.monotonic() - (time.time() - float(plan["epoch"]))  # run second 0, as the master's clock
+        self.context = LoadContext(
+            client_factory=load_factory(plan["client"]),
+            base_url=plan["base_url"],
+            state_dir=self.state_dir / f"worker-{index}",
+            generator=OrderGenerator(int(plan["seed"]) + index, f"{plan['run_id']}-w{index}"),
+            recorder=self.recorder,
+            clock=lambda: time.monotonic() - started,
+            client_options=dict(plan["client_options"]),
+            first_seller=index * SELLERS_PER_WORKER,
+        )
+        environment.user_classes = user_classes(
+            self.context, LoadSpec.model_validate(plan["load"]), dict(plan["platform_settings"])
+        )
+
+    def on_stop(self, environment: Environment, **_: Any) -> None:
+        """Stop the users gracefully (Locust's own stop message would hold the worker's inbox for stop_timeout)."""
+        runner = environment.runner
+        if runner is not None and runner.state not in ("stopped", "ready"):
+            runner.stop()
+        self.stopped = True
+
+    def on_drain(self, environment: Environment, msg: Any, **_: Any) -> None:
+        if self.context is None or self._draining is not None:
+            self.drained = True
+            return
+        context, until_s = self.context, float(msg.data["until_s"])
+
+        def drain() -> None:
+            drain_clients(context, until_s)
+            self.drained = True
+
+        self._draining = gevent.spawn(drain)
+
+    def status(self) -> dict[str, Any]:
+        backlog = sum(client.backlog() for client in self.context.clients) if self.context else 0
+        return {"backlog": backlog, "stopped": self.stopped, "drained": self.drained}
+
+    def close(self) -> None:
+        if self._draining is not None:
+            self._draining.kill()
+        if self.context is not None:
+            for client in self.context.clients:
+                client.close()
+            self.context.close()
+
+
+def run_worker(master_host: str, master_port: int, state_dir: Path) -> int:
+    """Serve one master until it quits (in a gevent-patched process)."""
+    environment = Environment(user_classes=[], stop_timeout=30.0)
+    worker = ScenarioWorker(environment, state_dir)
+    runner = environment.create_worker_runner(master_host, master_port)
+    runner.register_message(STOP_MESSAGE, lambda **_: worker.on_stop(environment), concurrent=True)
+    runner.register_message(DRAIN_MESSAGE, lambda msg, **_: worker.on_drain(environment, msg), concurrent=True)
+    try:
+        runner.greenlet.join()
+    finally:
+        worker.close()
+    return 0

@@ -1,0 +1,141 @@
+"""``taxstorm run`` in Locust's distributed mode: workers started by the run, and workers and stack started by
+someone else (external mode, as docker compose does it), all real processes."""
+
+from __future__ import annotations
+
+import csv
+import os
+import socket
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chaos.toxiproxy.api import ToxiproxyAPI
+from tests.conftest import REPO, RunningPlatform
+from tests.integration.test_cli_run import assert_no_child_left, only_run, scenario, taxstorm
+
+pytestmark = pytest.mark.integration
+
+LOAD = {"users": 4, "rate_per_s": 16, "seed": 5}
+GHOST = [{"type": "ghost_success", "id": "ghost", "at_s": 3, "for_s": 3, "rate": 0.5}]
+
+
+def worker_of(order_ref: str) -> str:
+    """orderRefs are <run id>-w<worker index>-<n> in a distributed run."""
+    return order_ref.rsplit("-", 2)[-2]
+
+
+def records_by_worker(run_dir: Path) -> Counter[str]:
+    with (run_dir / "operations.csv").open(encoding="utf-8") as handle:
+        return Counter(worker_of(row["order_ref"]) for row in csv.DictReader(handle))
+
+
+def test_two_local_workers_share_the_load_and_every_record_reaches_the_master(tmp_path: Path) -> None:
+    path = scenario(tmp_path, load=LOAD, faults=GHOST, gates=[{"type": "integrity"}])
+    proc = taxstorm("run", str(path), "--workers", "2", "--report-dir", str(tmp_path / "reports"))
+    output, _ = proc.communicate(timeout=180)
+    assert proc.returncode == 0, output
+    result, state = only_run(tmp_path / "reports")
+    run_dir = Path(result["reports"]["json"]).parent
+    by_worker = records_by_worker(run_dir)
+    assert set(by_worker) == {"w0", "w1"} and min(by_worker.values()) > 10, by_worker  # users split over both
+    rec = result["reconciliation"]
+    assert rec["orders"] == sum(by_worker.values()) == rec["ledger_invoices"], rec  # nothing lost in shipping
+    assert rec["duplicates"] == [] and rec["lost"] == []
+    assert result["faults"][0]["applied_s"] is not None and result["cleanup"]["toxics_left"] == []
+    assert (run_dir / "clients" / "worker-0").is_dir() and (run_dir / "clients" / "worker-1").is_dir()
+    assert_no_child_left(state)
+    for log in (run_dir / "worker-0.log", run_dir / "worker-1.log"):
+        assert "Traceback" not in log.read_text(), log.read_text()
+
+
+def test_the_naive_client_still_fails_integrity_when_its_load_is_distributed(tmp_path: Path) -> None:
+    path = scenario(tmp_path, load=LOAD, faults=GHOST, gates=[{"type": "integrity"}])
+    args = ["run", str(path), "--workers", "2", "--client", "naive", "--report-dir", str(tmp_path / "reports")]
+    proc = taxstorm(*args)
+    output, _ = proc.communicate(timeout=180)
+    assert proc.returncode == 1, output
+    result, _ = only_run(tmp_path / "reports")
+    assert result["reconciliation"]["duplicates"], "ghost successes should make the naive client duplicate"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def compose_like(toxiproxy: ToxiproxyAPI, platform: RunningPlatform) -> Iterator[dict[str, Any]]:
+    """A platform and a Toxiproxy populated with a 'platform' proxy, started by someone other than the run."""
+    (proxy,) = toxiproxy.populate(
+        [{"name": "platform", "listen": "127.0.0.1:0", "upstream": platform.url.removeprefix("http://")}]
+    )
+    yield {"toxiproxy": toxiproxy, "platform": platform, "proxy": proxy}
+    assert toxiproxy.toxics("platform") == {}, "the run left a toxic on the shared proxy"
+    assert toxiproxy.proxies()["platform"].enabled
+
+
+def test_external_mode_uses_the_running_stack_and_workers_started_elsewhere(
+    tmp_path: Path, compose_like: dict[str, Any]
+) -> None:
+    toxiproxy: ToxiproxyAPI = compose_like["toxiproxy"]
+    platform: RunningPlatform = compose_like["platform"]
+    port = free_port()
+    env = {**os.environ, "TAXSTORM_ADMIN_TOKEN": platform.admin_token}
+    faults = [{"type": "latency", "id": "slow", "at_s": 3, "for_s": 3, "latency_ms": 300}]
+    path = scenario(tmp_path, load=LOAD, faults=faults, gates=[{"type": "integrity"}])
+    args = ["run", str(path), "--toxiproxy-url", toxiproxy.base_url, "--toxiproxy-proxy", "platform"]
+    args += ["--platform-url", platform.url, "--expect-workers", "2", "--master-bind", f"127.0.0.1:{port}"]
+    run = taxstorm(*args, "--report-dir", str(tmp_path / "reports"), env=env)
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "harness", "worker", "--master-port", str(port), "--state-dir", str(tmp_path / "w")],
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    try:
+        output, _ = run.communicate(timeout=180)
+        codes = [worker.wait(timeout=30) for worker in workers]  # the master's quit ends them
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+    assert run.returncode == 0, output
+    assert codes == [0, 0]
+    result, state = only_run(tmp_path / "reports")
+    assert state["pids"] == {"platform": None, "toxiproxy": None}  # it started neither
+    assert result["endpoints"]["client"] == f"http://{compose_like['proxy'].listen}"
+    assert "platform" in toxiproxy.proxies(), "the run deleted a proxy it did not create"
+    rec = result["reconciliation"]
+    assert rec["orders"] > 40 and rec["ledger_invoices"] == rec["orders"]
+    assert set(records_by_worker(Path(result["reports"]["json"]).parent)) == {"w0", "w1"}
+    windows = {w["window"]["name"]: w for w in result["windows"]}
+    assert windows["slow"]["latency_ms"]["p50"] >= 300, "the fault on the shared proxy did not reach the workers"
+
+
+def test_bad_distributed_options_are_usage_errors(tmp_path: Path) -> None:
+    path = scenario(tmp_path)
+    cases = [
+        (["--workers", "2", "--expect-workers", "2"], "give one"),
+        (["--toxiproxy-proxy", "platform"], "--toxiproxy-url"),
+        (["--master-bind", "nowhere"], "--master-bind"),
+        (["--workers", "2", "--master-bind", "0.0.0.0"], "HOST:PORT"),
+    ]
+    for extra, expected in cases:
+        proc = taxstorm("run", str(path), *extra, env={**os.environ, "TAXSTORM_ADMIN_TOKEN": ""})
+        output, _ = proc.communicate(timeout=60)
+        assert proc.returncode == 2 and expected in output and "Traceback" not in output, (extra, output)
+    housekeeping = scenario(tmp_path, load={**LOAD, "housekeeping": {}})
+    proc = taxstorm("run", str(housekeeping), "--workers", "2", "--report-dir", str(tmp_path / "r"))
+    output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 2 and "load.housekeeping" in output, output
