@@ -8,12 +8,36 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from harness.cli_options import run_options, stack_options
 from harness.errors import ExitCode, TaxstormError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from harness.scenario import Scenario
+
+
+def _patch_and_load(scenario: Path, client_ref: str | None) -> Scenario:
+    """Monkey-patch for Locust (before anything imports ssl or socket users), then load SCENARIO (+ --client)."""
+    from gevent import monkey
+
+    monkey.patch_all()
+    from harness.scenario import ClientSpec, load_scenario
+
+    loaded = load_scenario(scenario)
+    if client_ref is not None:
+        loaded = loaded.model_copy(update={"client": ClientSpec(ref=client_ref)})
+    return loaded
+
+
+def _console() -> Console:
+    from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else 160)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -52,23 +76,15 @@ def run(scenario: Path, report_dir: Path, scale: float, client_ref: str | None, 
           --platform-url http://platform:8080 --expect-workers 2     # external mode (docker compose)
     """
     options = run_options(report_dir, stack)
-    from gevent import monkey
-
-    monkey.patch_all()
-    from rich.console import Console
-
+    loaded = _patch_and_load(scenario, client_ref)
     from harness.report import terminal
     from harness.report.live import LiveView
     from harness.runner import Runner
     from harness.scaling import scale_scenario
-    from harness.scenario import ClientSpec, load_scenario
 
-    console = Console(width=None if sys.stdout.isatty() else 160)
-    loaded = load_scenario(scenario)
     if scale != 1.0:
         loaded = scale_scenario(loaded, scale)
-    if client_ref is not None:
-        loaded = loaded.model_copy(update={"client": ClientSpec(ref=client_ref)})
+    console = _console()
     with LiveView(console) as view:
         runner = Runner(loaded, options, view.observe)
         result = runner.run()
@@ -103,24 +119,16 @@ def capacity(
       taxstorm capacity scenarios/month_end_overload.yaml --start 10 --step 10 --steps 10 --step-s 15
     """
     options = run_options(report_dir, stack)
-    from gevent import monkey
-
-    monkey.patch_all()
+    loaded = _patch_and_load(scenario, client_ref)
     import json
-
-    from rich.console import Console
 
     from harness.capacity import Criteria, capacity_report, capacity_scenario, judge_steps, knee
     from harness.report.capacity_html import write_capacity_html
     from harness.report.live import LiveView
     from harness.runner import Runner
-    from harness.scenario import ClientSpec, load_scenario
     from loadtests.records import Recorder
 
-    console = Console(width=None if sys.stdout.isatty() else 160)
-    loaded = load_scenario(scenario)
-    if client_ref is not None:
-        loaded = loaded.model_copy(update={"client": ClientSpec(ref=client_ref)})
+    console = _console()
     criteria = Criteria.from_scenario(loaded)
     probe = capacity_scenario(loaded, start_per_s, step_per_s, step_s, steps)
     with LiveView(console) as view:
@@ -341,6 +349,57 @@ def doctor(toxiproxy_bin_dir: Path) -> None:
     essential = [c for c in checks if c.name != "docker engine"]
     if not all(c.ok for c in essential):
         sys.exit(int(ExitCode.ENVIRONMENT_ERROR))
+
+
+@cli.command()
+@click.argument("scenario", type=click.Path(path_type=Path))
+@click.option("--report-dir", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
+@stack_options
+@click.option("--web-host", default="127.0.0.1", show_default=True, help="Where Locust's web UI listens.")
+@click.option("--web-port", type=click.IntRange(0, 65535), default=8089, show_default=True, help="0: a free port.")
+@click.option(
+    "--max-duration",
+    "max_duration_s",
+    type=click.FloatRange(10, 7 * 24 * 3600),
+    default=4 * 3600.0,
+    show_default=True,
+    help="Seconds after which the session ends by itself (every run has a hard limit).",
+)
+@click.option("--autostart", is_flag=True, help="Start the load at once instead of waiting for Locust's button.")
+@click.option("--client", "client_ref", default=None, help="Judge this client instead of the scenario's.")
+def gameday(
+    scenario: Path,
+    report_dir: Path,
+    web_host: str,
+    web_port: int,
+    max_duration_s: float,
+    autostart: bool,
+    client_ref: str | None,
+    **stack: Any,
+) -> None:
+    """A game day on SCENARIO's stack and load: Locust's web UI with a Chaos tab where operators apply and revert
+    faults, halt, take notes and export the session as a scenario. The scenario's own fault timeline is not
+    played (the operators are the timeline); its halt conditions apply live. Ctrl-C (or SIGTERM, or
+    --max-duration) ends the session: drain, reconcile, gates, reports, exit code as for 'run'.
+
+    \b
+    Examples:
+      taxstorm gameday scenarios/wuhan_outage_gameday.yaml            # then open http://127.0.0.1:8089/chaos
+      taxstorm gameday scenarios/smoke.yaml --workers 2 --web-port 0  # load from two Locust workers
+    """
+    options = run_options(report_dir, stack)
+    loaded = _patch_and_load(scenario, client_ref)
+    from harness.gameday.run import GamedayOptions, GamedayRun
+    from harness.report import terminal
+    from harness.report.live import LiveView
+
+    console = _console()
+    session = GamedayOptions(web_host, web_port, max_duration_s, autostart)
+    sys.argv = sys.argv[:1]  # Locust's web UI re-parses sys.argv with its own parser on every page load
+    with LiveView(console) as view:
+        result = GamedayRun(loaded, options, session, view.observe).run()
+    terminal.render(result, console)
+    sys.exit(result.exit_code)
 
 
 @cli.command()

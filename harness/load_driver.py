@@ -40,6 +40,10 @@ class LoadDriver(Protocol):
     """Starts, stops and drains the load of one run."""
 
     recorder: Recorder
+    environment: Environment  # the Locust environment a web UI can attach to (game days)
+
+    def publish(self, epoch: float) -> None:
+        """Make the run known to whoever runs the users; ``epoch`` is the wall-clock time of run second 0."""
 
     def start(self, epoch: float) -> None:
         """Start every user; ``epoch`` is the wall-clock time of run second 0."""
@@ -57,11 +61,13 @@ class LoadDriver(Protocol):
         """Release clients, processes and sockets (safe on every path)."""
 
 
-def locust_defaults() -> Namespace:
-    """Locust's own option defaults (its master reads several of them), as its command line would give."""
+def locust_defaults(classes: list[type[User]]) -> Namespace:
+    """Locust's own option defaults (its master and web UI read several), with the run's user count filled in."""
     parser = argument_parser.get_empty_argument_parser()
     argument_parser.setup_parser_arguments(parser)  # type: ignore[no-untyped-call]
     options: Namespace = parser.parse_args(args=[])
+    options.num_users = _total_users(classes)
+    options.spawn_rate = float(options.num_users)
     return options
 
 
@@ -76,10 +82,16 @@ class LocalLoad:
         self.context = context
         self.recorder = context.recorder
         self.classes = classes
-        self._runner: LocalRunner | None = None
+        self.environment = Environment(
+            user_classes=classes, stop_timeout=STOP_TIMEOUT_S, parsed_options=locust_defaults(classes)
+        )
+        self._runner: LocalRunner | None = self.environment.create_local_runner()
+
+    def publish(self, epoch: float) -> None:
+        """The users share this process's clock already."""
 
     def start(self, epoch: float) -> None:
-        self._runner = Environment(user_classes=self.classes, stop_timeout=STOP_TIMEOUT_S).create_local_runner()
+        assert self._runner is not None
         total = _total_users(self.classes)
         self._runner.start(total, spawn_rate=float(total))
 
@@ -133,7 +145,7 @@ class DistributedLoad:
         self.state_dir = state_dir
         self._processes: list[ManagedProcess] = []
         self.environment = Environment(
-            user_classes=classes, stop_timeout=STOP_TIMEOUT_S, parsed_options=locust_defaults()
+            user_classes=classes, stop_timeout=STOP_TIMEOUT_S, parsed_options=locust_defaults(classes)
         )
         self.runner: MasterRunner = self.environment.create_master_runner(options.bind_host, options.bind_port)
         self.collector = MasterCollector(self.environment, recorder)
@@ -165,8 +177,12 @@ class DistributedLoad:
         process.start()
         return process
 
-    def start(self, epoch: float) -> None:
+    def publish(self, epoch: float) -> None:
+        """Workers get the plan with the master's next spawn message (from start, or a web UI's start button)."""
         vars(self.environment.parsed_options)[PLAN_OPTION] = json.dumps({**self.plan, "epoch": epoch})
+
+    def start(self, epoch: float) -> None:
+        self.publish(epoch)
         total = _total_users(self.classes)
         self.runner.start(total, spawn_rate=float(total))
 

@@ -30,6 +30,7 @@ class RunResult:
     exit_code: int = 3
     reason: str = ""
     halted: str | None = None  # the halt condition that stopped the run early
+    notes: list[dict[str, Any]] = field(default_factory=list)  # game day: the operators' notes (at_s, text)
     duration_s: float = 0.0
     endpoints: dict[str, str] = field(default_factory=dict)
     faults: list[FaultEvent] = field(default_factory=list)

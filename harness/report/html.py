@@ -45,6 +45,7 @@ def render_html(result: dict[str, Any]) -> str:
         body.append(f'<p class="fail">Stopped early: {escape(str(result["halted"]))}</p>')
     body += _charts(result)
     body += _faults(result)
+    body += _notes(result)
     body += _gates(result)
     body += _windows(result)
     body += _reconciliation(result)
@@ -159,6 +160,15 @@ def _faults(result: dict[str, Any]) -> list[str]:
         )
     headers = ["fault", "type", "planned s", "applied s", "reverted s", "time to recover s", "error"]
     return ["<h2>Fault timeline</h2>", _table(headers, rows, (3, 4, 5))]
+
+
+def _notes(result: dict[str, Any]) -> list[str]:
+    """A game day's operator notes, on the run's clock."""
+    notes = result.get("notes") or []
+    if not notes:
+        return []
+    rows = [[_num(note.get("at_s"), 1), escape(str(note.get("text", "")))] for note in notes]
+    return ["<h2>Operator notes</h2>", _table(["at s", "note"], rows, (0,))]
 
 
 def _gates(result: dict[str, Any]) -> list[str]:
