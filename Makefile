@@ -4,8 +4,9 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 BIN    := $(CURDIR)/.bin
 PYTEST_ARGS ?=
+IMAGES_ARGS ?=
 
-.PHONY: setup toxiproxy demo test bench lint clean
+.PHONY: setup toxiproxy demo test images bench lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "taxstorm needs Python >= 3.11; set PYTHON=python3.11")'
@@ -26,8 +27,14 @@ demo: setup
 test: setup lint
 	scripts/ensure-postgres.sh
 	scripts/ensure-docker.sh
+	scripts/ensure-compose.sh
 	scripts/ensure-chromium.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# taxstorm:dev, its local base and the Toxiproxy image, built without a registry (needs a running Docker engine).
+images: setup
+	scripts/ensure-docker.sh
+	scripts/build-images.sh $(IMAGES_ARGS)
 
 BENCHMARKS := $(filter-out benchmarks/bare_server.py benchmarks/locust_probe.py,$(wildcard benchmarks/*.py))
 
@@ -41,4 +48,4 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/mypy
 
 clean:
-	rm -rf $(VENV) $(BIN) reports .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(BIN) reports wheelhouse .pytest_cache .mypy_cache .ruff_cache

@@ -129,3 +129,15 @@ def proxied(toxiproxy: ToxiproxyAPI, platform: RunningPlatform) -> Iterator[Prox
     toxiproxy.delete_proxy(name)
     assert leftover == {}, f"faults not reverted: toxics {sorted(leftover)} still on the proxy"
     assert enabled, "fault not reverted: proxy left disabled"
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> Iterator[Any]:
+    """A Docker engine for the session: the running one, or a dockerd the tests start (skip when impossible)."""
+    from tests.docker_engine import docker_engine
+
+    try:
+        with docker_engine() as client:
+            yield client
+    except RuntimeError as exc:
+        pytest.skip(str(exc))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -60,3 +61,46 @@ def ensure_images(client: Any) -> None:
                 env={**os.environ, "PYTHON": sys.executable},
                 timeout=900,
             )
+
+
+TOXIPROXY_IMAGE = "ghcr.io/shopify/toxiproxy:2.12.0"  # made locally by scripts/build-images.sh, as upstream's
+IMAGE_SOURCES = (
+    "Dockerfile",
+    "pyproject.toml",
+    "mock_platform",
+    "chaos",
+    "clients",
+    "loadtests",
+    "harness",
+    "scenarios",
+)
+
+
+def source_digest() -> str:
+    """A digest of what goes into the project image: an image tagged with it was built from this very code."""
+    digest = hashlib.sha256()
+    for top in IMAGE_SOURCES:
+        root = REPO / top
+        for path in sorted([root] if root.is_file() else root.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def project_image(client: Any) -> str:
+    """This working tree's project image (``taxstorm:src-<digest>``), built by scripts/build-images.sh if missing."""
+    tag = f"taxstorm:src-{source_digest()}"
+    try:
+        for needed in (tag, TOXIPROXY_IMAGE):
+            client.images.get(needed)
+    except docker.errors.ImageNotFound:
+        subprocess.run(
+            [str(REPO / "scripts" / "build-images.sh"), tag],
+            check=True,
+            env={**os.environ, "PYTHON": sys.executable},
+            timeout=1500,
+        )
+        tags = [name for image in client.images.list(name="taxstorm") for name in image.tags]
+        for old in [name for name in tags if name.startswith("taxstorm:src-") and name != tag]:
+            client.images.remove(old)  # the images of older working trees
+    return tag

@@ -18,18 +18,8 @@ from chaos.registry import Fault, FaultContext
 from chaos.toxiproxy.api import ToxiproxyAPI
 from chaos.toxiproxy.server import free_port
 from chaos.waiting import wait_until
-from tests.docker_engine import docker_engine, ensure_images
+from tests.docker_engine import ensure_images
 from tests.helpers import build_fault, http_token, order
-
-
-@pytest.fixture(scope="session")
-def docker_client() -> Iterator[Any]:
-    try:
-        with docker_engine() as client:
-            ensure_images(client)
-            yield client
-    except RuntimeError as exc:
-        pytest.skip(str(exc))
 
 
 @dataclass
@@ -50,6 +40,7 @@ def healthy(url: str) -> bool:
 
 @pytest.fixture
 def service(docker_client: Any) -> Iterator[Service]:
+    ensure_images(docker_client)
     project = f"tstest{secrets.token_hex(4)}"
     port = free_port()
     volume = docker_client.volumes.create(f"{project}_ledger")
