@@ -259,9 +259,7 @@ class ResilientClient:
                 break
             for entry in batch:
                 remaining = deadline - time.monotonic()
-                if remaining <= 0 or self._breaker.open_now():
-                    return outcomes
-                if self._status.closed("issue") is not None:
+                if remaining <= 0 or self._hold_reason() is not None:  # the same rule as a new order's
                     return outcomes
                 if not self._claim(entry.order_ref):
                     continue  # another drain (or issue) is working on it

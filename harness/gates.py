@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from chaos.timeline import FaultEvent
@@ -53,6 +53,7 @@ class GateResult:
     observed: float | None
     threshold: float | None
     message: str
+    kind: str = ""  # the gate's type (latency, integrity, ...), set by evaluate
 
 
 def latency_gate(spec: LatencyGateSpec, snapshot: Snapshot) -> list[GateResult]:
@@ -230,5 +231,5 @@ def evaluate(specs: Sequence[GateSpec], snapshot: Snapshot) -> list[GateResult]:
     """Every gate of the scenario, in order."""
     results: list[GateResult] = []
     for spec in specs:
-        results.extend(GATES[spec.type](spec, snapshot))
+        results.extend(replace(result, kind=spec.type) for result in GATES[spec.type](spec, snapshot))
     return results

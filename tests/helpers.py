@@ -7,6 +7,7 @@ from typing import Any
 
 from chaos.registry import Fault, FaultContext, default_registry
 from clients.orders import Order, OrderLine
+from clients.resilient import ResilientOptions
 from loadtests.orders import OrderGenerator
 
 SELLER = OrderGenerator(seed=7, run_tag="t").seller(0)
@@ -36,3 +37,18 @@ def build_fault(context: FaultContext, **spec: Any) -> Fault[Any]:
     registry = default_registry()
     parsed = registry.get(spec["type"]).spec_type.model_validate({"at_s": 0, **spec})
     return registry.create(parsed, context, spec["type"])
+
+
+def fast_resilient(**changes: Any) -> ResilientOptions:
+    """Resilient client options for tests: short timeouts and backoffs, a quick drain; ``changes`` on top."""
+    fast: dict[str, Any] = {
+        "connect_timeout_s": 0.5,
+        "read_timeout_s": 0.5,
+        "issue_budget_s": 2.0,
+        "max_attempts": 3,
+        "backoff_base_s": 0.05,
+        "backoff_max_s": 0.2,
+        "breaker_fail_max": 20,
+        "drain_rate_per_s": 50,
+    }
+    return ResilientOptions(**{**fast, **changes})

@@ -15,20 +15,12 @@ from chaos.registry import Fault, FaultContext
 from chaos.waiting import wait_until
 from clients.naive import NaiveClient, NaiveOptions
 from clients.protocol import ClientConfig, InvoiceClient
-from clients.resilient import ResilientClient, ResilientOptions
+from clients.resilient import ResilientClient
 from tests.conftest import Proxied, running_platform
-from tests.helpers import SELLER, build_fault, order
+from tests.helpers import SELLER, build_fault, fast_resilient, order
 
-RESILIENT = ResilientOptions(
-    connect_timeout_s=0.5,
-    read_timeout_s=1.0,
-    issue_budget_s=3.0,
-    max_attempts=4,
-    backoff_base_s=0.05,
-    backoff_max_s=0.2,
-    breaker_fail_max=50,
-    drain_rate_per_s=50,
-)
+FAULT_READY = {"read_timeout_s": 1.0, "issue_budget_s": 3.0, "max_attempts": 4, "breaker_fail_max": 50}
+RESILIENT = fast_resilient(**FAULT_READY)
 NAIVE = NaiveOptions(timeout_s=3.0, retries=2, retry_pause_s=0.05)
 
 
@@ -127,7 +119,7 @@ def test_maintenance_window(client: InvoiceClient, proxied: Proxied) -> None:
 
 
 def test_resilient_client_reads_status_and_does_not_send_into_maintenance(proxied: Proxied, tmp_path: Path) -> None:
-    options = ResilientOptions(**{**RESILIENT.__dict__, "status_refresh_s": 0.0})
+    options = fast_resilient(**FAULT_READY, status_refresh_s=0.0)
     config = ClientConfig(proxied.client_url, SELLER.tax_id, SELLER.name, tmp_path / "client")
     client = ResilientClient(config, options)
     admin = proxied.platform.admin
@@ -156,7 +148,7 @@ def test_resilient_client_reads_status_and_does_not_send_into_maintenance(proxie
 def test_resilient_client_fails_over_to_the_secondary_and_back(proxied: Proxied, tmp_path: Path) -> None:
     primary = proxied.platform
     with running_platform(tmp_path / "secondary", ledger_path=primary.ledger_path, instance="secondary") as secondary:
-        options = ResilientOptions(**{**RESILIENT.__dict__, "secondary_url": secondary.url, "failback_s": 0.5})
+        options = fast_resilient(**FAULT_READY, secondary_url=secondary.url, failback_s=0.5)
         client = ResilientClient(ClientConfig(proxied.client_url, SELLER.tax_id, SELLER.name, tmp_path / "c"), options)
         try:
             assert client.issue(order("P1")).status == "issued"

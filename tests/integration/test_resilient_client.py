@@ -13,27 +13,18 @@ from chaos.network import DownFault, DownSpec, LatencyFault, LatencySpec
 from chaos.registry import FaultContext
 from clients.orders import Order
 from clients.protocol import ClientConfig, InvoiceClient, Outcome
-from clients.resilient import ResilientClient, ResilientOptions
+from clients.resilient import ResilientClient
 from tests.conftest import Proxied, RunningPlatform, running_platform
-from tests.helpers import SELLER, order
+from tests.helpers import SELLER, fast_resilient, order
 
-FAST = ResilientOptions(
-    connect_timeout_s=0.5,
-    read_timeout_s=0.5,
-    issue_budget_s=2.0,
-    max_attempts=3,
-    backoff_base_s=0.05,
-    backoff_max_s=0.2,
-    breaker_fail_max=20,
-    drain_rate_per_s=50,
-)
+FAST = fast_resilient()
 
 
 @pytest.fixture(params=["httpx", "gevent"])
 def client(proxied: Proxied, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[ResilientClient]:
     """The resilient client on each HTTP stack: httpx (threads) and geventhttpclient (inside Locust)."""
     config = ClientConfig(proxied.client_url, SELLER.tax_id, SELLER.name, tmp_path / "client")
-    resilient = ResilientClient(config, ResilientOptions(**{**FAST.__dict__, "http_stack": request.param}))
+    resilient = ResilientClient(config, fast_resilient(http_stack=request.param))
     yield resilient
     resilient.close()
 
@@ -149,7 +140,7 @@ def test_connection_reuse_decides_how_a_partial_toxic_hits(
 ) -> None:
     # no background /status refresh during the calls: it would open a second pooled connection
     changes = {"read_timeout_s": 5.0, "keep_alive": keep_alive, "http_stack": stack, "status_refresh_s": 3600.0}
-    options = ResilientOptions(**{**FAST.__dict__, **changes})
+    options = fast_resilient(**changes)
     client = ResilientClient(ClientConfig(proxied.client_url, SELLER.tax_id, SELLER.name, tmp_path / "c"), options)
     try:
         client.issue(order("WARM"))  # token fetched and connection opened before the toxic
@@ -230,9 +221,7 @@ def test_batch_items_still_processing_are_followed_to_issued(tmp_path: Path) -> 
 
 def test_overlapping_drains_work_each_order_once(proxied: Proxied, tmp_path: Path) -> None:
     config = ClientConfig(proxied.client_url, SELLER.tax_id, SELLER.name, tmp_path / "client")
-    client = ResilientClient(
-        config, ResilientOptions(**{**FAST.__dict__, "drain_rate_per_s": 20, "breaker_fail_max": 1000})
-    )
+    client = ResilientClient(config, fast_resilient(drain_rate_per_s=20, breaker_fail_max=1000))
     down = DownFault(DownSpec(at_s=0), FaultContext("r", proxied.api, proxied.name), "down")
     down.apply()
     try:

@@ -57,5 +57,5 @@ def test_resilient_passes_and_naive_fails_on_the_story_gate(scenario: str, tmp_p
     failed = [f"{g['name']} [{g['window']}]: {g['message']}" for g in result["gates"] if not g["passed"]]
     assert code == 0 and result["status"] == "passed", f"resilient failed {failed}\n{output[-3000:]}"
     assert naive_code == 1 and naive_result["status"] == "failed", naive_output[-3000:]
-    story = [g for g in naive_result["gates"] if g["name"].split()[0] == story_gate]  # names start with the type
+    story = [g for g in naive_result["gates"] if g["kind"] == story_gate]
     assert story and not all(g["passed"] for g in story), f"naive passed {story_gate}: {story}"

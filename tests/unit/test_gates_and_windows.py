@@ -71,6 +71,7 @@ def test_latency_gate_per_window() -> None:
     results = evaluate(gates, Snapshot(windows, reconcile({}, [], [])))
     verdicts = {(r.window, r.passed) for r in results}
     assert verdicts == {("baseline", True), ("slow", False)}
+    assert {r.kind for r in results} == {"latency"}  # reports and compare need not parse the name
     failed = next(r for r in results if not r.passed)
     assert failed.observed == 900 and failed.threshold == 500 and "over 500 ms" in failed.message
 
