@@ -191,6 +191,8 @@ class DistributedLoad:
         our drain request) for ``stop_timeout`` seconds afterwards."""
         self.runner.send_message(STOP_MESSAGE)
         self._wait_for("stopped", self.clock() + STOP_TIMEOUT_S + REPORT_GRACE_S, lambda: False)
+        if self.runner.state not in ("stopped", "ready"):
+            self.runner.update_state("stopped")  # what the web UI shows (its start button works again)
 
     def backlog(self) -> int:
         return sum(int(status.get("backlog", 0)) for status in self.collector.status.values())
@@ -198,7 +200,8 @@ class DistributedLoad:
     def drain(self, until_s: float, forced: Callable[[], bool]) -> int:
         """Ask every worker to drain until ``until_s``; wait for their reports saying they did (plus a report)."""
         self.runner.send_message(DRAIN_MESSAGE, {"until_s": until_s})
-        self._wait_for("drained", until_s + REPORT_GRACE_S, forced)
+        # a worker stopped by Locust's own stop message (the web UI's Stop) reads its inbox stop_timeout s later
+        self._wait_for("drained", max(until_s, self.clock() + STOP_TIMEOUT_S) + REPORT_GRACE_S, forced)
         return self.backlog()
 
     def _wait_for(self, flag: str, until_s: float, forced: Callable[[], bool]) -> None:

@@ -194,6 +194,7 @@ function renderActive(active) {
 }
 
 let lastHistory = "";
+let finished = false;  // after Finish the harness stops serving: stop polling it
 function renderHistory(state) {
   const key = JSON.stringify([state.events, state.notes]);
   if (key === lastHistory) return;
@@ -225,6 +226,7 @@ function renderHalted(state) {
 }
 
 async function refresh() {
+  if (finished) return;
   try {
     const state = await call("state");
     $("#clock").textContent = "t = " + seconds(state.now_s);
@@ -244,6 +246,15 @@ $("#halt").addEventListener("click", async () => {
     show(answer.errors.length ? "halted, but: " + answer.errors.join("; ") : "halted: " + answer.halted);
   } catch (failure) { show(failure.message); }
   await refresh();
+});
+
+$("#finish").addEventListener("click", async () => {
+  if (!window.confirm("Finish the game day: revert every fault, drain, judge and write the report?")) return;
+  try {
+    const answer = await call("finish", {});
+    finished = true;
+    show("finishing: the report goes to " + answer.report_dir);
+  } catch (failure) { show(failure.message); }
 });
 
 $("#add-note").addEventListener("click", async () => {
@@ -277,6 +288,7 @@ PAGE = f"""<!doctype html>
   <span style="flex: 1"></span>
   <input id="halt-reason" placeholder="why halt? (goes into the timeline)" size="30">
   <button id="halt" class="danger" type="button">HALT: revert all faults, stop the load</button>
+  <button id="finish" type="button">Finish: drain, judge, report</button>
 </header>
 <div id="halted" hidden></div>
 <div id="message" role="status"></div>

@@ -88,7 +88,7 @@ class GamedayRun(Runner):
             lambda now: self.observe("tick", progress.tick(now, self.sampler.backlog)),
         )
         web_ui = driver.environment.create_web_ui(self.gameday.web_host, self.gameday.web_port, delayed_start=True)
-        install(web_ui, chaos_blueprint(control, self._halt, self._export))
+        install(web_ui, chaos_blueprint(control, self._halt, self._export, self._finish_session))
         web_ui.start()  # type: ignore[no-untyped-call]
         wait_until(lambda: web_ui.server is not None and web_ui.server.started, 10.0, "Locust web UI")
         revert_errors: list[str] = []
@@ -149,6 +149,11 @@ class GamedayRun(Runner):
         self.observe("halt", {"reason": self.result.halted})
         if self._driver is not None:
             gevent.spawn(self._driver.stop)  # a distributed stop waits for the workers' reports
+
+    def _finish_session(self) -> str:
+        """The Finish button: end the session as Ctrl-C does; the report goes to the run's folder."""
+        self.stop.signals.append("the Finish button")
+        return str(self.run_dir)
 
     def _export(self) -> str:
         assert self.control is not None

@@ -110,8 +110,14 @@ def _error(message: str, status: int, field: str | None = None) -> tuple[Respons
     return jsonify(payload), status
 
 
-def chaos_blueprint(control: ChaosControl, on_halt: Callable[[str], None], export: Callable[[], str]) -> Blueprint:
-    """The /chaos page and its JSON API; ``on_halt(reason)`` stops the load, ``export()`` renders the YAML."""
+def chaos_blueprint(
+    control: ChaosControl,
+    on_halt: Callable[[str], None],
+    export: Callable[[], str],
+    on_finish: Callable[[], str] | None = None,
+) -> Blueprint:
+    """The /chaos page and its JSON API; ``on_halt(reason)`` stops the load, ``export()`` renders the YAML,
+    ``on_finish()`` ends the session (returns where its report goes; None: this session cannot be finished here)."""
     bp = Blueprint("taxstorm_chaos", __name__)
 
     @bp.get("/chaos")
@@ -157,6 +163,12 @@ def chaos_blueprint(control: ChaosControl, on_halt: Callable[[str], None], expor
     @bp.post("/chaos/api/note")
     def note() -> Response:
         return jsonify({"note": asdict(control.note(_body().get("text") or ""))})
+
+    @bp.post("/chaos/api/finish")
+    def finish() -> ResponseReturnValue:
+        if on_finish is None:
+            return _error("this session ends with its process (Ctrl-C or SIGTERM)", 409)
+        return jsonify({"finishing": True, "report_dir": on_finish()})
 
     @bp.get("/chaos/api/export")
     def export_yaml() -> Response:

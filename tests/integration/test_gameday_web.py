@@ -12,6 +12,7 @@ import signal
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,13 +106,13 @@ SCENARIO = {
 }
 
 
-@pytest.fixture
-def gameday(tmp_path: Path) -> Iterator[GameDay]:
-    """``taxstorm gameday`` with the naive client (its users fail visibly while the platform is down)."""
+@contextmanager
+def running_gameday(tmp_path: Path, scenario: dict[str, Any], *extra: str) -> Iterator[GameDay]:
+    """``taxstorm gameday`` on ``scenario``, naive client (its users fail visibly while the platform is down)."""
     path = tmp_path / "scenario.yaml"
-    path.write_text(yaml.safe_dump(SCENARIO))
+    path.write_text(yaml.safe_dump(scenario))
     log = tmp_path / "gameday.log"
-    command = [sys.executable, "-m", "harness", "gameday", str(path), "--web-port", "0", "--client", "naive"]
+    command = [sys.executable, "-m", "harness", "gameday", str(path), "--web-port", "0", "--client", "naive", *extra]
     process = ManagedProcess("gameday", [*command, "--report-dir", str(tmp_path / "reports")], log)
     process.start()
     try:
@@ -124,6 +125,12 @@ def gameday(tmp_path: Path) -> Iterator[GameDay]:
         yield GameDay(url.group(1), ToxiproxyAPI(state["toxiproxy_url"]), state["proxy"], process, run_dir)
     finally:
         process.stop(timeout_s=30)
+
+
+@pytest.fixture
+def gameday(tmp_path: Path) -> Iterator[GameDay]:
+    with running_gameday(tmp_path, SCENARIO) as running:
+        yield running
 
 
 def retype(element: WebElement, text: str) -> None:
@@ -250,14 +257,18 @@ def test_operators_apply_revert_halt_note_and_export_from_the_chaos_tab(
     assert scenario.faults[1].for_s == pytest.approx(2.0, abs=1.2)
     assert "note: p95 went to 900 ms under latency-1" in answer.text and "HALT: error rate 100 %" in answer.text
 
-    # Ctrl-C ends the session: drained, reconciled, judged; the operators' timeline is the report's.
-    result = gameday.finish()
+    # The Finish button ends the session: drained, reconciled, judged; the operators' timeline is the report's.
+    browser.find_element(By.ID, "finish").click()
+    wait.until(ec.alert_is_present()).accept()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "message"), "the report goes to"))
+    wait_until(lambda: not gameday.process.alive(), 120, "the game day to drain, judge and report")
+    result = json.loads((gameday.run_dir / "result.json").read_text())
     assert gameday.process.returncode() in (0, 1), gameday.process.log_tail()
     assert [f["label"] for f in result["faults"]] == ["latency-1", "latency-2", "down-3", "latency-4"]
     assert all(f["reverted_s"] is not None for f in result["faults"])
     assert result["halted"] == "error rate 100 %"
     notes = [note["text"] for note in result["notes"]]
-    assert notes[-2:] == ["p95 went to 900 ms under latency-1", "session ended by SIGINT"]
+    assert notes[-2:] == ["p95 went to 900 ms under latency-1", "session ended by the Finish button"]
     assert result["cleanup"] == {"toxics_left": [], "proxy_enabled": True}
     assert result["reconciliation"]["orders"] > 0 and result["status"] in ("passed", "failed")
     assert {w["window"]["name"] for w in result["windows"]} >= {"latency-1", "recovery:latency-1", "down-3"}
@@ -286,5 +297,22 @@ def test_the_api_answers_bad_input_with_json_naming_the_field(gameday: GameDay) 
     latency = next(f for f in faults if f["type"] == "latency")
     assert latency["family"] == "network" and latency["params"][2]["name"] == "latency_ms"
     assert gameday.toxics() == {}
-    result = gameday.finish()
+    result = gameday.finish()  # Ctrl-C, as in a terminal
     assert result["faults"] == [] and result["cleanup"]["toxics_left"] == []
+    assert result["notes"][-1]["text"] == "session ended by SIGINT"  # the normal end: judged, not "interrupted"
+    assert result["status"] in ("passed", "failed") and gameday.process.returncode() in (0, 1)
+
+
+def test_the_scenarios_halt_conditions_apply_live(tmp_path: Path) -> None:
+    halting = {**SCENARIO, "halt": [{"type": "error_rate", "above": 0.5, "for_s": 3, "min_operations": 3}]}
+    with running_gameday(tmp_path, halting, "--autostart") as gameday:
+        api = f"{gameday.url}/chaos/api"
+        wait_until(lambda: gameday.locust()["user_count"] > 0, DEADLINE_S, "the load (--autostart)")
+        applied = requests.post(f"{api}/apply", json={"type": "down", "params": {}}, timeout=5)
+        assert applied.status_code == 200, applied.text
+        wait_until(lambda: requests.get(f"{api}/state", timeout=5).json()["halted"], 60, "the halt condition")
+        state = requests.get(f"{api}/state", timeout=5).json()
+        assert "error rate" in state["halted"] and state["active"] == []  # reverted by the halt
+        assert gameday.toxics() == {} and gameday.enabled()
+        result = gameday.finish()
+    assert result["halted"] == state["halted"] and result["faults"][0]["reverted_s"] is not None
