@@ -154,11 +154,13 @@ class DistributedLoad:
     def port(self) -> int:
         return int(self.runner.server.port)
 
-    def connect_workers(self) -> None:
-        """Start local workers (unless they come from elsewhere) and wait until all are connected."""
+    def connect_workers(self, wait: bool = True) -> None:
+        """Start local workers (unless they come from elsewhere); with ``wait``, until all are connected."""
         if self.options.spawn_local:
             for index in range(self.options.workers):
                 self._processes.append(self._spawn(index))
+        if not wait:  # a game day's web UI shows who connected; its start button needs one worker
+            return
         wanted = self.options.workers
         try:
             wait_until(lambda: len(self.runner.clients.ready) >= wanted, self.options.connect_timeout_s, "workers")

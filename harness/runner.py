@@ -117,6 +117,8 @@ def new_run_id(scenario: Scenario) -> str:
 class Runner:
     """One run of one scenario; :meth:`run` always returns a RunResult and never leaves a fault applied."""
 
+    wait_for_workers = True  # a distributed run starts its load once every expected worker is connected
+
     def __init__(self, scenario: Scenario, options: RunOptions, observer: Observer | None = None) -> None:
         self.scenario = scenario
         self.options = options
@@ -233,7 +235,7 @@ class Runner:
         driver = DistributedLoad(plan, classes, load.recorder, self.clock, workers, self.run_dir / "clients")
         try:
             self.observe("phase", {"phase": "workers", "expected": workers.workers, "port": driver.port})
-            driver.connect_workers()
+            driver.connect_workers(wait=self.wait_for_workers)
         except BaseException:
             driver.close()
             raise
@@ -383,5 +385,5 @@ class Runner:
         self.result.reason = reason
 
     def _on_fault_event(self, kind: str, event: FaultEvent) -> None:
-        self.sampler.sample()  # the platform's counters at the window boundary
+        gevent.spawn(self.sampler.sample)  # the counters at the window boundary (a paused platform may not answer)
         self.observe("fault", {"kind": kind, "label": event.label, "type": event.type, "at_s": round(self.clock(), 3)})

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import gevent
 
+from chaos.container import DockerTargets
 from chaos.registry import FaultContext, default_registry
 from chaos.timeline import FaultEvent
 from chaos.waiting import wait_until
@@ -41,6 +42,8 @@ class GamedayOptions:
 
 class GamedayRun(Runner):
     """One game day; :meth:`run` returns the RunResult once the session has ended."""
+
+    wait_for_workers = False  # the web UI comes up at once; workers join when they are ready
 
     def __init__(
         self, scenario: Scenario, options: RunOptions, gameday: GamedayOptions, observer: Observer | None = None
@@ -76,6 +79,17 @@ class GamedayRun(Runner):
             self._session(driver, control, stack)
         finally:
             driver.close()
+
+    def _docker_targets(self) -> DockerTargets | None:
+        """Operators may reach for container faults at any time: offer them whenever a Docker engine answers."""
+        import docker
+
+        try:
+            client = docker.from_env(timeout=10)
+            client.ping()
+        except docker.errors.DockerException:
+            return None  # the Chaos tab shows container faults as unavailable, with the reason
+        return DockerTargets(client, self.options.docker_project)
 
     def _session(self, driver: LoadDriver, control: ChaosControl, stack: LocalStack) -> None:
         assert stack.admin is not None

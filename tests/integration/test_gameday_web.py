@@ -6,6 +6,7 @@ checked on Toxiproxy's own API, and the session's report is checked after Ctrl-C
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import signal
@@ -113,7 +114,8 @@ def running_gameday(tmp_path: Path, scenario: dict[str, Any], *extra: str) -> It
     path.write_text(yaml.safe_dump(scenario))
     log = tmp_path / "gameday.log"
     command = [sys.executable, "-m", "harness", "gameday", str(path), "--web-port", "0", "--client", "naive", *extra]
-    process = ManagedProcess("gameday", [*command, "--report-dir", str(tmp_path / "reports")], log)
+    no_docker = {**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"}  # container faults: unavailable
+    process = ManagedProcess("gameday", [*command, "--report-dir", str(tmp_path / "reports")], log, no_docker)
     process.start()
     try:
         wait_until(lambda: "phase gameday" in log.read_text() or not process.alive(), 60, "the game day")
