@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -35,10 +36,11 @@ class Sampler:
         self._loop: gevent.Greenlet[Any] | None = None
 
     def sample(self) -> None:
+        """One sample of each, stamped with the time it was asked for (kept in time order: samples may overlap)."""
         now = self._clock()
-        self.backlog.append((now, self._backlog()))
+        bisect.insort(self.backlog, (now, self._backlog()))
         try:
-            self.platform_requests.append((now, issue_family_requests(self._platform_stats())))
+            bisect.insort(self.platform_requests, (now, issue_family_requests(self._platform_stats())))
         except Exception:
             self.errors += 1
 
