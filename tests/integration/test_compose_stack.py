@@ -4,17 +4,22 @@ the Toxiproxy image with the proxies of compose/toxiproxy.json), then the stack 
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import secrets
 import shutil
 import subprocess
 from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+from chaos.waiting import wait_until
 from tests.docker_engine import REPO, project_image
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]  # a first image build takes minutes
@@ -52,54 +57,129 @@ def test_the_compose_file_is_valid_for_the_compose_tool() -> None:
     assert set(default.stdout.split()) == {"platform", "toxiproxy", "locust-master", "locust-worker"}  # profiles
 
 
-def test_the_ci_profile_runs_smoke_against_the_stack_with_two_workers(docker_client: Any, tmp_path: Path) -> None:
+@dataclass
+class ComposeProject:
+    """One compose project of a test: its own name, free host ports, reports in a temporary folder."""
+
+    command: list[str]
+    env: dict[str, str]
+    reports: Path
+    name: str
+
+    def run(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*self.command, "--project-name", self.name, *args],
+            env=self.env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    def port(self, service: str, port: int) -> int:
+        return int(self.run("port", service, str(port)).stdout.strip().rsplit(":", 1)[1])
+
+
+@pytest.fixture
+def project(docker_client: Any, tmp_path: Path) -> Iterator[ComposeProject]:
+    """A project on this working tree's image; everything it created is gone afterwards (checked)."""
     compose = compose_command()
     tag = project_image(docker_client)
-    project = f"taxstorm-test-{secrets.token_hex(3)}"
     reports = tmp_path / "reports"
     reports.mkdir()
     env = {
         **os.environ,
         "TAXSTORM_TAG": tag.split(":", 1)[1],
-        "TAXSTORM_MASTER": "harness",
-        "TAXSTORM_WORKERS": "2",
-        "TAXSTORM_SCALE": "0.3",
         "TAXSTORM_REPORTS": str(reports),
         "TAXSTORM_ADMIN_TOKEN": secrets.token_urlsafe(16),
         **{f"TAXSTORM_{name}_PORT": "0" for name in ("PLATFORM", "TOXIPROXY", "WEB", "PROMETHEUS")},
     }
-    base = [*compose, "--project-name", project, "--profile", "ci"]
-
-    def run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*base, *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=timeout)
-
+    made = ComposeProject(compose, env, reports, f"taxstorm-test-{secrets.token_hex(3)}")
     try:
-        up = run("up", "--detach", "--no-build", "--scale", "locust-worker=2", "harness", "locust-worker")
-        assert up.returncode == 0, up.stderr
-        waited = run("wait", "harness", timeout=600)  # exits with the harness's exit code
-        logs = run("logs", "--no-color", "harness", "locust-worker").stdout
-        assert waited.returncode == 0, (waited.stdout, waited.stderr, logs[-3000:])
-        (run_dir,) = reports.iterdir()
-        result = json.loads((run_dir / "result.json").read_text())
-        assert result["status"] == "passed", result["reason"]
-        assert result["endpoints"]["client"] == "http://toxiproxy:8666"  # the populated proxy, by service name
-        assert result["endpoints"]["platform"] == "http://platform:8080"
-        rec = result["reconciliation"]
-        assert rec["orders"] > 20 and rec["ledger_invoices"] >= rec["orders"] and not rec["lost"], rec
-        by_worker = Counter(
-            row.split(",")[4].rsplit("-", 2)[-2]
-            for row in (run_dir / "operations.csv").open()
-            if not row.startswith("start_s")
-        )
-        assert set(by_worker) == {"w0", "w1"}, by_worker  # both worker containers carried load
-        assert [f["applied_s"] is not None for f in result["faults"]] == [True, True]
-        assert result["cleanup"] == {"toxics_left": [], "proxy_enabled": True}
-        states = {
-            c.name: c.status
-            for c in docker_client.containers.list(all=True, filters={"label": f"com.docker.compose.project={project}"})
-        }
-        assert any("platform" in name and status == "running" for name, status in states.items()), states
+        yield made
     finally:
-        down = run("down", "--volumes", "--remove-orphans", "--timeout", "5")
-        left = docker_client.containers.list(all=True, filters={"label": f"com.docker.compose.project={project}"})
+        down = made.run("--profile", "ci", "down", "--volumes", "--remove-orphans", "--timeout", "5")
+        label = f"com.docker.compose.project={made.name}"
+        left = docker_client.containers.list(all=True, filters={"label": label})
         assert down.returncode == 0 and left == [], (down.stderr, left)
+
+
+def test_the_ci_profile_runs_smoke_against_the_stack_with_two_workers(
+    docker_client: Any, project: ComposeProject
+) -> None:
+    project.env.update({"TAXSTORM_MASTER": "harness", "TAXSTORM_WORKERS": "2", "TAXSTORM_SCALE": "0.3"})
+    up = project.run(
+        "--profile", "ci", "up", "--detach", "--no-build", "--scale", "locust-worker=2", "harness", "locust-worker"
+    )
+    assert up.returncode == 0, up.stderr
+    waited = project.run("--profile", "ci", "wait", "harness", timeout=600)  # exits with the harness's exit code
+    logs = project.run("--profile", "ci", "logs", "--no-color", "harness", "locust-worker").stdout
+    assert waited.returncode == 0, (waited.stdout, waited.stderr, logs[-3000:])
+    (run_dir,) = project.reports.iterdir()
+    result = json.loads((run_dir / "result.json").read_text())
+    assert result["status"] == "passed", result["reason"]
+    assert result["endpoints"]["client"] == "http://toxiproxy:8666"  # the populated proxy, by service name
+    assert result["endpoints"]["platform"] == "http://platform:8080"
+    rec = result["reconciliation"]
+    assert rec["orders"] > 20 and rec["ledger_invoices"] >= rec["orders"] and not rec["lost"], rec
+    with (run_dir / "operations.csv").open(encoding="utf-8") as rows:
+        by_worker = Counter(row["order_ref"].rsplit("-", 2)[-2] for row in csv.DictReader(rows))
+    assert set(by_worker) == {"w0", "w1"}, by_worker  # both worker containers carried load
+    assert [f["applied_s"] is not None for f in result["faults"]] == [True, True]
+    assert result["cleanup"] == {"toxics_left": [], "proxy_enabled": True}
+    running = docker_client.containers.list(filters={"label": f"com.docker.compose.project={project.name}"})
+    assert any(c.labels["com.docker.compose.service"] == "platform" for c in running)  # the stack outlives the run
+
+
+def test_the_default_stack_is_a_game_day_with_the_chaos_tab(docker_client: Any, project: ComposeProject) -> None:
+    """`docker compose up`: locust-master serves the Chaos tab; a worker container carries the load; faults
+    applied through the API reach the stack (Toxiproxy, and the platform container through the docker SDK);
+    SIGTERM (`compose stop`) ends the session with its report."""
+    up = project.run("up", "--detach", "--no-build", "--wait", "platform", "toxiproxy", "locust-master")
+    assert up.returncode == 0, (up.stderr, project.run("logs", "--no-color").stdout[-3000:])
+    assert project.run("up", "--detach", "--no-build", "locust-worker").returncode == 0
+    url = f"http://127.0.0.1:{project.port('locust-master', 8089)}"
+    toxiproxy = f"http://127.0.0.1:{project.port('toxiproxy', 8474)}"
+
+    def now_s() -> float:
+        return float(httpx.get(f"{url}/chaos/api/state").json()["now_s"])
+
+    def wait_seconds(seconds: float, what: str) -> None:
+        until = now_s() + seconds
+        wait_until(lambda: now_s() > until, seconds + 30, what)
+
+    wait_until(lambda: httpx.get(f"{url}/stats/requests").json()["workers"] != [], 60, "the worker to connect")
+    started = httpx.post(f"{url}/swarm", data={"user_count": "4", "spawn_rate": "4"}).json()
+    assert started["success"], started
+    wait_until(lambda: httpx.get(f"{url}/stats/requests").json()["user_count"] == 4, 30, "the users to start")
+    wait_seconds(4, "a baseline")
+    applied = httpx.post(f"{url}/chaos/api/apply", json={"type": "latency", "params": {"latency_ms": 200}})
+    assert applied.status_code == 200, applied.text
+    assert [t["type"] for t in httpx.get(f"{toxiproxy}/proxies/platform/toxics").json()] == ["latency"]
+    platform_url = f"http://127.0.0.1:{project.port('platform', 8080)}"
+    for target in (toxiproxy, platform_url):  # what the metrics profile's Prometheus scrapes
+        metrics = httpx.get(f"{target}/metrics")
+        assert metrics.status_code == 200 and "# TYPE" in metrics.text, target
+    wait_seconds(4, "load under the fault")
+    assert httpx.post(f"{url}/chaos/api/revert", json={"label": "latency-1"}).status_code == 200
+    wait_seconds(4, "recovery")
+    pause = {"type": "container_pause", "params": {"service": "platform"}, "for_s": 3}
+    paused = httpx.post(f"{url}/chaos/api/apply", json=pause)  # the docker SDK, from inside locust-master
+    assert paused.status_code == 200, paused.text
+    labels = [f"com.docker.compose.project={project.name}", "com.docker.compose.service=platform"]
+    (platform,) = docker_client.containers.list(all=True, filters={"label": labels})
+    assert platform.status == "paused"
+    wait_until(lambda: platform.reload() or platform.status == "running", 30, "the platform to be unpaused")
+    wait_seconds(5, "recovery")
+    assert httpx.post(f"{url}/chaos/api/note", json={"text": "from the compose test"}).status_code == 200
+    stopped = project.run("stop", "--timeout", "120", "locust-master", timeout=180)  # SIGTERM ends the session
+    assert stopped.returncode == 0, stopped.stderr
+    assert httpx.get(f"{toxiproxy}/proxies/platform/toxics").json() == []  # reverted on the way out
+    (run_dir,) = project.reports.iterdir()
+    result = json.loads((run_dir / "result.json").read_text())
+    assert [f["label"] for f in result["faults"]] == ["latency-1", "container_pause-2"]
+    assert all(f["applied_s"] and f["reverted_s"] for f in result["faults"]), result["faults"]
+    assert "from the compose test" in [n["text"] for n in result["notes"]]
+    logs = project.run("logs", "--no-color", "locust-master").stdout[-3000:]
+    assert result["status"] == "passed", (result["reason"], logs)
+    assert result["reconciliation"]["orders"] > 10

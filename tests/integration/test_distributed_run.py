@@ -54,16 +54,6 @@ def test_two_local_workers_share_the_load_and_every_record_reaches_the_master(tm
         assert "Traceback" not in log.read_text(), log.read_text()
 
 
-def test_the_naive_client_still_fails_integrity_when_its_load_is_distributed(tmp_path: Path) -> None:
-    path = scenario(tmp_path, load=LOAD, faults=GHOST, gates=[{"type": "integrity"}])
-    args = ["run", str(path), "--workers", "2", "--client", "naive", "--report-dir", str(tmp_path / "reports")]
-    proc = taxstorm(*args)
-    output, _ = proc.communicate(timeout=180)
-    assert proc.returncode == 1, output
-    result, _ = only_run(tmp_path / "reports")
-    assert result["reconciliation"]["duplicates"], "ghost successes should make the naive client duplicate"
-
-
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
