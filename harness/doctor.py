@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +41,19 @@ def docker_check() -> Check:
     return Check("docker engine", True, f"{version.get('Version', '?')} (API {version.get('ApiVersion', '?')})")
 
 
+def compose_check() -> Check:
+    """docker compose v2 (a Docker CLI plugin): what docker-compose.yml and game days on a stack need."""
+    if shutil.which("docker") is None:
+        return Check("docker compose", False, "no docker CLI; 'make test' installs Debian's docker.io")
+    try:
+        found = subprocess.run(["docker", "compose", "version", "--short"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return Check("docker compose", False, f"not available: {exc}")
+    if found.returncode != 0:
+        return Check("docker compose", False, "missing: scripts/ensure-compose.sh builds v2 from the Go module proxy")
+    return Check("docker compose", True, found.stdout.strip())
+
+
 def run_checks(bin_dir: Path) -> list[Check]:
     versions = package_versions()
     checks = [Check("python", sys.version_info >= (3, 11), f"{versions.pop('python')} at {sys.executable}")]
@@ -47,4 +62,5 @@ def run_checks(bin_dir: Path) -> list[Check]:
     checks.append(Check("packages", not missing, listed))
     checks.append(toxiproxy_check(bin_dir))
     checks.append(docker_check())
+    checks.append(compose_check())
     return checks

@@ -36,7 +36,7 @@ def test_doctor_finds_the_installed_toxiproxy(capsys: pytest.CaptureFixture[str]
     code = main(["doctor", "--toxiproxy-bin-dir", str(REPO / ".bin")])
     out = capsys.readouterr().out
     assert "[ok] toxiproxy: 2.12.0" in out and "python" in out and "locust" in out
-    assert "docker engine" in out
+    assert "docker engine" in out and "docker compose" in out  # reported, optional
     assert code == 0
 
 
