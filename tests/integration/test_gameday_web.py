@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -34,6 +35,7 @@ from chaos.processes import ManagedProcess
 from chaos.toxiproxy.api import ToxiproxyAPI
 from chaos.waiting import wait_until
 from harness.scenario import load_scenario
+from tests.conftest import REPO
 
 DEADLINE_S = 20.0
 
@@ -108,12 +110,12 @@ SCENARIO = {
 
 
 @contextmanager
-def running_gameday(tmp_path: Path, scenario: dict[str, Any], *extra: str) -> Iterator[GameDay]:
+def running_gameday(tmp_path: Path, scenario: dict[str, Any], *extra: str, client: str = "naive") -> Iterator[GameDay]:
     """``taxstorm gameday`` on ``scenario``, naive client (its users fail visibly while the platform is down)."""
     path = tmp_path / "scenario.yaml"
     path.write_text(yaml.safe_dump(scenario))
     log = tmp_path / "gameday.log"
-    command = [sys.executable, "-m", "harness", "gameday", str(path), "--web-port", "0", "--client", "naive", *extra]
+    command = [sys.executable, "-m", "harness", "gameday", str(path), "--web-port", "0", "--client", client, *extra]
     no_docker = {**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"}  # container faults: unavailable
     process = ManagedProcess("gameday", [*command, "--report-dir", str(tmp_path / "reports")], log, no_docker)
     process.start()
@@ -318,3 +320,33 @@ def test_the_scenarios_halt_conditions_apply_live(tmp_path: Path) -> None:
         assert gameday.toxics() == {} and gameday.enabled()
         result = gameday.finish()
     assert result["halted"] == state["halted"] and result["faults"][0]["reverted_s"] is not None
+
+
+def test_an_exported_session_replays_with_taxstorm_run(tmp_path: Path) -> None:
+    (tmp_path / "session").mkdir()
+    with running_gameday(tmp_path / "session", SCENARIO, "--autostart", client="resilient") as gameday:
+        api = f"{gameday.url}/chaos/api"
+        wait_until(lambda: gameday.locust()["user_count"] > 0, DEADLINE_S, "the load (--autostart)")
+        fault = {"type": "latency", "params": {"latency_ms": 300}, "for_s": 3}
+        applied = requests.post(f"{api}/apply", json=fault, timeout=5).json()["applied"]
+        wait_until(lambda: requests.get(f"{api}/state", timeout=5).json()["active"] == [], 20, "the fault to expire")
+        requests.post(f"{api}/note", json={"text": "clients slowed, nothing lost"}, timeout=5)
+        exported = requests.get(f"{api}/export", timeout=5).text
+        gameday.finish()
+    path = tmp_path / "replay.yaml"
+    path.write_text(exported, encoding="utf-8")
+    replay = subprocess.run(
+        [sys.executable, "-m", "harness", "run", str(path), "--scale", "0.5", "--report-dir", str(tmp_path / "r")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert replay.returncode == 0, replay.stdout[-3000:]
+    (result_file,) = (tmp_path / "r").glob("*/result.json")
+    result = json.loads(result_file.read_text())
+    (event,) = result["faults"]
+    assert (event["label"], event["type"], event["params"]["latency_ms"]) == ("latency-1", "latency", 300)
+    assert event["applied_s"] == pytest.approx(applied["applied_s"] * 0.5, abs=0.6)  # the operator's moment, scaled
+    assert event["reverted_s"] - event["applied_s"] == pytest.approx(1.5, abs=0.6)
+    assert result["windows"][0]["operations"] > 0 and "nothing lost" in exported
