@@ -104,9 +104,9 @@ class GamedayRun(Runner):
         web_ui = driver.environment.create_web_ui(self.gameday.web_host, self.gameday.web_port, delayed_start=True)
         install(web_ui, chaos_blueprint(control, self._halt, self._export, self._finish_session))
         web_ui.start()  # type: ignore[no-untyped-call]
-        wait_until(lambda: web_ui.server is not None and web_ui.server.started, 10.0, "Locust web UI")
         revert_errors: list[str] = []
         try:
+            wait_until(lambda: web_ui.server is not None and web_ui.server.started, 10.0, "Locust web UI")
             self._t0 = time.monotonic()
             driver.publish(time.time())
             for gate in self.dropped_gates:
