@@ -327,6 +327,8 @@ def test_an_exported_session_replays_with_taxstorm_run(tmp_path: Path) -> None:
     with running_gameday(tmp_path / "session", SCENARIO, "--autostart", client="resilient") as gameday:
         api = f"{gameday.url}/chaos/api"
         wait_until(lambda: gameday.locust()["user_count"] > 0, DEADLINE_S, "the load (--autostart)")
+        # a healthy baseline first: the replay checks steady state before its first fault
+        wait_until(lambda: requests.get(f"{api}/state", timeout=5).json()["now_s"] > 6, DEADLINE_S, "a baseline")
         fault = {"type": "latency", "params": {"latency_ms": 300}, "for_s": 3}
         applied = requests.post(f"{api}/apply", json=fault, timeout=5).json()["applied"]
         wait_until(lambda: requests.get(f"{api}/state", timeout=5).json()["active"] == [], 20, "the fault to expire")
