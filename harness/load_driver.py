@@ -102,15 +102,13 @@ class LocalLoad:
             self._runner = None
 
     def backlog(self) -> int:
-        return sum(client.backlog() for client in self.context.clients)
+        return self.context.backlog()
 
     def drain(self, until_s: float, forced: Callable[[], bool]) -> int:
         return drain_clients(self.context, until_s, forced)
 
     def close(self) -> None:
         self.stop()
-        for client in self.context.clients:
-            client.close()
         self.context.close()
 
 
@@ -192,7 +190,8 @@ class DistributedLoad:
         """Workers stop their users themselves: Locust's stop message makes a worker ignore its master (and so
         our drain request) for ``stop_timeout`` seconds afterwards."""
         self.runner.send_message(STOP_MESSAGE)
-        self._wait_for("stopped", self.clock() + STOP_TIMEOUT_S + REPORT_GRACE_S, lambda: False)
+        workers = self.options.workers
+        self._wait_until(lambda: self.collector.complete(workers), self.clock() + STOP_TIMEOUT_S + REPORT_GRACE_S)
         if self.runner.state not in ("stopped", "ready"):
             self.runner.update_state("stopped")  # what the web UI shows (its start button works again)
 
@@ -203,15 +202,18 @@ class DistributedLoad:
         """Ask every worker to drain until ``until_s``; wait for their reports saying they did (plus a report)."""
         self.runner.send_message(DRAIN_MESSAGE, {"until_s": until_s})
         # a worker stopped by Locust's own stop message (the web UI's Stop) reads its inbox stop_timeout s later
-        self._wait_for("drained", max(until_s, self.clock() + STOP_TIMEOUT_S) + REPORT_GRACE_S, forced)
+        self._wait_until(self._all_drained, max(until_s, self.clock() + STOP_TIMEOUT_S) + REPORT_GRACE_S, forced)
         return self.backlog()
 
-    def _wait_for(self, flag: str, until_s: float, forced: Callable[[], bool]) -> None:
-        """Until every worker's latest report carries ``flag`` (its records up to then are in)."""
-        while not forced() and self.clock() < until_s:
-            statuses = self.collector.status
-            if len(statuses) >= self.options.workers and all(s.get(flag) for s in statuses.values()):
-                return
+    def _all_drained(self) -> bool:
+        statuses = self.collector.status
+        return len(statuses) >= self.options.workers and all(s.get("drained") for s in statuses.values())
+
+    def _wait_until(
+        self, condition: Callable[[], bool], until_s: float, forced: Callable[[], bool] = lambda: False
+    ) -> None:
+        """Until ``condition`` holds on the workers' latest reports (their records up to then are in)."""
+        while not forced() and self.clock() < until_s and not condition():
             gevent.sleep(0.2)
 
     def close(self) -> None:

@@ -53,17 +53,25 @@ def _stop_pid(name: str, pid: int, report: ResetReport) -> None:
     report.actions.append(f"stopped {name} (pid {pid})")
 
 
-def _delete_proxy(url: str, proxy: str, report: ResetReport) -> None:
+def _clean_proxy(url: str, proxy: str, state: dict[str, Any], report: ResetReport) -> None:
+    """Delete the run's own proxy; of a proxy it only borrowed (compose's), remove the run's toxics and enable it."""
     api = ToxiproxyAPI(url, timeout_s=3)
     try:
         if not api.ping():
             return  # that Toxiproxy is gone, and its proxies and toxics with it
-        api.delete_proxy(proxy)
-        report.actions.append(f"deleted proxy {proxy} and its toxics from {url}")
+        if state.get("proxy_owned", True):
+            api.delete_proxy(proxy)
+            report.actions.append(f"deleted proxy {proxy} and its toxics from {url}")
+            return
+        mine = [name for name in api.toxics(proxy) if name.startswith(f"{state.get('run_id')}-")]
+        for name in mine:
+            api.remove_toxic(proxy, name)
+        api.set_enabled(proxy, True)
+        report.actions.append(f"removed the run's toxics {mine} from the shared proxy {proxy} at {url} and enabled it")
     except NotFound:
         pass
     except ToxiproxyError as exc:
-        report.problems.append(f"could not delete proxy {proxy} from {url}: {exc}")
+        report.problems.append(f"could not clean up proxy {proxy} at {url}: {exc}")
     finally:
         api.close()
 
@@ -94,7 +102,7 @@ def reset_run(state_path: Path, report: ResetReport) -> None:
         if pid:
             _stop_pid(name, int(pid), report)
     if state.get("toxiproxy_url") and state.get("proxy"):
-        _delete_proxy(state["toxiproxy_url"], state["proxy"], report)
+        _clean_proxy(state["toxiproxy_url"], state["proxy"], state, report)
     state["status"] = "reset"
     state_path.write_text(json.dumps(state, indent=2))
     report.actions.append(f"run {state.get('run_id')} marked reset")
@@ -135,7 +143,7 @@ def reset_all(report_dir: Path, toxiproxy_url: str | None = None, compose_projec
         try:
             for name in api.proxies():
                 if name.startswith("taxstorm-"):
-                    _delete_proxy(toxiproxy_url, name, report)
+                    _clean_proxy(toxiproxy_url, name, {}, report)  # ours by name: deleted
         except ToxiproxyError as exc:
             report.problems.append(f"could not list proxies at {toxiproxy_url}: {exc}")
         finally:

@@ -188,33 +188,41 @@ class Runner:
         write_html(data, paths["html"])
 
     def _run_on(self, stack: LocalStack) -> None:
-        assert stack.toxiproxy is not None and stack.admin is not None
-        scenario = self.scenario
+        assert stack.admin is not None
         registry = default_registry()
-        context = FaultContext(
-            self.run_id, stack.toxiproxy, stack.proxy_name, stack.admin, stack.platform, self._docker_targets()
-        )
+        context = self._fault_context(stack)
         faults = [
             (registry.create(step, context, step.label(i)), step.at_s, step.for_s)
-            for i, step in enumerate(scenario.faults)
+            for i, step in enumerate(self.scenario.faults)
         ]
         scheduler = FaultScheduler(faults, self.clock, gevent.sleep, self._on_fault_event)
         self.result.faults = scheduler.events
-        recorder = Recorder()
-        load = LoadContext(
-            client_factory=self.client_factory,
-            base_url=stack.client_url,
-            state_dir=self.run_dir / "clients",
-            generator=OrderGenerator(scenario.load.seed, self.run_id),
-            recorder=recorder,
-            clock=self.clock,
-            client_options=dict(scenario.client.options),
-        )
+        load = self._load_context(stack)
         driver = self._load_driver(load, stack)
         try:
             self._run_load(driver, scheduler, stack, stack.admin)
         finally:
             driver.close()
+
+    def _fault_context(self, stack: LocalStack) -> FaultContext:
+        """What this run's faults act on: its proxy, the platform's admin API and process, compose's containers."""
+        assert stack.toxiproxy is not None
+        return FaultContext(
+            self.run_id, stack.toxiproxy, stack.proxy_name, stack.admin, stack.platform, self._docker_targets()
+        )
+
+    def _load_context(self, stack: LocalStack) -> LoadContext:
+        """What this run's users share: the client under test (through the proxy), orders, records, the clock."""
+        scenario = self.scenario
+        return LoadContext(
+            client_factory=self.client_factory,
+            base_url=stack.client_url,
+            state_dir=self.run_dir / "clients",
+            generator=OrderGenerator(scenario.load.seed, self.run_id),
+            recorder=Recorder(),
+            clock=self.clock,
+            client_options=dict(scenario.client.options),
+        )
 
     def _load_driver(self, load: LoadContext, stack: LocalStack) -> LoadDriver:
         """This process's Locust runner, or a Locust master whose workers are connected (started here or not)."""
@@ -229,7 +237,6 @@ class Runner:
             "client": scenario.client.ref,
             "client_options": dict(scenario.client.options),
             "base_url": stack.client_url,
-            "seed": scenario.load.seed,
             "run_id": self.run_id,
         }
         driver = DistributedLoad(plan, classes, load.recorder, self.clock, workers, self.run_dir / "clients")
@@ -255,13 +262,7 @@ class Runner:
     def _run_load(self, driver: LoadDriver, scheduler: FaultScheduler, stack: LocalStack, admin: PlatformAdmin) -> None:
         scenario = self.scenario
         recorder = driver.recorder
-        progress = Progress(scenario.duration_s, recorder, lambda: scheduler.active())
-        self.sampler = Sampler(
-            self.clock,
-            driver.backlog,
-            admin.stats,
-            lambda now: self.observe("tick", progress.tick(now, self.sampler.backlog)),
-        )
+        self.sampler = self._sampler(driver, admin, scenario.duration_s, scheduler.active)
         self._t0 = time.monotonic()
         epoch = time.time()
         load_end_s = scenario.duration_s
@@ -281,12 +282,29 @@ class Runner:
             revert_errors = scheduler.revert_all() + self._verify_clean(stack)
             driver.stop()  # graceful: in-flight operations finish and are recorded
             load_end_s = self.clock()
+        self._wind_down(driver, stack, load_end_s, revert_errors)
+
+    def _sampler(
+        self, driver: LoadDriver, admin: PlatformAdmin, total_s: float, active: Callable[[], list[str]]
+    ) -> Sampler:
+        """Once-a-second samples of backlog and platform counters, each also feeding the progress line."""
+        progress = Progress(total_s, driver.recorder, active)
+        sampler = Sampler(
+            self.clock,
+            driver.backlog,
+            admin.stats,
+            lambda now: self.observe("tick", progress.tick(now, sampler.backlog)),
+        )
+        return sampler
+
+    def _wind_down(self, driver: LoadDriver, stack: LocalStack, load_end_s: float, revert_errors: list[str]) -> None:
+        """After the load stopped: drain (unless the run errored or a second signal came), judge, report reverts."""
         if not self.stop.forced and self.result.reason == "":
             self.observe("phase", {"phase": "drain", "backlog": driver.backlog()})
-            forced = lambda: self.stop.forced  # noqa: E731
-            self.result.backlog_after_drain = driver.drain(self.clock() + scenario.drain_s, forced)
+            until_s = self.clock() + self.scenario.drain_s
+            self.result.backlog_after_drain = driver.drain(until_s, lambda: self.stop.forced)
         self.sampler.stop()
-        self._judge(stack, recorder, load_end_s)
+        self._judge(stack, driver.recorder, load_end_s)
         if revert_errors:
             self.result.errors.extend(revert_errors)
             self._finish("errored", ExitCode.REVERT_FAILED, "a fault could not be reverted; run 'taxstorm reset'")

@@ -147,6 +147,7 @@ class LocalStack:
             "run_id": self.options.run_id,
             "toxiproxy_url": self.toxiproxy.base_url if self.toxiproxy else None,
             "proxy": self.proxy_name,
+            "proxy_owned": self.options.proxy is None,  # a borrowed proxy (compose's) is cleaned, never deleted
             "platform_url": self.platform_url,
             "admin_token": self.admin_token,
             "client_url": self.client_url,

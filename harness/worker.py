@@ -38,13 +38,13 @@ class ScenarioWorker:
         self.state_dir = state_dir
         self.recorder = Recorder()
         self.context: LoadContext | None = None
-        self.stopped = False
         self.drained = False
         self._draining: gevent.Greenlet[Any] | None = None
         environment.events.test_start.add_listener(self.on_test_start)  # type: ignore[no-untyped-call]
         WorkerShipper(environment, self.recorder, self.status)
 
     def on_test_start(self, environment: Environment, **_: Any) -> None:
+        self.drained = False  # a game day may start the load again after a stop
         if self.context is not None:
             return
         options = environment.parsed_options
@@ -52,6 +52,7 @@ class ScenarioWorker:
         if not text:
             raise RuntimeError("the master sent no taxstorm plan: connect this worker to 'taxstorm run --workers'")
         plan = json.loads(text)
+        load = LoadSpec.model_validate(plan["load"])
         runner = environment.runner
         index = runner.worker_index if isinstance(runner, WorkerRunner) else 0
         started = time.monotonic() - (time.time() - float(plan["epoch"]))  # run second 0, as the master's clock
@@ -59,22 +60,19 @@ class ScenarioWorker:
             client_factory=load_factory(plan["client"]),
             base_url=plan["base_url"],
             state_dir=self.state_dir / f"worker-{index}",
-            generator=OrderGenerator(int(plan["seed"]) + index, f"{plan['run_id']}-w{index}"),
+            generator=OrderGenerator(load.seed + index, f"{plan['run_id']}-w{index}"),
             recorder=self.recorder,
             clock=lambda: time.monotonic() - started,
             client_options=dict(plan["client_options"]),
             first_seller=index * SELLERS_PER_WORKER,
         )
-        environment.user_classes = user_classes(
-            self.context, LoadSpec.model_validate(plan["load"]), dict(plan["platform_settings"])
-        )
+        environment.user_classes = user_classes(self.context, load, dict(plan["platform_settings"]))
 
     def on_stop(self, environment: Environment, **_: Any) -> None:
         """Stop the users gracefully (Locust's own stop message would hold the worker's inbox for stop_timeout)."""
         runner = environment.runner
         if runner is not None and runner.state not in ("stopped", "ready"):
-            runner.stop()
-        self.stopped = True
+            runner.stop()  # the master learns it from the next report's "done"
 
     def on_drain(self, environment: Environment, msg: Any, **_: Any) -> None:
         if self.context is None or self._draining is not None:
@@ -89,15 +87,13 @@ class ScenarioWorker:
         self._draining = gevent.spawn(drain)
 
     def status(self) -> dict[str, Any]:
-        backlog = sum(client.backlog() for client in self.context.clients) if self.context else 0
-        return {"backlog": backlog, "stopped": self.stopped, "drained": self.drained}
+        backlog = self.context.backlog() if self.context else 0
+        return {"backlog": backlog, "drained": self.drained}
 
     def close(self) -> None:
         if self._draining is not None:
             self._draining.kill()
         if self.context is not None:
-            for client in self.context.clients:
-                client.close()
             self.context.close()
 
 

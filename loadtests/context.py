@@ -113,7 +113,14 @@ class LoadContext:
         if outcome.status == "issued" and outcome.invoice_no and seller_tax_id:
             self.issued.append(IssuedInvoice(seller_tax_id, outcome.order_ref, outcome.invoice_no))
 
+    def backlog(self) -> int:
+        """Orders queued offline in every client of this context."""
+        return sum(client.backlog() for client in self.clients)
+
     def close(self) -> None:
+        """Close every client and the direct platform session."""
+        for client in self.clients:
+            client.close()
         if self._session is not None:
             self._session.close()
             self._session = None

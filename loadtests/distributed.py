@@ -2,8 +2,8 @@
 
 Workers attach the records, expected totals and arrival counts gathered since their last report to the
 regular ``report_to_master`` payload (each record leaves the worker exactly once); the master's
-``worker_report`` listener adds them to its recorder. A worker says ``done`` once its users have stopped
-and nothing is left to ship, so the master knows when the collection is complete.
+``worker_report`` listener adds them to its recorder. A worker says ``done`` while its users are stopped and
+nothing is left to ship, so the master knows when the collection is complete.
 """
 
 from __future__ import annotations

@@ -176,8 +176,6 @@ def _quit(environment: Environment, **_: Any) -> None:
     _write(environment)
     bound = _BOUND.pop(environment, None)
     if bound is not None:
-        for client in bound.context.clients:
-            client.close()
         bound.context.close()
 
 

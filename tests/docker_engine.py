@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import os
@@ -72,6 +73,7 @@ IMAGE_SOURCES = (
 )
 
 
+@functools.cache
 def source_digest() -> str:
     """A digest of what goes into the project image: an image tagged with it was built from this very code."""
     digest = hashlib.sha256()

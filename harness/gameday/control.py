@@ -32,7 +32,6 @@ __all__ = [
     "RevertError",
     "UnknownLabelError",
     "export_scenario",
-    "tick_until",
 ]
 
 log = logging.getLogger(__name__)
@@ -264,13 +263,3 @@ def _check_timing_keys(fault_type: str, params: dict[str, Any]) -> None:
             continue
         fix = fixes.get(key, f"it must equal the fault's type {fault_type!r}; remove it")
         raise OperatorInputError(f"params.{key}", f"params.{key}: {fix}")
-
-
-def tick_until(
-    control: ChaosControl, sleep: Callable[[float], None], should_stop: Callable[[], bool], interval_s: float = 1.0
-) -> None:
-    """Call ``control.tick()`` every ``interval_s`` until ``should_stop()`` (run it in a greenlet)."""
-    while not should_stop():
-        for error in control.tick():
-            log.error("game day fault would not revert: %s", error)
-        sleep(interval_s)

@@ -10,9 +10,9 @@ from typing import Any
 import yaml
 
 from chaos.timeline import FaultEvent
+from harness.scenario import WINDOW_KINDS  # gates naming other windows name faults
 
 RECOVERY_S = 15.0  # the replay keeps running this long after the last fault clears
-WINDOW_KINDS = ("all", "baseline", "fault", "recovery")  # as harness.scenario; gates naming other windows name faults
 MAX_NAME = 64
 
 

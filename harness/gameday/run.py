@@ -11,22 +11,17 @@ from dataclasses import dataclass
 import gevent
 
 from chaos.container import DockerTargets
-from chaos.registry import FaultContext, default_registry
+from chaos.registry import default_registry
 from chaos.timeline import FaultEvent
 from chaos.waiting import wait_until
-from harness.errors import ExitCode
 from harness.gameday.control import ChaosControl
 from harness.gameday.export import export_scenario
 from harness.gameday.web import chaos_blueprint, install
 from harness.halt import halt_reason
 from harness.load_driver import LoadDriver
-from harness.progress import Progress
 from harness.runner import Observer, Runner, RunOptions
-from harness.sampler import Sampler
 from harness.scenario import WINDOW_KINDS, Scenario
 from harness.stack import LocalStack
-from loadtests.context import LoadContext
-from loadtests.orders import OrderGenerator
 from loadtests.records import Recorder
 
 
@@ -58,22 +53,10 @@ class GamedayRun(Runner):
         self._driver: LoadDriver | None = None
 
     def _run_on(self, stack: LocalStack) -> None:
-        assert stack.toxiproxy is not None and stack.admin is not None
-        scenario = self.scenario
-        context = FaultContext(
-            self.run_id, stack.toxiproxy, stack.proxy_name, stack.admin, stack.platform, self._docker_targets()
-        )
+        context = self._fault_context(stack)
         control = self.control = ChaosControl(default_registry(), context, self.clock, self._on_operator_event)
         self.result.faults = control.events
-        load = LoadContext(
-            client_factory=self.client_factory,
-            base_url=stack.client_url,
-            state_dir=self.run_dir / "clients",
-            generator=OrderGenerator(scenario.load.seed, self.run_id),
-            recorder=Recorder(),
-            clock=self.clock,
-            client_options=dict(scenario.client.options),
-        )
+        load = self._load_context(stack)
         driver = self._driver = self._load_driver(load, stack)
         try:
             self._session(driver, control, stack)
@@ -94,13 +77,11 @@ class GamedayRun(Runner):
     def _session(self, driver: LoadDriver, control: ChaosControl, stack: LocalStack) -> None:
         assert stack.admin is not None
         recorder = driver.recorder
-        progress = Progress(self.gameday.max_s, recorder, lambda: [a.label for a in control.active()])
-        self.sampler = Sampler(
-            self.clock,
-            driver.backlog,
-            stack.admin.stats,
-            lambda now: self.observe("tick", progress.tick(now, self.sampler.backlog)),
-        )
+
+        def active() -> list[str]:
+            return [fault.label for fault in control.active()]
+
+        self.sampler = self._sampler(driver, stack.admin, self.gameday.max_s, active)
         web_ui = driver.environment.create_web_ui(self.gameday.web_host, self.gameday.web_port, delayed_start=True)
         install(web_ui, chaos_blueprint(control, self._halt, self._export, self._finish_session))
         web_ui.start()  # type: ignore[no-untyped-call]
@@ -127,18 +108,9 @@ class GamedayRun(Runner):
             driver.stop()
             web_ui.stop()  # type: ignore[no-untyped-call]
         load_end_s = self.clock()
-        if not self.stop.forced:
-            self.observe("phase", {"phase": "drain", "backlog": driver.backlog()})
-            self.result.backlog_after_drain = driver.drain(self.clock() + self.scenario.drain_s, self._forced)
-        self.sampler.stop()
         self.result.notes = [{"at_s": note.at_s, "text": note.text} for note in control.notes]
-        self._judge(stack, recorder, load_end_s)
         self.result.errors.extend(control.hook_errors)
-        if revert_errors:
-            self._fail_revert(revert_errors)
-
-    def _forced(self) -> bool:
-        return self.stop.forced
+        self._wind_down(driver, stack, load_end_s, revert_errors)
 
     def _watch(self, control: ChaosControl, recorder: Recorder) -> None:
         """Expire faults and check the halt conditions every second until the session ends."""
@@ -150,15 +122,14 @@ class GamedayRun(Runner):
                 for spec in self.scenario.halt:
                     reason = halt_reason(spec, recorder.records, now)
                     if reason is not None:
-                        self._halt(f"halted at {now:.0f} s: {reason}", by_condition=True)
+                        self._halt(f"halted at {now:.0f} s: {reason}")
                         break
             gevent.sleep(1.0)
 
-    def _halt(self, reason: str, by_condition: bool = False) -> None:
+    def _halt(self, reason: str) -> None:
         """Revert everything and stop the load; the session stays open for notes and the export."""
         assert self.control is not None
-        if by_condition:
-            self.control.halt(reason)
+        self.control.halt(reason)  # idempotent: the Chaos tab's halt has reverted everything already
         self.result.halted = self.control.halted or reason
         self.observe("halt", {"reason": self.result.halted})
         if self._driver is not None:
@@ -177,7 +148,3 @@ class GamedayRun(Runner):
     def _on_operator_event(self, kind: str, event: FaultEvent | None) -> None:
         if event is not None:
             self._on_fault_event(kind, event)
-
-    def _fail_revert(self, errors: list[str]) -> None:
-        self.result.errors.extend(errors)
-        self._finish("errored", ExitCode.REVERT_FAILED, "a fault could not be reverted; run 'taxstorm reset'")

@@ -38,9 +38,13 @@ def healthy(url: str) -> bool:
         return False
 
 
-@pytest.fixture
-def service(docker_client: Any) -> Iterator[Service]:
+@pytest.fixture(scope="session")
+def platform_images(docker_client: Any) -> None:
     ensure_images(docker_client)
+
+
+@pytest.fixture
+def service(docker_client: Any, platform_images: None) -> Iterator[Service]:
     project = f"tstest{secrets.token_hex(4)}"
     port = free_port()
     volume = docker_client.volumes.create(f"{project}_ledger")

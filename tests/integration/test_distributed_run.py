@@ -4,8 +4,8 @@ someone else (external mode, as docker compose does it), all real processes."""
 from __future__ import annotations
 
 import csv
+import json
 import os
-import socket
 import subprocess
 import sys
 from collections import Counter
@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 
 from chaos.toxiproxy.api import ToxiproxyAPI
+from chaos.toxiproxy.server import free_port
+from harness.reset import ResetReport, reset_run
 from tests.conftest import REPO, RunningPlatform
 from tests.integration.test_cli_run import assert_no_child_left, only_run, scenario, taxstorm
 
@@ -52,12 +54,6 @@ def test_two_local_workers_share_the_load_and_every_record_reaches_the_master(tm
     assert_no_child_left(state)
     for log in (run_dir / "worker-0.log", run_dir / "worker-1.log"):
         assert "Traceback" not in log.read_text(), log.read_text()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -129,3 +125,19 @@ def test_bad_distributed_options_are_usage_errors(tmp_path: Path) -> None:
     proc = taxstorm("run", str(housekeeping), "--workers", "2", "--report-dir", str(tmp_path / "r"))
     output, _ = proc.communicate(timeout=60)
     assert proc.returncode == 2 and "load.housekeeping" in output, output
+
+
+def test_reset_after_a_killed_external_run_cleans_the_shared_proxy_but_keeps_it(
+    tmp_path: Path, compose_like: dict[str, Any]
+) -> None:
+    toxiproxy: ToxiproxyAPI = compose_like["toxiproxy"]
+    toxiproxy.add_toxic("platform", "killed-run-latency-1", "latency", {"latency": 500})
+    toxiproxy.set_enabled("platform", False)
+    run_dir = tmp_path / "killed-run"
+    run_dir.mkdir()
+    state = {"status": "running", "run_id": "killed-run", "toxiproxy_url": toxiproxy.base_url, "proxy": "platform"}
+    (run_dir / "state.json").write_text(json.dumps({**state, "proxy_owned": False, "pids": {}}))
+    report = ResetReport()
+    reset_run(run_dir / "state.json", report)
+    assert "platform" in toxiproxy.proxies() and toxiproxy.proxies()["platform"].enabled, report
+    assert toxiproxy.toxics("platform") == {}  # the fixture checks the same on the way out

@@ -15,10 +15,9 @@ import httpx
 import pytest
 
 from chaos.waiting import NotReadyError, wait_until
-from tests.docker_engine import project_image
+from tests.docker_engine import TOXIPROXY_IMAGE, project_image
 from tests.helpers import http_token, order
 
-TOXIPROXY_IMAGE = "ghcr.io/shopify/toxiproxy:2.12.0"
 TEST_LABEL = "io.taxstorm.test"
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]  # the first image build takes minutes

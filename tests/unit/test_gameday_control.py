@@ -23,7 +23,6 @@ from harness.gameday.control import (
     RevertError,
     UnknownLabelError,
     export_scenario,
-    tick_until,
 )
 from harness.scenario import load_scenario
 from tests.conftest import REPO
@@ -154,18 +153,6 @@ def test_tick_reverts_expired_faults_only(rig: Rig) -> None:
     rig.control.tick()
     assert rig.world.on == ["latency-3"]
     assert [e.reverted_s for e in rig.control.events] == [10.0, 5.0, None]
-
-
-def test_tick_until_ticks_on_the_injected_sleep(rig: Rig) -> None:
-    rig.control.apply("down", {}, for_s=2.5)
-    sleeps: list[float] = []
-
-    def sleep(seconds: float) -> None:
-        sleeps.append(seconds)
-        rig.clock.now += seconds
-
-    tick_until(rig.control, sleep, lambda: rig.clock.now >= 4)
-    assert sleeps == [1.0] * 4 and rig.world.on == [] and rig.control.events[0].reverted_s == 3.0
 
 
 def test_halt_reverts_newest_first_and_refuses_applies(rig: Rig) -> None:
