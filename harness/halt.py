@@ -6,6 +6,7 @@ Both are pure functions over the records so far; the runner calls them and acts.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from harness.scenario import ErrorRateHaltSpec, LatencyHaltSpec, SteadyStateSpec
 from harness.timeseries import USER_OPERATION
@@ -49,20 +50,38 @@ def halt_reason(
     return None
 
 
-def steady_state_problem(spec: SteadyStateSpec, records: Sequence[OperationRecord], before_s: float) -> str | None:
-    """Why the baseline (operations finished before ``before_s``) is not healthy enough to inject faults, or None."""
+@dataclass(frozen=True)
+class SteadyStateCheck:
+    """What the baseline looked like when the steady state was checked, and what (if anything) was wrong."""
+
+    checked_s: float
+    operations: int
+    success: float | None
+    p95_ms: float | None
+    problem: str | None
+
+
+def check_steady_state(spec: SteadyStateSpec, records: Sequence[OperationRecord], before_s: float) -> SteadyStateCheck:
+    """The baseline (operations finished before ``before_s``), judged against ``spec``."""
     baseline = [r for r in records if r.operation == USER_OPERATION and r.end_s < before_s]
-    if len(baseline) < spec.min_operations:
-        return f"{len(baseline)} operations completed before the first fault (need {spec.min_operations})"
     if not baseline:
-        return None
+        problem = None if spec.min_operations == 0 else _too_few(0, spec)
+        return SteadyStateCheck(round(before_s, 3), 0, None, None, problem)
     judged = [r for r in baseline if r.outcome in ("issued", "queued", "failed")]
     issued = sum(1 for r in judged if r.outcome == "issued")
     success = issued / len(judged) if judged else 1.0
     p95 = percentile(sorted(r.latency_ms for r in baseline), 95)
     problems = []
-    if success < spec.min_success:
-        problems.append(f"success {success:.0%} < {spec.min_success:.0%}")
-    if p95 > spec.max_p95_ms:
-        problems.append(f"p95 {p95:.0f} ms > {spec.max_p95_ms:g} ms")
-    return "; ".join(problems) or None
+    if len(baseline) < spec.min_operations:
+        problems.append(_too_few(len(baseline), spec))
+    else:
+        if success < spec.min_success:
+            problems.append(f"success {success:.0%} < {spec.min_success:.0%}")
+        if p95 > spec.max_p95_ms:
+            problems.append(f"p95 {p95:.0f} ms > {spec.max_p95_ms:g} ms")
+    problem = "; ".join(problems) or None
+    return SteadyStateCheck(round(before_s, 3), len(baseline), round(success, 4), round(p95, 3), problem)
+
+
+def _too_few(count: int, spec: SteadyStateSpec) -> str:
+    return f"{count} operations completed before the first fault (need {spec.min_operations})"

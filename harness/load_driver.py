@@ -7,6 +7,7 @@ directly in local mode, shipped with Locust's worker reports in distributed mode
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -25,7 +26,7 @@ from chaos.processes import ManagedProcess
 from chaos.waiting import NotReadyError, wait_until
 from harness.errors import EnvironmentError_
 from loadtests.context import LoadContext
-from loadtests.distributed import MasterCollector
+from loadtests.distributed import FLUSH_MESSAGE, SHIPMENT_MESSAGE, MasterCollector
 from loadtests.drain import drain_clients
 from loadtests.records import Recorder
 
@@ -34,6 +35,7 @@ STOP_MESSAGE = "taxstorm_stop"
 DRAIN_MESSAGE = "taxstorm_drain"
 STOP_TIMEOUT_S = 30.0
 REPORT_GRACE_S = 10.0  # a worker reports every 3 s
+COLLECT_TIMEOUT_S = 1.0  # how long a flush waits for the workers' answers before judging with what came
 
 
 class LoadDriver(Protocol):
@@ -50,6 +52,9 @@ class LoadDriver(Protocol):
 
     def stop(self) -> None:
         """Stop the users gracefully: operations in flight finish and are recorded."""
+
+    def collect(self, timeout_s: float = COLLECT_TIMEOUT_S) -> None:
+        """Bring every record completed so far into ``recorder`` (before judging "now": steady state, halts)."""
 
     def backlog(self) -> int:
         """Orders queued offline in the clients right now."""
@@ -101,6 +106,9 @@ class LocalLoad:
             self._runner.quit()
             self._runner = None
 
+    def collect(self, timeout_s: float = COLLECT_TIMEOUT_S) -> None:
+        """Records go straight into the recorder here."""
+
     def backlog(self) -> int:
         return self.context.backlog()
 
@@ -147,6 +155,8 @@ class DistributedLoad:
         )
         self.runner: MasterRunner = self.environment.create_master_runner(options.bind_host, options.bind_port)
         self.collector = MasterCollector(self.environment, recorder)
+        self.runner.register_message(SHIPMENT_MESSAGE, self.collector.on_shipment)
+        self._flushes = 0
 
     @property
     def port(self) -> int:
@@ -194,6 +204,16 @@ class DistributedLoad:
         self._wait_until(lambda: self.collector.complete(workers), self.clock() + STOP_TIMEOUT_S + REPORT_GRACE_S)
         if self.runner.state not in ("stopped", "ready"):
             self.runner.update_state("stopped")  # what the web UI shows (its start button works again)
+
+    def collect(self, timeout_s: float = COLLECT_TIMEOUT_S) -> None:
+        """Ask every connected worker to ship now; wait (up to ``timeout_s``) until each has answered."""
+        self._flushes += 1
+        number = self._flushes
+        asked = [c.id for c in self.runner.clients.all if c.state != "missing"]
+        self.runner.send_message(FLUSH_MESSAGE, number)  # type: ignore[arg-type]  # any msgpack value will do
+        flushed = self.collector.flushed
+        with contextlib.suppress(NotReadyError):  # a worker held by Locust's stop, or gone: judge with what came
+            wait_until(lambda: all(flushed.get(w, 0) >= number for w in asked), timeout_s, "flush", interval_s=0.005)
 
     def backlog(self) -> int:
         return sum(int(status.get("backlog", 0)) for status in self.collector.status.values())

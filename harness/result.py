@@ -30,6 +30,7 @@ class RunResult:
     exit_code: int = 3
     reason: str = ""
     halted: str | None = None  # the halt condition that stopped the run early
+    steady_state: dict[str, Any] | None = None  # the baseline check before the first fault (SteadyStateCheck)
     notes: list[dict[str, Any]] = field(default_factory=list)  # game day: the operators' notes (at_s, text)
     duration_s: float = 0.0
     endpoints: dict[str, str] = field(default_factory=dict)

@@ -5,6 +5,7 @@ Must run in a gevent-patched process (Locust); the CLI patches before importing 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import signal
 import time
@@ -28,7 +29,7 @@ from chaos.timeline import FaultApplyError, FaultEvent, FaultScheduler
 from clients.protocol import ClientLoadError, load_factory
 from harness.errors import EnvironmentError_, ExitCode, InvalidInputError
 from harness.gates import Snapshot, evaluate, recovery_times
-from harness.halt import halt_reason, steady_state_problem
+from harness.halt import check_steady_state, halt_reason
 from harness.load_driver import DistributedLoad, LoadDriver, LocalLoad, WorkerOptions
 from harness.load_plan import user_classes
 from harness.progress import Progress
@@ -261,7 +262,6 @@ class Runner:
 
     def _run_load(self, driver: LoadDriver, scheduler: FaultScheduler, stack: LocalStack, admin: PlatformAdmin) -> None:
         scenario = self.scenario
-        recorder = driver.recorder
         self.sampler = self._sampler(driver, admin, scenario.duration_s, scheduler.active)
         self._t0 = time.monotonic()
         epoch = time.time()
@@ -274,7 +274,7 @@ class Runner:
             )
             self.sampler.start()
             driver.start(epoch)
-            self._run_timeline(scheduler, recorder)
+            self._run_timeline(scheduler, driver)
         except FaultApplyError as exc:
             self.result.errors.append(str(exc))
             self._finish("errored", ExitCode.ENVIRONMENT_ERROR, str(exc))
@@ -309,9 +309,11 @@ class Runner:
             self.result.errors.extend(revert_errors)
             self._finish("errored", ExitCode.REVERT_FAILED, "a fault could not be reverted; run 'taxstorm reset'")
 
-    def _run_timeline(self, scheduler: FaultScheduler, recorder: Recorder) -> None:
-        """The fault timeline, with the steady-state check before the first fault and halt conditions throughout."""
+    def _run_timeline(self, scheduler: FaultScheduler, driver: LoadDriver) -> None:
+        """The fault timeline, with the steady-state check before the first fault and halt conditions throughout.
+        Both judge "now", so the workers of a distributed run ship their records first (``collect``)."""
         scenario = self.scenario
+        recorder = driver.recorder
         halted: list[str] = []
 
         def should_stop() -> bool:
@@ -321,6 +323,7 @@ class Runner:
             while not halted:
                 gevent.sleep(1.0)
                 now = self.clock()
+                driver.collect()
                 for spec in scenario.halt:
                     reason = halt_reason(spec, recorder.records, now)
                     if reason is not None:
@@ -334,9 +337,12 @@ class Runner:
             if scenario.steady_state.enabled and first_fault_s is not None and first_fault_s > 0:
                 scheduler.run(first_fault_s - 0.02, should_stop)  # up to just before the first fault is due
                 if not should_stop():
-                    problem = steady_state_problem(scenario.steady_state, recorder.records, self.clock())
-                    if problem is not None:
-                        reason = f"environment not healthy before the first fault: {problem}"
+                    before_s = self.clock()
+                    driver.collect()  # everything finished before_s is in now
+                    check = check_steady_state(scenario.steady_state, recorder.records, before_s)
+                    self.result.steady_state = dataclasses.asdict(check)
+                    if check.problem is not None:
+                        reason = f"environment not healthy before the first fault: {check.problem}"
                         self.result.errors.append(reason)
                         self._finish("errored", ExitCode.ENVIRONMENT_ERROR, reason)
                         return

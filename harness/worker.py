@@ -22,7 +22,7 @@ from harness.load_driver import DRAIN_MESSAGE, PLAN_OPTION, STOP_MESSAGE
 from harness.load_plan import user_classes
 from harness.scenario import LoadSpec
 from loadtests.context import LoadContext
-from loadtests.distributed import WorkerShipper
+from loadtests.distributed import FLUSH_MESSAGE, WorkerShipper
 from loadtests.drain import drain_clients
 from loadtests.orders import OrderGenerator
 from loadtests.records import Recorder
@@ -41,7 +41,7 @@ class ScenarioWorker:
         self.drained = False
         self._draining: gevent.Greenlet[Any] | None = None
         environment.events.test_start.add_listener(self.on_test_start)  # type: ignore[no-untyped-call]
-        WorkerShipper(environment, self.recorder, self.status)
+        self.shipper = WorkerShipper(environment, self.recorder, self.status)
 
     def on_test_start(self, environment: Environment, **_: Any) -> None:
         self.drained = False  # a game day may start the load again after a stop
@@ -104,6 +104,7 @@ def run_worker(master_host: str, master_port: int, state_dir: Path) -> int:
     runner = environment.create_worker_runner(master_host, master_port)
     runner.register_message(STOP_MESSAGE, lambda **_: worker.on_stop(environment), concurrent=True)
     runner.register_message(DRAIN_MESSAGE, lambda msg, **_: worker.on_drain(environment, msg), concurrent=True)
+    runner.register_message(FLUSH_MESSAGE, worker.shipper.on_flush)
     try:
         runner.greenlet.join()
     finally:

@@ -4,6 +4,10 @@ Workers attach the records, expected totals and arrival counts gathered since th
 regular ``report_to_master`` payload (each record leaves the worker exactly once); the master's
 ``worker_report`` listener adds them to its recorder. A worker says ``done`` while its users are stopped and
 nothing is left to ship, so the master knows when the collection is complete.
+
+Reports come every 3 s, so a master that must judge "now" (the steady-state check before the first fault,
+halt conditions) asks for a flush: every worker answers at once with the same kind of shipment, tagged with
+the flush's number, and the master knows whose records are in up to that moment.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from locust.env import Environment
 from loadtests.records import OperationRecord, Recorder
 
 KEY = "taxstorm"
+FLUSH_MESSAGE = "taxstorm_flush"  # master → workers: ship what you have now (data: the flush's number)
+SHIPMENT_MESSAGE = "taxstorm_shipment"  # worker → master: {KEY: shipment, "flush": number}
 
 
 class WorkerShipper:
@@ -36,6 +42,16 @@ class WorkerShipper:
         environment.events.report_to_master.add_listener(self.on_report)  # type: ignore[no-untyped-call]
 
     def on_report(self, client_id: str, data: dict[str, Any]) -> None:
+        data[KEY] = self.shipment()
+
+    def on_flush(self, environment: Environment, msg: Any, **_: Any) -> None:
+        """The master's flush: ship now, outside the report cycle (Locust's own stats wait for their report)."""
+        runner = environment.runner
+        if runner is not None:
+            runner.send_message(SHIPMENT_MESSAGE, {KEY: self.shipment(), "flush": msg.data})
+
+    def shipment(self) -> dict[str, Any]:
+        """Everything gathered since the last shipment; each record leaves once."""
         recorder = self.recorder
         status = self.status()  # before the records: a status saying "drained" ships with the last drained record
         records = recorder.records[self._sent_records :]
@@ -46,7 +62,7 @@ class WorkerShipper:
         self._sent_arrivals, self._sent_dropped = recorder.arrivals, recorder.dropped
         runner = self.environment.runner
         stopped = runner is not None and runner.user_count == 0 and runner.state in ("stopped", "ready", "cleanup")
-        data[KEY] = {
+        return {
             "records": [list(astuple(r)) for r in records],
             "expected": expected,
             "arrivals": arrivals,
@@ -63,7 +79,13 @@ class MasterCollector:
         self.recorder = recorder
         self.done: dict[str, bool] = {}
         self.status: dict[str, dict[str, Any]] = {}  # each worker's latest status
+        self.flushed: dict[str, int] = {}  # the number of the last flush each worker answered
         environment.events.worker_report.add_listener(self.on_report)  # type: ignore[no-untyped-call]
+
+    def on_shipment(self, environment: Environment, msg: Any, **_: Any) -> None:
+        """A worker's answer to a flush."""
+        self.on_report(msg.node_id, msg.data)
+        self.flushed[msg.node_id] = int(msg.data["flush"])
 
     def on_report(self, client_id: str, data: dict[str, Any]) -> None:
         shipment = data.get(KEY)

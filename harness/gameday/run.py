@@ -22,7 +22,6 @@ from harness.load_driver import LoadDriver
 from harness.runner import Observer, Runner, RunOptions
 from harness.scenario import WINDOW_KINDS, Scenario
 from harness.stack import LocalStack
-from loadtests.records import Recorder
 
 
 @dataclass(frozen=True)
@@ -76,7 +75,6 @@ class GamedayRun(Runner):
 
     def _session(self, driver: LoadDriver, control: ChaosControl, stack: LocalStack) -> None:
         assert stack.admin is not None
-        recorder = driver.recorder
 
         def active() -> list[str]:
             return [fault.label for fault in control.active()]
@@ -99,7 +97,7 @@ class GamedayRun(Runner):
             self.observe("phase", {"phase": "gameday", "url": self.url, "chaos": f"{self.url}/chaos"})
             if self.gameday.autostart:
                 driver.start(time.time() - self.clock())
-            self._watch(control, recorder)
+            self._watch(control, driver)
             if self.stop.requested and not self.stop.forced:  # the operators' way to end a game day: judged as usual
                 control.note(f"session ended by {self.stop.signals[0]}")
                 self.stop.signals.clear()
@@ -112,15 +110,16 @@ class GamedayRun(Runner):
         self.result.errors.extend(control.hook_errors)
         self._wind_down(driver, stack, load_end_s, revert_errors)
 
-    def _watch(self, control: ChaosControl, recorder: Recorder) -> None:
+    def _watch(self, control: ChaosControl, driver: LoadDriver) -> None:
         """Expire faults and check the halt conditions every second until the session ends."""
         while not self.stop.requested and self.clock() < self.gameday.max_s:
             for error in control.tick():
                 self.result.errors.append(f"fault would not revert: {error}")
-            if control.halted is None:
+            if control.halted is None and self.scenario.halt:
                 now = self.clock()
+                driver.collect()  # the workers' records up to now
                 for spec in self.scenario.halt:
-                    reason = halt_reason(spec, recorder.records, now)
+                    reason = halt_reason(spec, driver.recorder.records, now)
                     if reason is not None:
                         self._halt(f"halted at {now:.0f} s: {reason}")
                         break

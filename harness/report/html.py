@@ -12,6 +12,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from harness.report import steady_state_summary
 from harness.report.charts import Line, Span, line_chart
 
 STYLE = """
@@ -203,7 +204,12 @@ def _windows(result: dict[str, Any]) -> list[str]:
             ]
         )
     headers = ["window", "span s", "ops", "issued", "queued", "rejected", "failed", "p50", "p95", "p99", "max ms"]
-    return ["<h2>Windows</h2>", _table(headers, rows, tuple(range(2, 11)))]
+    section = ["<h2>Windows</h2>", _table(headers, rows, tuple(range(2, 11)))]
+    check = result.get("steady_state")
+    if check:
+        css = "muted" if check["problem"] is None else "fail"
+        section.append(f'<p class="{css}">{escape(steady_state_summary(check))}</p>')
+    return section
 
 
 def _reconciliation(result: dict[str, Any]) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from harness.report import steady_state_summary
 from harness.result import RunResult
 
 _STATUS_STYLE = {
@@ -60,6 +61,9 @@ def render(result: RunResult, console: Console) -> None:
             *(f"{stats.latency_ms.get(k, 0):.0f}" for k in ("p50", "p95", "p99")),
         )
     console.print(windows)
+    if result.steady_state is not None:
+        healthy = result.steady_state["problem"] is None
+        console.print(steady_state_summary(result.steady_state), style=None if healthy else "yellow")
     rec = result.reconciliation
     if rec is not None:
         console.print(

@@ -95,6 +95,7 @@ def test_run_passes_and_the_latency_fault_is_seen_by_the_client(tmp_path: Path) 
     assert sum(r["count"] for r in polls) > 0
     assert "PASSED" in output and "result.json" in output
     assert "offered" in output and "achieved" in output and "faults: slow" in output  # progress lines (no TTY)
+    assert "Steady state before the first fault (at 3.0 s)" in output and "healthy" in output
     assert_no_child_left(state)
     assert result["recovery_s"]["slow"] is not None and result["recovery_s"]["slow"] < 3  # time to recover
     check_reports(Path(result["reports"]["html"]).parent, result, tmp_path)
@@ -362,6 +363,9 @@ def test_an_unhealthy_baseline_is_an_environment_error_not_a_client_failure(tmp_
     result, _ = only_run(tmp_path / "reports")
     assert result["status"] == "errored" and "environment not healthy before the first fault" in result["reason"]
     assert all(f["applied_s"] is None for f in result["faults"])  # no fault was injected into a sick system
+    check = result["steady_state"]
+    assert check["operations"] > 0 and check["p95_ms"] > 0.001 and check["problem"].startswith("p95 ")
+    assert "Steady state before the first fault (at 3.0 s)" in output and "not healthy: p95" in output
 
 
 def test_capacity_finds_the_knee_of_a_platform_with_known_capacity(tmp_path: Path) -> None:

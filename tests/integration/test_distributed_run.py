@@ -37,6 +37,12 @@ def records_by_worker(run_dir: Path) -> Counter[str]:
         return Counter(worker_of(row["order_ref"]) for row in csv.DictReader(handle))
 
 
+def finished_before(run_dir: Path, t_s: float) -> int:
+    """User operations of the run that had finished by run second ``t_s``."""
+    with (run_dir / "operations.csv").open(encoding="utf-8") as handle:
+        return sum(1 for row in csv.DictReader(handle) if row["operation"] == "issue" and float(row["end_s"]) < t_s)
+
+
 def test_two_local_workers_share_the_load_and_every_record_reaches_the_master(tmp_path: Path) -> None:
     path = scenario(tmp_path, load=LOAD, faults=GHOST, gates=[{"type": "integrity"}])
     proc = taxstorm("run", str(path), "--workers", "2", "--report-dir", str(tmp_path / "reports"))
@@ -52,6 +58,8 @@ def test_two_local_workers_share_the_load_and_every_record_reaches_the_master(tm
     assert result["faults"][0]["applied_s"] is not None and result["cleanup"]["toxics_left"] == []
     assert (run_dir / "clients" / "worker-0").is_dir() and (run_dir / "clients" / "worker-1").is_dir()
     assert_no_child_left(state)
+    check = result["steady_state"]  # judged with every record finished by then: the workers shipped them first
+    assert check["problem"] is None and check["operations"] == finished_before(run_dir, check["checked_s"]) > 10
     for log in (run_dir / "worker-0.log", run_dir / "worker-1.log"):
         assert "Traceback" not in log.read_text(), log.read_text()
 

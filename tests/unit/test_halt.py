@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from harness.halt import halt_reason, steady_state_problem
+from harness.halt import SteadyStateCheck, check_steady_state, halt_reason
 from harness.scenario import ErrorRateHaltSpec, LatencyHaltSpec, SteadyStateSpec
+from loadtests.records import OperationRecord
 from tests.unit.test_gates_and_windows import op
 
 
@@ -25,14 +26,21 @@ def test_latency_halt() -> None:
     assert halt_reason(spec, records, 6.0) is None
 
 
+def problem(spec: SteadyStateSpec, records: list[OperationRecord], before_s: float) -> str | None:
+    return check_steady_state(spec, records, before_s).problem
+
+
 def test_steady_state_needs_enough_healthy_operations_before_the_first_fault() -> None:
     healthy = [op(t / 4, 10, f"o{t}") for t in range(20)]
-    assert steady_state_problem(SteadyStateSpec(), healthy, 6.0) is None
-    assert steady_state_problem(SteadyStateSpec(min_operations=50), healthy, 6.0) == (
+    assert check_steady_state(SteadyStateSpec(), healthy, 6.0) == SteadyStateCheck(6.0, 20, 1.0, 10.0, None)
+    assert problem(SteadyStateSpec(min_operations=50), healthy, 6.0) == (
         "20 operations completed before the first fault (need 50)"
     )
+    assert problem(SteadyStateSpec(), [], 6.0) == "0 operations completed before the first fault (need 1)"
+    assert problem(SteadyStateSpec(min_operations=0), [], 6.0) is None
     sick = healthy + [op(5 + t / 10, 10, f"f{t}", "failed") for t in range(10)]
-    problem = steady_state_problem(SteadyStateSpec(min_success=0.9), sick, 7.0)
-    assert problem == "success 67% < 90%"
+    assert problem(SteadyStateSpec(min_success=0.9), sick, 7.0) == "success 67% < 90%"
     slow = [op(t / 4, 9000, f"s{t}") for t in range(20)]
-    assert steady_state_problem(SteadyStateSpec(max_p95_ms=5000), slow, 20.0) == "p95 9000 ms > 5000 ms"
+    assert problem(SteadyStateSpec(max_p95_ms=5000), slow, 20.0) == "p95 9000 ms > 5000 ms"
+    late = [*healthy, op(6.5, 10, "late")]  # finished after the check: not part of the baseline it saw
+    assert check_steady_state(SteadyStateSpec(), late, 6.0).operations == 20

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import xml.etree.ElementTree as ET
 from decimal import Decimal
@@ -9,11 +10,19 @@ from typing import Any
 
 from harness.compare import compare_runs
 from harness.gates import Snapshot, evaluate, recovery_times
+from harness.halt import check_steady_state
 from harness.reconcile import reconcile
 from harness.report.html import render_html
 from harness.report.junit import junit_xml
 from harness.result import RunResult
-from harness.scenario import GateSpec, IntegrityGateSpec, LatencyGateSpec, RecoveryTimeGateSpec, Scenario
+from harness.scenario import (
+    GateSpec,
+    IntegrityGateSpec,
+    LatencyGateSpec,
+    RecoveryTimeGateSpec,
+    Scenario,
+    SteadyStateSpec,
+)
 from harness.timeseries import per_second
 from harness.windows import build_windows, window_stats
 from tests.unit.test_gates_and_windows import event, op, row
@@ -41,6 +50,7 @@ def run_result(slow_ms: float = 900, recover_at: int = 21, lose: bool = False) -
     result.faults, result.windows, result.reconciliation = faults, windows, reconciliation
     result.series, result.recovery_s = list(snapshot.series), recovery_times(snapshot)
     result.gates = evaluate(gates, snapshot)
+    result.steady_state = dataclasses.asdict(check_steady_state(SteadyStateSpec(), records, 10.0))
     result.status, result.exit_code = ("passed", 0) if all(g.passed for g in result.gates) else ("failed", 1)
     data: dict[str, Any] = json.loads(result.json_text())
     return data
@@ -74,6 +84,7 @@ def test_html_report_is_self_contained_with_charts_faults_and_ttr() -> None:
     assert '<span class="verdict passed">PASSED</span>' in html
     assert "<td>pending</td><td>f0</td><td>queued</td>" in html and "<td>lost</td>" not in html
     assert "<td>lost</td><td>b0</td><td>issued</td><td>N1</td>" in render_html(run_result(lose=True))
+    assert '<p class="muted">Steady state before the first fault (at 10.0 s): ' in html
 
 
 def test_compare_flags_what_got_worse() -> None:
