@@ -26,7 +26,7 @@ done
 here=$(cd "$(dirname "$0")/.." && pwd)
 python=${PYTHON:-$here/.venv/bin/python}
 base=taxstorm-base:bookworm
-toxiproxy_version=2.12.0
+toxiproxy_version=$(cd "$here" && "$python" -m chaos.toxiproxy.install --print-default-version) # set in install.py
 toxiproxy_image=ghcr.io/shopify/toxiproxy:$toxiproxy_version
 work=${TAXSTORM_BASE_WORK:-/var/tmp/taxstorm-base}
 rootfs=$work/rootfs
@@ -129,14 +129,9 @@ build_toxiproxy() {
   cli=$(dirname "$server")/toxiproxy-cli
   mkdir -p "$ctx"
   if ! usable_toxiproxy "$server" "$cli"; then
-    echo "$server (and toxiproxy-cli) is not a static v$toxiproxy_version: go install with CGO_ENABLED=0"
-    command -v go > /dev/null || { echo "no Go toolchain to build Toxiproxy v$toxiproxy_version" >&2; exit 3; }
-    local module=github.com/Shopify/toxiproxy/v2 gobin=$ctx/gobin
-    for cmd in server cli; do
-      CGO_ENABLED=0 GOBIN=$gobin go install -ldflags "-X $module.Version=$toxiproxy_version" \
-        "$module/cmd/$cmd@v$toxiproxy_version"
-    done
-    server=$gobin/server cli=$gobin/cli
+    echo "$server (and toxiproxy-cli) is not a static v$toxiproxy_version: installing a static one"
+    (cd "$here" && "$python" -m chaos.toxiproxy.install --no-search --bin-dir "$ctx/bin" --version "$toxiproxy_version")
+    server=$ctx/bin/toxiproxy-server cli=$ctx/bin/toxiproxy-cli
     usable_toxiproxy "$server" "$cli" || { echo "the rebuilt Toxiproxy is not a static v$toxiproxy_version" >&2; exit 3; }
   fi
   cp "$server" "$ctx/toxiproxy" && cp "$cli" "$ctx/toxiproxy-cli"

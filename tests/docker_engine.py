@@ -18,6 +18,7 @@ from typing import Any
 import docker
 
 from chaos.processes import ManagedProcess
+from chaos.toxiproxy.install import DEFAULT_VERSION
 from chaos.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[1]
@@ -60,7 +61,7 @@ def ensure_images(client: Any) -> None:
         client.images.build(fileobj=io.BytesIO(dockerfile), tag=tag, rm=True)
 
 
-TOXIPROXY_IMAGE = "ghcr.io/shopify/toxiproxy:2.12.0"  # made locally by scripts/build-images.sh, as upstream's
+TOXIPROXY_IMAGE = f"ghcr.io/shopify/toxiproxy:{DEFAULT_VERSION}"  # made by scripts/build-images.sh, as upstream's
 IMAGE_SOURCES = (
     "Dockerfile",
     "pyproject.toml",

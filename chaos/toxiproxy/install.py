@@ -143,9 +143,10 @@ def download_release(bin_dir: Path, version: str, releases_url: str = RELEASES) 
         target.chmod(0o755)
 
 
-def ensure(bin_dir: Path, version: str = DEFAULT_VERSION) -> ToxiproxyBinaries:
-    """Return a usable v2.x Toxiproxy, installing ``version`` into ``bin_dir`` if none is present."""
-    present = locate(bin_dir)
+def ensure(bin_dir: Path, version: str = DEFAULT_VERSION, search: bool = True) -> ToxiproxyBinaries:
+    """Return a usable v2.x Toxiproxy, installing ``version`` into ``bin_dir`` if none is present (or, without
+    ``search``, whatever is present: a fresh static build, as the Toxiproxy image needs)."""
+    present = locate(bin_dir) if search else None
     if present is not None:
         return present
     bin_dir.mkdir(parents=True, exist_ok=True)
@@ -184,9 +185,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chaos.toxiproxy.install", description=__doc__)
     parser.add_argument("--bin-dir", type=Path, default=Path(".bin"))
     parser.add_argument("--version", default=DEFAULT_VERSION)
+    parser.add_argument(
+        "--no-search", action="store_true", help="install into --bin-dir even when a server is found elsewhere"
+    )
+    parser.add_argument("--print-default-version", action="store_true", help="print the version installed by default")
     args = parser.parse_args(argv)
+    if args.print_default_version:
+        print(DEFAULT_VERSION)
+        return 0
     try:
-        found = ensure(args.bin_dir.resolve(), args.version)
+        found = ensure(args.bin_dir.resolve(), args.version, search=not args.no_search)
     except ToxiproxyInstallError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3

@@ -107,3 +107,30 @@ def test_go_install_builds_a_v2_12_server_that_reports_its_version(tmp_path: Pat
     install._go_install(str(shutil.which("go")), bin_dir, "2.12.0")
     assert install.server_version(bin_dir / "toxiproxy-server") == "2.12.0"
     assert (bin_dir / "toxiproxy-cli").exists()
+
+
+def test_no_search_installs_even_when_a_server_is_on_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--no-search`` (scripts/build-images.sh: the image needs a fresh static build) ignores what is present."""
+    on_path = tmp_path / "path"
+    on_path.mkdir()
+    (on_path / "toxiproxy-server").write_text(FAKE_SERVER)
+    (on_path / "toxiproxy-server").chmod(0o755)
+    monkeypatch.delenv("TOXIPROXY_SERVER", raising=False)
+    monkeypatch.setenv("PATH", str(on_path))  # a v2.12 server, but no go
+    installed: list[Path] = []
+
+    def fake_download(bin_dir: Path, version: str) -> None:
+        installed.append(bin_dir)
+        for name, body in (("toxiproxy-server", FAKE_SERVER), ("toxiproxy-cli", FAKE_CLI)):
+            (bin_dir / name).write_text(body)
+            (bin_dir / name).chmod(0o755)
+
+    monkeypatch.setattr(install, "download_release", fake_download)
+    bin_dir = tmp_path / "bin"
+    assert install.ensure(bin_dir).source == "PATH" and installed == []  # found, so nothing installed
+    assert install.main(["--no-search", "--bin-dir", str(bin_dir)]) == 0
+    assert installed == [bin_dir] and "(release download)" in capsys.readouterr().out
+    assert install.main(["--print-default-version"]) == 0
+    assert capsys.readouterr().out.strip() == install.DEFAULT_VERSION
