@@ -157,7 +157,7 @@ def test_latency_leak_grows_with_traffic(live: RunningPlatform) -> None:
             for _ in range(100):  # one band of 100 requests: only the last one or two pay the first 300 ms step
                 client.get(f"{live.url}/api/v1/quota")
             later = elapsed(lambda: client.get(f"{live.url}/api/v1/invoices"))
-        assert first < 0.1 and later >= 0.3, (first, later)
+        assert first < 0.2 and later >= 0.3, (first, later)  # a 300 ms step, not a busy machine's noise
     finally:
         fault.revert()
 
