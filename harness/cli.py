@@ -367,6 +367,11 @@ def doctor(toxiproxy_bin_dir: Path) -> None:
     help="Seconds after which the session ends by itself (every run has a hard limit).",
 )
 @click.option("--autostart", is_flag=True, help="Start the load at once instead of waiting for Locust's button.")
+@click.option(
+    "--play-faults",
+    is_flag=True,
+    help="Also play the scenario's fault timeline (at_s counted from the load's start) beside the operators'.",
+)
 @click.option("--client", "client_ref", default=None, help="Judge this client instead of the scenario's.")
 def gameday(
     scenario: Path,
@@ -375,18 +380,21 @@ def gameday(
     web_port: int,
     max_duration_s: float,
     autostart: bool,
+    play_faults: bool,
     client_ref: str | None,
     **stack: Any,
 ) -> None:
     """A game day on SCENARIO's stack and load: Locust's web UI with a Chaos tab where operators apply and revert
-    faults, halt, take notes and export the session as a scenario. The scenario's own fault timeline is not
-    played (the operators are the timeline); its halt conditions apply live. Ctrl-C (or SIGTERM, or
-    --max-duration) ends the session: drain, reconcile, gates, reports, exit code as for 'run'.
+    faults, halt, take notes and export the session as a scenario. The scenario's own fault timeline is played
+    only with --play-faults (its faults then show in the Chaos tab like the operators'); its halt conditions
+    apply live. Ctrl-C (or SIGTERM, or --max-duration) ends the session: drain, reconcile, gates, reports, exit
+    code as for 'run'.
 
     \b
     Examples:
       taxstorm gameday scenarios/wuhan_outage_gameday.yaml            # then open http://127.0.0.1:8089/chaos
       taxstorm gameday scenarios/smoke.yaml --workers 2 --web-port 0  # load from two Locust workers
+      taxstorm gameday scenarios/bad_upgrade.yaml --play-faults       # the scripted incident, plus yours
     """
     options = run_options(report_dir, stack)
     loaded = _patch_and_load(scenario, client_ref)
@@ -395,7 +403,7 @@ def gameday(
     from harness.report.live import LiveView
 
     console = _console()
-    session = GamedayOptions(web_host, web_port, max_duration_s, autostart)
+    session = GamedayOptions(web_host, web_port, max_duration_s, autostart, play_faults)
     sys.argv = sys.argv[:1]  # Locust's web UI re-parses sys.argv with its own parser on every page load
     with LiveView(console) as view:
         result = GamedayRun(loaded, options, session, view.observe).run()

@@ -5,6 +5,7 @@ No Flask or Locust here (unit tests import this module without gevent); ``harnes
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import threading
@@ -131,13 +132,21 @@ class ChaosControl:
             field, message = describe_errors(info, exc)
             raise OperatorInputError(field, message) from None
 
-    def apply(self, fault_type: str, params: dict[str, Any], for_s: float | None = None) -> FaultEvent:
-        """Validate and apply a fault now; it expires after ``for_s`` seconds (None: until reverted)."""
+    def apply(
+        self, fault_type: str, params: dict[str, Any], for_s: float | None = None, label: str | None = None
+    ) -> FaultEvent:
+        """Validate and apply a fault now; it expires after ``for_s`` seconds (None: until reverted). ``label``
+        names it (a scripted step's id); operators' faults are numbered ``<type>-<n>``."""
         with self._lock:
             if self.halted is not None:
                 raise HaltedError(f"the run was halted ({self.halted}); no more faults can be applied")
             spec = self.validate(fault_type, params, for_s)
-            label = f"{fault_type}-{len(self.events) + 1}"
+            taken = {event.label for event in self.events}
+            if label is None:  # the next number not taken by a scripted step's id
+                numbered = (f"{fault_type}-{n}" for n in itertools.count(len(self.events) + 1))
+                label = next(name for name in numbered if name not in taken)
+            elif label in taken:
+                raise OperatorInputError("label", f"label: {label!r} already names a fault of this session")
             fault = self.registry.create(spec, self.context, label)
             now = round(self.clock(), 3)
             shown = spec.model_dump(mode="json", exclude={"at_s", "for_s", "id"})

@@ -1,19 +1,22 @@
 """A game day: the scenario's stack and load, Locust's web UI with the Chaos tab, and the operators as the fault
-timeline. The scenario's halt conditions apply live; the session ends on SIGINT/SIGTERM or ``max_s`` and is then
-drained, reconciled, gated and reported like any run (operator faults are its fault windows, notes go in too).
+timeline (with ``play_faults``, the scenario's own timeline too, from the moment the load starts). The scenario's
+halt conditions apply live; the session ends on SIGINT/SIGTERM or ``max_s`` and is then drained, reconciled,
+gated and reported like any run (every fault is a fault window, notes go in too).
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import gevent
 
 from chaos.container import DockerTargets
 from chaos.registry import default_registry
-from chaos.timeline import FaultEvent
+from chaos.timeline import FaultApplyError, FaultEvent
 from chaos.waiting import wait_until
+from harness.errors import TaxstormError
 from harness.gameday.control import ChaosControl
 from harness.gameday.export import export_scenario
 from harness.gameday.web import chaos_blueprint, install
@@ -32,6 +35,7 @@ class GamedayOptions:
     web_port: int = 8089  # 0: any free port (the URL is announced as a "gameday" phase)
     max_s: float = 4 * 3600.0
     autostart: bool = False  # start the load at once instead of waiting for Locust's start button
+    play_faults: bool = False  # also play the scenario's fault timeline, its at_s counted from the load's start
 
 
 class GamedayRun(Runner):
@@ -43,8 +47,17 @@ class GamedayRun(Runner):
         self, scenario: Scenario, options: RunOptions, gameday: GamedayOptions, observer: Observer | None = None
     ) -> None:
         self.original = scenario
-        kept = [g for g in scenario.gates if getattr(g, "window", "all") in WINDOW_KINDS]
+        self.timeline = (
+            [(step.label(i), step) for i, step in enumerate(scenario.faults, 1)] if gameday.play_faults else []
+        )
+        names = set(WINDOW_KINDS) | {label for label, _ in self.timeline}
+        kept = [
+            g
+            for g in scenario.gates
+            if getattr(g, "window", "all") in names and getattr(g, "fault", "*") in {"*", *names}
+        ]
         self.dropped_gates = [g for g in scenario.gates if g not in kept]
+        # the base runner plays no timeline here: scripted faults go through the Chaos tab's control (_play)
         super().__init__(scenario.model_copy(update={"faults": [], "gates": kept}), options, observer)
         self.gameday = gameday
         self.control: ChaosControl | None = None
@@ -84,17 +97,21 @@ class GamedayRun(Runner):
         install(web_ui, chaos_blueprint(control, self._halt, self._export, self._finish_session))
         web_ui.start()  # type: ignore[no-untyped-call]
         revert_errors: list[str] = []
+        player: gevent.Greenlet[Any] | None = None
         try:
             wait_until(lambda: web_ui.server is not None and web_ui.server.started, 10.0, "Locust web UI")
             self._t0 = time.monotonic()
             driver.publish(time.time())
             for gate in self.dropped_gates:
                 window = getattr(gate, "window", "")
-                control.note(f"gate {gate.type} on window {window!r} left out: a game day plays no scenario faults")
+                why = "no such fault in its timeline" if self.timeline else "--play-faults was not given"
+                control.note(f"gate {gate.type} on window {window!r} left out: {why}")
             self.sampler.start()
             port = web_ui.server.server_port if web_ui.server else self.gameday.web_port  # the bound one
             self.url = f"http://{self.gameday.web_host}:{port}"
             self.observe("phase", {"phase": "gameday", "url": self.url, "chaos": f"{self.url}/chaos"})
+            if self.timeline:
+                player = gevent.spawn(self._play, control, driver)
             if self.gameday.autostart:
                 driver.start(time.time() - self.clock())
             self._watch(control, driver)
@@ -102,6 +119,8 @@ class GamedayRun(Runner):
                 control.note(f"session ended by {self.stop.signals[0]}")
                 self.stop.signals.clear()
         finally:
+            if player is not None:
+                player.kill()
             revert_errors = control.revert_all() + self._verify_clean(stack)
             driver.stop()
             web_ui.stop()  # type: ignore[no-untyped-call]
@@ -109,6 +128,28 @@ class GamedayRun(Runner):
         self.result.notes = [{"at_s": note.at_s, "text": note.text} for note in control.notes]
         self.result.errors.extend(control.hook_errors)
         self._wind_down(driver, stack, load_end_s, revert_errors)
+
+    def _play(self, control: ChaosControl, driver: LoadDriver) -> None:
+        """The scenario's fault timeline, ``at_s`` counted from the load's start (Locust's button or --autostart).
+        Scripted faults are the Chaos tab's like any other: listed, revertable early, reverted by a halt."""
+        while not self._load_started(driver):
+            gevent.sleep(0.1)
+        start_s = self.clock()
+        control.note(f"the scenario's fault timeline starts with the load ({len(self.timeline)} faults)")
+        for label, step in sorted(self.timeline, key=lambda item: item[1].at_s):
+            gevent.sleep(max(0.0, start_s + step.at_s - self.clock()))
+            if control.halted is not None or self.stop.requested:
+                return
+            params = step.model_dump(mode="json", exclude={"type", "id", "at_s", "for_s"})
+            try:
+                control.apply(step.type, params, step.for_s, label=label)
+            except (TaxstormError, FaultApplyError) as exc:
+                self.result.errors.append(f"scripted fault {label} not applied: {exc}")
+
+    @staticmethod
+    def _load_started(driver: LoadDriver) -> bool:
+        runner = driver.environment.runner
+        return runner is not None and runner.state in ("spawning", "running")
 
     def _watch(self, control: ChaosControl, driver: LoadDriver) -> None:
         """Expire faults and check the halt conditions every second until the session ends."""

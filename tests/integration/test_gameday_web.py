@@ -352,3 +352,33 @@ def test_an_exported_session_replays_with_taxstorm_run(tmp_path: Path) -> None:
     assert event["applied_s"] == pytest.approx(applied["applied_s"] * 0.5, abs=0.6)  # the operator's moment, scaled
     assert event["reverted_s"] - event["applied_s"] == pytest.approx(1.5, abs=0.6)
     assert result["windows"][0]["operations"] > 0 and "nothing lost" in exported
+
+
+def test_play_faults_runs_the_scenarios_timeline_from_the_load_start(tmp_path: Path) -> None:
+    """``--play-faults``: the scenario's steps are applied under their ids once the load starts, show in the Chaos
+    tab like an operator's, expire by themselves, and keep the gates that name them (in the report and export)."""
+    scripted = {
+        **SCENARIO,
+        "faults": [{"type": "latency", "id": "slow", "at_s": 2, "for_s": 3, "latency_ms": 200}],
+        "gates": [{"type": "integrity"}, {"type": "latency", "window": "slow", "max_ms": 5000}],
+    }
+    with running_gameday(tmp_path, scripted, "--autostart", "--play-faults") as gameday:
+        api = f"{gameday.url}/chaos/api"
+
+        def active() -> list[str]:
+            return [fault["label"] for fault in requests.get(f"{api}/state", timeout=5).json()["active"]]
+
+        wait_until(lambda: active() == ["slow"], DEADLINE_S, "the scripted fault")
+        assert list(gameday.toxics()) == ["slow"]  # the real toxic, named by the step's id
+        wait_until(lambda: active() == [], 20, "the scripted fault to expire")
+        assert gameday.toxics() == {} and gameday.enabled()
+        exported = requests.get(f"{api}/export", timeout=5).text
+        result = gameday.finish()
+    (event,) = result["faults"]
+    assert event["label"] == "slow" and 2.5 < event["reverted_s"] - event["applied_s"] < 4.5, event
+    assert [g["window"] for g in result["gates"] if g["kind"] == "latency"] == ["slow"]  # kept, and judged
+    started = next(note["at_s"] for note in result["notes"] if "timeline starts with the load" in note["text"])
+    assert 1.8 < event["applied_s"] - started < 3.0, (started, event)  # at_s counts from the load's start
+    replay = yaml.safe_load(exported)
+    assert [step["id"] for step in replay["faults"]] == ["slow"]
+    assert [g["window"] for g in replay["gates"] if g["type"] == "latency"] == ["slow"]

@@ -138,6 +138,16 @@ def test_apply_revert_and_events(rig: Rig) -> None:
         rig.control.revert("latency-9")
 
 
+def test_scripted_steps_keep_their_ids_and_operator_labels_avoid_them(rig: Rig) -> None:
+    """``--play-faults`` applies a scenario step under its id; an operator's numbering never reuses a taken label."""
+    scripted = rig.control.apply("latency", {"latency_ms": 100}, for_s=3, label="latency-2")
+    assert scripted.label == "latency-2" and rig.world.on == ["latency-2"]
+    assert rig.control.apply("latency", {"latency_ms": 200}).label == "latency-3"  # not a second latency-2
+    with pytest.raises(OperatorInputError, match="'latency-2' already names a fault"):
+        rig.control.apply("down", {}, label="latency-2")
+    assert rig.world.on == ["latency-2", "latency-3"]  # the refused one touched nothing
+
+
 def test_tick_reverts_expired_faults_only(rig: Rig) -> None:
     rig.control.apply("latency", {"latency_ms": 100}, for_s=10)
     rig.clock.now = 2.0
