@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build taxstorm's container images locally, pulling nothing from any Docker registry:
 #   taxstorm-base:bookworm            debootstrap'd minimal Debian with python3 (rootfs cached under /var/tmp)
-#   wheelhouse/                       the runtime dependencies as wheels, built on the host (offline image build)
+#   wheelhouse/                       the runtime dependencies as wheels, built on the host (offline image build;
+#                                     a copy is kept beside the base's rootfs for the next clone)
 #   taxstorm:dev (or TAG)             the Dockerfile: platform, harness and Locust in one image
 #   ghcr.io/shopify/toxiproxy:2.12.0  the upstream image's layout, from the real v2.12.0 binaries in .bin/
 # Usage: scripts/build-images.sh [--force] [TAG]
@@ -78,12 +79,18 @@ with open(sys.argv[1], "rb") as f:
 print("\n".join(project["project"]["dependencies"] + project["build-system"]["requires"]))
 EOF
   "$python" -m pip freeze --exclude-editable | grep -v -e ' @ ' -e '^-' > "$tmp/constraints.txt" || true
-  stamp=$(cat "$tmp/requirements.txt" "$tmp/constraints.txt" | sha256sum | cut -d' ' -f1)
+  have=$(py_minor "$python")
+  stamp=$( (cat "$tmp/requirements.txt" "$tmp/constraints.txt" && echo "python $have") | sha256sum | cut -d' ' -f1)
   if [ "$(cat "$wheelhouse/.stamp" 2> /dev/null)" = "$stamp" ]; then
     return 0
   fi
+  local cached=$work/wheelhouse-$stamp # beside the base's cache: a fresh clone (CI) need not build it again
+  if [ "$(cat "$cached/.stamp" 2> /dev/null)" = "$stamp" ]; then
+    rm -rf "$wheelhouse" && cp -r "$cached" "$wheelhouse"
+    took "wheelhouse/ (from $cached)" "$start"
+    return 0
+  fi
   want=$(py_minor docker run --rm "$base" python3)
-  have=$(py_minor "$python")
   if [ "$want" != "$have" ]; then
     echo "$base has Python $want but $python is $have: the wheels must match; set PYTHON=python$want" >&2
     exit 3
@@ -93,6 +100,8 @@ EOF
   rm -f "$tmp/requirements.txt" "$tmp/constraints.txt"
   echo "$stamp" > "$tmp/.stamp"
   rm -rf "$wheelhouse" && mv "$tmp" "$wheelhouse"
+  mkdir -p "$work" && rm -rf "$work"/wheelhouse-* # keep one copy, for the next clone
+  cp -r "$wheelhouse" "$cached.tmp" && mv "$cached.tmp" "$cached"
   took "wheelhouse/ ($(find "$wheelhouse" -name '*.whl' | wc -l) wheels for Python $have)" "$start"
 }
 
