@@ -103,9 +103,10 @@ class GamedayRun(Runner):
             self._t0 = time.monotonic()
             driver.publish(time.time())
             for gate in self.dropped_gates:
-                window = getattr(gate, "window", "")
+                window = getattr(gate, "window", "all")
+                named = f"window {window!r}" if window not in WINDOW_KINDS else f"fault {getattr(gate, 'fault', '')!r}"
                 why = "no such fault in its timeline" if self.timeline else "--play-faults was not given"
-                control.note(f"gate {gate.type} on window {window!r} left out: {why}")
+                control.note(f"gate {gate.type} on {named} left out: {why}")
             self.sampler.start()
             port = web_ui.server.server_port if web_ui.server else self.gameday.web_port  # the bound one
             self.url = f"http://{self.gameday.web_host}:{port}"

@@ -308,7 +308,12 @@ def test_the_api_answers_bad_input_with_json_naming_the_field(gameday: GameDay) 
 
 
 def test_the_scenarios_halt_conditions_apply_live(tmp_path: Path) -> None:
-    halting = {**SCENARIO, "halt": [{"type": "error_rate", "above": 0.5, "for_s": 3, "min_operations": 3}]}
+    halting = {
+        **SCENARIO,
+        "halt": [{"type": "error_rate", "above": 0.5, "for_s": 3, "min_operations": 3}],
+        "faults": [{"type": "latency", "id": "slow", "at_s": 1, "latency_ms": 100}],  # not played: no --play-faults
+        "gates": [*SCENARIO["gates"], {"type": "recovery_time", "fault": "slow", "within_s": 10}],
+    }
     with running_gameday(tmp_path, halting, "--autostart") as gameday:
         api = f"{gameday.url}/chaos/api"
         wait_until(lambda: gameday.locust()["user_count"] > 0, DEADLINE_S, "the load (--autostart)")
@@ -320,6 +325,9 @@ def test_the_scenarios_halt_conditions_apply_live(tmp_path: Path) -> None:
         assert gameday.toxics() == {} and gameday.enabled()
         result = gameday.finish()
     assert result["halted"] == state["halted"] and result["faults"][0]["reverted_s"] is not None
+    assert [f["type"] for f in result["faults"]] == ["down"]  # the operator's only
+    notes = [note["text"] for note in result["notes"]]
+    assert "gate recovery_time on fault 'slow' left out: --play-faults was not given" in notes, notes
 
 
 def test_an_exported_session_replays_with_taxstorm_run(tmp_path: Path) -> None:
