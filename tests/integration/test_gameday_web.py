@@ -312,7 +312,7 @@ def test_the_scenarios_halt_conditions_apply_live(tmp_path: Path) -> None:
         **SCENARIO,
         "halt": [{"type": "error_rate", "above": 0.5, "for_s": 3, "min_operations": 3}],
         "faults": [{"type": "latency", "id": "slow", "at_s": 1, "latency_ms": 100}],  # not played: no --play-faults
-        "gates": [*SCENARIO["gates"], {"type": "recovery_time", "fault": "slow", "within_s": 10}],
+        "gates": [{"type": "integrity"}, {"type": "recovery_time", "fault": "slow", "within_s": 10}],
     }
     with running_gameday(tmp_path, halting, "--autostart") as gameday:
         api = f"{gameday.url}/chaos/api"
