@@ -309,6 +309,16 @@ class Runner:
             self.result.errors.extend(revert_errors)
             self._finish("errored", ExitCode.REVERT_FAILED, "a fault could not be reverted; run 'taxstorm reset'")
 
+    def _halt_condition(self, driver: LoadDriver) -> str | None:
+        """Why the scenario's halt conditions stop the run now, judged on every operation finished by now."""
+        now = self.clock()
+        driver.collect()  # a distributed run's workers ship their records first
+        for spec in self.scenario.halt:
+            reason = halt_reason(spec, driver.recorder.records, now)
+            if reason is not None:
+                return f"halted at {now:.0f} s: {reason}"
+        return None
+
     def _run_timeline(self, scheduler: FaultScheduler, driver: LoadDriver) -> None:
         """The fault timeline, with the steady-state check before the first fault and halt conditions throughout.
         Both judge "now", so the workers of a distributed run ship their records first (``collect``)."""
@@ -322,14 +332,10 @@ class Runner:
         def watch() -> None:
             while not halted:
                 gevent.sleep(1.0)
-                now = self.clock()
-                driver.collect()
-                for spec in scenario.halt:
-                    reason = halt_reason(spec, recorder.records, now)
-                    if reason is not None:
-                        halted.append(f"halted at {now:.0f} s: {reason}")
-                        self.observe("halt", {"reason": halted[0]})
-                        return
+                reason = self._halt_condition(driver)
+                if reason is not None:
+                    halted.append(reason)
+                    self.observe("halt", {"reason": reason})
 
         watcher = gevent.spawn(watch) if scenario.halt else None
         try:

@@ -54,13 +54,18 @@ def _steps(events: Sequence[FaultEvent], end_s: float) -> list[dict[str, Any]]:
     return steps
 
 
+def names_only(window: str, fault: str, labels: set[str]) -> bool:
+    """Whether a gate's window (or recovery fault) exists in a session whose faults are ``labels``."""
+    return (window in WINDOW_KINDS or window in labels) and (fault == "*" or fault in labels)
+
+
 def _kept_gates(gates: list[dict[str, Any]], labels: set[str]) -> tuple[list[dict[str, Any]], list[str]]:
     """Gates whose window (or recovery fault) still exists in the replay, and a line for each dropped one."""
     kept, dropped = [], []
     for gate in gates:
         window = gate.get("window", "all")
         fault = gate.get("fault", "*")
-        if (window in WINDOW_KINDS or window in labels) and (fault == "*" or fault in labels):
+        if names_only(window, fault, labels):
             kept.append(gate)
         else:
             named = window if window not in WINDOW_KINDS and window not in labels else fault

@@ -18,9 +18,8 @@ from chaos.timeline import FaultApplyError, FaultEvent
 from chaos.waiting import wait_until
 from harness.errors import TaxstormError
 from harness.gameday.control import ChaosControl
-from harness.gameday.export import export_scenario
+from harness.gameday.export import export_scenario, names_only
 from harness.gameday.web import chaos_blueprint, install
-from harness.halt import halt_reason
 from harness.load_driver import LoadDriver
 from harness.runner import Observer, Runner, RunOptions
 from harness.scenario import WINDOW_KINDS, Scenario
@@ -50,12 +49,8 @@ class GamedayRun(Runner):
         self.timeline = (
             [(step.label(i), step) for i, step in enumerate(scenario.faults, 1)] if gameday.play_faults else []
         )
-        names = set(WINDOW_KINDS) | {label for label, _ in self.timeline}
-        kept = [
-            g
-            for g in scenario.gates
-            if getattr(g, "window", "all") in names and getattr(g, "fault", "*") in {"*", *names}
-        ]
+        labels = {label for label, _ in self.timeline}
+        kept = [g for g in scenario.gates if names_only(getattr(g, "window", "all"), getattr(g, "fault", "*"), labels)]
         self.dropped_gates = [g for g in scenario.gates if g not in kept]
         # the base runner plays no timeline here: scripted faults go through the Chaos tab's control (_play)
         super().__init__(scenario.model_copy(update={"faults": [], "gates": kept}), options, observer)
@@ -158,13 +153,9 @@ class GamedayRun(Runner):
             for error in control.tick():
                 self.result.errors.append(f"fault would not revert: {error}")
             if control.halted is None and self.scenario.halt:
-                now = self.clock()
-                driver.collect()  # the workers' records up to now
-                for spec in self.scenario.halt:
-                    reason = halt_reason(spec, driver.recorder.records, now)
-                    if reason is not None:
-                        self._halt(f"halted at {now:.0f} s: {reason}")
-                        break
+                reason = self._halt_condition(driver)
+                if reason is not None:
+                    self._halt(reason)
             gevent.sleep(1.0)
 
     def _halt(self, reason: str) -> None:
