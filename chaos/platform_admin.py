@@ -7,6 +7,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import requests
+import urllib3
+
+LANDED_CHUNK = 5000  # order refs per look-up request
 
 
 class PlatformAdminError(RuntimeError):
@@ -42,12 +45,35 @@ class PlatformAdmin:
         return data
 
     def ledger(self, since: float | None = None, until: float | None = None) -> Iterator[dict[str, Any]]:
-        """Stream the ledger export row by row."""
+        """Stream the ledger export row by row; raise PlatformAdminError if the export does not arrive whole
+        (its last line counts the rows: a stream cut short must never pass for a smaller ledger)."""
         params = {k: v for k, v in (("since", since), ("until", until)) if v is not None}
         response = self._get("/admin/ledger", params=params, stream=True)
-        for line in response.iter_lines():
-            if line:
-                yield json.loads(line)
+        rows = 0
+        try:
+            for line in response.iter_lines():
+                if not line:
+                    continue
+                row = json.loads(line)
+                if row.get("end") is True and "orderRef" not in row:
+                    if int(row.get("rows", -1)) != rows:
+                        raise PlatformAdminError(f"ledger export: {rows} rows arrived, the platform sent {row['rows']}")
+                    return
+                rows += 1
+                yield row
+        except (requests.RequestException, urllib3.exceptions.HTTPError, ValueError) as exc:
+            raise PlatformAdminError(f"ledger export broke off after {rows} rows: {exc}") from exc
+        finally:
+            response.close()
+        raise PlatformAdminError(f"ledger export ended after {rows} rows without its end line (cut short)")
+
+    def landed(self, order_refs: list[str]) -> set[str]:
+        """The orders among ``order_refs`` that have a blue invoice in the ledger that is (or will be) ISSUED."""
+        found: set[str] = set()
+        for start in range(0, len(order_refs), LANDED_CHUNK):
+            answer = self.call("POST", "/admin/ledger/landed", {"orderRefs": order_refs[start : start + LANDED_CHUNK]})
+            found.update(answer["landed"])
+        return found
 
     def call(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
         """Any admin call with a JSON body; raise PlatformAdminError unless it answers 200."""

@@ -51,7 +51,11 @@ def stats(state: AdminDep) -> dict[str, Any]:
     }
 
 
-@router.get("/ledger", summary="Stream the ledger as NDJSON, optionally only rows created in [since, until)")
+@router.get(
+    "/ledger",
+    summary="Stream the ledger as NDJSON, optionally only rows created in [since, until)",
+    description='One invoice per line, then a last line {"end": true, "rows": N}: a stream without it was cut short.',
+)
 def ledger(
     state: AdminDep,
     since: Annotated[float | None, Query(description="epoch seconds, inclusive")] = None,
@@ -60,10 +64,30 @@ def ledger(
     now = state.clock()
 
     def lines() -> Iterator[bytes]:
+        rows = 0
         for invoice in invoices.export(state.db, since, until):
+            rows += 1
             yield json.dumps(invoice.export(now), ensure_ascii=False).encode() + b"\n"
+        yield json.dumps({"end": True, "rows": rows}).encode() + b"\n"
 
     return StreamingResponse(lines(), media_type="application/x-ndjson")
+
+
+class LandedQuery(BaseModel):
+    """Order refs to look up in the ledger."""
+
+    model_config = ConfigDict(extra="forbid")
+    orderRefs: list[Annotated[str, Field(max_length=200)]] = Field(max_length=20_000)
+
+
+@router.post(
+    "/ledger/landed",
+    summary="Which of these orders have a blue invoice that is (or will be, once processed) ISSUED",
+)
+def landed(query: LandedQuery, state: AdminDep) -> dict[str, list[str]]:
+    with state.db.read() as tx:
+        found = invoices.landed(tx, query.orderRefs)
+    return {"landed": sorted(found)}
 
 
 @router.post("/reset", summary="Forget every invoice, token, quota and counter")

@@ -228,7 +228,9 @@ class SqliteDatabase(Database):
             conn.execute("COMMIT")
 
     def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Row]:
-        conn = sqlite3.connect(self.path, timeout=60.0)
+        # a streamed response advances this generator from whichever worker thread is free: the connection
+        # must not be tied to the thread that opened it (it is only ever used by one consumer at a time)
+        conn = sqlite3.connect(self.path, timeout=60.0, check_same_thread=False)
         conn.row_factory = sqlite3.Row
         try:
             yield from conn.execute(sql, params)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -88,8 +88,16 @@ class Invoice:
         }
 
     def export(self, now: float) -> dict[str, Any]:
-        """The admin ledger export row."""
-        return {**self.view(now), "createdAt": self.created_at, "dueAt": self.due_at, "instance": self.instance}
+        """The admin ledger export row: the view plus what only the operator may know (the final outcome and
+        number of a row still PROCESSING)."""
+        return {
+            **self.view(now),
+            "invoiceNo": self.invoice_no,
+            "finalStatus": self.final_status,
+            "createdAt": self.created_at,
+            "dueAt": self.due_at,
+            "instance": self.instance,
+        }
 
 
 def insert(tx: Tx, invoice: Invoice) -> None:
@@ -180,6 +188,24 @@ def export(db: Database, since: float | None, until: float | None) -> Iterator[I
         (since if since is not None else 0.0, until if until is not None else 1e12),
     ):
         yield Invoice.from_row(row)
+
+
+def landed(tx: Tx, order_refs: Sequence[str]) -> set[str]:
+    """The order refs among ``order_refs`` that have a blue invoice whose outcome is (or will be) ISSUED."""
+    found: set[str] = set()
+    for start in range(0, len(order_refs), LOOKUP_CHUNK):
+        chunk = list(order_refs[start : start + LOOKUP_CHUNK])
+        marks = ", ".join("?" * len(chunk))
+        rows = tx.all(
+            f"SELECT DISTINCT order_ref FROM invoices WHERE kind = 'blue' AND final_status = 'ISSUED' "
+            f"AND order_ref IN ({marks})",
+            chunk,
+        )
+        found.update(str(r[0]) for r in rows)
+    return found
+
+
+LOOKUP_CHUNK = 500  # bound parameters per query (SQLite allows far more; PostgreSQL plans it well)
 
 
 def count(tx: Tx) -> int:

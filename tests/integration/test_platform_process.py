@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -81,3 +82,32 @@ def test_primary_and_secondary_share_tokens_and_ledger(ledger: Ledger, tmp_path:
         assert secondary.admin.stats()["instance"] == "secondary"
         instances = sorted(row["instance"] for row in platform.admin.ledger())
         assert instances == ["primary", "secondary"]
+
+
+def test_the_ledger_export_arrives_whole_while_the_platform_serves_other_requests(tmp_path: Path) -> None:
+    """The export used to break off whenever another thread served a request in the middle of it."""
+    with running_platform(tmp_path) as platform:
+        headers = http_token(platform.url)
+        with httpx.Client(base_url=platform.url, headers=headers, timeout=10) as client:
+            batch = [order(f"E{i}").invoice_payload(f"SE{i}") for i in range(100)]
+            for start in range(0, 3000, 100):
+                items = [
+                    {**p, "requestSerialNo": f"SE{start + i}", "orderRef": f"E{start + i}"} for i, p in enumerate(batch)
+                ]
+                assert client.post("/api/v1/invoices/batch", json={"items": items}).status_code == 202
+        wait_until(lambda: platform.admin.stats()["ledgerSize"] == 3000, 30, "3000 invoices")
+        stop = threading.Event()
+
+        def busy() -> None:
+            with httpx.Client(base_url=platform.url, timeout=10) as other:
+                while not stop.is_set():
+                    other.get("/health")
+
+        with ThreadPoolExecutor(8) as pool:
+            for _ in range(8):
+                pool.submit(busy)
+            try:
+                counts = [sum(1 for _ in platform.admin.ledger()) for _ in range(3)]
+            finally:
+                stop.set()
+        assert counts == [3000, 3000, 3000]

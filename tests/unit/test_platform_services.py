@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -141,8 +142,9 @@ def test_status_notices_metrics_and_admin(ledger: Ledger) -> None:
         assert clock() == before + 60
         stats = client.get("/admin/stats", headers=ADMIN).json()
         assert stats["capacity"]["issue"]["served"] == 1 and stats["instance"] == "primary"
-        rows = [line for line in client.get("/admin/ledger", headers=ADMIN).text.splitlines() if line]
-        assert len(rows) == 1 and '"orderRef": "A"' in rows[0]
+        rows = [json.loads(line) for line in client.get("/admin/ledger", headers=ADMIN).text.splitlines() if line]
+        assert len(rows) == 2 and rows[0]["orderRef"] == "A" and rows[0]["finalStatus"] == "ISSUED"
+        assert rows[1] == {"end": True, "rows": 1}  # a stream without this line was cut short
         assert client.post("/admin/reset", headers=ADMIN).status_code == 200
         assert client.get("/api/v1/invoices", headers=headers).json()["code"] == "E1001"  # tokens are gone too
 
@@ -153,3 +155,15 @@ def test_admin_needs_the_token(ledger: Ledger) -> None:
             assert client.get(path).status_code == 401
             assert client.get(path, headers={"Authorization": "Bearer wrong-token"}).status_code == 401
         assert client.post("/admin/reset").status_code == 401
+
+
+def test_landed_names_the_orders_with_an_invoice_that_is_or_will_be_issued(ledger: Ledger) -> None:
+    with platform_app(ledger) as (client, _):
+        headers = token(client)
+        issue(client, headers, "S-1", "A")
+        issue(client, headers, "S-2", "B")
+        answer = client.post("/admin/ledger/landed", json={"orderRefs": ["A", "B", "C"]}, headers=ADMIN)
+        assert answer.status_code == 200 and answer.json() == {"landed": ["A", "B"]}
+        assert client.post("/admin/ledger/landed", json={"orderRefs": ["A"]}).status_code == 401
+        refused = client.post("/admin/ledger/landed", json={"orderRefs": "A"}, headers=ADMIN)
+        assert refused.status_code == 400 and refused.json()["code"] == "E2001"
