@@ -10,6 +10,7 @@ from typing import Any, Literal
 from chaos.registry import Fault
 
 ActionKind = Literal["apply", "revert"]
+RevertCause = Literal["schedule", "operator", "halt", "end"]
 
 
 @dataclass(frozen=True, order=True)
@@ -54,6 +55,12 @@ class FaultEvent:
     applied_s: float | None = None
     reverted_s: float | None = None
     error: str | None = None
+    revert_cause: RevertCause | None = None  # "end": only the run's end (or its clean-up) took it away
+
+    @property
+    def lasted_to_end(self) -> bool:
+        """Applied and never reverted before the run ended: no recovery of it was ever seen."""
+        return self.applied_s is not None and (self.reverted_s is None or self.revert_cause == "end")
 
     @property
     def active(self) -> bool:
@@ -91,7 +98,7 @@ class FaultScheduler:
             if action.kind == "apply":
                 self._apply(action.index)
             else:
-                self._revert(action.index)
+                self._revert(action.index, "schedule")
 
     def run(self, end_s: float, should_stop: Callable[[], bool], max_sleep_s: float = 0.05) -> None:
         """Tick until ``end_s`` or ``should_stop()``; sleeps no longer than ``max_sleep_s`` at a time."""
@@ -111,7 +118,7 @@ class FaultScheduler:
         """Revert every applied fault, newest first; return the errors of those that would not revert."""
         errors: list[str] = []
         for index in reversed(list(self._applied)):
-            if not self._revert(index):
+            if not self._revert(index, "end"):
                 errors.append(f"{self.events[index].label}: {self.events[index].error}")
         return errors
 
@@ -127,7 +134,7 @@ class FaultScheduler:
         self._applied.append(index)
         self._on_event("applied", event)
 
-    def _revert(self, index: int) -> bool:
+    def _revert(self, index: int, cause: RevertCause) -> bool:
         if index not in self._applied:
             return True
         event = self.events[index]
@@ -137,6 +144,7 @@ class FaultScheduler:
             event.error = f"revert failed: {exc}"
             return False
         event.reverted_s = self._clock()
+        event.revert_cause = cause
         self._applied.remove(index)
         self._on_event("reverted", event)
         return True

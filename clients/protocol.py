@@ -45,6 +45,7 @@ class ClientConfig:
     client_id: str = "taxstorm"
     client_secret: str = "taxstorm-secret"
     options: dict[str, Any] = field(default_factory=dict)
+    answer_budget_s: float = 30.0  # the longest a user waits for issue(); past it the call is abandoned as failed
 
 
 @runtime_checkable

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from harness.reconcile import FINDINGS
+
 
 @dataclass(frozen=True)
 class Change:
@@ -42,7 +44,7 @@ def compare_runs(a: dict[str, Any], b: dict[str, Any], latency_tolerance: float 
         ta, tb = ra[fault], rb[fault]
         worse = (tb is None and ta is not None) or (ta is not None and tb is not None and tb > ta * 1.5 + 2)
         changes.append(Change(f"{fault} time to recover s", ta, tb, worse, "" if tb is not None else "not recovered"))
-    for kind in ("lost", "duplicates", "mismatched"):
+    for kind in FINDINGS:
         na = len((a.get("reconciliation") or {}).get(kind, []))
         nb = len((b.get("reconciliation") or {}).get(kind, []))
         changes.append(Change(f"{kind} orders", na, nb, nb > na))

@@ -1,4 +1,9 @@
-"""Gates are pure functions over a frozen snapshot: ``gate(spec, snapshot) -> [GateResult]``."""
+"""Gates are pure functions over a frozen snapshot: ``gate(spec, snapshot) -> [GateResult]``.
+
+No gate passes vacuously: a window without operations, or a measure without data, fails with "no data" unless
+the scenario says the window may be empty (``allow_empty``); then, and for a recovery that a fault lasting to
+the run's end never had, the result is *not judged* — reported, and neither a pass nor a failure.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from chaos.timeline import FaultEvent
 from harness.reconcile import Reconciliation
 from harness.scenario import (
     AmplificationGateSpec,
+    ContractGateSpec,
     DrainGateSpec,
     ErrorRateGateSpec,
     GateSpec,
@@ -20,6 +26,7 @@ from harness.scenario import (
 )
 from harness.timeseries import RecoveryCriteria, Second, time_to_recover, value_at
 from harness.windows import DEFINED_OUTCOMES, WindowStats, select
+from loadtests.defects import DefectRow
 
 
 @dataclass(frozen=True)
@@ -27,7 +34,8 @@ class Snapshot:
     """Everything gates may look at, frozen after the run.
 
     ``platform_requests`` and ``backlog`` are (run second, value) samples: the platform's cumulative
-    issue-family request count and the clients' total offline backlog.
+    issue-family request count and the orders owed (told queued, no invoice in the ledger yet: the harness's
+    own count). ``load_end_s`` is when the load stopped; ``defects`` what the client did against the protocol.
     """
 
     windows: Sequence[WindowStats]
@@ -36,6 +44,8 @@ class Snapshot:
     faults: Sequence[FaultEvent] = ()
     platform_requests: Sequence[tuple[float, int]] = ()
     backlog: Sequence[tuple[float, int]] = ()
+    load_end_s: float = 0.0
+    defects: Sequence[DefectRow] = ()
 
     @property
     def baseline_p95_ms(self) -> float:
@@ -45,7 +55,10 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class GateResult:
-    """One verdict with the evidence: observed against threshold and a sentence saying why."""
+    """One verdict with the evidence: observed against threshold and a sentence saying why.
+
+    ``judged`` False: there was nothing to judge and the scenario allows that (reported, counted neither way).
+    """
 
     name: str
     window: str
@@ -54,26 +67,51 @@ class GateResult:
     threshold: float | None
     message: str
     kind: str = ""  # the gate's type (latency, integrity, ...), set by evaluate
+    judged: bool = True
+
+
+def not_judged(name: str, window: str, threshold: float | None, why: str) -> GateResult:
+    return GateResult(name, window, True, None, threshold, f"not judged: {why}", judged=False)
+
+
+def _no_data(name: str, window: str, threshold: float | None, why: str, allow_empty: bool) -> GateResult:
+    if allow_empty:
+        return not_judged(name, window, threshold, f"{why} (the scenario allows an empty window)")
+    return GateResult(name, window, False, None, threshold, f"no data: {why}")
+
+
+def _per_window(
+    name: str,
+    selector: str,
+    snapshot: Snapshot,
+    judge: Callable[[WindowStats], GateResult | None],
+    threshold: float,
+    allow_empty: bool,
+) -> list[GateResult]:
+    """``judge`` on every window ``selector`` names; None from it (or no operations) means no data."""
+    chosen = select(snapshot.windows, selector)
+    if not chosen:
+        return [_no_data(name, selector, threshold, f"window {selector!r} never happened", allow_empty)]
+    results = []
+    for stats in chosen:
+        label = stats.window.name
+        verdict = judge(stats) if stats.operations else None
+        results.append(verdict or _no_data(name, label, threshold, f"no operations in {label}", allow_empty))
+    return results
 
 
 def latency_gate(spec: LatencyGateSpec, snapshot: Snapshot) -> list[GateResult]:
     key = f"p{spec.percentile:g}"
     name = f"latency {key} <= {spec.max_ms:g} ms"
-    chosen = select(snapshot.windows, spec.window)
-    if not chosen:
-        return [GateResult(name, spec.window, False, None, spec.max_ms, f"window {spec.window!r} never happened")]
-    results = []
-    for stats in chosen:
-        label = stats.window.name
-        if stats.operations == 0:
-            results.append(GateResult(name, label, False, None, spec.max_ms, f"no operations in {label}"))
-            continue
+
+    def judge(stats: WindowStats) -> GateResult:
         observed = _observed_percentile(stats, spec.percentile)
         passed = observed <= spec.max_ms
         verdict = "within" if passed else "over"
         message = f"{key} {observed:.0f} ms {verdict} {spec.max_ms:g} ms over {stats.operations} operations"
-        results.append(GateResult(name, label, passed, observed, spec.max_ms, message))
-    return results
+        return GateResult(name, stats.window.name, passed, observed, spec.max_ms, message)
+
+    return _per_window(name, spec.window, snapshot, judge, spec.max_ms, spec.allow_empty)
 
 
 def _observed_percentile(stats: WindowStats, pct: float) -> float:
@@ -85,83 +123,78 @@ def _observed_percentile(stats: WindowStats, pct: float) -> float:
 
 def integrity_gate(spec: IntegrityGateSpec, snapshot: Snapshot) -> list[GateResult]:
     rec = snapshot.reconciliation
-    problems = {"lost": rec.lost, "duplicated": rec.duplicates, "mismatched": rec.mismatched}
-    bad = {kind: items for kind, items in problems.items() if items}
+    bad = {kind: items for kind, items in rec.findings().items() if items}
     total = sum(len(items) for items in bad.values())
     if not bad:
-        message = f"{rec.orders} orders, {rec.ledger_invoices} invoices: none lost, duplicated or mismatched"
+        message = f"{rec.orders} orders, {rec.ledger_invoices} live invoices: every claim matches the ledger"
     else:
         parts = []
         for kind, items in bad.items():
             refs = ", ".join(f.order_ref for f in items[:5]) + (" …" if len(items) > 5 else "")
-            parts.append(f"{len(items)} {kind} ({refs})")
+            parts.append(f"{len(items)} {kind.replace('_', ' ')} ({refs})")
         message = "; ".join(parts)
     return [GateResult("integrity", "all", not bad, float(total), 0.0, message)]
 
 
-def _per_window(
-    name: str, selector: str, snapshot: Snapshot, judge: Callable[[WindowStats], GateResult | None], threshold: float
-) -> list[GateResult]:
-    chosen = select(snapshot.windows, selector)
-    if not chosen:
-        return [GateResult(name, selector, False, None, threshold, f"window {selector!r} never happened")]
-    results = []
-    for stats in chosen:
-        verdict = judge(stats)
-        if verdict is None:
-            verdict = GateResult(
-                name, stats.window.name, False, None, threshold, f"no operations in {stats.window.name}"
-            )
-        results.append(verdict)
-    return results
+def contract_gate(spec: ContractGateSpec, snapshot: Snapshot) -> list[GateResult]:
+    rows = snapshot.defects
+    total = sum(row.count for row in rows)
+    if not rows:
+        return [GateResult("contract", "all", True, 0.0, 0.0, "the client answered every call as the protocol says")]
+    parts = [f"{row.count}× {row.method}() {row.kind} ({row.type}: {row.message})" for row in rows[:4]]
+    more = f"; and {len(rows) - 4} more kinds" if len(rows) > 4 else ""
+    return [GateResult("contract", "all", False, float(total), 0.0, "; ".join(parts) + more)]
 
 
 def error_rate_gate(spec: ErrorRateGateSpec, snapshot: Snapshot) -> list[GateResult]:
     name = f"error_rate <= {spec.max_rate:.2%}"
 
-    def judge(stats: WindowStats) -> GateResult | None:
-        if stats.operations == 0:
-            return None
+    def judge(stats: WindowStats) -> GateResult:
         rate = stats.error_rate
         passed = rate <= spec.max_rate
         message = f"{stats.failed} of {stats.operations} operations failed ({rate:.2%})"
         return GateResult(name, stats.window.name, passed, rate, spec.max_rate, message)
 
-    return _per_window(name, spec.window, snapshot, judge, spec.max_rate)
+    return _per_window(name, spec.window, snapshot, judge, spec.max_rate, spec.allow_empty)
 
 
 def graceful_gate(spec: GracefulGateSpec, snapshot: Snapshot) -> list[GateResult]:
     name = f"graceful within {spec.budget_ms:g} ms"
 
-    def judge(stats: WindowStats) -> GateResult | None:
-        if stats.operations == 0:
-            return None
+    def judge(stats: WindowStats) -> GateResult:
         longest = stats.latency_ms.get("max", 0.0)
         unknown = {k: v for k, v in stats.outcomes.items() if k not in DEFINED_OUTCOMES}
         problems = []
+        if stats.abandoned:
+            problems.append(f"{stats.abandoned} calls never answered within the answer budget (abandoned)")
         if longest > spec.budget_ms:
             problems.append(f"the slowest answer took {longest:.0f} ms")
         if unknown:
             problems.append(f"undefined outcomes {unknown}")
         elif stats.undefined:
             problems.append(f"{stats.undefined} answers said issued without an invoice number")
+        if stats.defects > stats.abandoned:
+            problems.append(f"{stats.defects - stats.abandoned} answers broke the client protocol")
         message = "; ".join(problems) or f"every answer within {longest:.0f} ms, every outcome defined"
         return GateResult(name, stats.window.name, not problems, longest, spec.budget_ms, message)
 
-    return _per_window(name, spec.window, snapshot, judge, spec.budget_ms)
+    return _per_window(name, spec.window, snapshot, judge, spec.budget_ms, spec.allow_empty)
 
 
 def recovery_time_gate(spec: RecoveryTimeGateSpec, snapshot: Snapshot) -> list[GateResult]:
     name = f"recovery_time <= {spec.within_s:g} s"
     criteria = RecoveryCriteria(spec.min_success, spec.latency_factor, hold_s=spec.hold_s)
-    faults = [f for f in snapshot.faults if spec.fault in ("*", f.label) and f.reverted_s is not None]
-    if not faults:
-        return [GateResult(name, spec.fault, False, None, spec.within_s, f"no reverted fault matches {spec.fault!r}")]
+    matching = [f for f in snapshot.faults if spec.fault in ("*", f.label)]
+    if not matching:
+        return [GateResult(name, spec.fault, False, None, spec.within_s, f"no fault matches {spec.fault!r}")]
     results = []
-    for fault in faults:
-        assert fault.reverted_s is not None
-        ttr = time_to_recover(snapshot.series, fault.reverted_s, snapshot.baseline_p95_ms, criteria)
+    for fault in matching:
         window = f"recovery:{fault.label}"
+        if fault.applied_s is None or fault.reverted_s is None or fault.lasted_to_end:
+            why = "it was never applied" if fault.applied_s is None else f"{fault.label} lasted to the run's end"
+            results.append(not_judged(name, window, spec.within_s, f"no recovery to measure: {why}"))
+            continue
+        ttr = time_to_recover(snapshot.series, fault.reverted_s, snapshot.baseline_p95_ms, criteria)
         if ttr is None:
             message = f"not recovered before the run ended (criteria: success >= {spec.min_success:.0%}, p95 <= "
             message += f"{spec.latency_factor:g}x baseline {snapshot.baseline_p95_ms:.0f} ms, for {spec.hold_s} s)"
@@ -180,28 +213,32 @@ def amplification_gate(spec: AmplificationGateSpec, snapshot: Snapshot) -> list[
         window = stats.window
         before = value_at(snapshot.platform_requests, window.start_s)
         after = value_at(snapshot.platform_requests, window.end_s)
-        if stats.operations == 0 or after is None:
-            return None
+        if after is None:
+            return None  # the platform's counters were never read: no data
         requests = after - (before or 0)
         ratio = requests / stats.operations
         message = f"{requests} platform issue requests for {stats.operations} user operations ({ratio:.2f}x)"
         return GateResult(name, window.name, ratio <= spec.max_ratio, ratio, spec.max_ratio, message)
 
-    return _per_window(name, spec.window, snapshot, judge, spec.max_ratio)
+    return _per_window(name, spec.window, snapshot, judge, spec.max_ratio, spec.allow_empty)
 
 
 def drain_gate(spec: DrainGateSpec, snapshot: Snapshot) -> list[GateResult]:
+    """Orders owed (the harness's count, not the client's) reach 0 within ``within_s`` of the later of the end of
+    the load and the last revert."""
     name = f"drain within {spec.within_s:g} s"
     reverts = [f.reverted_s for f in snapshot.faults if f.reverted_s is not None]
-    cleared_s = max(reverts, default=0.0)
-    after = [(t, backlog) for t, backlog in snapshot.backlog if t >= cleared_s]
-    empty = next((t for t, backlog in after if backlog == 0), None)
+    cleared_s = max([snapshot.load_end_s, *reverts])
+    cause = "the last fault cleared" if reverts and cleared_s > snapshot.load_end_s else "the load ended"
+    after = [(t, owed) for t, owed in snapshot.backlog if t >= cleared_s]
+    if not after:
+        return [GateResult(name, "drain", False, None, spec.within_s, f"no data: no backlog sample after {cause}")]
+    empty = next((t for t, owed in after if owed == 0), None)
     if empty is None:
-        left = after[-1][1] if after else None
-        message = f"backlog never empty after the last fault cleared (last sample: {left})"
+        message = f"{after[-1][1]} orders told queued still had no invoice at the end ({cause} at {cleared_s:.1f} s)"
         return [GateResult(name, "drain", False, None, spec.within_s, message)]
     took = round(empty - cleared_s, 3)
-    message = f"backlog empty {took:.1f} s after the last fault cleared"
+    message = f"every order told queued had its invoice {took:.1f} s after {cause}"
     return [GateResult(name, "drain", took <= spec.within_s, took, spec.within_s, message)]
 
 
@@ -209,6 +246,7 @@ GateFunction = Callable[[Any, Snapshot], list[GateResult]]
 GATES: dict[str, GateFunction] = {
     "latency": latency_gate,
     "integrity": integrity_gate,
+    "contract": contract_gate,
     "error_rate": error_rate_gate,
     "graceful": graceful_gate,
     "recovery_time": recovery_time_gate,
@@ -218,17 +256,18 @@ GATES: dict[str, GateFunction] = {
 
 
 def recovery_times(snapshot: Snapshot, criteria: RecoveryCriteria | None = None) -> dict[str, float | None]:
-    """Time-to-recover of every reverted fault with the default criteria: reported even when no gate asks."""
+    """Time-to-recover of every fault reverted on schedule, with the default criteria: reported even when no gate
+    asks (a fault lasting to the run's end has no recovery to measure)."""
     chosen = criteria or RecoveryCriteria()
     return {
         f.label: time_to_recover(snapshot.series, f.reverted_s, snapshot.baseline_p95_ms, chosen)
         for f in snapshot.faults
-        if f.reverted_s is not None
+        if f.reverted_s is not None and not f.lasted_to_end
     }
 
 
 def evaluate(specs: Sequence[GateSpec], snapshot: Snapshot) -> list[GateResult]:
-    """Every gate of the scenario, in order."""
+    """Every gate of ``specs``, in order."""
     results: list[GateResult] = []
     for spec in specs:
         results.extend(replace(result, kind=spec.type) for result in GATES[spec.type](spec, snapshot))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from harness.scenario import ErrorRateHaltSpec, LatencyHaltSpec, SteadyStateSpec
 from harness.timeseries import USER_OPERATION
@@ -85,3 +86,46 @@ def check_steady_state(spec: SteadyStateSpec, records: Sequence[OperationRecord]
 
 def _too_few(count: int, spec: SteadyStateSpec) -> str:
     return f"{count} operations completed before the first fault (need {spec.min_operations})"
+
+
+@dataclass(frozen=True)
+class Blame:
+    """Whose fault an unhealthy baseline is: the client under test's (exit 1) or the environment's (exit 3)."""
+
+    client: bool
+    reason: str
+
+
+SERVER_ERROR_SHARE = 0.1  # above this share of 5xx/429 answers before the first fault, the platform was not healthy
+
+
+def blame_baseline(
+    records: Sequence[OperationRecord], before_s: float, platform_stats: dict[str, Any] | None, proxy_ok: bool
+) -> Blame:
+    """Tell a broken client from a sick environment when the steady-state check fails.
+
+    The client is to blame when its answers were defects (exceptions, undefined outcomes, hangs), or when the
+    platform answered its admin API and /health through Toxiproxy and served nearly every request it got without
+    a server error: then the environment was healthy and the client still failed its users.
+    """
+    baseline = [r for r in records if r.operation == USER_OPERATION and r.end_s < before_s]
+    defects = [r for r in baseline if r.defect]
+    if defects:
+        first = defects[0]
+        return Blame(
+            True, f"{len(defects)} of {len(baseline)} answers were client defects ({first.defect}: {first.error})"
+        )
+    if platform_stats is None:
+        return Blame(False, "the platform's admin API did not answer")
+    if not proxy_ok:
+        return Blame(False, "the platform did not answer /health through Toxiproxy")
+    counts = platform_stats.get("requests", [])
+    served = sum(int(r["count"]) for r in counts)
+    errors = sum(int(r["count"]) for r in counts if int(r["status"]) >= 500 or int(r["status"]) == 429)
+    if served and errors / served > SERVER_ERROR_SHARE:
+        return Blame(False, f"the platform answered {errors} of {served} requests with a server error or 429")
+    return Blame(
+        True,
+        f"the platform and Toxiproxy were healthy ({served} requests, {errors} server errors): "
+        "the client under test failed its users",
+    )

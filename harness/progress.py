@@ -22,8 +22,11 @@ class Progress:
         self._seen_arrivals = 0
         self._failed = 0
 
-    def tick(self, now_s: float, backlog: Sequence[tuple[float, int]]) -> dict[str, Any]:
-        """The figures since the previous tick (rates per second) and totals so far."""
+    def tick(
+        self, now_s: float, backlog: Sequence[tuple[float, int]], client_backlog: Sequence[tuple[float, int]] = ()
+    ) -> dict[str, Any]:
+        """The figures since the previous tick (rates per second) and totals so far; ``backlog`` is the harness's
+        count of orders owed, ``client_backlog`` what the clients say."""
         span = max(1e-6, now_s - self._last_s)
         records = self._recorder.records[self._seen_records :]
         arrivals = self._recorder.arrivals - self._seen_arrivals
@@ -42,4 +45,5 @@ class Progress:
             "dropped": self._recorder.dropped,
             "active_faults": self._active_faults(),
             "backlog": backlog[-1][1] if backlog else 0,
+            "client_backlog": client_backlog[-1][1] if client_backlog else None,
         }

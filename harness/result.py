@@ -41,7 +41,10 @@ class RunResult:
     gates: list[GateResult] = field(default_factory=list)
     reconciliation: Reconciliation | None = None
     platform_stats: dict[str, Any] = field(default_factory=dict)
-    backlog_after_drain: int = 0
+    backlog_after_drain: int = 0  # orders told queued that still had no invoice (the harness's own count)
+    client_backlog_after_drain: int = 0  # what the clients' backlog() said then
+    backlog_check: dict[str, Any] = field(default_factory=dict)  # the two compared (harness.owed.backlog_check)
+    client_defects: list[dict[str, Any]] = field(default_factory=list)  # loadtests.defects.DefectRow rows
     cleanup: dict[str, Any] = field(default_factory=dict)
     load: dict[str, Any] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)

@@ -29,16 +29,17 @@ from chaos.timeline import FaultApplyError, FaultEvent, FaultScheduler
 from clients.protocol import ClientLoadError, load_factory
 from harness.errors import EnvironmentError_, ExitCode, InvalidInputError
 from harness.gates import Snapshot, evaluate, recovery_times
-from harness.halt import check_steady_state, halt_reason
+from harness.halt import blame_baseline, check_steady_state, halt_reason
 from harness.load_driver import DistributedLoad, LoadDriver, LocalLoad, WorkerOptions
 from harness.load_plan import user_classes
+from harness.owed import OwedInvoices, backlog_check
 from harness.progress import Progress
 from harness.reconcile import reconcile
 from harness.report.html import write_html
 from harness.report.junit import write_junit
 from harness.result import RunResult
 from harness.sampler import Sampler
-from harness.scenario import LatencyGateSpec, Scenario
+from harness.scenario import LatencyGateSpec, Scenario, judged_gates
 from harness.stack import LocalStack, StackOptions
 from harness.timeseries import per_second, write_series_csv
 from harness.versions import package_versions
@@ -109,6 +110,16 @@ def check_options(scenario: Scenario, options: RunOptions) -> None:
             f"{', '.join(needs_process)}: process faults need the platform started by taxstorm; in external mode "
             "use the container faults (container_kill, container_restart, ...) on the compose service instead"
         )
+
+
+def proxy_answers(client_url: str, timeout_s: float = 3.0) -> bool:
+    """Whether the platform answers /health through Toxiproxy (the way clients reach it)."""
+    import requests
+
+    try:
+        return requests.get(f"{client_url}/health", timeout=timeout_s).status_code == 200
+    except requests.RequestException:
+        return False
 
 
 def new_run_id(scenario: Scenario) -> str:
@@ -190,6 +201,7 @@ class Runner:
 
     def _run_on(self, stack: LocalStack) -> None:
         assert stack.admin is not None
+        self._stack = stack
         registry = default_registry()
         context = self._fault_context(stack)
         faults = [
@@ -223,6 +235,7 @@ class Runner:
             recorder=Recorder(),
             clock=self.clock,
             client_options=dict(scenario.client.options),
+            answer_budget_s=scenario.answer_budget_s,
         )
 
     def _load_driver(self, load: LoadContext, stack: LocalStack) -> LoadDriver:
@@ -237,6 +250,7 @@ class Runner:
             "platform_settings": scenario.platform.settings,
             "client": scenario.client.ref,
             "client_options": dict(scenario.client.options),
+            "answer_budget_s": scenario.answer_budget_s,
             "base_url": stack.client_url,
             "run_id": self.run_id,
         }
@@ -287,24 +301,33 @@ class Runner:
     def _sampler(
         self, driver: LoadDriver, admin: PlatformAdmin, total_s: float, active: Callable[[], list[str]]
     ) -> Sampler:
-        """Once-a-second samples of backlog and platform counters, each also feeding the progress line."""
+        """Once-a-second samples of the backlog (owed by the harness's count, and by the clients' own) and the
+        platform's counters, each also feeding the progress line."""
         progress = Progress(total_s, driver.recorder, active)
+        self.owed = OwedInvoices(driver.recorder, admin.landed)
         sampler = Sampler(
             self.clock,
+            self.owed.refresh,
             driver.backlog,
             admin.stats,
-            lambda now: self.observe("tick", progress.tick(now, sampler.backlog)),
+            lambda now: self.observe("tick", progress.tick(now, sampler.backlog, sampler.client_backlog)),
         )
         return sampler
 
     def _wind_down(self, driver: LoadDriver, stack: LocalStack, load_end_s: float, revert_errors: list[str]) -> None:
-        """After the load stopped: drain (unless the run errored or a second signal came), judge, report reverts."""
-        if not self.stop.forced and self.result.reason == "":
-            self.observe("phase", {"phase": "drain", "backlog": driver.backlog()})
+        """After the load stopped: drain (unless the run errored or a second signal came), judge, report reverts.
+
+        A run that never got its drain is not judged: orders told "queued" had no chance to be issued."""
+        drained = False
+        errored = self.result.status == "errored" and bool(self.result.reason)  # the default status is "errored"
+        if not self.stop.forced and not errored:
+            self.observe("phase", {"phase": "drain", "backlog": len(self.owed.owed())})
             until_s = self.clock() + self.scenario.drain_s
-            self.result.backlog_after_drain = driver.drain(until_s, lambda: self.stop.forced)
+            self.result.client_backlog_after_drain = driver.drain(until_s, lambda: self.stop.forced)
+            drained = not self.stop.forced
         self.sampler.stop()
-        self._judge(stack, driver.recorder, load_end_s)
+        self.result.backlog_after_drain = self.sampler.backlog[-1][1] if self.sampler.backlog else 0
+        self._judge(stack, driver.recorder, load_end_s, drained)
         if revert_errors:
             self.result.errors.extend(revert_errors)
             self._finish("errored", ExitCode.REVERT_FAILED, "a fault could not be reverted; run 'taxstorm reset'")
@@ -348,9 +371,7 @@ class Runner:
                     check = check_steady_state(scenario.steady_state, recorder.records, before_s)
                     self.result.steady_state = dataclasses.asdict(check)
                     if check.problem is not None:
-                        reason = f"environment not healthy before the first fault: {check.problem}"
-                        self.result.errors.append(reason)
-                        self._finish("errored", ExitCode.ENVIRONMENT_ERROR, reason)
+                        self._unhealthy_baseline(check.problem, recorder, before_s)
                         return
             scheduler.run(scenario.duration_s, should_stop)
         finally:
@@ -359,6 +380,25 @@ class Runner:
         if halted:
             self.result.halted = halted[0]
             self._finish("failed", ExitCode.GATES_FAILED, halted[0])
+
+    def _unhealthy_baseline(self, problem: str, recorder: Recorder, before_s: float) -> None:
+        """Stop the run: as the client's failure (exit 1) when the environment was healthy, else as errored."""
+        stack = self._stack
+        assert stack.admin is not None
+        try:
+            stats: dict[str, Any] | None = stack.admin.stats()
+        except Exception:
+            stats = None
+        blame = blame_baseline(recorder.records, before_s, stats, proxy_answers(stack.client_url))
+        assert self.result.steady_state is not None
+        self.result.steady_state["blame"] = "client" if blame.client else "environment"
+        if blame.client:
+            reason = f"the client under test failed before the first fault: {problem}; {blame.reason}"
+            self._finish("failed", ExitCode.GATES_FAILED, reason)
+        else:
+            reason = f"environment not healthy before the first fault: {problem}; {blame.reason}"
+            self.result.errors.append(reason)
+            self._finish("errored", ExitCode.ENVIRONMENT_ERROR, reason)
 
     def _verify_clean(self, stack: LocalStack) -> list[str]:
         """Ask Toxiproxy itself whether the run's proxy is clean again (belt and braces after the reverts)."""
@@ -372,9 +412,10 @@ class Runner:
         problems = [f"toxics still on {stack.proxy_name} after revert: {leftover}"] if leftover else []
         return problems + ([] if enabled else [f"{stack.proxy_name} still disabled after revert"])
 
-    def _judge(self, stack: LocalStack, recorder: Recorder, load_end_s: float) -> None:
+    def _judge(self, stack: LocalStack, recorder: Recorder, load_end_s: float, drained: bool) -> None:
         assert stack.admin is not None
         self.observe("phase", {"phase": "reconcile"})
+        self.result.client_defects = [row.as_dict() for row in recorder.defects.rows()]
         self.result.platform_stats = stack.admin.stats()
         self.result.load = {
             "arrivals": recorder.arrivals,
@@ -394,17 +435,34 @@ class Runner:
             self.result.faults,
             self.sampler.platform_requests,
             self.sampler.backlog,
+            load_end_s,
+            recorder.defects.rows(),
         )
         self.result.recovery_s = recovery_times(snapshot)
-        self.result.gates = evaluate(self.scenario.gates, snapshot)
+        self.result.backlog_check = backlog_check(
+            self.result.backlog_after_drain, self.result.client_backlog_after_drain, drained
+        )
         recorder.write_csv(self.run_dir / "operations.csv")
         write_series_csv(self.run_dir / "per_second.csv", self.result.series)
-        if self.result.reason:  # already errored
+        if drained:
+            self.result.gates = evaluate(judged_gates(list(self.scenario.gates)), snapshot)
+        if self.result.status == "errored" and self.result.reason:
             return
-        if self.stop.requested:
+        if not drained:
+            why = f"stopped by {', '.join(self.stop.signals)}" if self.stop.requested else "stopped"
+            self._finish("interrupted", ExitCode.ENVIRONMENT_ERROR, f"{why} before the drain: not judged")
+        elif self.result.reason:
+            return  # failed already (a halt condition, or the client before the first fault); gates add detail
+        elif self.stop.requested:
             self._finish("interrupted", ExitCode.ENVIRONMENT_ERROR, f"stopped by {', '.join(self.stop.signals)}")
         elif all(g.passed for g in self.result.gates):
-            self._finish("passed", ExitCode.PASSED, f"all {len(self.result.gates)} gates passed")
+            skipped = sum(1 for g in self.result.gates if not g.judged)
+            judged = len(self.result.gates) - skipped
+            self._finish(
+                "passed",
+                ExitCode.PASSED,
+                f"all {judged} gates passed" + (f" ({skipped} not judged)" if skipped else ""),
+            )
         else:
             failed = [f"{g.name} [{g.window}]" for g in self.result.gates if not g.passed]
             self._finish("failed", ExitCode.GATES_FAILED, "gates failed: " + "; ".join(failed))

@@ -1,4 +1,5 @@
-"""Once-a-second samples of what records do not show: the clients' backlog and the platform's request count."""
+"""Once-a-second samples of what records do not show: the backlog (the harness's count and the clients' own)
+and the platform's request count."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 import gevent
 
 ISSUE_FAMILY = "/api/v1/invoices"  # issue, look-ups by serial, batches: what a retry storm multiplies
+Samples = list[tuple[float, int]]
 
 
 def issue_family_requests(stats: dict[str, Any]) -> int:
@@ -17,38 +19,55 @@ def issue_family_requests(stats: dict[str, Any]) -> int:
 
 
 class Sampler:
-    """Takes (run second, value) samples of the backlog and the platform's issue-family request count."""
+    """Takes (run second, value) samples: ``backlog`` (orders owed, the harness's own count), ``client_backlog``
+    (what the clients' ``backlog()`` say) and ``platform_requests`` (the platform's issue-family count).
+
+    A sample that cannot be taken (a platform that is down, a client that raises) is counted in ``errors``
+    and skipped: the loop itself never dies of it.
+    """
 
     def __init__(
         self,
         clock: Callable[[], float],
-        backlog: Callable[[], int],
+        owed: Callable[[], int],
+        client_backlog: Callable[[], int],
         platform_stats: Callable[[], dict[str, Any]],
         on_sample: Callable[[float], None] | None = None,
     ) -> None:
         self._on_sample = on_sample or (lambda now: None)
         self._clock = clock
-        self._backlog = backlog
+        self._owed = owed
+        self._client_backlog = client_backlog
         self._platform_stats = platform_stats
-        self.backlog: list[tuple[float, int]] = []
-        self.platform_requests: list[tuple[float, int]] = []
-        self.errors = 0  # samples that could not be taken (the platform may be down: that is a fault, not a bug)
+        self.backlog: Samples = []
+        self.client_backlog: Samples = []
+        self.platform_requests: Samples = []
+        self.errors: dict[str, int] = {}  # samples that could not be taken, by series
         self._loop: gevent.Greenlet[Any] | None = None
 
     def sample(self) -> None:
         """One sample of each, stamped with the time it was asked for (kept in time order: samples may overlap)."""
         now = self._clock()
-        bisect.insort(self.backlog, (now, self._backlog()))
+        self._take("backlog", self.backlog, now, self._owed)
+        self._take("client_backlog", self.client_backlog, now, self._client_backlog)
+        self._take(
+            "platform_requests", self.platform_requests, now, lambda: issue_family_requests(self._platform_stats())
+        )
+
+    def _take(self, name: str, series: Samples, now: float, read: Callable[[], int]) -> None:
         try:
-            bisect.insort(self.platform_requests, (now, issue_family_requests(self._platform_stats())))
+            bisect.insort(series, (now, read()))
         except Exception:
-            self.errors += 1
+            self.errors[name] = self.errors.get(name, 0) + 1
 
     def start(self, every_s: float = 1.0) -> None:
         def loop() -> None:
             while True:
                 self.sample()
-                self._on_sample(self._clock())
+                try:
+                    self._on_sample(self._clock())
+                except Exception:
+                    self.errors["on_sample"] = self.errors.get("on_sample", 0) + 1
                 gevent.sleep(every_s)
 
         self._loop = gevent.spawn(loop)

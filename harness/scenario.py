@@ -18,6 +18,7 @@ from harness.errors import InvalidInputError
 from loadtests.shapes import Shape, ShapeSpec, Steady
 from mock_platform.settings import PlatformSettings
 
+DEFAULT_ANSWER_BUDGET_S = 30.0
 FaultStep = Annotated[NETWORK_SPECS | PLATFORM_SPECS | PROCESS_SPECS | CONTAINER_SPECS, Field(discriminator="type")]
 WINDOW_KINDS = ("all", "baseline", "fault", "recovery")
 
@@ -60,6 +61,13 @@ class ClientSpec(Strict):
 
     ref: str = Field("resilient", description="'resilient' or an import path 'package.module:factory'")
     options: dict[str, Any] = Field(default_factory=dict)
+    answer_budget_s: float | None = Field(
+        None,
+        gt=0,
+        le=3600,
+        description="the longest a user waits for issue() (ClientConfig.answer_budget_s); a call still running then "
+        "is abandoned as failed. Omitted: the largest graceful gate's budget, else 30 s",
+    )
 
 
 class TrafficSpec(Strict):
@@ -131,12 +139,22 @@ class LatencyGateSpec(Strict):
     window: str = Field("all", description="all | baseline | fault | recovery | a fault id")
     percentile: float = Field(95, gt=0, le=100)
     max_ms: float = Field(gt=0)
+    allow_empty: bool = Field(False, description="a window without operations is 'not judged' instead of failed")
 
 
 class IntegrityGateSpec(Strict):
-    """No lost, duplicated or mismatched invoice (client outcomes against the platform's ledger)."""
+    """Every claim checked against the ledger after the drain: nothing lost, never issued, duplicated,
+    mismatched, of unknown outcome, issued without a number, unanswered or contradicted (harness.reconcile's
+    FINDINGS). Always judged: added when a scenario does not list it."""
 
     type: Literal["integrity"] = "integrity"
+
+
+class ContractGateSpec(Strict):
+    """The client kept the protocol: no exception, wrong return type, unknown status, outcome for another order
+    or call past its budget (loadtests.defects). Always judged: added when a scenario does not list it."""
+
+    type: Literal["contract"] = "contract"
 
 
 class ErrorRateGateSpec(Strict):
@@ -146,6 +164,7 @@ class ErrorRateGateSpec(Strict):
     type: Literal["error_rate"] = "error_rate"
     window: str = Field("all", description="all | baseline | fault | recovery | a fault id")
     max_rate: float = Field(ge=0, le=1, description="e.g. 0.01 for 1 %")
+    allow_empty: bool = Field(False, description="a window without operations is 'not judged' instead of failed")
 
 
 class GracefulGateSpec(Strict):
@@ -154,6 +173,7 @@ class GracefulGateSpec(Strict):
     type: Literal["graceful"] = "graceful"
     window: str = Field("all", description="all | baseline | fault | recovery | a fault id")
     budget_ms: float = Field(gt=0, description="the longest a user may wait for an answer")
+    allow_empty: bool = Field(False, description="a window without operations is 'not judged' instead of failed")
 
 
 class RecoveryTimeGateSpec(Strict):
@@ -175,6 +195,7 @@ class AmplificationGateSpec(Strict):
     type: Literal["amplification"] = "amplification"
     window: str = Field("all", description="all | baseline | fault | recovery | a fault id")
     max_ratio: float = Field(gt=0)
+    allow_empty: bool = Field(False, description="a window without operations is 'not judged' instead of failed")
 
 
 class DrainGateSpec(Strict):
@@ -187,6 +208,7 @@ class DrainGateSpec(Strict):
 GateSpec = (
     LatencyGateSpec
     | IntegrityGateSpec
+    | ContractGateSpec
     | ErrorRateGateSpec
     | GracefulGateSpec
     | RecoveryTimeGateSpec
@@ -197,8 +219,18 @@ GateStep = Annotated[GateSpec, Field(discriminator="type")]
 
 
 def default_gates() -> list[GateSpec]:
-    """The gates of a scenario that names none: nothing lost or duplicated, nobody left hanging."""
-    return [IntegrityGateSpec(), GracefulGateSpec(budget_ms=30_000)]
+    """The gates of a scenario that names none: nothing lost or duplicated, the protocol kept, nobody left hanging."""
+    return [IntegrityGateSpec(), ContractGateSpec(), GracefulGateSpec(budget_ms=30_000)]
+
+
+ALWAYS_JUDGED: tuple[type[IntegrityGateSpec | ContractGateSpec], ...] = (IntegrityGateSpec, ContractGateSpec)
+
+
+def judged_gates(gates: list[GateSpec]) -> list[GateSpec]:
+    """The scenario's gates plus the ones every run judges (integrity, contract) where it does not list them:
+    no scenario can switch off the check that a client kept its promises."""
+    missing = [kind() for kind in ALWAYS_JUDGED if not any(isinstance(g, kind) for g in gates)]
+    return [*gates, *missing]
 
 
 class LimitsSpec(Strict):
@@ -252,11 +284,19 @@ class Scenario(Strict):
     faults: list[FaultStep] = Field(default_factory=list)
     gates: list[GateStep] = Field(
         default_factory=default_gates,
-        description="omitted: integrity and graceful (30 s); an explicit [] judges nothing",
+        description="omitted: integrity, contract and graceful (30 s); integrity and contract are judged always",
     )
     halt: list[HaltStep] = Field(default_factory=list, description="conditions that abort the run early")
     steady_state: SteadyStateSpec = SteadyStateSpec()
     limits: LimitsSpec = LimitsSpec()
+
+    @property
+    def answer_budget_s(self) -> float:
+        """The longest a user waits for an answer: the client's own setting, else the graceful gates' budget."""
+        if self.client.answer_budget_s is not None:
+            return self.client.answer_budget_s
+        budgets = [g.budget_ms / 1000.0 for g in self.gates if isinstance(g, GracefulGateSpec)]
+        return max(budgets, default=DEFAULT_ANSWER_BUDGET_S)
 
     @model_validator(mode="after")
     def _check_timeline(self) -> Scenario:

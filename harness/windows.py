@@ -47,6 +47,8 @@ class WindowStats:
     outcomes: dict[str, int]
     latency_ms: dict[str, float] = field(default_factory=dict)
     undefined: int = 0  # outcomes outside the protocol, or "issued" without an invoice number
+    defects: int = 0  # answers the guard had to make up: the client broke the protocol (loadtests.defects)
+    abandoned: int = 0  # of those, calls that never answered within the answer budget
 
     @property
     def failed(self) -> int:
@@ -75,7 +77,7 @@ def build_windows(events: Sequence[FaultEvent], end_s: float) -> list[Window]:
         assert event.applied_s is not None
         fault_end = event.reverted_s if event.reverted_s is not None else end_s
         windows.append(Window(event.label, "fault", event.applied_s, min(fault_end, end_s), event.label))
-        if event.reverted_s is not None and event.reverted_s < end_s:
+        if event.reverted_s is not None and event.reverted_s < end_s and not event.lasted_to_end:
             later = [e.applied_s for e in applied if e.applied_s is not None and e.applied_s >= event.reverted_s]
             windows.append(
                 Window(f"recovery:{event.label}", "recovery", event.reverted_s, min([end_s, *later]), event.label)
@@ -99,7 +101,10 @@ def window_stats(
     undefined = sum(
         1 for r in inside if r.outcome not in DEFINED_OUTCOMES or (r.outcome == "issued" and not r.invoice_no)
     )
-    return WindowStats(window, len(inside), dict(Counter(r.outcome for r in inside)), stats, undefined)
+    defects = [r.defect for r in inside if r.defect]
+    abandoned = sum(1 for d in defects if d.endswith(":no_answer"))
+    outcomes = dict(Counter(r.outcome for r in inside))
+    return WindowStats(window, len(inside), outcomes, stats, undefined, len(defects), abandoned)
 
 
 def select(stats: Sequence[WindowStats], selector: str) -> list[WindowStats]:

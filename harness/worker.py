@@ -64,6 +64,7 @@ class ScenarioWorker:
             recorder=self.recorder,
             clock=lambda: time.monotonic() - started,
             client_options=dict(plan["client_options"]),
+            answer_budget_s=float(plan["answer_budget_s"]),
             first_seller=index * SELLERS_PER_WORKER,
         )
         environment.user_classes = user_classes(self.context, load, dict(plan["platform_settings"]))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from locust import User, task
 
 from loadtests.arrivals import Arrivals
-from loadtests.context import LoadContext
+from loadtests.context import LoadContext, SellerSeat
 from loadtests.shapes import Shape
 
 
@@ -35,6 +35,9 @@ class ArrivalUser(User):
 
     def on_stop(self) -> None:
         self.arrivals.join(self.load.stop_timeout_s)  # operations in flight finish and are recorded
+        seat: SellerSeat | None = getattr(self, "seat", None)
+        if seat is not None:
+            seat.stop()
 
     def operation(self) -> None:
         raise NotImplementedError

@@ -15,11 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from clients.protocol import ClientConfig, ClientFactory, InvoiceClient, Outcome
+import gevent
+
+from clients.protocol import ClientConfig, ClientFactory
+from loadtests.guard import Answer, GuardedClient
 from loadtests.orders import OrderGenerator, Seller
 from loadtests.platform_session import PlatformSession
 from loadtests.records import Operation, OperationRecord, Recorder
 
+DEFAULT_ANSWER_BUDGET_S = 30.0
 FAILED_OUTCOMES = frozenset({"failed", "error", "mismatch", "not_found"})
 
 
@@ -43,7 +47,8 @@ class LoadContext:
     recorder: Recorder
     clock: Callable[[], float]
     client_options: dict[str, object] = field(default_factory=dict)
-    clients: list[InvoiceClient] = field(default_factory=list)
+    answer_budget_s: float = DEFAULT_ANSWER_BUDGET_S  # the longest a user waits for issue(): then it is abandoned
+    clients: list[GuardedClient] = field(default_factory=list)
     drain_every_s: float = 2.0
     first_seller: int = 0  # sellers are numbered from here (distributed workers take disjoint ranges)
     stop_timeout_s: float = 30.0
@@ -56,17 +61,18 @@ class LoadContext:
         self._seller_index = itertools.count(self.first_seller)
         self.period_open.set()  # a run with a housekeeping user clears it before any user starts
 
-    def new_client(self) -> tuple[Seller, InvoiceClient]:
+    def new_client(self) -> tuple[Seller, GuardedClient]:
+        """The next seller and its client under test (behind the guard: a factory that fails is a defect)."""
         seller = self.generator.seller(next(self._seller_index))
-        client = self.client_factory(
-            ClientConfig(
-                base_url=self.base_url,
-                seller_tax_id=seller.tax_id,
-                seller_name=seller.name,
-                state_dir=self.state_dir,
-                options=dict(self.client_options),
-            )
+        config = ClientConfig(
+            base_url=self.base_url,
+            seller_tax_id=seller.tax_id,
+            seller_name=seller.name,
+            state_dir=self.state_dir,
+            options=dict(self.client_options),
+            answer_budget_s=self.answer_budget_s,
         )
+        client = GuardedClient(self.client_factory, config, self.answer_budget_s, self.clock, self.recorder.defects)
         self.clients.append(client)
         return seller, client
 
@@ -89,6 +95,7 @@ class LoadContext:
         attempts: int = 1,
         invoice_no: str | None = None,
         error: str | None = None,
+        defect: str | None = None,
     ) -> OperationRecord:
         record = OperationRecord(
             start_s=start_s,
@@ -99,23 +106,31 @@ class LoadContext:
             attempts=attempts,
             invoice_no=invoice_no,
             error=error,
+            defect=defect,
         )
         self.recorder.add(record)
         return record
 
-    def record_outcome(
-        self, operation: Operation, start_s: float, outcome: Outcome, seller_tax_id: str | None = None
-    ) -> None:
+    def record_answer(self, operation: Operation, start_s: float, answer: Answer, seller_tax_id: str | None) -> None:
         """Record what a client told its user; issued invoices of a known seller feed receivers and returns."""
+        outcome = answer.outcome
+        tag = answer.defect.tag if answer.defect is not None else None
         self.record(
-            operation, start_s, outcome.status, outcome.order_ref, outcome.attempts, outcome.invoice_no, outcome.error
+            operation,
+            start_s,
+            outcome.status,
+            outcome.order_ref,
+            outcome.attempts,
+            outcome.invoice_no,
+            outcome.error,
+            tag,
         )
         if outcome.status == "issued" and outcome.invoice_no and seller_tax_id:
             self.issued.append(IssuedInvoice(seller_tax_id, outcome.order_ref, outcome.invoice_no))
 
     def backlog(self) -> int:
-        """Orders queued offline in every client of this context."""
-        return sum(client.backlog() for client in self.clients)
+        """Orders queued offline, by the clients' own count (a client that cannot tell counts 0)."""
+        return sum(client.backlog() or 0 for client in self.clients)
 
     def close(self) -> None:
         """Close every client and the direct platform session."""
@@ -127,25 +142,43 @@ class LoadContext:
 
 
 class SellerSeat:
-    """One seller at one user: its client, its reports, and a drain of its backlog every ``drain_every_s``."""
+    """One seller at one user: its client, its reports, and a drain of its backlog every ``drain_every_s``.
+
+    The drains run in their own greenlet, beside the user's ``issue()`` calls (never inside one, so a drain
+    never delays a user's answer), and only while the client reports a backlog.
+    """
 
     def __init__(self, context: LoadContext, environment: Any) -> None:
         self.context = context
         self.environment = environment
         self.seller, self.client = context.new_client()
-        self._next_drain_s = 0.0
+        self._stopping = False
+        self._drainer = gevent.spawn(self._drain_loop)
 
-    def report(self, operation: Operation, start_s: float, started: float, outcome: Outcome) -> None:
-        self.context.record_outcome(operation, start_s, outcome, self.seller.tax_id)
+    def report(self, operation: Operation, start_s: float, started: float, answer: Answer) -> None:
+        self.context.record_answer(operation, start_s, answer, self.seller.tax_id)
+        outcome = answer.outcome
         fire(self.environment, operation, outcome.status, started, outcome.error, outcome.order_ref)
 
-    def drain_if_due(self) -> None:
+    def _drain_loop(self) -> None:
         context = self.context
-        if context.clock() < self._next_drain_s or not self.client.backlog():
-            return
-        self._next_drain_s = context.clock() + context.drain_every_s
-        for drained in self.client.drain(budget_s=1.0):
-            self.report("drain", context.clock(), time.perf_counter(), drained)
+        while not self._stopping:
+            gevent.sleep(context.drain_every_s)
+            if self._stopping or not self.client.backlog():
+                continue
+            start_s, started = context.clock(), time.perf_counter()
+            for answer in self.client.drain(budget_s=1.0, on_late=self._late):
+                self.report("drain", start_s, started, answer)
+
+    def _late(self, answers: list[Answer]) -> None:
+        for answer in answers:
+            self.report("drain", self.context.clock(), time.perf_counter(), answer)
+
+    def stop(self) -> None:
+        """No further drains; one in progress finishes by itself (the end-of-run drain waits for it)."""
+        self._stopping = True
+        if not self.client.draining:
+            self._drainer.kill(block=False)
 
 
 def fire(environment: Any, operation: str, outcome: str, started: float, error: str | None, ref: str) -> None:

@@ -1,7 +1,7 @@
 """Per-operation records in Locust's distributed mode, through Locust's own worker reports.
 
-Workers attach the records, expected totals and arrival counts gathered since their last report to the
-regular ``report_to_master`` payload (each record leaves the worker exactly once); the master's
+Workers attach the records, the client's defects, expected totals and arrival counts gathered since their last
+report to the regular ``report_to_master`` payload (each record leaves the worker exactly once); the master's
 ``worker_report`` listener adds them to its recorder. A worker says ``done`` while its users are stopped and
 nothing is left to ship, so the master knows when the collection is complete.
 
@@ -64,6 +64,7 @@ class WorkerShipper:
         stopped = runner is not None and runner.user_count == 0 and runner.state in ("stopped", "ready", "cleanup")
         return {
             "records": [list(astuple(r)) for r in records],
+            "defects": recorder.defects.unshipped(),
             "expected": expected,
             "arrivals": arrivals,
             "dropped": dropped,
@@ -93,6 +94,7 @@ class MasterCollector:
             return
         for row in shipment["records"]:
             self.recorder.add(OperationRecord(*row))
+        self.recorder.defects.merge(shipment.get("defects", []))
         for ref, total in shipment["expected"].items():
             self.recorder.order_created(ref, Decimal(total))
         self.recorder.arrivals += shipment["arrivals"]

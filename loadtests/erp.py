@@ -6,7 +6,6 @@ import time
 
 from locust import User
 
-from clients.protocol import BatchIssuingClient
 from loadtests.arrival_user import ArrivalUser
 from loadtests.context import LoadContext, SellerSeat
 from loadtests.shapes import Shape
@@ -17,8 +16,8 @@ def make_erp_user(
 ) -> type[User]:
     """An ERP tenant: ``shape`` gives orders per second; they arrive in batches of ``batch_size``.
 
-    Clients with ``issue_batch`` (:class:`BatchIssuingClient`) get the whole batch at once; others get its
-    orders one by one, as an ERP without batch support would send them.
+    Clients with ``issue_batch`` (:class:`clients.protocol.BatchIssuingClient`) get the whole batch at once;
+    others get its orders one by one, as an ERP without batch support would send them.
     """
 
     class ErpBatchUser(ArrivalUser):
@@ -33,13 +32,9 @@ def make_erp_user(
                 context.recorder.order_created(order.order_ref, order.total_with_tax)
             start_s, started = context.clock(), time.perf_counter()
             client = self.seat.client
-            if isinstance(client, BatchIssuingClient):
-                outcomes = client.issue_batch(orders)
-            else:
-                outcomes = [client.issue(order) for order in orders]
-            for outcome in outcomes:
-                self.seat.report("batch", start_s, started, outcome)
-            self.seat.drain_if_due()
+            answers = client.issue_batch(orders) if client.batches else [client.issue(order) for order in orders]
+            for answer in answers:
+                self.seat.report("batch", start_s, started, answer)
 
     ErpBatchUser.load, ErpBatchUser.shape, ErpBatchUser.users = context, shape, users
     ErpBatchUser.per_arrival, ErpBatchUser.max_in_flight = batch_size, max_in_flight

@@ -8,6 +8,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
+from loadtests.defects import DefectLog
+
 Operation = Literal["issue", "batch", "drain", "verify", "red", "housekeeping"]
 CLAIM_OPERATIONS = frozenset({"issue", "batch", "drain"})  # what a client told its user about an order
 
@@ -24,6 +26,7 @@ class OperationRecord:
     attempts: int
     invoice_no: str | None = None
     error: str | None = None
+    defect: str | None = None  # ``method:kind`` when the client under test broke the protocol (loadtests.defects)
 
     @property
     def latency_ms(self) -> float:
@@ -34,10 +37,11 @@ class OperationRecord:
 
 
 class Recorder:
-    """Collects records and the expected totals of every order handed to a client."""
+    """Collects records, the expected totals of every order handed to a client and the client's defects."""
 
     def __init__(self) -> None:
         self.records: list[OperationRecord] = []
+        self.defects = DefectLog()
         self.expected_totals: dict[str, Decimal] = {}
         self.arrivals = 0  # operations the load offered
         self.dropped = 0  # offered while the generator's in-flight cap was reached
@@ -54,7 +58,7 @@ class Recorder:
         columns = ["start_s", "end_s", "operation", "outcome", "order_ref", "attempts", "invoice_no", "latency_ms"]
         with path.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
-            writer.writerow([*columns, "error"])
+            writer.writerow([*columns, "error", "defect"])
             for r in self.records:
                 writer.writerow(
                     [
@@ -67,6 +71,7 @@ class Recorder:
                         r.invoice_no or "",
                         f"{r.latency_ms:.2f}",
                         r.error or "",
+                        r.defect or "",
                     ]
                 )
 
@@ -86,6 +91,7 @@ class Recorder:
                         attempts=int(row["attempts"]),
                         invoice_no=row["invoice_no"] or None,
                         error=row["error"] or None,
+                        defect=row.get("defect") or None,
                     )
                 )
         return records

@@ -33,7 +33,6 @@ def make_issuing_user(context: LoadContext, shape: Shape, users: int, max_in_fli
             context.recorder.order_created(order.order_ref, order.total_with_tax)
             start_s, started = context.clock(), time.perf_counter()
             self.seat.report("issue", start_s, started, self.seat.client.issue(order))
-            self.seat.drain_if_due()
 
     IssuingUser.load, IssuingUser.shape, IssuingUser.users = context, shape, users
     IssuingUser.max_in_flight = max_in_flight

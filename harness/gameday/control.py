@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from chaos.registry import Fault, FaultContext, FaultRegistry
 from chaos.spec import FaultSpec
-from chaos.timeline import FaultApplyError, FaultEvent
+from chaos.timeline import FaultApplyError, FaultEvent, RevertCause
 from harness.errors import InvalidInputError, RevertFailedError, TaxstormError
 from harness.gameday.catalogue import TIMING_FIELDS, FaultInfo, catalogue, describe_errors
 from harness.gameday.export import Note, export_scenario
@@ -158,7 +158,7 @@ class ChaosControl:
                 event.error = f"apply failed: {exc}"
                 item = _Applied(fault, event, None)
                 self._applied.append(item)  # half-applied faults get reverted too
-                self._revert(item)
+                self._revert(item, "end")
                 self._emit("apply_failed", event)
                 raise FaultApplyError(f"fault {label} could not be applied: {exc}") from exc
             event.applied_s = round(self.clock(), 3)
@@ -178,7 +178,7 @@ class ChaosControl:
                     known = ", ".join(a.event.label for a in self._applied) or "none is applied"
                     raise UnknownLabelError("label", f"label: no fault {label!r} in this session; active: {known}")
                 return event
-            if not self._revert(item):
+            if not self._revert(item, "operator"):
                 raise RevertError(f"fault {label} could not be reverted ({item.event.error}); run 'taxstorm reset'")
             return item.event
 
@@ -187,7 +187,7 @@ class ChaosControl:
         with self._lock:
             now = self.clock()
             due = [a for a in self._applied if a.expires_s is not None and a.expires_s <= now]
-            return [f"{a.event.label}: {a.event.error}" for a in due if not self._revert(a)]
+            return [f"{a.event.label}: {a.event.error}" for a in due if not self._revert(a, "schedule")]
 
     def active(self) -> list[ActiveFault]:
         """Faults still applied, oldest first, with the seconds each has left."""
@@ -213,7 +213,7 @@ class ChaosControl:
                 self.halted = reason.strip() or "halted by the operator"
                 self.halted_s = self.clock()
                 self.notes.append(Note(round(self.halted_s, 3), f"HALT: {self.halted}"))
-            errors = self.revert_all()
+            errors = self.revert_all("halt")
             if first:
                 self._emit("halted", None)
             return errors
@@ -230,12 +230,13 @@ class ChaosControl:
             self._emit("note", None)
             return note
 
-    def revert_all(self) -> list[str]:
+    def revert_all(self, cause: RevertCause = "end") -> list[str]:
         """Revert every applied fault, newest first; return the errors of those that would not revert."""
         with self._lock:
-            return [f"{a.event.label}: {a.event.error}" for a in reversed(list(self._applied)) if not self._revert(a)]
+            applied = reversed(list(self._applied))
+            return [f"{a.event.label}: {a.event.error}" for a in applied if not self._revert(a, cause)]
 
-    def _revert(self, item: _Applied) -> bool:
+    def _revert(self, item: _Applied, cause: RevertCause) -> bool:
         try:
             item.fault.revert()
         except Exception as exc:
@@ -244,6 +245,7 @@ class ChaosControl:
         self._applied.remove(item)
         if item.event.applied_s is not None:
             item.event.reverted_s = self.clock()
+            item.event.revert_cause = cause
             self._emit("reverted", item.event)
         return True
 

@@ -12,6 +12,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from harness.reconcile import FINDINGS
 from harness.report import steady_state_summary
 from harness.report.charts import Line, Span, line_chart
 
@@ -50,6 +51,7 @@ def render_html(result: dict[str, Any]) -> str:
     body += _gates(result)
     body += _windows(result)
     body += _reconciliation(result)
+    body += _defects(result)
     body += _load(result)
     errors = result.get("errors") or []
     if errors:
@@ -180,7 +182,7 @@ def _gates(result: dict[str, Any]) -> list[str]:
         [
             escape(str(g["name"])),
             escape(str(g["window"])),
-            '<span class="pass">PASS</span>' if g["passed"] else '<span class="fail">FAIL</span>',
+            _verdict(g),
             _num(g.get("observed"), 3),
             _num(g.get("threshold"), 3),
             escape(str(g["message"])),
@@ -188,6 +190,33 @@ def _gates(result: dict[str, Any]) -> list[str]:
         for g in gates
     ]
     return ["<h2>Gates</h2>", _table(["gate", "window", "verdict", "observed", "threshold", "why"], rows, (3, 4))]
+
+
+def _verdict(gate: dict[str, Any]) -> str:
+    if not gate.get("judged", True):
+        return '<span class="muted">NOT JUDGED</span>'
+    return '<span class="pass">PASS</span>' if gate["passed"] else '<span class="fail">FAIL</span>'
+
+
+def _defects(result: dict[str, Any]) -> list[str]:
+    """What the client under test did against the protocol, with the first occurrence's evidence."""
+    defects = result.get("client_defects") or []
+    if not defects:
+        return []
+    rows = [
+        [
+            escape(f"{d['method']}()"),
+            escape(str(d["kind"])),
+            escape(str(d["type"])),
+            str(d["count"]),
+            _num(d.get("first_s"), 1),
+            escape(str(d["message"])) + (f"<pre>{escape(chr(10).join(d['frames']))}</pre>" if d.get("frames") else ""),
+        ]
+        for d in defects
+    ]
+    intro = "<p>Each broke the client protocol; the guard answered the user <code>failed</code> in its place.</p>"
+    headers = ["method", "defect", "type", "count", "first at s", "message and where"]
+    return ["<h2>Client defects</h2>", intro, _table(headers, rows, (3, 4))]
 
 
 def _windows(result: dict[str, Any]) -> list[str]:
@@ -217,11 +246,23 @@ def _reconciliation(result: dict[str, Any]) -> list[str]:
     if not rec:
         return []
     summary = (
-        f"<p>{rec['orders']} orders handed to clients, {rec['ledger_invoices']} live invoices in the ledger; "
-        f"final claims {escape(str(rec['claims']))}.</p>"
+        f"<p>{rec['orders']} orders handed to clients, {rec['ledger_invoices']} live invoices in the ledger"
+        f" ({rec.get('returned', 0)} orders returned on purpose); final claims {escape(str(rec['claims']))}.</p>"
     )
+    check = result.get("backlog_check") or {}
+    if check:
+        summary += (
+            f'<p class="{"muted" if check.get("agrees") else "fail"}">Backlog: {escape(str(check["message"]))}</p>'
+        )
+    found = [kind for kind in FINDINGS if rec.get(kind)]
+    if found:
+        summary += (
+            "<ul>"
+            + "".join(f"<li><b>{escape(kind)}</b> ({len(rec[kind])}): {escape(FINDINGS[kind])}</li>" for kind in found)
+            + "</ul>"
+        )
     rows = []
-    for kind in ("lost", "duplicates", "mismatched", "unknown", "pending"):
+    for kind in found:
         for finding in rec.get(kind, [])[:200]:
             rows.append(
                 [
@@ -237,7 +278,8 @@ def _reconciliation(result: dict[str, Any]) -> list[str]:
         return [
             "<h2>Reconciliation</h2>",
             summary,
-            "<p class='pass'>No lost, duplicated, mismatched or unknown order.</p>",
+            "<p class='pass'>Every claim matches the ledger: nothing lost, never issued, duplicated, mismatched, "
+            "unknown, unnumbered, unanswered or contradicted.</p>",
         ]
     headers = ["finding", "orderRef", "client said", "client invoice", "ledger invoices", "detail"]
     return ["<h2>Reconciliation</h2>", summary, _table(headers, rows)]

@@ -24,10 +24,14 @@ def junit_xml(result: dict[str, Any]) -> str:
         case = ET.SubElement(
             suite, "testcase", classname=f"taxstorm.{scenario}", name=f"{gate['name']} [{gate['window']}]"
         )
-        if not gate["passed"]:
+        if not gate.get("judged", True):
+            ET.SubElement(case, "skipped", message=str(gate["message"]))
+        elif not gate["passed"]:
             failures += 1
             failure = ET.SubElement(case, "failure", message=str(gate["message"]), type="GateFailed")
             failure.text = f"observed {gate['observed']} threshold {gate['threshold']}: {gate['message']}"
+            if gate.get("kind") == "contract":
+                failure.text += "".join(_defect_text(d) for d in result.get("client_defects", []))
     if result.get("halted"):
         failures += 1
         case = ET.SubElement(suite, "testcase", classname=f"taxstorm.{scenario}", name="halt conditions")
@@ -39,8 +43,15 @@ def junit_xml(result: dict[str, Any]) -> str:
         error.text = "\n".join([str(result.get("reason", "")), *map(str, result.get("errors", []))])
     suite.set("tests", str(len(suite.findall("testcase"))))
     suite.set("failures", str(failures))
+    suite.set("skipped", str(len(suite.findall("testcase/skipped"))))
     suite.set("errors", str(errors))
     return ET.tostring(suite, encoding="unicode", xml_declaration=True)
+
+
+def _defect_text(defect: dict[str, Any]) -> str:
+    """One client defect: what, how often, the message and where it was raised."""
+    head = f"\n\n{defect['count']}x {defect['method']}() {defect['kind']}: {defect['type']}: {defect['message']}"
+    return head + "".join(f"\n  {frame}" for frame in defect.get("frames", []))
 
 
 def write_junit(result: dict[str, Any], path: Path) -> None:

@@ -66,17 +66,31 @@ def render(result: RunResult, console: Console) -> None:
         console.print(steady_state_summary(result.steady_state), style=None if healthy else "yellow")
     rec = result.reconciliation
     if rec is not None:
+        findings = ", ".join(f"{kind.replace('_', ' ')} {len(items)}" for kind, items in rec.findings().items())
         console.print(
-            f"Reconciliation: {rec.orders} orders, {rec.ledger_invoices} ledger invoices; claims {rec.claims}; "
-            f"lost {len(rec.lost)}, duplicated {len(rec.duplicates)}, mismatched {len(rec.mismatched)}, "
-            f"unknown {len(rec.unknown)}, still queued {len(rec.pending)}"
+            f"Reconciliation: {rec.orders} orders, {rec.ledger_invoices} live invoices, {rec.returned} returned; "
+            f"claims {rec.claims}; {findings}"
         )
+    if result.backlog_check:
+        console.print(
+            f"Backlog: {result.backlog_check['message']}", style=None if result.backlog_check["agrees"] else "yellow"
+        )
+    if result.client_defects:
+        defects = Table(title="Client defects (each answered 'failed' by the guard in the client's place)")
+        for column in ("method", "defect", "type", "count", "first at s", "message"):
+            defects.add_column(column)
+        for d in result.client_defects:
+            where = f"\n{d['frames'][-1]}" if d["frames"] else ""
+            defects.add_row(
+                f"{d['method']}()", d["kind"], d["type"], str(d["count"]), f"{d['first_s']:.1f}", d["message"] + where
+            )
+        console.print(defects)
     if result.gates:
         gates = Table(title="Gates")
         for column in ("gate", "window", "verdict", "observed", "threshold", "why"):
             gates.add_column(column)
         for gate in result.gates:
-            verdict = "[green]PASS[/]" if gate.passed else "[red]FAIL[/]"
+            verdict = "[dim]NOT JUDGED[/]" if not gate.judged else "[green]PASS[/]" if gate.passed else "[red]FAIL[/]"
             gates.add_row(gate.name, gate.window, verdict, _fmt(gate.observed), _fmt(gate.threshold), gate.message)
         console.print(gates)
     for error in result.errors:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
+from harness.gates import GATES
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -57,7 +58,7 @@ def test_schema_is_json_schema_of_scenarios(tmp_path: Path, capsys: pytest.Captu
     schema = json.loads(out.read_text())
     assert schema["title"] == "taxstorm scenario" and "duration_s" in schema["properties"]
     gate_types = {d["properties"]["type"]["const"] for n, d in schema["$defs"].items() if n.endswith("GateSpec")}
-    assert gate_types == {"latency", "integrity", "error_rate", "graceful", "recovery_time", "amplification", "drain"}
+    assert gate_types == set(GATES)
 
 
 def test_list_shows_the_library(capsys: pytest.CaptureFixture[str]) -> None:

@@ -33,7 +33,7 @@ def run_result(slow_ms: float = 900, recover_at: int = 21, lose: bool = False) -
     records += [op(10 + t / 2, slow_ms, f"f{t}", "queued", None) for t in range(20)]
     records += [op(20 + t / 2, 10 if 20 + t / 2 >= recover_at else slow_ms, f"r{t}") for t in range(20)]
     faults = [event("slow-network", 10, 20)]
-    ledger = [row(r.order_ref, r.invoice_no or "") for r in records if r.outcome == "issued"]
+    ledger = [row(r.order_ref, r.invoice_no or f"Q-{r.order_ref}") for r in records]  # the queued ones came later
     if lose:
         ledger = ledger[1:]
     totals = {r.order_ref: Decimal("11.30") for r in records}
@@ -82,8 +82,9 @@ def test_html_report_is_self_contained_with_charts_faults_and_ttr() -> None:
     assert "slow-network" in html and "time to recover s" in html
     assert "hand-built &lt;run&gt;" in html  # escaped
     assert '<span class="verdict passed">PASSED</span>' in html
-    assert "<td>pending</td><td>f0</td><td>queued</td>" in html and "<td>lost</td>" not in html
+    assert "Every claim matches the ledger" in html and "<td>lost</td>" not in html
     assert "<td>lost</td><td>b0</td><td>issued</td><td>N1</td>" in render_html(run_result(lose=True))
+    assert "<li><b>lost</b> (1): told issued, but" in render_html(run_result(lose=True))  # what the finding means
     assert '<p class="muted">Steady state before the first fault (at 10.0 s): ' in html
 
 

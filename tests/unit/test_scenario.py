@@ -10,7 +10,7 @@ import yaml
 
 from chaos.network import LatencySpec
 from harness.errors import InvalidInputError
-from harness.scenario import load_scenario, parse_scenario
+from harness.scenario import GateSpec, load_scenario, parse_scenario
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -134,9 +134,29 @@ def test_round_trip_through_yaml(tmp_path: Path) -> None:
     assert load_scenario(path).faults[0].label(0) == "slow"
 
 
-def test_a_scenario_without_gates_gets_integrity_and_graceful() -> None:
-    from harness.scenario import GracefulGateSpec, IntegrityGateSpec, Scenario
+def test_a_scenario_without_gates_gets_integrity_contract_and_graceful_and_none_escapes_the_first_two() -> None:
+    from harness.scenario import (
+        ContractGateSpec,
+        GracefulGateSpec,
+        IntegrityGateSpec,
+        LatencyGateSpec,
+        Scenario,
+        judged_gates,
+    )
 
     default = Scenario.model_validate({"name": "g", "duration_s": 10})
-    assert default.gates == [IntegrityGateSpec(), GracefulGateSpec(budget_ms=30_000)]
-    assert Scenario.model_validate({"name": "g", "duration_s": 10, "gates": []}).gates == []
+    assert default.gates == [IntegrityGateSpec(), ContractGateSpec(), GracefulGateSpec(budget_ms=30_000)]
+    assert default.answer_budget_s == 30.0
+    empty = Scenario.model_validate({"name": "g", "duration_s": 10, "gates": []})
+    assert empty.gates == [] and judged_gates(empty.gates) == [IntegrityGateSpec(), ContractGateSpec()]
+    latency_only: list[GateSpec] = [LatencyGateSpec(max_ms=100)]
+    assert judged_gates(latency_only) == [LatencyGateSpec(max_ms=100), IntegrityGateSpec(), ContractGateSpec()]
+
+
+def test_the_answer_budget_is_the_clients_own_or_the_largest_graceful_budget() -> None:
+    from harness.scenario import Scenario
+
+    gates = [{"type": "graceful", "budget_ms": 15000}, {"type": "graceful", "window": "baseline", "budget_ms": 2000}]
+    assert Scenario.model_validate({"name": "g", "duration_s": 10, "gates": gates}).answer_budget_s == 15.0
+    own = {"name": "g", "duration_s": 10, "gates": gates, "client": {"answer_budget_s": 8}}
+    assert Scenario.model_validate(own).answer_budget_s == 8.0

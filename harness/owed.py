@@ -1,0 +1,71 @@
+"""The harness's own backlog: orders whose users were told "queued" and that have no invoice in the ledger yet.
+
+It is counted from what the clients told their users and what the platform's ledger holds, never from the
+client's own word (``backlog()``): a client that drops its offline queue still owes every invoice it promised.
+The drain gate and the live status use this count; the client's count is only compared with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from loadtests.records import CLAIM_OPERATIONS, Recorder
+
+Lookup = Callable[[list[str]], set[str]]  # which of these orders have an invoice in the ledger
+
+
+class OwedInvoices:
+    """Orders whose latest claim is ``queued``, minus those the ledger has an invoice for."""
+
+    def __init__(self, recorder: Recorder, lookup: Lookup) -> None:
+        self._recorder = recorder
+        self._lookup = lookup
+        self._seen = 0  # records read so far (the recorder only appends)
+        self._queued: set[str] = set()  # latest claim "queued"
+        self._landed: set[str] = set()  # seen in the ledger: no longer owed, whatever comes later
+        self.lookup_errors = 0  # look-ups that failed (the platform may be down: the count stays as it was)
+
+    def owed(self) -> set[str]:
+        """The orders still owed, by what is known now (no look-up)."""
+        self._read_claims()
+        return self._queued - self._landed
+
+    def refresh(self) -> int:
+        """Read the new claims, ask the ledger about every order still owed, and return how many remain."""
+        owed = self.owed()
+        if owed:
+            try:
+                self._landed |= self._lookup(sorted(owed))
+            except Exception:
+                self.lookup_errors += 1
+        return len(self.owed())
+
+    def _read_claims(self) -> None:
+        records = self._recorder.records
+        fresh = records[self._seen :]
+        self._seen += len(fresh)
+        for record in fresh:
+            if record.operation not in CLAIM_OPERATIONS:
+                continue
+            if record.outcome == "queued":
+                self._queued.add(record.order_ref)
+            else:
+                self._queued.discard(record.order_ref)
+
+
+def backlog_check(owed: int, client_says: int, drained: bool) -> dict[str, Any]:
+    """The client's ``backlog()`` after the drain against the harness's count of orders still owed."""
+    agrees = owed == client_says
+    if not drained:
+        message = "no drain: not compared"
+    elif agrees:
+        message = f"the client's backlog() ({client_says}) matches the {owed} orders still owed"
+    elif client_says < owed:
+        message = (
+            f"the client's backlog() says {client_says}, but {owed} orders told queued still have no invoice "
+            "(a dropped queue, or a backlog() that does not count them)"
+        )
+    else:
+        message = f"the client's backlog() says {client_says}, but only {owed} orders told queued lack an invoice"
+    return {"owed": owed, "client": client_says, "agrees": agrees or not drained, "message": message}
