@@ -45,7 +45,11 @@ class Timeline:
 
 @dataclass
 class FaultEvent:
-    """Planned and actual apply/revert times of one fault, in seconds since the run started."""
+    """Planned and actual apply/revert times of one fault, in seconds since the run started.
+
+    ``applied_s`` is when applying *began* and ``reverted_s`` when reverting *ended*, so the fault's window
+    covers its whole effect (a rolling upgrade is down from the moment it stops the platform, a crash until the
+    restart is done)."""
 
     label: str
     type: str
@@ -124,13 +128,14 @@ class FaultScheduler:
 
     def _apply(self, index: int) -> None:
         event = self.events[index]
+        started_s = self._clock()  # a fault's effect starts while it is applied (a restart's downtime: at once)
         try:
             self._faults[index].apply()
         except Exception as exc:
             event.error = f"apply failed: {exc}"
             self._applied.append(index)  # half-applied faults get reverted too
             raise FaultApplyError(f"fault {event.label} could not be applied: {exc}") from exc
-        event.applied_s = self._clock()
+        event.applied_s = started_s
         self._applied.append(index)
         self._on_event("applied", event)
 

@@ -1,8 +1,25 @@
-"""The client protocol: what taxstorm drives and judges (DESIGN.md, "Client systems under test").
+"""The client protocol: what taxstorm drives and judges (docs/writing-a-client.md is the guide).
 
-A client system turns an order into an outcome, reports its offline backlog and drains it. Implement it
-in any Python object and load it with ``--client package.module:factory``; the factory receives a
-:class:`ClientConfig` and returns the client.
+A client system turns an order into an outcome, reports its offline backlog and drains it. Implement it in any
+Python object and load it with ``--client package.module:factory``; the factory receives a
+:class:`ClientConfig` and returns the client. One client is built per seller.
+
+How the harness calls it (the contract):
+
+- ``issue()`` is called concurrently, many calls at a time for one seller, each in its own greenlet of a
+  gevent-patched process (Locust): use cooperative I/O (any pure-Python HTTP library is fine); a call that
+  blocks the process in C stalls every user of the run.
+- Every ``issue()`` must answer within ``ClientConfig.answer_budget_s``. A call still running then is
+  abandoned: the user is told ``failed`` and the client is marked as having hung (a defect, exit 1).
+- ``drain(budget_s)`` is called every 2 s while ``backlog()`` > 0, in its own greenlet, *while* ``issue()``
+  calls go on; at the end of the run (the drain phase) once and then while ``backlog()`` > 0. The harness never
+  runs two drains of one client at once; keeping an order that an ``issue()`` is still working on out of a
+  drain is the client's job.
+- Anything else — an exception, a return value of the wrong type, a status outside the four, an outcome for
+  another order — is a defect: the guard answers the user ``failed`` in the client's place and the run fails
+  its ``contract`` gate (loadtests.guard).
+- The verdict never takes the client's word: every claim is checked against the platform's ledger after the
+  drain (harness.reconcile). ``backlog()`` is compared with the harness's own count, not trusted.
 """
 
 from __future__ import annotations
@@ -23,8 +40,17 @@ OutcomeStatus = Literal["issued", "queued", "rejected", "failed"]
 class Outcome:
     """What the client told its user about one order.
 
-    ``issued``: an invoice number is known. ``queued``: accepted for later (offline/emergency issuing).
-    ``rejected``: a business error the user must fix. ``failed``: the client gave up.
+    - ``issued``: the invoice exists on the platform and ``invoice_no`` is its number (an ``issued`` without a
+      number, or with a number that is not this order's live invoice, is a finding).
+    - ``queued``: accepted for later (offline / emergency issuing): a promise that the order's invoice will be
+      in the platform's ledger by the end of the drain phase. An order told ``queued`` and never issued is
+      *never issued*, whatever ``backlog()`` says.
+    - ``rejected``: a business error the user must fix (the platform refused the data); no invoice exists.
+    - ``failed``: the client gave up; no invoice exists (if the ledger holds one, the outcome was *unknown*).
+
+    ``attempts``: how many times the client sent this order to the platform for this answer (0: it never sent
+    it, e.g. queued offline without a try). Reported; the gates count the platform's own requests instead.
+    ``error``: why, for queued, rejected and failed, in words a user could act on.
     """
 
     status: OutcomeStatus
@@ -36,7 +62,9 @@ class Outcome:
 
 @dataclass(frozen=True)
 class ClientConfig:
-    """What a client factory receives: where the platform is (the Toxiproxy address) and who it is."""
+    """What a client factory receives: where the platform is (the Toxiproxy address), who it is, its own folder
+    (``state_dir``, one per seller, kept for the run), its options (``client.options`` of the scenario) and
+    ``answer_budget_s``, the longest a user waits for ``issue()``."""
 
     base_url: str
     seller_tax_id: str
@@ -53,15 +81,16 @@ class InvoiceClient(Protocol):
     """A client system under test."""
 
     def issue(self, order: Order) -> Outcome:
-        """Issue an invoice for ``order``; must return within the client's own time budget."""
+        """Issue an invoice for ``order`` and answer the user within ``answer_budget_s``; called concurrently."""
         ...
 
     def backlog(self) -> int:
-        """How many accepted orders still wait for an invoice (the offline outbox)."""
+        """How many orders told ``queued`` still have no invoice the client knows of (not the orders in flight)."""
         ...
 
     def drain(self, budget_s: float) -> list[Outcome]:
-        """Work the backlog for at most ``budget_s`` seconds; return the outcomes reached."""
+        """Work the backlog for about ``budget_s`` seconds (at most ``budget_s`` plus one answer budget); return
+        the outcomes reached for orders that were ``queued`` (each a new answer to that order's user)."""
         ...
 
     def close(self) -> None:

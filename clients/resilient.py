@@ -358,5 +358,9 @@ class ResilientClient:
 
 
 def create_client(config: ClientConfig) -> ResilientClient:
-    """Factory for ``client.ref: resilient``."""
-    return ResilientClient(config, parse_options(ResilientOptions, config.options, "resilient"))
+    """Factory for ``client.ref: resilient``: unless its options say otherwise, every ``issue()`` ends (queued if
+    need be) within half the answer budget and each HTTP read waits at most two thirds of that."""
+    defaults = ResilientOptions()
+    deadline_s = min(defaults.issue_budget_s, config.answer_budget_s / 2)
+    budgeted = {"issue_budget_s": deadline_s, "read_timeout_s": min(defaults.read_timeout_s, deadline_s / 3 * 2)}
+    return ResilientClient(config, parse_options(ResilientOptions, {**budgeted, **config.options}, "resilient"))

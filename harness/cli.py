@@ -7,13 +7,16 @@ imports ``ssl`` or ``socket`` users such as requests or httpx.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from harness.cli_options import run_options, stack_options
 from harness.errors import ExitCode, TaxstormError
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -21,17 +24,46 @@ if TYPE_CHECKING:
     from harness.scenario import Scenario
 
 
-def _patch_and_load(scenario: Path, client_ref: str | None) -> Scenario:
-    """Monkey-patch for Locust (before anything imports ssl or socket users), then load SCENARIO (+ --client)."""
+def _patch_and_load(scenario: Path, client: dict[str, Any]) -> Scenario:
+    """Monkey-patch for Locust (before anything imports ssl or socket users), then load SCENARIO with the
+    ``--client`` and ``--client-options`` flags applied."""
     from gevent import monkey
 
     monkey.patch_all()
-    from harness.scenario import ClientSpec, load_scenario
+    from clients.protocol import parse_options_json
+    from harness.errors import InvalidInputError
+    from harness.scenario import load_scenario
 
     loaded = load_scenario(scenario)
-    if client_ref is not None:
-        loaded = loaded.model_copy(update={"client": ClientSpec(ref=client_ref)})
+    ref, options_text = client.get("client_ref"), client.get("client_options")
+    update: dict[str, Any] = {}
+    if ref is not None:  # another client: the scenario's options were written for its own client, not this one
+        update = {"ref": ref, "options": {}}
+    if options_text is not None:
+        try:
+            update["options"] = parse_options_json(options_text, "--client-options")
+        except ValueError as exc:
+            raise InvalidInputError(str(exc)) from None
+    if update:
+        loaded = loaded.model_copy(update={"client": loaded.client.model_copy(update=update)})
     return loaded
+
+
+def client_flags(verb: str) -> Callable[[F], F]:
+    """``--client`` and ``--client-options`` of run, capacity and gameday."""
+
+    def decorate(command: F) -> F:
+        command = click.option(
+            "--client-options",
+            "client_options",
+            default=None,
+            help="Options of the client as JSON (the scenario's options are dropped when --client names another).",
+        )(command)
+        return click.option(
+            "--client", "client_ref", default=None, help=f"{verb} this client instead of the scenario's."
+        )(command)
+
+    return decorate
 
 
 def _console() -> Console:
@@ -62,8 +94,10 @@ def cli() -> None:
     show_default=True,
     help="Stretch the timeline: 0.25 runs four times shorter, 10 ten times longer.",
 )
-@click.option("--client", "client_ref", default=None, help="Judge this client instead of the scenario's.")
-def run(scenario: Path, report_dir: Path, scale: float, client_ref: str | None, **stack: Any) -> None:
+@client_flags("Judge")
+def run(
+    scenario: Path, report_dir: Path, scale: float, client_ref: str | None, client_options: str | None, **stack: Any
+) -> None:
     """Run SCENARIO and exit 0 passed, 1 gates failed, 2 invalid input, 3 environment error, 4 revert failed.
 
     \b
@@ -76,7 +110,7 @@ def run(scenario: Path, report_dir: Path, scale: float, client_ref: str | None, 
           --platform-url http://platform:8080 --expect-workers 2     # external mode (docker compose)
     """
     options = run_options(report_dir, stack)
-    loaded = _patch_and_load(scenario, client_ref)
+    loaded = _patch_and_load(scenario, {"client_ref": client_ref, "client_options": client_options})
     from harness.report import terminal
     from harness.report.live import LiveView
     from harness.runner import Runner
@@ -100,7 +134,7 @@ def run(scenario: Path, report_dir: Path, scale: float, client_ref: str | None, 
 @click.option("--step-s", type=click.FloatRange(min=2.0), default=20.0, show_default=True, help="Seconds per step.")
 @click.option("--report-dir", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
 @stack_options
-@click.option("--client", "client_ref", default=None, help="Measure this client instead of the scenario's.")
+@client_flags("Measure")
 def capacity(
     scenario: Path,
     start_per_s: float,
@@ -109,6 +143,7 @@ def capacity(
     step_s: float,
     report_dir: Path,
     client_ref: str | None,
+    client_options: str | None,
     **stack: Any,
 ) -> None:
     """Find the knee: step the offered rate up on SCENARIO's platform and client (no faults) and report the
@@ -119,7 +154,7 @@ def capacity(
       taxstorm capacity scenarios/month_end_overload.yaml --start 10 --step 10 --steps 10 --step-s 15
     """
     options = run_options(report_dir, stack)
-    loaded = _patch_and_load(scenario, client_ref)
+    loaded = _patch_and_load(scenario, {"client_ref": client_ref, "client_options": client_options})
     import json
 
     from harness.capacity import Criteria, capacity_report, capacity_scenario, judge_steps, knee
@@ -372,7 +407,7 @@ def doctor(toxiproxy_bin_dir: Path) -> None:
     is_flag=True,
     help="Also play the scenario's fault timeline (at_s counted from the load's start) beside the operators'.",
 )
-@click.option("--client", "client_ref", default=None, help="Judge this client instead of the scenario's.")
+@client_flags("Judge")
 def gameday(
     scenario: Path,
     report_dir: Path,
@@ -382,6 +417,7 @@ def gameday(
     autostart: bool,
     play_faults: bool,
     client_ref: str | None,
+    client_options: str | None,
     **stack: Any,
 ) -> None:
     """A game day on SCENARIO's stack and load: Locust's web UI with a Chaos tab where operators apply and revert
@@ -397,7 +433,7 @@ def gameday(
       taxstorm gameday scenarios/bad_upgrade.yaml --play-faults       # the scripted incident, plus yours
     """
     options = run_options(report_dir, stack)
-    loaded = _patch_and_load(scenario, client_ref)
+    loaded = _patch_and_load(scenario, {"client_ref": client_ref, "client_options": client_options})
     from harness.gameday.run import GamedayOptions, GamedayRun
     from harness.report import terminal
     from harness.report.live import LiveView

@@ -23,6 +23,7 @@ from harness.scenario import (
     IntegrityGateSpec,
     LatencyGateSpec,
     RecoveryTimeGateSpec,
+    TimeToInvoiceGateSpec,
 )
 from harness.timeseries import RecoveryCriteria, Second, time_to_recover, value_at
 from harness.windows import DEFINED_OUTCOMES, WindowStats, select
@@ -114,11 +115,28 @@ def latency_gate(spec: LatencyGateSpec, snapshot: Snapshot) -> list[GateResult]:
     return _per_window(name, spec.window, snapshot, judge, spec.max_ms, spec.allow_empty)
 
 
-def _observed_percentile(stats: WindowStats, pct: float) -> float:
+def _observed_percentile(stats: WindowStats, pct: float, measure: str = "latency_ms") -> float:
     key = f"p{pct:g}"
-    if key in stats.latency_ms:
-        return stats.latency_ms[key]
-    raise ValueError(f"percentile {pct} was not computed; use one of {sorted(stats.latency_ms)}")
+    values: dict[str, float] = getattr(stats, measure)
+    if key in values:
+        return values[key]
+    raise ValueError(f"percentile {pct} was not computed; use one of {sorted(values)}")
+
+
+def time_to_invoice_gate(spec: TimeToInvoiceGateSpec, snapshot: Snapshot) -> list[GateResult]:
+    key = f"p{spec.percentile:g}"
+    name = f"time_to_invoice {key} <= {spec.max_ms:g} ms"
+
+    def judge(stats: WindowStats) -> GateResult | None:
+        if not stats.invoiced:
+            return None  # no order of the window ever got its invoice: no data
+        observed = _observed_percentile(stats, spec.percentile, "invoice_ms")
+        passed = observed <= spec.max_ms
+        message = f"{key} {observed:.0f} ms {'within' if passed else 'over'} {spec.max_ms:g} ms until the user held "
+        message += f"the invoice ({stats.invoiced} of {stats.operations} orders invoiced)"
+        return GateResult(name, stats.window.name, passed, observed, spec.max_ms, message)
+
+    return _per_window(name, spec.window, snapshot, judge, spec.max_ms, spec.allow_empty)
 
 
 def integrity_gate(spec: IntegrityGateSpec, snapshot: Snapshot) -> list[GateResult]:
@@ -245,6 +263,7 @@ def drain_gate(spec: DrainGateSpec, snapshot: Snapshot) -> list[GateResult]:
 GateFunction = Callable[[Any, Snapshot], list[GateResult]]
 GATES: dict[str, GateFunction] = {
     "latency": latency_gate,
+    "time_to_invoice": time_to_invoice_gate,
     "integrity": integrity_gate,
     "contract": contract_gate,
     "error_rate": error_rate_gate,

@@ -39,11 +39,11 @@ from harness.report.html import write_html
 from harness.report.junit import write_junit
 from harness.result import RunResult
 from harness.sampler import Sampler
-from harness.scenario import LatencyGateSpec, Scenario, judged_gates
+from harness.scenario import LatencyGateSpec, Scenario, TimeToInvoiceGateSpec, judged_gates
 from harness.stack import LocalStack, StackOptions
 from harness.timeseries import per_second, write_series_csv
 from harness.versions import package_versions
-from harness.windows import build_windows, window_stats
+from harness.windows import build_windows, invoice_times, window_stats
 from loadtests.context import LoadContext
 from loadtests.orders import OrderGenerator
 from loadtests.records import Recorder
@@ -424,9 +424,10 @@ class Runner:
         }
         reconciliation = reconcile(recorder.expected_totals, recorder.records, stack.admin.ledger())
         self.result.reconciliation = reconciliation
-        wanted = [g.percentile for g in self.scenario.gates if isinstance(g, LatencyGateSpec)]
+        wanted = [g.percentile for g in self.scenario.gates if isinstance(g, LatencyGateSpec | TimeToInvoiceGateSpec)]
         windows = build_windows(self.result.faults, load_end_s)
-        self.result.windows = [window_stats(w, recorder.records, wanted) for w in windows]
+        invoiced = invoice_times(recorder.records)
+        self.result.windows = [window_stats(w, recorder.records, wanted, invoiced) for w in windows]
         self.result.series = per_second(recorder.records, self.clock(), self.sampler.backlog)
         snapshot = Snapshot(
             self.result.windows,

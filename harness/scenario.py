@@ -142,6 +142,18 @@ class LatencyGateSpec(Strict):
     allow_empty: bool = Field(False, description="a window without operations is 'not judged' instead of failed")
 
 
+class TimeToInvoiceGateSpec(Strict):
+    """pNN of the time until the user holds the invoice number (the issuing answer, or the drain that settled a
+    ``queued`` order) of the orders that got one, in a window, at or under ``max_ms``. Latency gates judge the
+    time to the user's *answer*; this one judges the time to the *invoice*."""
+
+    type: Literal["time_to_invoice"] = "time_to_invoice"
+    window: str = Field("all", description="all | baseline | fault | recovery | a fault id")
+    percentile: float = Field(95, gt=0, le=100)
+    max_ms: float = Field(gt=0)
+    allow_empty: bool = Field(False, description="a window without operations is 'not judged' instead of failed")
+
+
 class IntegrityGateSpec(Strict):
     """Every claim checked against the ledger after the drain: nothing lost, never issued, duplicated,
     mismatched, of unknown outcome, issued without a number, unanswered or contradicted (harness.reconcile's
@@ -207,6 +219,7 @@ class DrainGateSpec(Strict):
 
 GateSpec = (
     LatencyGateSpec
+    | TimeToInvoiceGateSpec
     | IntegrityGateSpec
     | ContractGateSpec
     | ErrorRateGateSpec

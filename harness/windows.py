@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 from chaos.timeline import FaultEvent
-from loadtests.records import OperationRecord
+from loadtests.records import CLAIM_OPERATIONS, OperationRecord
 
 WindowKind = Literal["all", "baseline", "fault", "recovery"]
 DEFINED_OUTCOMES = frozenset({"issued", "queued", "rejected", "failed"})
@@ -49,6 +49,8 @@ class WindowStats:
     undefined: int = 0  # outcomes outside the protocol, or "issued" without an invoice number
     defects: int = 0  # answers the guard had to make up: the client broke the protocol (loadtests.defects)
     abandoned: int = 0  # of those, calls that never answered within the answer budget
+    invoice_ms: dict[str, float] = field(default_factory=dict)  # time to invoice of the orders that got one
+    invoiced: int = 0  # orders of the window whose user got an invoice number (at once or by a later drain)
 
     @property
     def failed(self) -> int:
@@ -88,10 +90,28 @@ def build_windows(events: Sequence[FaultEvent], end_s: float) -> list[Window]:
 DEFAULT_PERCENTILES = (50.0, 90.0, 95.0, 99.0)
 
 
+def invoice_times(records: Sequence[OperationRecord]) -> dict[str, float]:
+    """When each order's user first held an invoice number: the end of its first ``issued`` claim (an ``issue``
+    answer, or a drain after a ``queued`` one)."""
+    first: dict[str, float] = {}
+    for record in records:
+        if record.operation in CLAIM_OPERATIONS and record.outcome == "issued" and record.invoice_no:
+            known = first.get(record.order_ref)
+            first[record.order_ref] = record.end_s if known is None else min(known, record.end_s)
+    return first
+
+
 def window_stats(
-    window: Window, records: Sequence[OperationRecord], percentiles: Sequence[float] = DEFAULT_PERCENTILES
+    window: Window,
+    records: Sequence[OperationRecord],
+    percentiles: Sequence[float] = DEFAULT_PERCENTILES,
+    invoiced_at: Mapping[str, float] | None = None,
 ) -> WindowStats:
-    """Outcome counts and latency percentiles of the ``issue`` operations that belong to ``window``."""
+    """Outcome counts and latency percentiles of the ``issue`` operations that belong to ``window``, and the time
+    to invoice (``invoiced_at``: see :func:`invoice_times`) of their orders.
+
+    Latency is the time to the user's *answer* (``queued`` answers quickly on an async platform); time to
+    invoice is how long until the user held the invoice number, however many answers that took."""
     inside = [r for r in records if r.operation == "issue" and window.includes(r.start_s, r.end_s)]
     latencies = sorted(r.latency_ms for r in inside)
     stats = {f"p{p:g}": round(percentile(latencies, p), 3) for p in sorted({*DEFAULT_PERCENTILES, *percentiles})}
@@ -104,7 +124,12 @@ def window_stats(
     defects = [r.defect for r in inside if r.defect]
     abandoned = sum(1 for d in defects if d.endswith(":no_answer"))
     outcomes = dict(Counter(r.outcome for r in inside))
-    return WindowStats(window, len(inside), outcomes, stats, undefined, len(defects), abandoned)
+    invoiced_at = invoice_times(records) if invoiced_at is None else invoiced_at
+    waits = sorted((invoiced_at[r.order_ref] - r.start_s) * 1000.0 for r in inside if r.order_ref in invoiced_at)
+    invoice = {f"p{p:g}": round(percentile(waits, p), 3) for p in sorted({*DEFAULT_PERCENTILES, *percentiles})}
+    if waits:
+        invoice["max"] = round(waits[-1], 3)
+    return WindowStats(window, len(inside), outcomes, stats, undefined, len(defects), abandoned, invoice, len(waits))
 
 
 def select(stats: Sequence[WindowStats], selector: str) -> list[WindowStats]:

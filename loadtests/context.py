@@ -64,11 +64,13 @@ class LoadContext:
     def new_client(self) -> tuple[Seller, GuardedClient]:
         """The next seller and its client under test (behind the guard: a factory that fails is a defect)."""
         seller = self.generator.seller(next(self._seller_index))
+        state_dir = self.state_dir / seller.tax_id  # a folder of this client's own: no file shared across sellers
+        state_dir.mkdir(parents=True, exist_ok=True)
         config = ClientConfig(
             base_url=self.base_url,
             seller_tax_id=seller.tax_id,
             seller_name=seller.name,
-            state_dir=self.state_dir,
+            state_dir=state_dir,
             options=dict(self.client_options),
             answer_budget_s=self.answer_budget_s,
         )

@@ -148,7 +148,7 @@ class ChaosControl:
             elif label in taken:
                 raise OperatorInputError("label", f"label: {label!r} already names a fault of this session")
             fault = self.registry.create(spec, self.context, label)
-            now = round(self.clock(), 3)
+            now = round(self.clock(), 3)  # the effect starts while the fault is applied: its window starts here
             shown = spec.model_dump(mode="json", exclude={"at_s", "for_s", "id"})
             event = FaultEvent(label, fault_type, shown, now, None if spec.for_s is None else now + spec.for_s)
             self.events.append(event)
@@ -161,8 +161,8 @@ class ChaosControl:
                 self._revert(item, "end")
                 self._emit("apply_failed", event)
                 raise FaultApplyError(f"fault {label} could not be applied: {exc}") from exc
-            event.applied_s = round(self.clock(), 3)
-            expires = None if spec.for_s is None else round(event.applied_s + spec.for_s, 3)
+            event.applied_s = now
+            expires = None if spec.for_s is None else round(self.clock() + spec.for_s, 3)
             event.planned_revert_s = expires
             self._applied.append(_Applied(fault, event, expires))
             self._emit("applied", event)

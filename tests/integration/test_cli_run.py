@@ -274,8 +274,9 @@ def test_the_integrity_gate_catches_the_naive_client_duplicating(tmp_path: Path)
     output, _ = proc.communicate(timeout=120)
     assert proc.returncode == 1, output
     result, _ = only_run(tmp_path / "reports")
-    (gate,) = result["gates"]
-    assert not gate["passed"] and "duplicated" in gate["message"]
+    (gate,) = [g for g in result["gates"] if g["kind"] == "integrity"]
+    assert not gate["passed"] and "duplicates" in gate["message"]
+    assert [g["kind"] for g in result["gates"]] == ["integrity", "contract"]  # the contract is always judged
     assert result["reconciliation"]["duplicates"], "the duplicated orders are listed with their invoice numbers"
     assert all(len(d["ledger_invoice_nos"]) > 1 for d in result["reconciliation"]["duplicates"])
 

@@ -22,6 +22,7 @@ from harness.scenario import (
     IntegrityGateSpec,
     LatencyGateSpec,
     RecoveryTimeGateSpec,
+    TimeToInvoiceGateSpec,
 )
 from harness.timeseries import per_second
 from harness.windows import build_windows, window_stats
@@ -71,6 +72,24 @@ def with_latency(ms: float, outcome: str = "issued", start: float = 10, end: flo
     ]
 
 
+def drained(at: float, start: float, end: float) -> list[OperationRecord]:
+    """Drain answers at ``at`` settling (issued) the orders of HEALTHY started in [start, end)."""
+    return [
+        OperationRecord(at, at + 0.5, "drain", "issued", r.order_ref, 1, f"D-{r.order_ref}")
+        for r in HEALTHY
+        if start <= r.start_s < end
+    ]
+
+
+def drained_after(delay_s: float, start: float = 10, end: float = 20) -> list[OperationRecord]:
+    """Drain answers settling (issued) each order of HEALTHY started in [start, end), ``delay_s`` after it."""
+    return [
+        OperationRecord(r.start_s + delay_s, r.start_s + delay_s + 0.5, "drain", "issued", r.order_ref, 1, "D")
+        for r in HEALTHY
+        if start <= r.start_s < end
+    ]
+
+
 def lost_one() -> Reconciliation:
     story = FINDING_CASES["lost"][0]
     return reconcile(story.orders, story.records, story.ledger)
@@ -83,6 +102,12 @@ GATE_CASES: dict[str, tuple[GateSpec, Run, Run, str]] = {
         Run(with_latency(300), (fault(),)),
         Run(with_latency(900), (fault(),)),
         "p95 900 ms over 500 ms",
+    ),
+    "time_to_invoice": (
+        TimeToInvoiceGateSpec(window="f", max_ms=3000),
+        Run(with_latency(10, "queued") + drained_after(1.0), (fault(),)),  # each invoiced 1.5 s after its order
+        Run(with_latency(10, "queued") + drained_after(5.0), (fault(),)),  # 5.5 s after
+        "ms until the user held the invoice",
     ),
     "error_rate": (
         ErrorRateGateSpec(window="all", max_rate=0.05),
@@ -153,6 +178,7 @@ def test_the_gate_fails_the_broken_run_and_says_why(kind: str) -> None:
 
 
 WINDOWED: dict[str, Callable[[bool], GateSpec]] = {
+    "time_to_invoice": lambda empty: TimeToInvoiceGateSpec(window="f", max_ms=500, allow_empty=empty),
     "latency": lambda empty: LatencyGateSpec(window="f", max_ms=500, allow_empty=empty),
     "error_rate": lambda empty: ErrorRateGateSpec(window="f", max_rate=0.05, allow_empty=empty),
     "graceful": lambda empty: GracefulGateSpec(window="f", budget_ms=5000, allow_empty=empty),
@@ -222,3 +248,16 @@ def test_not_judged_results_neither_pass_nor_hide_a_failure() -> None:
         ("recovery_time", False, True),
         ("integrity", True, False),
     ]
+
+
+def test_time_to_invoice_counts_queued_orders_until_their_drain_and_latency_only_until_the_answer() -> None:
+    """On an async platform a good client answers "queued" at once: latency judges that answer, time to invoice
+    judges how long the user waited for the number."""
+    run = Run(with_latency(10, "queued") + drained(at=25.0, start=10, end=20), (fault(),))
+    (latency,) = judge(LatencyGateSpec(window="f", max_ms=100), run)
+    assert latency.passed and latency.observed == 10.0
+    (invoice,) = judge(TimeToInvoiceGateSpec(window="f", max_ms=10_000), run)
+    assert not invoice.passed and invoice.observed == pytest.approx(15_000.0) and "40 of 40 orders" in invoice.message
+    never = Run(with_latency(10, "queued"), (fault(),))
+    (none,) = judge(TimeToInvoiceGateSpec(window="f", max_ms=10_000), never)
+    assert not none.passed and none.message == "no data: no operations in f"

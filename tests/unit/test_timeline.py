@@ -77,6 +77,29 @@ def test_scheduler_applies_and_reverts_on_time_and_records_actual_times() -> Non
     assert clock.now == pytest.approx(10.0)
 
 
+def test_a_slow_fault_window_spans_its_whole_effect_from_apply_start_to_revert_end() -> None:
+    """A rolling upgrade is down from the moment it stops the platform, not when the new release is up."""
+    clock = FakeClock()
+    scheduler, _ = make([NoteSpec(at_s=2, for_s=3, id="slow")], clock)
+    fault = scheduler._faults[0]
+    original_apply, original_revert = fault.apply, fault.revert
+
+    def slow(step: Any) -> Any:
+        def run() -> None:
+            clock.now += 0.8  # the restart takes 0.8 s
+            step()
+
+        return run
+
+    object.__setattr__(fault, "apply", slow(original_apply))
+    object.__setattr__(fault, "revert", slow(original_revert))
+    scheduler.run(10.0, lambda: False, max_sleep_s=0.05)
+    event = scheduler.events[0]
+    assert event.applied_s == pytest.approx(2.0, abs=0.051)  # when the apply began
+    assert event.reverted_s == pytest.approx(5.8, abs=0.051)  # when the revert (due at 5 s) ended
+    assert event.revert_cause == "schedule" and not event.lasted_to_end
+
+
 def test_open_ended_fault_is_reverted_by_revert_all_newest_first() -> None:
     clock = FakeClock()
     scheduler, journal = make([NoteSpec(at_s=1, id="a"), NoteSpec(at_s=2, id="b")], clock)
