@@ -75,6 +75,10 @@ def _console() -> Console:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
     """taxstorm: chaos and load testing for e-invoicing platforms and their client systems."""
+    import os
+
+    if os.getcwd() not in sys.path:  # --client my_module:create finds modules of the current folder (as uvicorn)
+        sys.path.insert(0, os.getcwd())
 
 
 @cli.command()
