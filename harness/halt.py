@@ -100,25 +100,30 @@ SERVER_ERROR_SHARE = 0.1  # above this share of 5xx/429 answers before the first
 
 
 def blame_baseline(
-    records: Sequence[OperationRecord], before_s: float, platform_stats: dict[str, Any] | None, proxy_ok: bool
+    records: Sequence[OperationRecord],
+    before_s: float,
+    platform_stats: dict[str, Any] | None,
+    probe_ms: float | None,
+    max_p95_ms: float,
 ) -> Blame:
     """Tell a broken client from a sick environment when the steady-state check fails.
 
     The client is to blame when its answers were defects (exceptions, undefined outcomes, hangs), or when the
-    platform answered its admin API and /health through Toxiproxy and served nearly every request it got without
-    a server error: then the environment was healthy and the client still failed its users.
+    environment was demonstrably healthy: the admin API answered, /health answered through Toxiproxy
+    (``probe_ms``, None if it did not) well within the latency limit, and the platform served nearly every
+    request without a server error. Otherwise the environment is.
     """
     baseline = [r for r in records if r.operation == USER_OPERATION and r.end_s < before_s]
     defects = [r for r in baseline if r.defect]
     if defects:
         first = defects[0]
-        return Blame(
-            True, f"{len(defects)} of {len(baseline)} answers were client defects ({first.defect}: {first.error})"
-        )
+        return Blame(True, f"{len(defects)} of {len(baseline)} answers were client defects ({first.defect})")
     if platform_stats is None:
         return Blame(False, "the platform's admin API did not answer")
-    if not proxy_ok:
+    if probe_ms is None:
         return Blame(False, "the platform did not answer /health through Toxiproxy")
+    if probe_ms * 2 > max_p95_ms:
+        return Blame(False, f"the platform answers /health through Toxiproxy in {probe_ms:.1f} ms itself")
     counts = platform_stats.get("requests", [])
     served = sum(int(r["count"]) for r in counts)
     errors = sum(int(r["count"]) for r in counts if int(r["status"]) >= 500 or int(r["status"]) == 429)
@@ -126,6 +131,6 @@ def blame_baseline(
         return Blame(False, f"the platform answered {errors} of {served} requests with a server error or 429")
     return Blame(
         True,
-        f"the platform and Toxiproxy were healthy ({served} requests, {errors} server errors): "
-        "the client under test failed its users",
+        f"the platform and Toxiproxy were healthy ({served} requests, {errors} server errors, /health in "
+        f"{probe_ms:.1f} ms): the client under test failed its users",
     )

@@ -112,14 +112,16 @@ def check_options(scenario: Scenario, options: RunOptions) -> None:
         )
 
 
-def proxy_answers(client_url: str, timeout_s: float = 3.0) -> bool:
-    """Whether the platform answers /health through Toxiproxy (the way clients reach it)."""
+def proxy_round_trip_ms(client_url: str, timeout_s: float = 3.0) -> float | None:
+    """How long the platform takes to answer /health through Toxiproxy (the way clients reach it); None if not."""
     import requests
 
+    started = time.perf_counter()
     try:
-        return requests.get(f"{client_url}/health", timeout=timeout_s).status_code == 200
+        answer = requests.get(f"{client_url}/health", timeout=timeout_s)
     except requests.RequestException:
-        return False
+        return None
+    return (time.perf_counter() - started) * 1000.0 if answer.status_code == 200 else None
 
 
 def new_run_id(scenario: Scenario) -> str:
@@ -389,7 +391,8 @@ class Runner:
             stats: dict[str, Any] | None = stack.admin.stats()
         except Exception:
             stats = None
-        blame = blame_baseline(recorder.records, before_s, stats, proxy_answers(stack.client_url))
+        limit = self.scenario.steady_state.max_p95_ms
+        blame = blame_baseline(recorder.records, before_s, stats, proxy_round_trip_ms(stack.client_url), limit)
         assert self.result.steady_state is not None
         self.result.steady_state["blame"] = "client" if blame.client else "environment"
         if blame.client:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.halt import SteadyStateCheck, check_steady_state, halt_reason
+from harness.halt import SteadyStateCheck, blame_baseline, check_steady_state, halt_reason
 from harness.scenario import ErrorRateHaltSpec, LatencyHaltSpec, SteadyStateSpec
 from loadtests.records import OperationRecord
 from tests.unit.test_gates_and_windows import op
@@ -44,3 +44,26 @@ def test_steady_state_needs_enough_healthy_operations_before_the_first_fault() -
     assert problem(SteadyStateSpec(max_p95_ms=5000), slow, 20.0) == "p95 9000 ms > 5000 ms"
     late = [*healthy, op(6.5, 10, "late")]  # finished after the check: not part of the baseline it saw
     assert check_steady_state(SteadyStateSpec(), late, 6.0).operations == 20
+
+
+def stats(ok: int, server_errors: int = 0) -> dict[str, object]:
+    rows = [{"method": "POST", "route": "/api/v1/invoices", "status": 200, "count": ok}]
+    return {"requests": [*rows, {"method": "POST", "route": "/api/v1/invoices", "status": 503, "count": server_errors}]}
+
+
+def test_an_unhealthy_baseline_is_the_clients_fault_only_when_the_environment_was_demonstrably_healthy() -> None:
+    failing = [op(t / 2, 10, f"f{t}", "failed", None) for t in range(20)]
+    blame = blame_baseline(failing, 10.0, stats(40), 3.0, 5000)
+    assert blame.client and "the client under test failed its users" in blame.reason
+    assert not blame_baseline(failing, 10.0, None, 3.0, 5000).client  # the admin API did not answer
+    assert not blame_baseline(failing, 10.0, stats(40), None, 5000).client  # nothing through Toxiproxy
+    busy = blame_baseline(failing, 10.0, stats(40, server_errors=20), 3.0, 5000)
+    assert not busy.client and "20 of 60 requests with a server error" in busy.reason
+    slow_path = blame_baseline(failing, 10.0, stats(40), 3.0, 4.0)  # an unreachable latency limit
+    assert not slow_path.client and "/health through Toxiproxy in 3.0 ms itself" in slow_path.reason
+
+
+def test_client_defects_before_the_first_fault_are_always_the_clients_fault() -> None:
+    broken = [OperationRecord(t, t + 0.01, "issue", "failed", f"d{t}", 0, defect="issue:exception") for t in range(5)]
+    blame = blame_baseline(broken, 10.0, None, None, 5000)
+    assert blame.client and "5 of 5 answers were client defects (issue:exception)" in blame.reason
