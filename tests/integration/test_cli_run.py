@@ -154,6 +154,9 @@ def test_signal_mid_fault_reverts_and_leaves_nothing_behind(
     result, state = only_run(tmp_path / "reports")
     assert result["status"] == "interrupted" and signals[0].name in result["reason"]
     assert result["faults"][0]["reverted_s"] is not None
+    if len(signals) > 1:  # no drain: orders told "queued" never had their chance, so nothing is judged
+        assert "before the drain: not judged" in result["reason"] and result["gates"] == []
+        assert result["backlog_check"]["message"] == "no drain: not compared"
     assert_no_child_left(state)
 
 
