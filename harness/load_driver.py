@@ -25,7 +25,7 @@ from locust.runners import LocalRunner, MasterRunner
 from chaos.processes import ManagedProcess
 from chaos.waiting import NotReadyError, wait_until
 from harness.errors import EnvironmentError_
-from loadtests.context import LoadContext
+from loadtests.context import STOP_MARGIN_S, LoadContext
 from loadtests.distributed import FLUSH_MESSAGE, SHIPMENT_MESSAGE, MasterCollector
 from loadtests.drain import drain_clients
 from loadtests.records import Recorder
@@ -88,7 +88,7 @@ class LocalLoad:
         self.recorder = context.recorder
         self.classes = classes
         self.environment = Environment(
-            user_classes=classes, stop_timeout=STOP_TIMEOUT_S, parsed_options=locust_defaults(classes)
+            user_classes=classes, stop_timeout=context.stop_timeout_s, parsed_options=locust_defaults(classes)
         )
         self._runner: LocalRunner | None = self.environment.create_local_runner()
 
@@ -150,8 +150,9 @@ class DistributedLoad:
         self.options = options
         self.state_dir = state_dir
         self._processes: list[ManagedProcess] = []
+        self.stop_timeout_s = max(STOP_TIMEOUT_S, float(plan.get("answer_budget_s", 0)) + STOP_MARGIN_S)
         self.environment = Environment(
-            user_classes=classes, stop_timeout=STOP_TIMEOUT_S, parsed_options=locust_defaults(classes)
+            user_classes=classes, stop_timeout=self.stop_timeout_s, parsed_options=locust_defaults(classes)
         )
         self.runner: MasterRunner = self.environment.create_master_runner(options.bind_host, options.bind_port)
         self.collector = MasterCollector(self.environment, recorder)
@@ -201,7 +202,7 @@ class DistributedLoad:
         our drain request) for ``stop_timeout`` seconds afterwards."""
         self.runner.send_message(STOP_MESSAGE)
         workers = self.options.workers
-        self._wait_until(lambda: self.collector.complete(workers), self.clock() + STOP_TIMEOUT_S + REPORT_GRACE_S)
+        self._wait_until(lambda: self.collector.complete(workers), self.clock() + self.stop_timeout_s + REPORT_GRACE_S)
         if self.runner.state not in ("stopped", "ready"):
             self.runner.update_state("stopped")  # what the web UI shows (its start button works again)
 
@@ -222,7 +223,8 @@ class DistributedLoad:
         """Ask every worker to drain until ``until_s``; wait for their reports saying they did (plus a report)."""
         self.runner.send_message(DRAIN_MESSAGE, {"until_s": until_s})
         # a worker stopped by Locust's own stop message (the web UI's Stop) reads its inbox stop_timeout s later
-        self._wait_until(self._all_drained, max(until_s, self.clock() + STOP_TIMEOUT_S) + REPORT_GRACE_S, forced)
+        latest = max(until_s, self.clock() + self.stop_timeout_s) + REPORT_GRACE_S
+        self._wait_until(self._all_drained, latest, forced)
         return self.backlog()
 
     def _all_drained(self) -> bool:

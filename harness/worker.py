@@ -68,6 +68,7 @@ class ScenarioWorker:
             first_seller=index * SELLERS_PER_WORKER,
         )
         environment.user_classes = user_classes(self.context, load, dict(plan["platform_settings"]))
+        environment.stop_timeout = self.context.stop_timeout_s  # in flight: at least one answer budget
 
     def on_stop(self, environment: Environment, **_: Any) -> None:
         """Stop the users gracefully (Locust's own stop message would hold the worker's inbox for stop_timeout)."""

@@ -24,6 +24,7 @@ from loadtests.platform_session import PlatformSession
 from loadtests.records import Operation, OperationRecord, Recorder
 
 DEFAULT_ANSWER_BUDGET_S = 30.0
+STOP_MARGIN_S = 5.0
 FAILED_OUTCOMES = frozenset({"failed", "error", "mismatch", "not_found"})
 
 
@@ -59,6 +60,9 @@ class LoadContext:
 
     def __post_init__(self) -> None:
         self._seller_index = itertools.count(self.first_seller)
+        # a stopping load waits for operations in flight: at least one answer budget, or the harness itself would
+        # cut a call short that the client still had time for
+        self.stop_timeout_s = max(self.stop_timeout_s, self.answer_budget_s + STOP_MARGIN_S)
         self.period_open.set()  # a run with a housekeeping user clears it before any user starts
 
     def new_client(self) -> tuple[Seller, GuardedClient]:
