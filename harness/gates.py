@@ -212,9 +212,15 @@ def recovery_time_gate(spec: RecoveryTimeGateSpec, snapshot: Snapshot) -> list[G
             why = "it was never applied" if fault.applied_s is None else f"{fault.label} lasted to the run's end"
             results.append(not_judged(name, window, spec.within_s, f"no recovery to measure: {why}"))
             continue
-        ttr = time_to_recover(snapshot.series, fault.reverted_s, snapshot.baseline_p95_ms, criteria)
-        if ttr is None:
-            message = f"not recovered before the run ended (criteria: success >= {spec.min_success:.0%}, p95 <= "
+        until_s, what = _recovery_end(snapshot, fault)
+        ttr = time_to_recover(snapshot.series, fault.reverted_s, snapshot.baseline_p95_ms, criteria, until_s)
+        span = (until_s if until_s is not None else len(snapshot.series)) - fault.reverted_s
+        if ttr is None and span < spec.within_s + spec.hold_s:
+            why = f"{what} came {span:.1f} s after the revert, too soon to see a recovery within {spec.within_s:g} s "
+            why += f"held {spec.hold_s} s"
+            results.append(not_judged(name, window, spec.within_s, why))
+        elif ttr is None:
+            message = f"not recovered before {what} (criteria: success >= {spec.min_success:.0%}, p95 <= "
             message += f"{spec.latency_factor:g}x baseline {snapshot.baseline_p95_ms:.0f} ms, for {spec.hold_s} s)"
             results.append(GateResult(name, window, False, None, spec.within_s, message))
         else:
@@ -222,6 +228,15 @@ def recovery_time_gate(spec: RecoveryTimeGateSpec, snapshot: Snapshot) -> list[G
             message = f"recovered {ttr:.1f} s after the revert"
             results.append(GateResult(name, window, passed, ttr, spec.within_s, message))
     return results
+
+
+def _recovery_end(snapshot: Snapshot, fault: FaultEvent) -> tuple[float | None, str]:
+    """Where a fault's recovery can be seen: until the next fault is applied, else until the run's end."""
+    assert fault.reverted_s is not None
+    later = [f.applied_s for f in snapshot.faults if f.applied_s is not None and f.applied_s >= fault.reverted_s]
+    if later:
+        return min(later), "the next fault"
+    return None, "the run's end"
 
 
 def amplification_gate(spec: AmplificationGateSpec, snapshot: Snapshot) -> list[GateResult]:
@@ -279,7 +294,9 @@ def recovery_times(snapshot: Snapshot, criteria: RecoveryCriteria | None = None)
     asks (a fault lasting to the run's end has no recovery to measure)."""
     chosen = criteria or RecoveryCriteria()
     return {
-        f.label: time_to_recover(snapshot.series, f.reverted_s, snapshot.baseline_p95_ms, chosen)
+        f.label: time_to_recover(
+            snapshot.series, f.reverted_s, snapshot.baseline_p95_ms, chosen, _recovery_end(snapshot, f)[0]
+        )
         for f in snapshot.faults
         if f.reverted_s is not None and not f.lasted_to_end
     }

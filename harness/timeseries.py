@@ -96,14 +96,20 @@ class RecoveryCriteria:
 
 
 def time_to_recover(
-    series: Sequence[Second], reverted_s: float, baseline_p95_ms: float, criteria: RecoveryCriteria
+    series: Sequence[Second],
+    reverted_s: float,
+    baseline_p95_ms: float,
+    criteria: RecoveryCriteria,
+    until_s: float | None = None,
 ) -> float | None:
     """Seconds from the revert to the start of the first run of ``hold_s`` healthy seconds (idle seconds are
-    skipped, not counted); None when the run ended first."""
+    skipped, not counted), looking only at the seconds before ``until_s`` (the next fault: what users meet then
+    is that fault's, not a recovery from this one); None when none came in time."""
     first = max(0, int(reverted_s))
+    last = len(series) if until_s is None else max(first, int(until_s))
     streak_start: int | None = None
     streak = 0
-    for second in series[first:]:
+    for second in series[first:last]:
         if second.operations == 0:
             continue
         if criteria.healthy(second, baseline_p95_ms):

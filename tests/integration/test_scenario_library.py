@@ -1,5 +1,8 @@
-"""The scenario library: each story, shortened with ``--scale``, passes with the resilient client and fails
-with the naive one on the gate the story is about. Both runs of a story go at once (their own stacks)."""
+"""The scenario library judges clients right, story by story, every run of a story at once (each has its own
+stack): the resilient reference client and the outsider's careful client (examples/outsider_client.py, written
+from docs/writing-a-client.md alone) pass; the naive client fails on the story's gate; and every one-defect
+client (tests/clients/defects.py) fails the story that exposes it, on the gate or finding that names its defect.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +32,24 @@ STORIES = {
     "ledger_stall": (0.25, "graceful"),
     "wuhan_outage_gameday": (0.2, "error_rate"),
 }
+CAREFUL = "examples.outsider_client:create"
+# one-defect client (tests.clients.defects) → (the story that exposes it, the gate, or "integrity:<finding>")
+DEFECTS = {
+    "drops_queue": ("maintenance_window", "integrity:never_issued"),
+    "never_drains": ("platform_crash", "integrity:never_issued"),
+    "queues_everything": ("peak_season_filing", "drain"),
+    "unknown_status": ("smoke", "contract"),
+    "new_serial_per_retry": ("smoke", "integrity:duplicates"),
+    "acks_on_202": ("network_degradation", "integrity:no_number"),
+    "shares_invoice_number": ("network_degradation", "integrity:mismatched"),
+    "fabricates_number": ("network_partition", "integrity:mismatched"),
+    "no_timeout": ("network_partition", "contract"),
+    "no_backoff": ("month_end_overload", "amplification"),
+    "ignores_retry_after": ("wuhan_outage_gameday", "amplification"),
+    "retries_refusals": ("policy_change", "amplification"),
+    "swallows_refusals": ("policy_change", "integrity:lost"),
+    "never_reauthenticates": ("token_revocation_storm", "integrity:never_issued"),
+}
 
 
 def start(scenario: str, scale: float, client: str, report_dir: Path) -> subprocess.Popen[str]:
@@ -43,19 +64,44 @@ def finished(proc: subprocess.Popen[str], report_dir: Path) -> tuple[int, str, d
     return proc.returncode, output, json.loads(result_file.read_text())
 
 
-def test_every_library_scenario_has_a_story_test() -> None:
+def failures(result: dict[str, Any]) -> list[str]:
+    return [f"{g['name']} [{g['window']}]: {g['message']}" for g in result["gates"] if not g["passed"]]
+
+
+def test_every_library_scenario_has_a_story_test_and_every_defect_a_story() -> None:
     assert sorted(STORIES) == sorted(p.stem for p in (REPO / "scenarios").glob("*.yaml"))
+    from tests.clients import defects
+
+    assert {story for story, _ in DEFECTS.values()} <= set(STORIES)
+    assert all(callable(getattr(defects, name, None)) for name in DEFECTS)
+
+
+def assert_caught(name: str, expected: str, code: int, output: str, result: dict[str, Any]) -> None:
+    """The run of a one-defect client failed (exit 1) on the gate or finding that names its defect."""
+    assert code == 1 and result["status"] == "failed", f"{name} was not failed:\n{output[-3000:]}"
+    gate, _, finding = expected.partition(":")
+    named = [g for g in result["gates"] if g["kind"] == gate]
+    assert named and not all(g["passed"] for g in named), f"{name} passed {gate}: {named}\n{failures(result)}"
+    if finding:
+        found = {k: len(v) for k, v in result["reconciliation"].items() if isinstance(v, list) and v}
+        assert result["reconciliation"][finding], f"{name}: no {finding} finding, found {found}"
 
 
 @pytest.mark.parametrize("scenario", sorted(STORIES))
-def test_resilient_passes_and_naive_fails_on_the_story_gate(scenario: str, tmp_path: Path) -> None:
+def test_the_story_passes_careful_clients_and_fails_each_broken_one_on_its_gate(scenario: str, tmp_path: Path) -> None:
     scale, story_gate = STORIES[scenario]
-    resilient = start(scenario, scale, "resilient", tmp_path / "resilient")
-    naive = start(scenario, scale, "naive", tmp_path / "naive")
-    code, output, result = finished(resilient, tmp_path / "resilient")
-    naive_code, naive_output, naive_result = finished(naive, tmp_path / "naive")
-    failed = [f"{g['name']} [{g['window']}]: {g['message']}" for g in result["gates"] if not g["passed"]]
-    assert code == 0 and result["status"] == "passed", f"resilient failed {failed}\n{output[-3000:]}"
+    clients = {"resilient": "resilient", "careful": CAREFUL, "naive": "naive"}
+    clients |= {name: f"tests.clients.defects:{name}" for name, (story, _) in DEFECTS.items() if story == scenario}
+    runs = {name: start(scenario, scale, ref, tmp_path / name) for name, ref in clients.items()}
+    done = {name: finished(proc, tmp_path / name) for name, proc in runs.items()}
+    for name in ("resilient", "careful"):
+        code, output, result = done[name]
+        assert code == 0 and result["status"] == "passed", f"{name} failed {failures(result)}\n{output[-3000:]}"
+        assert result["client_defects"] == [] and result["backlog_check"]["agrees"], result["backlog_check"]
+    naive_code, naive_output, naive_result = done["naive"]
     assert naive_code == 1 and naive_result["status"] == "failed", naive_output[-3000:]
     story = [g for g in naive_result["gates"] if g["kind"] == story_gate]
     assert story and not all(g["passed"] for g in story), f"naive passed {story_gate}: {story}"
+    for name, (story_name, expected) in DEFECTS.items():
+        if story_name == scenario:
+            assert_caught(name, expected, *done[name])

@@ -261,3 +261,20 @@ def test_time_to_invoice_counts_queued_orders_until_their_drain_and_latency_only
     never = Run(with_latency(10, "queued"), (fault(),))
     (none,) = judge(TimeToInvoiceGateSpec(window="f", max_ms=10_000), never)
     assert not none.passed and none.message == "no data: no operations in f"
+
+
+def test_a_recovery_is_looked_for_only_until_the_next_fault() -> None:
+    """Healthy seconds after the *next* fault are that fault's recovery, not this one's (an outsider saw 8 s
+    charged to a fault whose recovery the next fault had cut short)."""
+    first, second = fault("a", applied=10, reverted=20), fault("b", applied=22, reverted=26)
+    slow_until_next = Run(with_latency(900, "queued", start=10, end=26), (first, second), end_s=60)
+    results = {r.window: r for r in judge(RecoveryTimeGateSpec(within_s=20), slow_until_next)}
+    assert (
+        not results["recovery:a"].judged
+        and "the next fault came 2.0 s after the revert" in results["recovery:a"].message
+    )
+    assert results["recovery:b"].judged and results["recovery:b"].observed == 0.0
+    long_gap = (fault("a", applied=5, reverted=8), fault("b", applied=26, reverted=28))
+    never = Run(with_latency(900, "queued", start=5, end=28), long_gap, end_s=60)
+    results = {r.window: r for r in judge(RecoveryTimeGateSpec(within_s=10), never)}
+    assert not results["recovery:a"].passed and "not recovered before the next fault" in results["recovery:a"].message

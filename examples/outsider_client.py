@@ -1,0 +1,912 @@
+"""An ERP's invoicing client for the 数电票-style platform, written from docs/writing-a-client.md alone.
+
+Run it with ``taxstorm run scenarios/smoke.yaml --client examples.outsider_client:create``. (Written by a
+developer who read only the guide, the README and the platform's OpenAPI document; tests/clients/defects.py
+breaks it one rule at a time to prove that each rule is judged.)
+
+How it behaves (each rule is one of the guide's):
+
+- Every order gets its request serial before the first send (derived from ``orderRef`` and written to an
+  append-only outbox journal in ``state_dir``); every retry of that order reuses it.
+- ``issue()`` answers within half of ``answer_budget_s``. An outcome it does not know (timeout, reset,
+  ``500 E9005``, ``504 E9004``, ``ISSUED`` without a number) is looked up by serial; the same serial is resubmitted
+  only when the platform says it never got it. Whatever is still unknown at the deadline is ``queued``.
+- Busy answers (``429 E9001``, ``503 E9003``) are retried a few times after ``Retry-After`` with jitter and
+  exponential back-off; the wait is shared by every call of the seller. Down answers (refused / reset
+  connections, ``503 E9002``, ``503 E9006``) open a circuit breaker: orders are queued without sending until a
+  single probe gets through. Announced maintenance (``/notices``) and features shown DOWN (``/status``) queue
+  orders without sending.
+- Business refusals are ``rejected`` and never retried. ``401`` refreshes the one shared token once
+  (single-flight) and retries once; ``403 E1004`` queues the order and asks for a token again now and then.
+- ``drain()`` settles queued orders oldest first: look up what may have been sent, send what was never sent,
+  stop at the first sign that the platform is busy or down. An order is worked by one caller at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+import re
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any, ClassVar, Literal
+
+import httpx
+
+from clients.orders import Order
+from clients.protocol import ClientConfig, Outcome
+
+log = logging.getLogger(__name__)
+
+INVOICE_NO = re.compile(r"^\d{20}$")
+
+# Codes whose answer is final: the data (or the seller's standing) must change before it can be issued.
+BUSINESS_CODES = frozenset(
+    {"E1005", "E2001", "E2002", "E2003", "E2004", "E2005", "E3002", "E4001", "E4002", "E4003", "E4004"}
+    | {"E5001", "E5002", "E5003", "E5004", "E6002"}
+)
+AUTH_CODES = frozenset({"E1001", "E1002", "E1003"})
+BUSY_CODES = frozenset({"E9001", "E9003"})
+DOWN_CODES = frozenset({"E9002", "E9006"})
+UNKNOWN_CODES = frozenset({"E9004", "E9005"})
+
+CONNECT_TIMEOUT_S = 2.0
+MIN_ATTEMPT_S = 0.5  # no request is started with less time than this left
+MIN_SEND_S = 1.0  # no issue request is started with less than this left (it would likely end unknown)
+MAX_REQUESTS_PER_WORK = 6  # requests one issue()/drain step may send for one order
+MAX_BUSY_TRIES = 2  # busy answers inside one issue() before the order is queued
+BREAKER_THRESHOLD = 3  # consecutive transport failures that open the circuit
+BREAKER_OPEN_S = (1.0, 2.0)  # first and longest open period (probing is cheap: GET /health)
+PROBE_TIMEOUT_S = 1.0  # the half-open probe's timeout
+REVERIFY_RETRY_S = 2.0  # how often a token is asked for while re-verification is pending
+WATCH_EVERY_S = 2.0  # how often /status and /notices are read (one reader per platform and process)
+NOTICE_MARGIN_S = 1.0  # stop sending this long before an announced window
+
+
+# --------------------------------------------------------------------------------------------------- wire
+
+
+Kind = Literal[
+    "issued",  # the invoice exists and carries its number
+    "processing",  # accepted; the final status comes later
+    "refused",  # a business refusal (or a FAILED invoice): final
+    "absent",  # by-serial: the platform never got this serial
+    "in_progress",  # 409 E3003: the same serial is still being worked on
+    "busy",  # 429 / 503 E9003: come back after Retry-After
+    "down",  # refused connection, maintenance, feature switched off
+    "auth",  # 401: the token is no good
+    "reverify",  # 403 E1004: a human must re-verify before tokens are granted
+    "unknown",  # the request may have been committed: look it up by serial
+    "unsent",  # nothing was sent (no time left, no token, pool exhausted)
+]
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One platform answer, classified."""
+
+    kind: Kind
+    code: str = ""
+    message: str = ""
+    retry_after: float | None = None
+    invoice_no: str | None = None
+    hold_until: float | None = None  # when (monotonic) the platform said it is back (maintenance, switched off)
+    transport: bool = False  # the failure was the network's, not an HTTP answer
+
+
+class TokenUnavailable(Exception):
+    """No token can be had now; ``reply`` says why (busy, down, reverify, unsent)."""
+
+    def __init__(self, reply: Reply) -> None:
+        super().__init__(reply.message)
+        self.reply = reply
+
+
+def retry_after_of(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return min(max(float(value), 0.0), 120.0)
+    except ValueError:
+        return None
+
+
+def envelope_of(response: httpx.Response) -> tuple[str, str, Any]:
+    """``(code, message, data)`` of an envelope; an unreadable body gives an empty code."""
+    try:
+        body = response.json()
+    except ValueError:
+        return "", f"HTTP {response.status_code} with an unreadable body", None
+    if not isinstance(body, dict):
+        return "", f"HTTP {response.status_code} with an unexpected body", None
+    return str(body.get("code") or ""), str(body.get("message") or ""), body.get("data")
+
+
+def parse_time(value: Any) -> float | None:
+    """An ISO 8601 timestamp of the platform as epoch seconds (platform clock)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value).timestamp()
+    except ValueError:
+        return None
+
+
+def invoice_reply(data: Any, order: Order) -> Reply:
+    """Classify an invoice record (from an issue answer or a by-serial lookup)."""
+    if not isinstance(data, dict):
+        return Reply("unknown", message="answer without an invoice record")
+    if str(data.get("orderRef") or order.order_ref) != order.order_ref:
+        return Reply("unknown", message=f"the platform answered for order {data.get('orderRef')!r}")
+    status = str(data.get("status") or "")
+    number = data.get("invoiceNo")
+    if status == "ISSUED":
+        if isinstance(number, str) and INVOICE_NO.match(number):
+            return Reply("issued", invoice_no=number)
+        return Reply("unknown", message="the platform reported ISSUED without an invoice number")
+    if status in ("PROCESSING", "PENDING", "ACCEPTED"):
+        return Reply("processing", message="accepted, still processing")
+    if status == "FAILED":
+        reason = data.get("error") or data.get("errorMessage") or data.get("message") or "the platform refused it"
+        return Reply("refused", code=str(data.get("errorCode") or ""), message=f"invoice FAILED: {reason}")
+    return Reply("unknown", message=f"unexpected invoice status {status!r}")
+
+
+def classify(response: httpx.Response, order: Order, lookup: bool) -> Reply:
+    """Classify an answer to ``POST /invoices`` or ``GET /invoices/by-serial``."""
+    code, message, data = envelope_of(response)
+    status = response.status_code
+    retry_after = retry_after_of(response)
+    text = f"{code} {message}".strip()
+    if status in (200, 202) and code in ("0000", ""):
+        return invoice_reply(data, order)
+    if code in AUTH_CODES or (status == 401 and not code):
+        return Reply("auth", code, text)
+    if code == "E1004":
+        return Reply("reverify", code, text)
+    if code == "E3004" or (lookup and status == 404):
+        return Reply("absent", code, text)
+    if code == "E3003":
+        return Reply("in_progress", code, text, retry_after)
+    if code in BUSY_CODES or (status == 429 and not code):
+        return Reply("busy", code, text, retry_after)
+    if code in DOWN_CODES:
+        hold = None
+        if code == "E9002" and retry_after is None:
+            retry_after = 5.0
+        if retry_after is not None:
+            hold = time.monotonic() + retry_after
+        return Reply("down", code, text, retry_after, hold_until=hold)
+    if code in UNKNOWN_CODES or status >= 500 or not code:
+        return Reply("unknown", code, text or f"HTTP {status}", retry_after)
+    if code in BUSINESS_CODES or 400 <= status < 500:
+        return Reply("refused", code, text)
+    return Reply("unknown", code, text)
+
+
+# ------------------------------------------------------------------------------------------ shared state
+
+
+class Breaker:
+    """A circuit breaker on the platform: closed; open until a time; then half-open, where one caller probes the
+    platform (``GET /health``, short timeout) while the others keep queueing."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._failures = 0
+        self._open_until = 0.0
+        self._opened = 0  # consecutive openings, for the back-off of the open period
+        self._probing = False
+        self._probe_started = 0.0
+        self.reason = ""
+
+    def _probe_busy(self, now: float) -> bool:  # under self._lock; a probe lost by its caller expires
+        return self._probing and now - self._probe_started < PROBE_TIMEOUT_S + 2.0
+
+    def allow(self) -> Literal["closed", "probe", "open"]:
+        """May a request go out now: yes (closed), after this caller's probe (probe), or not (open)."""
+        with self._lock:
+            now = time.monotonic()
+            if now < self._open_until:
+                return "open"
+            if self._opened == 0:
+                return "closed"
+            if self._probe_busy(now):
+                return "open"
+            self._probing = True
+            self._probe_started = now
+            return "probe"
+
+    def blocked(self) -> str | None:
+        with self._lock:
+            now = time.monotonic()
+            if now < self._open_until or (self._opened and self._probe_busy(now)):
+                return self.reason or "the platform is unreachable"
+            return None
+
+    def success(self) -> None:
+        with self._lock:
+            self._failures = 0
+            self._opened = 0
+            self._probing = False
+            self._open_until = 0.0
+
+    def release_probe(self) -> None:
+        """A probe ended without saying whether the platform is reachable (busy, or nothing was sent)."""
+        with self._lock:
+            self._probing = False
+
+    def failure(self, reason: str, immediate: bool = False) -> None:
+        with self._lock:
+            self._failures += 1
+            was_probe = self._probing
+            self._probing = False
+            now = time.monotonic()
+            if now < self._open_until:
+                return  # already open: the failures of calls sent before it opened do not lengthen it
+            if immediate or was_probe or self._failures >= BREAKER_THRESHOLD:
+                first, longest = BREAKER_OPEN_S
+                period = min(longest, first * 2.0**self._opened)
+                self._opened += 1
+                self._open_until = now + period * random.uniform(0.8, 1.2)
+                self.reason = reason
+
+    def hold(self, until: float, reason: str) -> None:
+        """Stop sending until ``until`` (monotonic): the platform said when it is back."""
+        with self._lock:
+            self._open_until = max(self._open_until, until)
+            self._opened = max(self._opened, 1)
+            self._probing = False
+            self.reason = reason
+
+
+class PlatformWatch:
+    """Reads ``/status`` and ``/notices`` in the background; one reader per platform address and process."""
+
+    _registry: ClassVar[dict[str, PlatformWatch]] = {}
+    _registry_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, base_url: str) -> None:
+        self._base_url = base_url
+        self._lock = threading.Lock()
+        self._users = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._issue_down_seen = -1e9  # monotonic time /status last showed issuing DOWN
+        self._status_at = -1e9
+        self._windows: list[tuple[float, float, str]] = []  # (start, end) monotonic, notice id
+        self._offset = 0.0  # platform clock minus wall clock
+
+    @classmethod
+    def acquire(cls, base_url: str) -> PlatformWatch:
+        with cls._registry_lock:
+            watch = cls._registry.get(base_url)
+            if watch is None:
+                watch = cls._registry[base_url] = PlatformWatch(base_url)
+            watch._users += 1
+            if watch._thread is None:
+                watch._stop.clear()
+                watch._thread = threading.Thread(target=watch._run, name="platform-watch", daemon=True)
+                watch._thread.start()
+            return watch
+
+    def release(self) -> None:
+        with PlatformWatch._registry_lock:
+            self._users -= 1
+            if self._users <= 0:
+                self._stop.set()
+                self._thread = None
+                PlatformWatch._registry.pop(self._base_url, None)
+
+    def blocked(self) -> str | None:
+        """Why issuing must not be tried now (an announced window, issuing DOWN), or None."""
+        now = time.monotonic()
+        with self._lock:
+            for start, end, notice in self._windows:
+                if start - NOTICE_MARGIN_S <= now < end:
+                    return f"announced maintenance {notice} in progress: issuing later"
+            if now - self._issue_down_seen < WATCH_EVERY_S * 1.5 and now - self._status_at < 3 * WATCH_EVERY_S:
+                return "the platform shows issuing DOWN: issuing later"
+        return None
+
+    def _run(self) -> None:
+        with httpx.Client(base_url=self._base_url, timeout=httpx.Timeout(2.0, connect=CONNECT_TIMEOUT_S)) as http:
+            while not self._stop.is_set():
+                try:
+                    self._poll(http)
+                except Exception:  # a watcher must never die: the next round tries again
+                    log.debug("platform watch round failed", exc_info=True)
+                self._stop.wait(WATCH_EVERY_S)
+
+    def _poll(self, http: httpx.Client) -> None:
+        platform_now: float | None = None
+        try:
+            response = http.get("/api/v1/status")
+        except httpx.HTTPError:
+            response = None
+        if response is not None and response.status_code == 200:
+            _, _, data = envelope_of(response)
+            if isinstance(data, dict):
+                platform_now = parse_time(data.get("time"))
+                features = data.get("features") if isinstance(data.get("features"), dict) else {}
+                state = str(features.get("issue", "UP")) if isinstance(features, dict) else "UP"
+                with self._lock:
+                    self._status_at = time.monotonic()
+                    if state == "DOWN":
+                        self._issue_down_seen = time.monotonic()
+        try:
+            response = http.get("/api/v1/notices")
+        except httpx.HTTPError:
+            return
+        if response.status_code != 200:
+            return
+        _, _, data = envelope_of(response)
+        notices = data.get("notices") if isinstance(data, dict) else None
+        if not isinstance(notices, list):
+            return
+        if platform_now is not None:
+            self._offset = platform_now - time.time()
+        offset = self._offset
+        mono_minus_wall = time.monotonic() - time.time()
+        windows: list[tuple[float, float, str]] = []
+        for notice in notices:
+            if not isinstance(notice, dict):
+                continue
+            features = notice.get("affectedFeatures")
+            if isinstance(features, list) and features and not {"issue", "auth"} & {str(f) for f in features}:
+                continue
+            start, end = parse_time(notice.get("start")), parse_time(notice.get("end"))
+            if start is None or end is None:
+                continue
+            # platform clock -> wall clock -> monotonic clock
+            windows.append((start - offset + mono_minus_wall, end - offset + mono_minus_wall, str(notice.get("id"))))
+        with self._lock:
+            self._windows = windows
+
+
+class TokenKeeper:
+    """One bearer token per seller, shared by every call; refreshed by one caller at a time."""
+
+    def __init__(self, http: httpx.Client, config: ClientConfig) -> None:
+        self._http = http
+        self._config = config
+        self._lock = threading.Lock()  # guards the fields below
+        self._refresh = threading.Lock()  # single flight: the holder fetches, the others wait for its result
+        self._token: str | None = None
+        self._generation = 0
+        self._expires_at = 0.0
+        self._refresh_at = 0.0
+        self._blocked_until = 0.0  # do not ask before this (re-verification pending, busy, down)
+        self._blocked: Reply | None = None
+        self.reverify_pending = False
+
+    def get(self, deadline: float) -> tuple[str, int]:
+        """A valid token and its generation, or TokenUnavailable."""
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                if self._token is not None and now < self._refresh_at:
+                    return self._token, self._generation
+                still_valid = self._token is not None and now < self._expires_at - 5
+                if self._token is not None and still_valid and (self._refresh.locked() or now < self._blocked_until):
+                    return self._token, self._generation  # a refresh ahead of expiry is running or failed: keep it
+                if now < self._blocked_until and self._blocked is not None:
+                    raise TokenUnavailable(self._blocked)
+                generation = self._generation
+            wait = deadline - time.monotonic()
+            if wait <= MIN_ATTEMPT_S or not self._refresh.acquire(timeout=wait):
+                raise TokenUnavailable(Reply("unsent", message="no token in time"))
+            try:
+                with self._lock:
+                    fresh = self._generation != generation  # another caller fetched one meanwhile
+                    failed = self._blocked is not None and time.monotonic() < self._blocked_until
+                if not fresh and not failed:  # (after another caller's failed fetch: its answer stands)
+                    self._fetch(deadline)
+            finally:
+                self._refresh.release()
+
+    def invalidate(self, generation: int) -> None:
+        """The token of ``generation`` was refused: the next get() fetches a new one (once for all callers)."""
+        with self._lock:
+            if generation == self._generation and self._token is not None:
+                self._token = None
+
+    def require_reverify(self, generation: int, reply: Reply) -> None:
+        """A call answered 403 E1004: drop the token and ask for one again only now and then."""
+        with self._lock:
+            if generation == self._generation:
+                self._token = None
+        self._note_reverify(reply.message)
+
+    def _note_reverify(self, message: str) -> None:
+        if not self.reverify_pending:
+            log.warning(
+                "ALERT seller %s: face / real-name re-verification required before new tokens (%s)",
+                self._config.seller_tax_id,
+                message,
+            )
+        self.reverify_pending = True
+        self._block(Reply("reverify", "E1004", f"re-verification required: {message}"), REVERIFY_RETRY_S)
+
+    def blocked(self) -> Reply | None:
+        with self._lock:
+            if time.monotonic() < self._blocked_until and self._blocked is not None and self._token is None:
+                return self._blocked
+            return None
+
+    def _fetch(self, deadline: float) -> None:
+        remaining = deadline - time.monotonic()
+        body = {
+            "clientId": self._config.client_id,
+            "clientSecret": self._config.client_secret,
+            "taxpayerId": self._config.seller_tax_id,
+        }
+        timeout = httpx.Timeout(
+            min(remaining, 5.0), connect=min(CONNECT_TIMEOUT_S, remaining), pool=max(0.1, min(remaining, 1.0))
+        )
+        try:
+            response = self._http.post("/api/v1/auth/token", json=body, timeout=timeout)
+        except httpx.HTTPError as exc:
+            self._block(Reply("down", message=f"cannot reach the platform for a token: {exc!r}", transport=True), 1.0)
+            return
+        code, message, data = envelope_of(response)
+        if response.status_code == 200 and code == "0000" and isinstance(data, dict) and data.get("accessToken"):
+            ttl = float(data.get("expiresIn") or 600)
+            now = time.monotonic()
+            with self._lock:
+                self._token = str(data["accessToken"])
+                self._generation += 1
+                self._expires_at = now + ttl
+                self._refresh_at = now + max(ttl * 0.8, ttl - 120)
+                self._blocked_until = 0.0
+                self._blocked = None
+                if self.reverify_pending:
+                    log.warning("seller %s: tokens are granted again", self._config.seller_tax_id)
+                self.reverify_pending = False
+            return
+        text = f"{code} {message}".strip()
+        if code == "E1004":
+            self._note_reverify(message)
+        elif code in BUSY_CODES or response.status_code == 429:
+            self._block(Reply("busy", code, text, retry_after_of(response)), retry_after_of(response) or 1.0)
+        elif code in DOWN_CODES or response.status_code >= 500:
+            self._block(Reply("down", code, text, retry_after_of(response)), retry_after_of(response) or 2.0)
+        else:  # bad credentials: nothing a retry changes soon; ask again later
+            self._block(Reply("down", code, f"token refused: {text}"), 5.0)
+
+    def _block(self, reply: Reply, seconds: float) -> None:
+        with self._lock:
+            self._blocked = reply
+            self._blocked_until = time.monotonic() + seconds * random.uniform(1.0, 1.3)
+
+
+# ------------------------------------------------------------------------------------------------ outbox
+
+
+@dataclass
+class Record:
+    """One order in the outbox: its serial (chosen before the first send) and where it stands."""
+
+    order: Order
+    serial: str
+    state: Literal["working", "queued", "done"] = "working"
+    sent: bool = False  # it may have reached the platform: look it up before sending again
+    busy: bool = False  # an issue() or a drain works on it right now
+    attempts: int = 0  # sends for the current answer
+    error: str = ""
+    not_before: float = 0.0  # monotonic time before which a drain leaves it alone
+    retries: int = 0  # drain passes that did not settle it
+
+
+class Journal:
+    """An append-only JSON-lines outbox journal in the client's own folder (serials are written before sending)."""
+
+    def __init__(self, folder: Path) -> None:
+        self._lock = threading.Lock()
+        self._file: IO[str] | None = None
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._file = (folder / "outbox.jsonl").open("a", encoding="utf-8")
+        except OSError:
+            log.warning("outbox journal unavailable in %s: keeping the outbox in memory only", folder, exc_info=True)
+
+    def write(self, **entry: Any) -> None:
+        if self._file is None:
+            return
+        line = json.dumps(entry, separators=(",", ":"), default=str)
+        with self._lock:
+            try:
+                self._file.write(line + "\n")
+                self._file.flush()
+            except (OSError, ValueError):
+                log.debug("journal write failed", exc_info=True)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+
+
+# ------------------------------------------------------------------------------------------------ client
+
+
+class OutsiderClient:
+    """The client system: issue, queue, drain."""
+
+    max_busy_tries: ClassVar[int] = MAX_BUSY_TRIES
+
+    def __init__(self, config: ClientConfig) -> None:
+        self.config = config
+        self.deadline_s = max(1.0, config.answer_budget_s / 2)
+        self.read_timeout_s = max(0.5, self.deadline_s * 2 / 3)
+        self._http = httpx.Client(
+            base_url=config.base_url,
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+            headers={"Accept": "application/json"},
+        )
+        self._tokens = TokenKeeper(self._http, config)
+        self._breaker = Breaker()
+        self._watch = PlatformWatch.acquire(config.base_url)
+        self._journal = Journal(Path(config.state_dir))
+        self._lock = threading.Lock()
+        self._records: dict[str, Record] = {}
+        self._queue: dict[str, Record] = {}  # the backlog: records in state "queued", oldest first
+        self._busy_until = 0.0  # shared Retry-After: nobody sends before this
+        self._prefix = hashlib.sha256(config.seller_tax_id.encode()).hexdigest()[:6]
+        self._closed = False
+
+    # ---------------------------------------------------------------------------------------- protocol
+
+    def issue(self, order: Order) -> Outcome:
+        return self._issue(order, time.monotonic() + self.deadline_s)
+
+    def issue_batch(self, orders: Sequence[Order]) -> list[Outcome]:
+        """Each order of an ERP batch on its own greenlet, all under one deadline; one outcome per order."""
+        deadline = time.monotonic() + self.deadline_s
+        results: list[Outcome | None] = [None] * len(orders)
+        gate = threading.Semaphore(8)
+
+        def work(index: int, order: Order) -> None:
+            with gate:
+                try:
+                    results[index] = self._issue(order, deadline)
+                except Exception as exc:  # pragma: no cover - _issue does not raise
+                    log.exception("batch item failed")
+                    results[index] = Outcome("failed", order.order_ref, attempts=0, error=f"client error: {exc!r}")
+
+        threads = [threading.Thread(target=work, args=(i, order), daemon=True) for i, order in enumerate(orders)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return [
+            result if result is not None else Outcome("failed", order.order_ref, attempts=0, error="no answer")
+            for result, order in zip(results, orders, strict=True)
+        ]
+
+    def backlog(self) -> int:
+        return len(self._queue)
+
+    def drain(self, budget_s: float) -> list[Outcome]:
+        """Settle queued orders, oldest first, for about ``budget_s``: wait out Retry-After inside the budget,
+        leave when the platform is down or refuses tokens (the next drain tries again).
+
+        No order is started after ``budget_s``; one started before may run its own deadline (half an answer
+        budget) to the end, so a drain lasts at most its budget plus half an answer budget.
+        """
+        end = time.monotonic() + max(0.0, budget_s)
+        settled: list[Outcome] = []
+        skipped: set[str] = set()  # orders this drain already tried without settling them
+        while time.monotonic() < end and not self._closed:
+            if self._blocked_now() is not None:
+                time.sleep(min(0.5, max(0.0, end - time.monotonic())))  # no hot loop of empty drains
+                break
+            wait = self._busy_until - time.monotonic()
+            if wait > 0:
+                pause = wait + random.uniform(0, min(1.0, wait * 0.5))
+                if time.monotonic() + pause > end:
+                    break
+                time.sleep(pause)
+                continue
+            record = self._next_for_drain(skipped)
+            if record is None:
+                break
+            if isinstance(record, float):  # every order left is waiting for its next try
+                if time.monotonic() + record > end:
+                    break
+                time.sleep(record)
+                continue
+            record.attempts = 0
+            try:
+                reply = self._work(record, time.monotonic() + self.deadline_s, draining=True)
+            except Exception as exc:  # never let one order break the drain
+                log.exception("drain of %s failed", record.order.order_ref)
+                reply = Reply("unsent", message=f"client error: {exc!r}")
+            outcome = self._settle(record, reply, from_queue=True)
+            if outcome is not None:
+                settled.append(outcome)
+            elif reply.kind in ("down", "reverify", "auth", "unsent") or reply.transport:
+                break  # the platform is not ready (or no time is left): the next drain tries again
+            elif reply.kind != "busy":
+                skipped.add(record.order.order_ref)  # busy: tried again once the wait is over
+        return settled
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._watch.release()
+        self._http.close()
+        self._journal.close()
+
+    # ------------------------------------------------------------------------------------------ issuing
+
+    def _issue(self, order: Order, deadline: float) -> Outcome:
+        record = self._claim(order)
+        if isinstance(record, Outcome):
+            return record
+        try:
+            reply = self._work(record, deadline, draining=False)
+        except Exception as exc:  # an unexpected client error: the order may have been sent, so keep it
+            log.exception("issue of %s failed", order.order_ref)
+            reply = Reply("unknown", message=f"client error: {exc!r}")
+        outcome = self._settle(record, reply, from_queue=False)
+        return outcome if outcome is not None else self._queued_outcome(record)
+
+    def _claim(self, order: Order) -> Record | Outcome:
+        """The order's record (created with its serial before any send), marked as worked on by this call."""
+        with self._lock:
+            record = self._records.get(order.order_ref)
+            if record is None:
+                serial = self._serial_for(order)
+                record = Record(order=order, serial=serial, busy=True)
+                self._records[order.order_ref] = record
+                self._journal.write(event="serial", ref=order.order_ref, serial=serial)
+                return record
+            if record.busy:  # the same order twice at once: the other caller answers it
+                return Outcome("queued", order.order_ref, attempts=0, error="already being issued")
+            if record.state == "queued":
+                self._queue.pop(order.order_ref, None)
+            record.state = "working"
+            record.busy = True
+            record.attempts = 0
+            return record
+
+    def _serial_for(self, order: Order) -> str:
+        digest = hashlib.sha256(f"{self.config.seller_tax_id}|{order.order_ref}".encode()).hexdigest()
+        return f"OC{self._prefix}-{digest[:40]}"
+
+    def _work(self, record: Record, deadline: float, draining: bool) -> Reply:
+        """Try to settle one order before ``deadline``: a final reply (issued, refused), or why it stays queued.
+
+        A drain is more patient with the platform than an issue(): it never sleeps on one order (the next drain
+        comes soon) and leaves at the first busy answer.
+        """
+        reauthenticated = False
+        busy_tries = 0
+        own_wait_until = 0.0  # this call's exponential back-off on busy answers
+        last = Reply("unsent", message="not tried")
+        for _ in range(MAX_REQUESTS_PER_WORK):
+            blocked = self._blocked_now()
+            if blocked is not None:
+                return blocked if last.kind == "unsent" else last
+            wait_until = max(self._busy_until, own_wait_until)
+            wait = wait_until - time.monotonic()
+            if wait > 0:
+                if draining or time.monotonic() + wait + MIN_SEND_S > deadline:
+                    return last if last.kind == "busy" else Reply("busy", message="the platform asked to wait")
+                time.sleep(wait + random.uniform(0, min(1.0, wait * 0.5)))
+            permit = self._breaker.allow()
+            if permit == "open" or (permit == "probe" and not self._probe(deadline)):
+                return Reply("down", message=self._breaker.reason or "the platform is unreachable")
+            lookup = record.sent
+            reply = self._lookup(record, deadline) if lookup else self._send(record, deadline)
+            self._note_health(reply)
+            last = reply
+            kind = reply.kind
+            if kind in ("issued", "refused"):
+                return reply
+            if kind == "absent":
+                record.sent = False  # the platform never got it: the same serial may go again
+                continue
+            if kind == "unknown":
+                if not lookup:
+                    continue  # the invoice may exist: look it up by serial before anything else
+                if draining and reply.code in UNKNOWN_CODES:
+                    # the recovery call itself is failing: a replay of the same serial is idempotent
+                    reply = self._send(record, deadline)
+                    self._note_health(reply)
+                    return reply
+                return reply  # cannot tell now: it stays queued, a drain looks it up
+            if kind in ("processing", "in_progress"):
+                pause = max(reply.retry_after or 0.5, 0.3) * random.uniform(1.0, 1.3)
+                if draining or time.monotonic() + pause + MIN_ATTEMPT_S > deadline:
+                    return reply
+                time.sleep(pause)
+                continue
+            if kind == "busy":
+                busy_tries += 1
+                if draining or busy_tries >= self.max_busy_tries:
+                    return reply
+                own_wait_until = time.monotonic() + self._busy_pause(reply.retry_after, busy_tries)
+                continue
+            if kind == "auth":
+                if reauthenticated:
+                    return reply
+                reauthenticated = True
+                continue  # _request invalidated the token: the next call fetches one (single flight)
+            return reply  # down, reverify, unsent
+        return last
+
+    def _probe(self, deadline: float) -> bool:
+        """The half-open probe: is the platform reachable again? Closes or reopens the breaker."""
+        timeout = min(PROBE_TIMEOUT_S, max(0.1, deadline - time.monotonic()))
+        try:
+            response = self._http.get("/health", timeout=timeout)
+        except httpx.HTTPError as exc:
+            self._breaker.failure(f"the platform is unreachable ({type(exc).__name__})")
+            return False
+        if response.status_code >= 500:
+            self._breaker.failure(f"the platform is unhealthy (HTTP {response.status_code})")
+            return False
+        self._breaker.success()
+        return True
+
+    def _busy_pause(self, retry_after: float | None, tries: int) -> float:
+        base = max(retry_after or 0.0, 0.5 * 2.0 ** (tries - 1))
+        return base + random.uniform(0, base * 0.5)
+
+    def _send(self, record: Record, deadline: float) -> Reply:
+        payload = record.order.invoice_payload(record.serial)
+        reply = self._request("POST", "/api/v1/invoices", record, deadline, payload)
+        if reply.kind != "unsent":
+            record.attempts += 1
+        if reply.kind == "unknown" or reply.kind in ("processing", "in_progress"):
+            record.sent = True
+        if reply.kind == "absent":  # a POST never answers E3004; be safe
+            record.sent = True
+            return Reply("unknown", reply.code, reply.message)
+        return reply
+
+    def _lookup(self, record: Record, deadline: float) -> Reply:
+        return self._request("GET", f"/api/v1/invoices/by-serial/{record.serial}", record, deadline, None)
+
+    def _request(self, method: str, path: str, record: Record, deadline: float, body: dict[str, Any] | None) -> Reply:
+        least = MIN_SEND_S if method == "POST" else MIN_ATTEMPT_S
+        if deadline - time.monotonic() < least:
+            return Reply("unsent", message="no time left for another try")
+        try:
+            token, generation = self._tokens.get(deadline)
+        except TokenUnavailable as exc:
+            return exc.reply
+        remaining = deadline - time.monotonic()
+        if remaining < least:
+            return Reply("unsent", message="no time left for another try")
+        read_timeout = min(self.read_timeout_s, remaining)
+        timeout = self._timeout(read_timeout, remaining)
+        headers = {"Authorization": f"Bearer {token}"}
+        try:
+            if method == "POST":
+                response = self._http.post(path, json=body, headers=headers, timeout=timeout)
+            else:
+                response = self._http.get(path, headers=headers, timeout=timeout)
+        except httpx.PoolTimeout:
+            return Reply("unsent", message="too many requests in flight")
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            return Reply("down", message=f"cannot connect to the platform ({type(exc).__name__})", transport=True)
+        except httpx.ReadTimeout:  # sent, no answer in time: the outcome is unknown
+            # a timeout cut short by this call's own deadline says little about the platform's health
+            full = read_timeout >= self.read_timeout_s * 0.99
+            return Reply("unknown", message="no answer from the platform in time", transport=full)
+        except httpx.HTTPError as exc:  # sent (perhaps), no answer: the outcome is unknown
+            return Reply("unknown", message=f"no answer from the platform ({type(exc).__name__})", transport=True)
+        reply = classify(response, record.order, lookup=method == "GET")
+        if reply.kind == "auth":
+            self._tokens.invalidate(generation)
+        elif reply.kind == "reverify":
+            self._tokens.require_reverify(generation, reply)
+        return reply
+
+    def _timeout(self, read_timeout: float, remaining: float) -> httpx.Timeout:
+        """One request's timeouts: never longer than what is left of the caller's deadline."""
+        return httpx.Timeout(read_timeout, connect=min(CONNECT_TIMEOUT_S, remaining), pool=min(1.0, remaining))
+
+    def _note_health(self, reply: Reply) -> None:
+        """Feed the breaker and the shared busy window from one reply."""
+        if reply.kind == "unsent" or reply.kind == "reverify":
+            self._breaker.release_probe()
+            return
+        if reply.transport:
+            self._breaker.failure(reply.message, immediate=reply.kind == "down")
+            return
+        if reply.kind == "down":
+            until = reply.hold_until or time.monotonic() + 2.0
+            self._breaker.hold(until, f"{reply.message}: issuing later")
+            return
+        if reply.kind == "busy":
+            self._breaker.release_probe()
+            with self._lock:
+                self._busy_until = max(self._busy_until, time.monotonic() + (reply.retry_after or 0.5))
+            return
+        self._breaker.success()
+
+    def _blocked_now(self) -> Reply | None:
+        """Why nothing may be sent now (the guide's "queue it"), or None."""
+        if reason := self._watch.blocked():
+            return Reply("down", message=reason)
+        if reason := self._breaker.blocked():
+            return Reply("down", message=reason)
+        if (token_reply := self._tokens.blocked()) is not None:
+            return token_reply
+        return None
+
+    # ------------------------------------------------------------------------------------------ settling
+
+    def _settle(self, record: Record, reply: Reply, from_queue: bool) -> Outcome | None:
+        """Record what ``reply`` means for the order; the outcome to report, or None when it stays queued."""
+        ref = record.order.order_ref
+        with self._lock:
+            record.busy = False
+            if reply.kind == "issued":
+                outcome = Outcome("issued", ref, reply.invoice_no, attempts=record.attempts)
+                self._finish(record)
+            elif reply.kind == "refused":
+                error = f"the platform refused the invoice: {reply.message or reply.code}"
+                outcome = Outcome("rejected", ref, attempts=record.attempts, error=error)
+                self._finish(record)
+            else:
+                if record.state != "queued":
+                    record.state = "queued"
+                    self._queue[ref] = record
+                record.error = reply.message or reply.kind
+                if from_queue and reply.kind in ("processing", "in_progress"):
+                    record.not_before = time.monotonic() + max(reply.retry_after or 0.5, 0.3)
+                elif from_queue and reply.kind not in ("busy", "down", "reverify", "auth", "unsent"):
+                    record.retries += 1  # something about this order (not the platform's state) held it back
+                    record.not_before = time.monotonic() + min(4.0, 0.25 * 2.0 ** min(record.retries, 4))
+                return None
+        self._journal.write(event=outcome.status, ref=ref, serial=record.serial, invoiceNo=outcome.invoice_no)
+        return outcome
+
+    def _finish(self, record: Record) -> None:  # under self._lock
+        if record.state == "queued":
+            self._queue.pop(record.order.order_ref, None)
+        record.state = "done"
+
+    def _queued_outcome(self, record: Record) -> Outcome:
+        self._journal.write(event="queued", ref=record.order.order_ref, serial=record.serial, why=record.error)
+        return Outcome(
+            "queued",
+            record.order.order_ref,
+            attempts=record.attempts,
+            error=f"issued later (offline queue): {record.error}",
+        )
+
+    def _next_for_drain(self, skipped: set[str]) -> Record | float | None:
+        """The oldest queued order a drain may work now (marked busy), else how long until one may be worked
+        (seconds), else None."""
+        now = time.monotonic()
+        soonest: float | None = None
+        with self._lock:
+            for ref, record in self._queue.items():
+                if record.busy or ref in skipped:
+                    continue
+                if record.not_before > now:
+                    soonest = min(soonest or record.not_before, record.not_before)
+                    continue
+                record.busy = True
+                return record
+        return None if soonest is None else soonest - now
+
+
+def create(config: ClientConfig) -> OutsiderClient:
+    """The factory taxstorm calls once per seller."""
+    return OutsiderClient(config)
