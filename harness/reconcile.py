@@ -71,12 +71,12 @@ class Reconciliation:
         return sum(len(items) for items in self.findings().values())
 
 
-def final_claims(records: Iterable[OperationRecord]) -> dict[str, OperationRecord]:
-    """The last thing each order's user was told (an ``issue`` answer, later superseded by a drain)."""
-    claims: dict[str, OperationRecord] = {}
+def claims_by_order(records: Iterable[OperationRecord]) -> dict[str, list[OperationRecord]]:
+    """Everything each order's user was told, in the order it was told (``issue``/``batch`` answers, then drains)."""
+    claims: dict[str, list[OperationRecord]] = defaultdict(list)
     for record in sorted(records, key=lambda r: r.end_s):
         if record.operation in CLAIM_OPERATIONS:  # verifications and returns are not claims about an order
-            claims[record.order_ref] = record
+            claims[record.order_ref].append(record)
     return claims
 
 
@@ -133,31 +133,43 @@ class _Ledger:
 
 
 def _judge_order(
-    claim: OperationRecord | None, order_ref: str, ledger: _Ledger, expected: Decimal, returned: bool
+    told: Sequence[OperationRecord], order_ref: str, ledger: _Ledger, expected: Decimal, returned: bool
 ) -> Iterator[tuple[str, str]]:
-    """(finding kind, detail) for one order."""
+    """(finding kind, detail) for one order, each kind at most once.
+
+    Every ``issued`` answer is final for the user who got it (a number handed to a buyer), so each one is
+    checked, even one a later drain superseded; the last answer decides what a ``queued``, ``failed`` or
+    ``rejected`` user was promised."""
     live = ledger.live(order_ref)
     numbers = [b.number or "?" for b in live]
+    found: dict[str, str] = {}
     if len(live) > 1:
-        yield "duplicates", f"{len(live)} live invoices for one order: {', '.join(numbers)}"
+        found["duplicates"] = f"{len(live)} live invoices for one order: {', '.join(numbers)}"
     for blue in live:
         if blue.total != expected:
-            yield "mismatched", f"invoice {blue.number}: ledger total {blue.total} != order total {expected}"
-    status = claim.outcome if claim else "no-answer"
-    if claim is None:
-        yield "no_answer", "the client never answered for this order" + (f" (the ledger has {numbers})" if live else "")
-    elif status == "issued":
-        yield from _judge_issued(claim.invoice_no, order_ref, ledger, live, returned)
-    elif status == "queued":
-        if not live:
-            yield "never_issued", "told queued; after the drain the ledger has no live invoice for this order"
-    elif live:
-        yield "unknown", f"told {status}, but the ledger holds {', '.join(numbers)}"
+            found.setdefault(
+                "mismatched", f"invoice {blue.number}: ledger total {blue.total} != order total {expected}"
+            )
+    for claim in told:
+        if claim.outcome == "issued":
+            for kind, detail in _judge_issued(claim.invoice_no, order_ref, ledger, live, returned):
+                found.setdefault(kind, detail)
+    last = told[-1].outcome if told else None
+    if last is None:
+        found["no_answer"] = "the client never answered for this order" + (
+            f" (the ledger has {numbers})" if live else ""
+        )
+    elif last == "queued" and not live:
+        found["never_issued"] = "told queued; after the drain the ledger has no live invoice for this order"
+    elif last not in ("issued", "queued") and live:
+        found["unknown"] = f"told {last}, but the ledger holds {', '.join(numbers)}"
+    yield from found.items()
 
 
 def _judge_issued(
     claimed: str | None, order_ref: str, ledger: _Ledger, live: Sequence[_Blue], returned: bool
 ) -> Iterator[tuple[str, str]]:
+    """What is wrong with one ``issued`` answer (nothing, when its number is the order's live invoice)."""
     numbers = [b.number for b in live]
     if not claimed:
         if live:
@@ -174,12 +186,19 @@ def _judge_issued(
     owner = ledger.owner.get(claimed)
     where = "is not in the ledger" if owner is None else f"belongs to order {owner}"
     if live:
-        yield (
-            "mismatched",
-            f"told issued {claimed}, which {where}; the order's invoice is {', '.join(map(str, numbers))}",
-        )
+        shown = ", ".join(map(str, numbers))
+        yield "mismatched", f"told issued {claimed}, which {where}; the order's invoice is {shown}"
     else:
         yield "lost", f"the client's invoice {claimed} {where}; the ledger has no live invoice for this order"
+
+
+def _evidence(told: Sequence[OperationRecord], kind: str, live: Sequence[str]) -> OperationRecord | None:
+    """The answer a finding is about: the first wrong ``issued`` one for a wrong number, else the last answer."""
+    if kind in ("lost", "mismatched", "no_number"):
+        wrong = [c for c in told if c.outcome == "issued" and (not c.invoice_no or c.invoice_no not in live)]
+        if wrong:
+            return wrong[0]
+    return told[-1] if told else None
 
 
 def reconcile(
@@ -189,7 +208,7 @@ def reconcile(
 ) -> Reconciliation:
     """Judge every order the load handed to a client against the ledger (blue and red rows, any status)."""
     ledger = _Ledger.read(ledger_rows)
-    claims = final_claims(records)
+    claims = claims_by_order(records)
     returned = {r.order_ref.removesuffix("-R") for r in records if r.operation == "red"}
     contradictions: dict[str, OperationRecord] = {}
     for record in records:
@@ -199,19 +218,21 @@ def reconcile(
     found: dict[str, list[OrderFinding]] = defaultdict(list)
     live_invoices = 0
     for order_ref, expected in expected_totals.items():
-        claim = claims.get(order_ref)
+        told = claims.get(order_ref, [])
+        claim = told[-1] if told else None
         counts[claim.outcome if claim else "no-answer"] += 1
         live = tuple(b.number or "?" for b in ledger.live(order_ref))
         live_invoices += len(live)
-        judged = list(_judge_order(claim, order_ref, ledger, expected, order_ref in returned))
+        judged = list(_judge_order(told, order_ref, ledger, expected, order_ref in returned))
         check = contradictions.get(order_ref)
         if check is not None:
             judged.append(
                 ("contradicted", f"verification of {check.invoice_no}: {check.outcome} ({check.error or ''})")
             )
         for kind, detail in judged:
-            status = claim.outcome if claim else "no-answer"
-            found[kind].append(OrderFinding(order_ref, status, claim.invoice_no if claim else None, live, detail))
+            evidence = _evidence(told, kind, live)
+            status = evidence.outcome if evidence else "no-answer"
+            found[kind].append(OrderFinding(order_ref, status, evidence.invoice_no if evidence else None, live, detail))
     return Reconciliation(
         orders=len(expected_totals),
         claims=dict(counts),

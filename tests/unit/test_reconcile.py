@@ -74,7 +74,7 @@ CASES: dict[str, tuple[Story, Story]] = {
     ),
     "no_number": (
         Story([claim("A", inv=None)], [blue("A", "N1")]),
-        Story([claim("A", inv=None), claim("A", "issued", "N1", at=5, op="drain")], [blue("A", "N1")]),
+        Story([claim("A", "queued", None), claim("A", "issued", "N1", at=5, op="drain")], [blue("A", "N1")]),
     ),
     "no_answer": (
         Story([], []),  # handed to the client, never answered
@@ -119,6 +119,17 @@ def test_an_issued_claim_must_name_this_orders_live_invoice() -> None:
     assert "is not in the ledger" in local.mismatched[0].detail
     # a number made up locally, and no invoice at all
     assert reconcile({"A": TOTAL}, [claim("A", inv="LOCAL-1")], []).lost
+
+
+def test_every_issued_answer_is_final_even_when_a_later_drain_corrects_it() -> None:
+    """A number handed to a buyer cannot be taken back: a locally made one, later replaced by the real invoice
+    from a drain, is still a wrong number given to a user."""
+    told = [claim("A", inv="LOCAL-7"), claim("A", "issued", "N1", at=9, op="drain")]
+    result = reconcile({"A": TOTAL}, told, [blue("A", "N1")])
+    assert [f.order_ref for f in result.mismatched] == ["A"]
+    assert result.mismatched[0].client_invoice_no == "LOCAL-7" and "is not in the ledger" in result.mismatched[0].detail
+    numberless = [claim("A", inv=None), claim("A", "issued", "N1", at=9, op="drain")]
+    assert reconcile({"A": TOTAL}, numberless, [blue("A", "N1")]).no_number
 
 
 def test_a_reversal_nobody_asked_for_loses_the_invoice_a_return_does_not() -> None:
