@@ -6,7 +6,7 @@ BIN    := $(CURDIR)/.bin
 PYTEST_ARGS ?=
 IMAGES_ARGS ?=
 
-.PHONY: setup toxiproxy demo test images bench lint clean
+.PHONY: setup toxiproxy demo test test-fast images bench lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "taxstorm needs Python >= 3.11; set PYTHON=python3.11")'
@@ -30,6 +30,10 @@ test: setup lint
 	scripts/ensure-compose.sh
 	scripts/ensure-chromium.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The fast tier: verdict logic, gates, reconciliation, the guard, the platform in-process; no servers, seconds.
+test-fast: $(VENV)/.installed
+	$(PY) -m pytest -m "not integration" $(PYTEST_ARGS)
 
 # taxstorm:dev, its local base and the Toxiproxy image, built without a registry (needs a running Docker engine).
 images: setup

@@ -141,3 +141,19 @@ def docker_client() -> Iterator[Any]:
             yield client
     except RuntimeError as exc:
         pytest.skip(str(exc))
+
+
+SERVER_FIXTURES = frozenset({"postgres", "toxiproxy", "toxiproxy_binary", "platform", "proxied", "docker_client"})
+SLOW_UNIT_FILES = frozenset({"test_toxiproxy_install.py"})  # builds Toxiproxy with the Go toolchain
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Everything that starts a server, a process or a build is ``integration``; the rest is the fast tier
+    (``pytest -m "not integration"``: verdict logic, the platform in-process, no servers, seconds)."""
+    for item in items:
+        path = Path(str(item.fspath))
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if "integration" in path.parts or path.name in SLOW_UNIT_FILES or fixtures & SERVER_FIXTURES:
+            item.add_marker(pytest.mark.integration)
+        elif "[postgres" in item.nodeid:  # the ledger tests' PostgreSQL half
+            item.add_marker(pytest.mark.integration)
