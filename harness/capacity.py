@@ -58,8 +58,14 @@ class StepResult:
     why: str
 
 
-def capacity_scenario(scenario: Scenario, start_per_s: float, step_per_s: float, step_s: float, steps: int) -> Scenario:
-    """The scenario's platform and client under a stepped load and no faults (capacity of the healthy system)."""
+FAULT_FREE_WINDOWS = ("all", "baseline")  # the windows a run without faults still has
+
+
+def capacity_scenario(
+    scenario: Scenario, start_per_s: float, step_per_s: float, step_s: float, steps: int
+) -> tuple[Scenario, list[str]]:
+    """The scenario's platform and client under a stepped load and no faults (capacity of the healthy system),
+    and the gates left out with why: a gate on a fault's window, or on recovery, has nothing to judge there."""
     data = scenario.model_dump(mode="json", exclude_unset=True)
     load = data.setdefault("load", {})
     load.pop("rate_per_s", None)
@@ -67,7 +73,17 @@ def capacity_scenario(scenario: Scenario, start_per_s: float, step_per_s: float,
     load["shape"] = Step(start_per_s=start_per_s, step_per_s=step_per_s, every_s=step_s, max_per_s=top).model_dump()
     data.update(faults=[], halt=[], duration_s=step_s * steps, name=f"{scenario.name}-capacity")
     data["steady_state"] = {"enabled": False}
-    return Scenario.model_validate(data)
+    kept, left_out = [], []
+    for index, gate in enumerate(scenario.gates):
+        window = getattr(gate, "window", "all")
+        if gate.type == "recovery_time":
+            left_out.append(f"gates[{index}] ({gate.type}): a capacity run has no fault to recover from")
+        elif window not in FAULT_FREE_WINDOWS:
+            left_out.append(f"gates[{index}] ({gate.type} on window {window!r}): a capacity run has no faults")
+        else:
+            kept.append(gate.model_dump(mode="json"))
+    data["gates"] = kept
+    return Scenario.model_validate(data), left_out
 
 
 def judge_steps(

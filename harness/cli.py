@@ -169,7 +169,9 @@ def capacity(
 
     console = _console()
     criteria = Criteria.from_scenario(loaded)
-    probe = capacity_scenario(loaded, start_per_s, step_per_s, step_s, steps)
+    probe, left_out = capacity_scenario(loaded, start_per_s, step_per_s, step_s, steps)
+    for why in left_out:
+        console.print(f"[yellow]left out[/] {why}")
     with LiveView(console) as view:
         result = Runner(probe, options, view.observe).run()
     run_dir = Path(result.reports["json"]).parent

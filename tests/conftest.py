@@ -153,7 +153,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         path = Path(str(item.fspath))
         fixtures = set(getattr(item, "fixturenames", ()))
-        if "integration" in path.parts or path.name in SLOW_UNIT_FILES or fixtures & SERVER_FIXTURES:
-            item.add_marker(pytest.mark.integration)
-        elif "[postgres" in item.nodeid:  # the ledger tests' PostgreSQL half
+        if (
+            "integration" in path.parts
+            or path.name in SLOW_UNIT_FILES
+            or fixtures & SERVER_FIXTURES
+            or "[postgres" in item.nodeid
+        ):
             item.add_marker(pytest.mark.integration)

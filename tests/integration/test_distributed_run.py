@@ -149,3 +149,18 @@ def test_reset_after_a_killed_external_run_cleans_the_shared_proxy_but_keeps_it(
     reset_run(run_dir / "state.json", report)
     assert "platform" in toxiproxy.proxies() and toxiproxy.proxies()["platform"].enabled, report
     assert toxiproxy.toxics("platform") == {}  # the fixture checks the same on the way out
+
+
+def test_a_broken_client_on_workers_is_judged_on_the_master_with_every_defect_counted(tmp_path: Path) -> None:
+    """Defects happen on the workers; they reach the master with the records (each once) and fail the run."""
+    path = scenario(tmp_path, load=LOAD, duration_s=8, client={"ref": "tests.clients.broken:raising_issue"})
+    proc = taxstorm("run", str(path), "--workers", "2", "--report-dir", str(tmp_path / "reports"))
+    output, _ = proc.communicate(timeout=180)
+    assert proc.returncode == 1, output
+    result, state = only_run(tmp_path / "reports")
+    assert result["steady_state"]["blame"] == "client", result["reason"]
+    (defect,) = result["client_defects"]
+    assert (defect["method"], defect["kind"], defect["type"]) == ("issue", "exception", "ValueError")
+    issue_ops = result["load"]["operations"]["issue"]
+    assert defect["count"] == issue_ops["failed"] == sum(issue_ops.values()) > 0  # every one, each once
+    assert_no_child_left(state)

@@ -45,8 +45,24 @@ def test_the_capacity_scenario_keeps_platform_and_client_and_drops_faults() -> N
             "gates": [{"type": "latency", "max_ms": 250, "percentile": 99}, {"type": "error_rate", "max_rate": 0.05}],
         }
     )
-    probe = capacity_scenario(scenario, 5, 5, 10, 4)
-    assert probe.faults == [] and probe.duration_s == 40 and probe.client.ref == "naive"
+    probe, left_out = capacity_scenario(scenario, 5, 5, 10, 4)
+    assert probe.faults == [] and probe.duration_s == 40 and probe.client.ref == "naive" and left_out == []
     assert probe.platform.settings == {"capacity": {"issue": {"concurrency": 4}}}
     assert probe.load.shape is not None and probe.load.shape.rate_at(35) == 20
     assert Criteria.from_scenario(scenario) == Criteria(percentile=99, max_latency_ms=250, max_error_rate=0.05)
+
+
+def test_gates_on_fault_windows_and_recovery_are_left_out_with_the_reason() -> None:
+    """month_end_overload's amplification gate names the 'month-end' fault: capacity drops the fault, so the gate
+    goes too (it used to end in a validation traceback)."""
+    from harness.scenario import load_scenario
+    from tests.conftest import REPO
+
+    story = load_scenario(REPO / "scenarios" / "network_partition.yaml")
+    probe, left_out = capacity_scenario(story, 10, 10, 20, 10)
+    assert [g.type for g in probe.gates] == ["error_rate", "graceful", "integrity", "drain"]
+    assert left_out == ["gates[4] (recovery_time): a capacity run has no fault to recover from"]
+    overload = load_scenario(REPO / "scenarios" / "month_end_overload.yaml")
+    probe, left_out = capacity_scenario(overload, 10, 10, 20, 10)
+    assert left_out == ["gates[0] (amplification on window 'month-end'): a capacity run has no faults"]
+    assert probe.faults == [] and "amplification" not in [g.type for g in probe.gates]
