@@ -3,8 +3,10 @@
 The story keeps its shape: the run, the drain, every fault's start, length and notice, and the load shape's
 timings scale by the factor (simulated business time runs correspondingly faster or slower). Thresholds
 that are physical properties of the client (latency, time-to-recover, error rates) do not scale; the drain
-deadline does, because a backlog grows with the outage that filled it — but never below ``MIN_DRAIN_GATE_S``
-(or the original, if smaller): reconnecting, a circuit breaker's reset and the drain cadence do not shrink.
+phase and the drain deadline do, because a backlog grows with the outage that filled it — but never below
+``MIN_DRAIN_S`` and ``MIN_DRAIN_GATE_S`` (or the originals, if smaller): reconnecting, a circuit breaker's reset
+and the drain cadence do not shrink, and an order still queued when the drain phase ends is *never issued*.
+A drain phase ends as soon as every client's backlog is empty, so a longer one costs a healthy client nothing.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from harness.scenario import Scenario
 
 FAULT_TIMES = ("at_s", "for_s", "notice_ahead_s", "effective_in_s")
 SHAPE_TIMES = ("at_s", "for_s", "every_s")
-MIN_DRAIN_S = 5.0
+MIN_DRAIN_S = 15.0
 MIN_DRAIN_GATE_S = 30.0
 
 
@@ -28,7 +30,7 @@ def scale_scenario(scenario: Scenario, factor: float) -> Scenario:
         raise InvalidInputError(f"--scale {factor:g}: use a factor between 0.01 and 100 (0.25 = four times shorter)")
     data = scenario.model_dump(mode="json", exclude_unset=True)  # defaults stay defaults (rate_per_s vs shape)
     data["duration_s"] = round(scenario.duration_s * factor, 3)
-    data["drain_s"] = max(MIN_DRAIN_S, round(scenario.drain_s * factor, 3)) if scenario.drain_s else 0
+    data["drain_s"] = max(min(MIN_DRAIN_S, scenario.drain_s), round(scenario.drain_s * factor, 3))
     for fault in data.get("faults", []):
         _scale(fault, FAULT_TIMES, factor)
     load = data.get("load", {})

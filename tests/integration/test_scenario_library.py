@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +54,9 @@ DEFECTS = {
 }
 
 
+MAX_RUNS_AT_ONCE = 7  # runs of several stories overlap (each has its own stack): ~15 % of a core each
+
+
 def start(scenario: str, scale: float, client: str, report_dir: Path) -> subprocess.Popen[str]:
     command = [sys.executable, "-m", "harness", "run", str(REPO / "scenarios" / f"{scenario}.yaml")]
     command += ["--scale", str(scale), "--client", client, "--report-dir", str(report_dir)]
@@ -62,6 +67,60 @@ def finished(proc: subprocess.Popen[str], report_dir: Path) -> tuple[int, str, d
     output, _ = proc.communicate(timeout=300)
     (result_file,) = report_dir.glob("*/result.json")
     return proc.returncode, output, json.loads(result_file.read_text())
+
+
+def story_clients(scenario: str) -> dict[str, str]:
+    """Every client a story judges: the references, the outsider's, and the one-defect clients it exposes."""
+    clients = {"resilient": "resilient", "careful": CAREFUL, "naive": "naive"}
+    return clients | {
+        name: f"tests.clients.defects:{name}" for name, (story, _) in DEFECTS.items() if story == scenario
+    }
+
+
+Outcome = tuple[int, str, dict[str, Any]]
+
+
+class Library:
+    """Runs every story's clients in the background, up to MAX_RUNS_AT_ONCE processes at a time, stories in
+    order; each test waits for its own story only (so the stories of the library overlap instead of queueing)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.results: dict[str, dict[str, Outcome]] = {}
+        self._done = {name: threading.Event() for name in STORIES}
+        self._thread = threading.Thread(target=self._run_all, daemon=True)
+        self._thread.start()
+
+    def story(self, scenario: str) -> dict[str, Outcome]:
+        assert self._done[scenario].wait(timeout=1800), f"{scenario} never finished"
+        return self.results[scenario]
+
+    def _run_all(self) -> None:
+        pending = [(story, name, ref) for story in sorted(STORIES) for name, ref in story_clients(story).items()]
+        running: dict[tuple[str, str], subprocess.Popen[str]] = {}
+        outcomes: dict[str, dict[str, Outcome]] = {story: {} for story in STORIES}
+        while pending or running:
+            while pending and len(running) < MAX_RUNS_AT_ONCE:
+                story, name, ref = pending.pop(0)
+                running[(story, name)] = start(story, STORIES[story][0], ref, self.root / story / name)
+            for key, proc in list(running.items()):
+                if proc.poll() is None:
+                    continue
+                del running[key]
+                story, name = key
+                try:
+                    outcomes[story][name] = finished(proc, self.root / story / name)
+                except Exception as exc:  # reported by the story's test
+                    outcomes[story][name] = (proc.returncode or -1, f"no result: {exc}", {})
+                if len(outcomes[story]) == len(story_clients(story)):
+                    self.results[story] = outcomes[story]
+                    self._done[story].set()
+            time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory: pytest.TempPathFactory) -> Library:
+    return Library(tmp_path_factory.mktemp("library"))
 
 
 def failures(result: dict[str, Any]) -> list[str]:
@@ -88,12 +147,11 @@ def assert_caught(name: str, expected: str, code: int, output: str, result: dict
 
 
 @pytest.mark.parametrize("scenario", sorted(STORIES))
-def test_the_story_passes_careful_clients_and_fails_each_broken_one_on_its_gate(scenario: str, tmp_path: Path) -> None:
-    scale, story_gate = STORIES[scenario]
-    clients = {"resilient": "resilient", "careful": CAREFUL, "naive": "naive"}
-    clients |= {name: f"tests.clients.defects:{name}" for name, (story, _) in DEFECTS.items() if story == scenario}
-    runs = {name: start(scenario, scale, ref, tmp_path / name) for name, ref in clients.items()}
-    done = {name: finished(proc, tmp_path / name) for name, proc in runs.items()}
+def test_the_story_passes_careful_clients_and_fails_each_broken_one_on_its_gate(
+    scenario: str, library: Library
+) -> None:
+    story_gate = STORIES[scenario][1]
+    done = library.story(scenario)
     for name in ("resilient", "careful"):
         code, output, result = done[name]
         assert code == 0 and result["status"] == "passed", f"{name} failed {failures(result)}\n{output[-3000:]}"

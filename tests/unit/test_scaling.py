@@ -27,7 +27,8 @@ def scenario() -> Scenario:
 
 def test_the_timeline_scales_and_physical_thresholds_do_not() -> None:
     short = scale_scenario(scenario(), 0.25)
-    assert short.duration_s == 25 and short.drain_s == 10
+    assert short.duration_s == 25 and short.drain_s == 15  # scaled, but not below 15 s (a breaker's reset)
+    assert scale_scenario(scenario().model_copy(update={"drain_s": 8}), 0.25).drain_s == 8  # nor above the original
     slow, maintenance = short.faults
     assert (slow.at_s, slow.for_s) == (7.5, 5) and (maintenance.at_s, maintenance.for_s) == (15, 7.5)
     assert maintenance.notice_ahead_s == 2.5  # type: ignore[union-attr]
