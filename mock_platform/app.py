@@ -5,9 +5,11 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mock_platform.api import admin, auth, faults, health, invoices, red, reference, services
 from mock_platform.api.responses import error
+from mock_platform.asgi import AdminGuard, IdempotencyKeyAlias
 from mock_platform.auth import Authenticator
 from mock_platform.batch import BatchService
 from mock_platform.capacity import CapacityMiddleware, CapacityModel
@@ -50,6 +52,18 @@ async def _on_unexpected(_: Request, exc: Exception) -> JSONResponse:
     return error(ApiError(ErrorCode.INTERNAL, type(exc).__name__))
 
 
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
+    """Routing errors (no such route, method not allowed, an undecodable body) in the envelope too."""
+    assert isinstance(exc, StarletteHTTPException)
+    where = f"{request.method} {request.url.path}"
+    if exc.status_code == 404:
+        return error(ApiError(ErrorCode.NOT_FOUND, f"no route {where}"))
+    if exc.status_code == 405:
+        return error(ApiError(ErrorCode.SCHEMA, f"method not allowed: {where}", status=405))
+    status = exc.status_code if 400 <= exc.status_code < 500 else None
+    return error(ApiError(ErrorCode.SCHEMA, str(exc.detail), status=status))
+
+
 def build_state(settings: PlatformSettings, clock: Clock) -> PlatformState:
     """Wire the services of one platform instance."""
     db = open_database(settings.ledger_path, settings.database_url)
@@ -85,6 +99,7 @@ def create_app(settings: PlatformSettings, clock: Clock | None = None) -> FastAP
     app.add_exception_handler(ApiError, _on_api_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(Exception, _on_unexpected)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
     routers = [m.router for m in (health, auth, invoices, red, services, reference, admin, faults)]
     for router in routers:
         app.include_router(router)
@@ -92,4 +107,6 @@ def create_app(settings: PlatformSettings, clock: Clock | None = None) -> FastAP
     app.add_middleware(FaultGateMiddleware, board=state.board, modes=state.modes, clock=state.clock)
     routes = [route for router in routers for route in router.routes]
     app.add_middleware(CountingMiddleware, counters=state.counters, routes=routes)
+    app.add_middleware(IdempotencyKeyAlias)
+    app.add_middleware(AdminGuard, admin_token=settings.admin_token)  # outermost: before anything reads a body
     return app

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import secrets
 import uuid
 
-from starlette.types import Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mock_platform.errors import ApiError
+from mock_platform.errors import ApiError, ErrorCode
+
+API_VERSION = "v1"
 
 
 async def reject(send: Send, error: ApiError, headers: dict[str, str] | None = None) -> None:
@@ -19,5 +22,85 @@ async def reject(send: Send, error: ApiError, headers: dict[str, str] | None = N
         headers["Retry-After"] = str(error.retry_after_s)
     raw = [(b"content-type", b"application/json"), (b"x-trace-id", trace.encode())]
     raw += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
-    await send({"type": "http.response.start", "status": error.error.http_status, "headers": raw})
+    await send({"type": "http.response.start", "status": error.http_status, "headers": raw})
     await send({"type": "http.response.body", "body": body})
+
+
+class AdminGuard:
+    """Refuses ``/admin`` requests without the admin token before anything reads their body (so a stranger learns
+    nothing from validation errors), and marks every answer with ``X-Api-Version``."""
+
+    def __init__(self, app: ASGIApp, admin_token: str) -> None:
+        self.app = app
+        self.expected = f"Bearer {admin_token}".encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if scope["path"].startswith("/admin"):
+            given = dict(scope.get("headers", [])).get(b"authorization", b"")
+            if not secrets.compare_digest(given, self.expected):
+                refused = ApiError(ErrorCode.BAD_CREDENTIALS, "admin routes need 'Authorization: Bearer <admin token>'")
+                await reject(_versioned(send), refused)
+                return
+        await self.app(scope, receive, _versioned(send))
+
+
+def _versioned(send: Send) -> Send:
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), (b"x-api-version", API_VERSION.encode())]}
+        await send(message)
+
+    return wrapped
+
+
+class IdempotencyKeyAlias:
+    """``Idempotency-Key`` is an alias of ``requestSerialNo`` on ``POST /api/v1/invoices`` (DOMAIN.md §A): a body
+    without a serial takes the header's; a body with another serial is refused (E2001)."""
+
+    PATH = "/api/v1/invoices"
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        key = None
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == self.PATH:
+            key = dict(scope.get("headers", [])).get(b"idempotency-key")
+        if key is None:
+            await self.app(scope, receive, send)
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        body = b"".join(chunks)
+        try:
+            data = json.loads(body)
+        except ValueError:
+            data = None
+        if isinstance(data, dict):
+            serial = key.decode(errors="replace")
+            given = data.get("requestSerialNo", data.get("fpqqlsh"))
+            if given is not None and given != serial:
+                clash = ApiError(ErrorCode.SCHEMA, f"Idempotency-Key {serial!r} != requestSerialNo {given!r}")
+                await reject(send, ApiError(clash.error, clash.detail, "Idempotency-Key"))
+                return
+            if given is None:
+                body = json.dumps({**data, "requestSerialNo": serial}, ensure_ascii=False).encode()
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        headers = [(k, v) for k, v in scope["headers"] if k != b"content-length"]
+        headers.append((b"content-length", str(len(body)).encode()))
+        await self.app({**scope, "headers": headers}, replay, send)

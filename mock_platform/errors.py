@@ -57,6 +57,11 @@ class ApiError(Exception):
     data: dict[str, Any] | None = None
     retry_after_s: int | None = None
     headers: dict[str, str] | None = None
+    status: int | None = None  # an HTTP status other than the code's own (405 for a wrong method)
+
+    @property
+    def http_status(self) -> int:
+        return self.status if self.status is not None else self.error.http_status
 
     def envelope(self, trace_id: str) -> dict[str, Any]:
         """Render in the DOMAIN.md envelope."""

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 SERIAL_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+ZERO_RATE_MARKS = {"0": "出口零税 export", "1": "免税 exempt", "2": "不征税 not taxable", "3": "普通零税率 zero rate"}
 TAX_ID_PATTERN = r"^[0-9A-Z]{15,20}$"
 
 
@@ -56,6 +57,11 @@ class InvoiceLine(ApiModel):
     taxRate: Decimal = Field(max_digits=6, validation_alias=alias("taxRate", "slv"))
     taxAmount: Decimal = Field(max_digits=18, validation_alias=alias("taxAmount", "se"))
     lineNature: Literal["0", "1", "2"] = Field("0", validation_alias=alias("lineNature", "fphxz"))
+    zeroRateMark: Literal["0", "1", "2", "3"] | None = Field(
+        None,
+        validation_alias=alias("zeroRateMark", "lslbs"),
+        description="零税率标识, only with taxRate 0: 0 export zero rate, 1 exempt (免税), 2 not taxable, 3 zero rate",
+    )
 
 
 class Totals(ApiModel):

@@ -8,7 +8,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from mock_platform.errors import ApiError, ErrorCode
-from mock_platform.models import IssueInvoiceRequest
+from mock_platform.models import InvoiceLine, IssueInvoiceRequest
 from mock_platform.settings import TaxRate
 from mock_platform.taxid import is_valid_tax_id
 
@@ -67,6 +67,22 @@ def _check_required(request: IssueInvoiceRequest, required: tuple[str, ...]) -> 
             raise ApiError(ErrorCode.SCHEMA, "required by the new policy", name)
 
 
+MAX_PRICE_DECIMALS = 13  # quantity and unit price (DOMAIN.md §A)
+
+
+def _check_quantities(line: InvoiceLine, path: str) -> None:
+    """Quantity and unit price: finite, at most 13 decimals, and not negative on a line that is not a discount
+    (a negative quantity times a negative price must not make a positive blue line)."""
+    for name, value in (("quantity", line.quantity), ("unitPrice", line.unitPrice)):
+        if value is None:
+            continue
+        exponent = value.as_tuple().exponent
+        if not value.is_finite() or (isinstance(exponent, int) and exponent < -MAX_PRICE_DECIMALS):
+            raise ApiError(ErrorCode.SCHEMA, f"{value}: at most {MAX_PRICE_DECIMALS} decimals", f"{path}.{name}")
+        if line.lineNature != "1" and value < 0:
+            raise ApiError(ErrorCode.AMOUNT_MISMATCH, f"{name} {value} is negative on a blue line", f"{path}.{name}")
+
+
 def validate_issue(request: IssueInvoiceRequest, rules: Rules) -> None:
     """Raise ApiError naming the first offending field; return quietly when the invoice is sound."""
     _check_ids(request)
@@ -90,6 +106,9 @@ def validate_issue(request: IssueInvoiceRequest, rules: Rules) -> None:
             raise ApiError(
                 ErrorCode.AMOUNT_MISMATCH, "only discount lines (lineNature 1) are negative", f"{path}.amount"
             )
+        _check_quantities(line, path)
+        if line.zeroRateMark is not None and line.taxRate != 0:
+            raise ApiError(ErrorCode.BAD_RATE, "zeroRateMark goes with taxRate 0 only", f"{path}.zeroRateMark")
         if line.quantity is not None and line.unitPrice is not None:
             expected = money(line.quantity * line.unitPrice)
             if abs(expected - line.amount) > CENT:

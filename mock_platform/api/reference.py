@@ -7,14 +7,17 @@ from fastapi.responses import JSONResponse
 
 from mock_platform.api.responses import ok, responses
 from mock_platform.clock import iso
+from mock_platform.faultmodes import rates_for
+from mock_platform.models import ZERO_RATE_MARKS
 from mock_platform.modes import FEATURE_OF_FAMILY, FEATURES
 from mock_platform.state import StateDep
 
 router = APIRouter(prefix="/api/v1", tags=["reference"])
 
 
-@router.get("/tax-rates", responses=responses(200), summary="The effective-dated tax-rate table")
+@router.get("/tax-rates", responses=responses(200), summary="The effective-dated tax-rate table in force now")
 async def tax_rates(state: StateDep) -> JSONResponse:
+    policy = state.modes.policy_at(state.clock())
     rows = [
         {
             "rate": str(r.rate),
@@ -22,9 +25,10 @@ async def tax_rates(state: StateDep) -> JSONResponse:
             "effectiveFrom": r.effective_from.isoformat(),
             "effectiveTo": r.effective_to.isoformat() if r.effective_to else None,
         }
-        for r in state.settings.tax_rates
+        for r in rates_for(policy, state.settings.tax_rates)
     ]
-    return ok({"rates": rows})
+    required = list(policy.required_fields) if policy is not None else []
+    return ok({"rates": rows, "zeroRateMarks": ZERO_RATE_MARKS, "requiredFields": required})
 
 
 @router.get("/status", responses=responses(200), summary="Per-feature UP / DEGRADED / DOWN")

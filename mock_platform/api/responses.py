@@ -31,7 +31,7 @@ def error(exc: ApiError) -> JSONResponse:
     headers = {"X-Trace-Id": trace_id, **(exc.headers or {})}
     if exc.retry_after_s is not None:
         headers["Retry-After"] = str(exc.retry_after_s)
-    return JSONResponse(exc.envelope(trace_id), status_code=exc.error.http_status, headers=headers)
+    return JSONResponse(exc.envelope(trace_id), status_code=exc.http_status, headers=headers)
 
 
 ENVELOPE_SCHEMA: dict[str, Any] = {
