@@ -14,6 +14,14 @@ import time
 import uuid
 from pathlib import Path
 
+from mock_platform.credentials import DEV_CREDENTIAL_KEY, credentials_for
+
+
+def token_request(taxpayer: str) -> dict[str, str]:
+    """The token request of a taxpayer's own credential (a platform on the development key)."""
+    client_id, secret = credentials_for(DEV_CREDENTIAL_KEY, taxpayer)
+    return {"clientId": client_id, "clientSecret": secret, "taxpayerId": taxpayer}
+
 
 def rss_kb() -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -61,7 +69,7 @@ def main() -> int:
                 if not token["value"]:
                     answer = self.client.post(
                         "/api/v1/auth/token",
-                        json={"clientId": "taxstorm", "clientSecret": "taxstorm-secret", "taxpayerId": seller.tax_id},
+                        json=token_request(seller.tax_id),
                     )
                     token["value"] = answer.json()["data"]["accessToken"]
 

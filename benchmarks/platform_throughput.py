@@ -22,6 +22,8 @@ from pathlib import Path
 
 import httpx
 
+from mock_platform.credentials import DEV_CREDENTIAL_KEY, credentials_for
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -56,6 +58,12 @@ function delay()
   return delay_ms
 end
 """
+
+
+def token_request(taxpayer: str) -> dict[str, str]:
+    """The token request of a taxpayer's own credential (a platform on the development key)."""
+    client_id, secret = credentials_for(DEV_CREDENTIAL_KEY, taxpayer)
+    return {"clientId": client_id, "clientSecret": secret, "taxpayerId": taxpayer}
 
 
 def start(name: str, argv: list[str], workdir: Path, env: dict[str, str], url: str) -> ManagedProcess:
@@ -134,7 +142,7 @@ def main() -> int:
         try:
             token = httpx.post(
                 f"{platform_url}/api/v1/auth/token",
-                json={"clientId": "taxstorm", "clientSecret": "taxstorm-secret", "taxpayerId": seller.tax_id},
+                json=token_request(seller.tax_id),
             ).json()["data"]["accessToken"]
             wrk(platform_url, script, template, token, 8, 0)  # warm-up: first connections, SQLite pages
             bare_rps, bare_p99 = wrk(bare_url, script, template, token, CONNECTIONS, 0)

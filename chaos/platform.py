@@ -44,6 +44,18 @@ class ErrorInjectionSpec(FaultSpec):
     rate: float = Field(ge=0, le=1, description="share of requests answered with the error")
     families: list[Family] | None = Field(None, description="endpoint families; omitted = all")
     retry_after_s: int = Field(2, ge=0, description="Retry-After on 429/503/504")
+    commit_rate: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="E9005/E9004: share of the writes that commit before the error (outcome unknown; default 0.5)",
+    )
+
+    @model_validator(mode="after")
+    def _commit_only_when_unknown(self) -> ErrorInjectionSpec:
+        if self.commit_rate and self.code not in ("E9005", "E9004"):
+            raise ValueError(f"commit_rate: {self.code} refuses the request (nothing is done); only E9005/E9004 commit")
+        return self
 
 
 class ErrorInjectionFault(ModeFault):

@@ -70,8 +70,8 @@ class ClientConfig:
     seller_tax_id: str
     seller_name: str
     state_dir: Path
-    client_id: str = "taxstorm"
-    client_secret: str = "taxstorm-secret"
+    client_id: str = ""  # this seller's credential (the harness hands every seller its own)
+    client_secret: str = ""
     options: dict[str, Any] = field(default_factory=dict)
     answer_budget_s: float = 30.0  # the longest a user waits for issue(); past it the call is abandoned as failed
 

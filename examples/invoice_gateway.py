@@ -15,19 +15,22 @@ from fastapi import Body, FastAPI
 from clients.protocol import ClientConfig
 from clients.resilient import ResilientClient, ResilientOptions
 from clients.wire import order_from_json
+from mock_platform.credentials import DEV_CREDENTIAL_KEY, credentials_for
 
 
 def create_gateway() -> FastAPI:
     """One resilient client per seller, created on first use."""
     platform_url = os.environ["PLATFORM_URL"]
     state_dir = Path(os.environ.get("STATE_DIR", "gateway-state"))
+    credential_key = os.environ.get("CREDENTIAL_KEY", DEV_CREDENTIAL_KEY)  # the platform's credential_key
     options = ResilientOptions(read_timeout_s=float(os.environ.get("READ_TIMEOUT_S", "2")), issue_budget_s=3.0)
     clients: dict[str, ResilientClient] = {}
     app = FastAPI(title="example invoice gateway")
 
     def client_for(seller: dict[str, str]) -> ResilientClient:
         if seller["taxId"] not in clients:
-            config = ClientConfig(platform_url, seller["taxId"], seller["name"], state_dir)
+            client_id, secret = credentials_for(credential_key, seller["taxId"])  # each seller's own credential
+            config = ClientConfig(platform_url, seller["taxId"], seller["name"], state_dir, client_id, secret)
             clients[seller["taxId"]] = ResilientClient(config, options)
         return clients[seller["taxId"]]
 

@@ -45,6 +45,13 @@ _OPTIONS = [
         help="External mode: the platform's admin token (env TAXSTORM_ADMIN_TOKEN).",
     ),
     click.option(
+        "--credential-key",
+        envvar="TAXSTORM_CREDENTIAL_KEY",
+        default=None,
+        help="External mode: the platform's credential_key, from which every seller's credential is derived "
+        "[the platform's default development key].",
+    ),
+    click.option(
         "--docker-project",
         envvar="COMPOSE_PROJECT_NAME",
         default=None,
@@ -123,6 +130,7 @@ def run_options(report_dir: Path, values: dict[str, Any]) -> RunOptions:
         workers=worker_options,
         platform_url=values["platform_url"],
         admin_token=values["admin_token"],
+        credential_key=values["credential_key"],
         proxy=values["toxiproxy_proxy"],
         docker_project=values["docker_project"],
     )

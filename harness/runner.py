@@ -64,6 +64,7 @@ class RunOptions:
     workers: WorkerOptions | None = None  # None: the load runs in this process
     platform_url: str | None = None  # external mode (docker compose): a running platform's URL
     admin_token: str | None = None  # external mode: its admin token
+    credential_key: str | None = None  # external mode: its credential key (sellers' credentials derive from it)
     proxy: str | None = None  # external mode: an existing Toxiproxy proxy to use
     docker_project: str | None = None  # container faults act on this compose project's services
 
@@ -167,6 +168,7 @@ class Runner:
                 self.options.toxiproxy_bin_dir,
                 platform_url=self.options.platform_url,
                 admin_token=self.options.admin_token,
+                credential_key=self.options.credential_key,
                 proxy=self.options.proxy,
             ),
             self.scenario.platform,
@@ -238,6 +240,7 @@ class Runner:
             clock=self.clock,
             client_options=dict(scenario.client.options),
             answer_budget_s=scenario.answer_budget_s,
+            credential_key=stack.credential_key,
         )
 
     def _load_driver(self, load: LoadContext, stack: LocalStack) -> LoadDriver:
@@ -253,6 +256,7 @@ class Runner:
             "client": scenario.client.ref,
             "client_options": dict(scenario.client.options),
             "answer_budget_s": scenario.answer_budget_s,
+            "credential_key": stack.credential_key,
             "base_url": stack.client_url,
             "run_id": self.run_id,
         }

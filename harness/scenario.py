@@ -29,7 +29,7 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-RESERVED_PLATFORM_SETTINGS = frozenset({"ledger_path", "database_url", "admin_token", "instance"})
+RESERVED_PLATFORM_SETTINGS = frozenset({"ledger_path", "database_url", "admin_token", "instance", "credential_key"})
 
 
 class PlatformSpec(Strict):

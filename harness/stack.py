@@ -23,6 +23,7 @@ from chaos.toxiproxy.server import LocalToxiproxy
 from chaos.waiting import NotReadyError, wait_until
 from harness.errors import EnvironmentError_
 from harness.scenario import PlatformSpec
+from mock_platform.credentials import DEV_CREDENTIAL_KEY
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class StackOptions:
     ready_timeout_s: float = 30.0
     platform_url: str | None = None  # external mode: the running platform (its admin API, never proxied)
     admin_token: str | None = None  # external mode: the platform's admin token
+    credential_key: str | None = None  # external mode: the platform's credential key (default: the development key)
     proxy: str | None = None  # external mode: use this existing Toxiproxy proxy instead of creating one
 
     @property
@@ -50,6 +52,9 @@ class LocalStack:
         self.options = options
         self.platform_spec = platform
         self.admin_token = options.admin_token or secrets.token_urlsafe(24)
+        # every seller's credential derives from this key: a run's own platform gets a key of its own
+        default_key = DEV_CREDENTIAL_KEY if options.external else secrets.token_urlsafe(24)
+        self.credential_key = options.credential_key or default_key
         self.proxy_name = options.proxy or f"taxstorm-{options.run_id}"
         self.toxiproxy: ToxiproxyAPI | None = None
         self.admin: PlatformAdmin | None = None
@@ -133,6 +138,7 @@ class LocalStack:
             for name, value in self.platform_spec.settings.items()
         }
         settings["ledger_path"] = str(self.options.run_dir / "ledger.sqlite3")
+        settings["credential_key"] = self.credential_key
         settings["release"] = self.platform_spec.release
         self.platform = PlatformProcess(self.options.run_dir, self.admin_token, settings, self.options.ready_timeout_s)
         url = self.platform.start()

@@ -65,6 +65,7 @@ class ScenarioWorker:
             clock=lambda: time.monotonic() - started,
             client_options=dict(plan["client_options"]),
             answer_budget_s=float(plan["answer_budget_s"]),
+            credential_key=str(plan["credential_key"]),
             first_seller=index * SELLERS_PER_WORKER,
         )
         environment.user_classes = user_classes(self.context, load, dict(plan["platform_settings"]))

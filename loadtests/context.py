@@ -22,6 +22,7 @@ from loadtests.guard import Answer, GuardedClient
 from loadtests.orders import OrderGenerator, Seller
 from loadtests.platform_session import PlatformSession
 from loadtests.records import Operation, OperationRecord, Recorder
+from mock_platform.credentials import DEV_CREDENTIAL_KEY, credentials_for
 
 DEFAULT_ANSWER_BUDGET_S = 30.0
 STOP_MARGIN_S = 5.0
@@ -49,6 +50,7 @@ class LoadContext:
     clock: Callable[[], float]
     client_options: dict[str, object] = field(default_factory=dict)
     answer_budget_s: float = DEFAULT_ANSWER_BUDGET_S  # the longest a user waits for issue(): then it is abandoned
+    credential_key: str = DEV_CREDENTIAL_KEY  # every seller's own credential derives from the platform's key
     clients: list[GuardedClient] = field(default_factory=list)
     drain_every_s: float = 2.0
     first_seller: int = 0  # sellers are numbered from here (distributed workers take disjoint ranges)
@@ -70,11 +72,14 @@ class LoadContext:
         seller = self.generator.seller(next(self._seller_index))
         state_dir = self.state_dir / seller.tax_id  # a folder of this client's own: no file shared across sellers
         state_dir.mkdir(parents=True, exist_ok=True)
+        client_id, secret = credentials_for(self.credential_key, seller.tax_id)
         config = ClientConfig(
             base_url=self.base_url,
             seller_tax_id=seller.tax_id,
             seller_name=seller.name,
             state_dir=state_dir,
+            client_id=client_id,
+            client_secret=secret,
             options=dict(self.client_options),
             answer_budget_s=self.answer_budget_s,
         )
@@ -85,7 +90,7 @@ class LoadContext:
     def session(self) -> PlatformSession:
         """The direct platform session of other parties' traffic (receivers, returns, housekeeping)."""
         if self._session is None:
-            self._session = PlatformSession(self.base_url)
+            self._session = PlatformSession(self.base_url, self.credential_key)
         return self._session
 
     def wait_for_period(self, timeout_s: float = 60.0) -> None:

@@ -39,6 +39,7 @@ from loadtests.records import Recorder
 from loadtests.returns import make_returns_user
 from loadtests.shapes import Shape, ShapeSpec, Steady
 from loadtests.users import make_issuing_user
+from mock_platform.credentials import DEV_CREDENTIAL_KEY
 
 
 def _options(parser: Any) -> None:
@@ -58,6 +59,11 @@ def _options(parser: Any) -> None:
     group.add_argument("--housekeeping-every", type=float, default=30.0, help="seconds between top-up rounds")
     group.add_argument("--max-in-flight", type=int, default=100, help="concurrent operations per user")
     group.add_argument("--records", default="", help="write per-operation records to this CSV at test stop")
+    group.add_argument(
+        "--credential-key",
+        default=DEV_CREDENTIAL_KEY,
+        help="the platform's credential_key: each seller's credential derives from it (default: the development key)",
+    )
 
 
 @dataclass
@@ -108,6 +114,7 @@ def bind(environment: Environment) -> _Bound:
         recorder=_RECORDERS.setdefault(environment, Recorder()),
         clock=lambda: time.monotonic() - started,
         client_options=parse_options_json(options.client_options, "--client-options"),
+        credential_key=options.credential_key,
     )
     cap = options.max_in_flight
     plan = HousekeepingPlan(

@@ -12,6 +12,7 @@ from typing import Any
 
 from clients.http_stack import ConnectFailed, HttpStack, JsonBody, Reply, RequestFailed, StackKind, make_stack
 from clients.transport import TokenProvider
+from mock_platform.credentials import DEV_CREDENTIAL_KEY, credentials_for
 
 
 @dataclass(frozen=True)
@@ -35,13 +36,12 @@ class PlatformSession:
     def __init__(
         self,
         base_url: str,
-        client_id: str = "taxstorm",
-        client_secret: str = "taxstorm-secret",
+        credential_key: str = DEV_CREDENTIAL_KEY,
         timeout_s: float = 5.0,
         stack: StackKind = "auto",
     ) -> None:
         self._http: HttpStack = make_stack(stack, base_url, timeout_s, timeout_s)
-        self._credentials = (client_id, client_secret)
+        self._credential_key = credential_key
         self._tokens: dict[str, TokenProvider] = {}
 
     def call(self, taxpayer: str, method: str, path: str, body: JsonBody | None = None) -> CallResult:
@@ -62,7 +62,7 @@ class PlatformSession:
         return _result(reply)
 
     def _fetch_token(self, taxpayer: str) -> tuple[str, float]:
-        client_id, secret = self._credentials
+        client_id, secret = credentials_for(self._credential_key, taxpayer)  # each taxpayer's own credential
         body = {"clientId": client_id, "clientSecret": secret, "taxpayerId": taxpayer}
         result = _result(self._http.request("POST", "/api/v1/auth/token", body))
         if not result.ok:

@@ -103,7 +103,7 @@ def create_app(settings: PlatformSettings, clock: Clock | None = None) -> FastAP
     routers = [m.router for m in (health, auth, invoices, red, services, reference, admin, faults)]
     for router in routers:
         app.include_router(router)
-    app.add_middleware(CapacityMiddleware, model=state.capacity)
+    app.add_middleware(CapacityMiddleware, model=state.capacity, key_of=state.auth.rate_key)
     app.add_middleware(FaultGateMiddleware, board=state.board, modes=state.modes, clock=state.clock)
     routes = [route for router in routers for route in router.routes]
     app.add_middleware(CountingMiddleware, counters=state.counters, routes=routes)

@@ -7,6 +7,7 @@ import threading
 from dataclasses import dataclass
 
 from mock_platform.clock import Clock
+from mock_platform.credentials import bound_taxpayer, secret_for
 from mock_platform.errors import ApiError, ErrorCode
 from mock_platform.settings import PlatformSettings
 from mock_platform.store import tokens
@@ -38,11 +39,17 @@ class Authenticator:
         self.reverify: set[str] = set()  # taxpayers who must pass face / real-name verification first
 
     def issue(self, client_id: str, client_secret: str, taxpayer_id: str) -> TokenInfo:
-        expected = self._settings.credentials.get(client_id)
+        expected = self._secret_of(client_id)
         if expected is None or not secrets.compare_digest(expected.encode(), client_secret.encode()):
             raise ApiError(ErrorCode.BAD_CREDENTIALS, "unknown clientId or wrong clientSecret", "clientSecret")
         if not is_valid_tax_id(taxpayer_id):
             raise ApiError(ErrorCode.BAD_TAX_ID, f"{taxpayer_id!r} fails the GB 32100 check", "taxpayerId")
+        if not self._may_act_for(client_id, taxpayer_id):
+            raise ApiError(
+                ErrorCode.SELLER_MISMATCH,
+                f"client {client_id} is not authorized by taxpayer {taxpayer_id}",
+                "taxpayerId",
+            )
         if taxpayer_id in self.reverify:
             raise ApiError(ErrorCode.REVERIFY, "a person must verify on the tax bureau's app before new tokens")
         with self._db.write() as tx:
@@ -54,6 +61,25 @@ class Authenticator:
                 self._settings.token_ttl_s,
                 self._settings.token_fetch_cap_30d,
             )
+
+    def _secret_of(self, client_id: str) -> str | None:
+        static = self._settings.credentials.get(client_id)
+        if static is not None:
+            return static
+        return secret_for(self._settings.credential_key, client_id) if bound_taxpayer(client_id) else None
+
+    def _may_act_for(self, client_id: str, taxpayer_id: str) -> bool:
+        if client_id in self._settings.credentials:
+            allowed = self._settings.credential_taxpayers.get(client_id, [])
+            return "*" in allowed or taxpayer_id in allowed
+        return bound_taxpayer(client_id) == taxpayer_id
+
+    def rate_key(self, authorization: str) -> str:
+        """Whose requests a rate limit counts together: the token's client credential × taxpayer (a token of no
+        one counts for itself)."""
+        token = authorization.removeprefix("Bearer ").strip()
+        info = self._lookup(token) if token else None
+        return f"{info.client_id}:{info.taxpayer_id}" if info is not None else f"token:{token[-24:]}"
 
     def caller(self, authorization: str | None) -> Caller:
         """The caller behind a header, or E1001 / E1002 / E1003."""

@@ -136,6 +136,23 @@ class CapacityModel:
     def configure(self, family: Family, config: FamilyCapacity) -> None:
         self.gates[family].config = config
 
+    def limit(self, key: str, family: Family) -> tuple[ApiError | None, dict[str, str]]:
+        """The family's rate limit for ``key``: (the 429 to answer, or None) and the X-RateLimit-* headers."""
+        gate = self.gates[family]
+        per_min = gate.config.rate_per_min
+        if per_min is None:
+            return None, {}
+        allowed, remaining, reset = self.limiter.check(key, family, per_min)
+        headers = {
+            "X-RateLimit-Limit": str(per_min),
+            "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Reset": str(reset),
+        }
+        if allowed:
+            return None, headers
+        gate.rate_limited += 1
+        return ApiError(ErrorCode.RATE_LIMITED, f"{per_min}/min for {family}", retry_after_s=reset), headers
+
     def snapshot(self) -> dict[str, dict[str, object]]:
         return {
             name: {
@@ -150,20 +167,25 @@ class CapacityModel:
         }
 
 
-def _client_key(scope: Scope) -> str:
+KeyOf = Callable[[str], str]  # the rate-limit key of an Authorization header: client credential × taxpayer
+
+
+def _authorization(scope: Scope) -> str:
     for name, value in scope.get("headers", []):
         if name == b"authorization":
-            return str(value.decode(errors="replace"))[-24:]
-    client = scope.get("client")
-    return str(client[0]) if client else "?"
+            return str(value.decode(errors="replace"))
+    return ""
 
 
 class CapacityMiddleware:
-    """Applies the capacity model in front of the API (before any handler work)."""
+    """Applies the capacity model in front of the API (before any handler work). Rate limits count per client
+    credential × taxpayer (``key_of`` resolves a token to them), so a fresh token does not reset them; token
+    fetches are limited by their handler, which reads the credential from the body."""
 
-    def __init__(self, app: ASGIApp, model: CapacityModel) -> None:
+    def __init__(self, app: ASGIApp, model: CapacityModel, key_of: KeyOf) -> None:
         self.app = app
         self.model = model
+        self.key_of = key_of
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         family = family_of(scope.get("method", ""), scope.get("path", "")) if scope["type"] == "http" else None
@@ -173,18 +195,9 @@ class CapacityMiddleware:
         gate = self.model.gates[family]
         config = gate.config
         extra: dict[str, str] = {}
-        if config.rate_per_min is not None:
-            allowed, remaining, reset = self.model.limiter.check(_client_key(scope), family, config.rate_per_min)
-            extra = {
-                "X-RateLimit-Limit": str(config.rate_per_min),
-                "X-RateLimit-Remaining": str(remaining),
-                "X-RateLimit-Reset": str(reset),
-            }
-            if not allowed:
-                gate.rate_limited += 1
-                limited = ApiError(
-                    ErrorCode.RATE_LIMITED, f"{config.rate_per_min}/min for {family}", retry_after_s=reset
-                )
+        if config.rate_per_min is not None and family != "auth":
+            limited, extra = self.model.limit(self.key_of(_authorization(scope)), family)
+            if limited is not None:
                 await reject(send, limited, extra)
                 return
         if not await gate.acquire():

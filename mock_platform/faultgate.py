@@ -1,7 +1,9 @@
 """The middleware that makes feature availability and fault modes observable on the wire.
 
-Order per API request: maintenance / switched-off feature → injected error → bad release route → the capacity
-model (next middleware) → added latency, latency leak and ledger stall → the handler → renamed fields.
+Order per API request: maintenance / switched-off feature → injected error (a write answered E9005/E9004 may
+have been served first: its outcome is unknown) → bad release route → the capacity model (next middleware) →
+added latency, latency leak and ledger stall → the handler → renamed fields → a ghost success (a write that
+committed new work loses its answer: 504, or a hang).
 """
 
 from __future__ import annotations
@@ -39,9 +41,13 @@ class FaultGateMiddleware:
         if refusal is not None:
             await reject(send, refusal)
             return
+        # the writes that create invoices: single, batch and red issuing (POST /api/v1/invoices…)
+        invoice_write = scope["method"] == "POST" and scope["path"].startswith("/api/v1/invoices")
         injected = self.modes.error_for(family, now)
         if injected is not None:
             retry = injected.retry_after_s if injected.code.http_status in (429, 503, 504) else None
+            if invoice_write and self.modes.commits_before(injected):
+                await self.app(scope, receive, _discard)  # served and committed; the answer is what goes wrong
             await reject(send, ApiError(injected.code, "injected by the fault mode", retry_after_s=retry))
             return
         release = self.modes.release.name
@@ -55,7 +61,50 @@ class FaultGateMiddleware:
             await asyncio.sleep(delay)
         if release == "renamed-field" and scope["path"].startswith("/api/v1/invoices"):
             send = _renaming(send, "invoiceNo", "invoiceNumber")
+        if invoice_write and self.modes.ghost_active(now):
+            await self._ghostly(scope, receive, send)
+            return
         await self.app(scope, receive, send)
+
+    async def _ghostly(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve a write; if it committed new work, lose its answer to the ghost mode's share (DOMAIN.md §B3)."""
+        answer = _Captured()
+        await self.app(scope, receive, answer.send)
+        ghost = self.modes.ghost_for(self.clock()) if answer.committed_new_work else None
+        if ghost is not None and ghost.mode == "504":
+            timeout = ApiError(ErrorCode.TIMEOUT, "upstream timed out; query by serial before resubmitting")
+            await reject(send, timeout, {"Retry-After": "1"})
+            return
+        if ghost is not None:
+            await asyncio.sleep(ghost.hang_ms / 1000.0)  # the answer comes after the client gave up
+        await answer.replay(send)
+
+
+async def _discard(message: Message) -> None:
+    """A send that loses the answer."""
+
+
+class _Captured:
+    """A response held back: sent on with ``replay``, or never."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    async def send(self, message: Message) -> None:
+        self.messages.append(message)
+
+    @property
+    def committed_new_work(self) -> bool:
+        """A 2xx answer that is not only a replay of earlier requests (a batch with new items counts)."""
+        start = next((m for m in self.messages if m["type"] == "http.response.start"), None)
+        if start is None or not 200 <= int(start["status"]) < 300:
+            return False
+        body = b"".join(m.get("body", b"") for m in self.messages if m["type"] == "http.response.body")
+        return b'"replayed":true' not in body or b'"replayed":false' in body
+
+    async def replay(self, send: Send) -> None:
+        for message in self.messages:
+            await send(message)
 
 
 def _renaming(send: Send, old: str, new: str) -> Send:

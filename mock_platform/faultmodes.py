@@ -25,15 +25,21 @@ REQUIRABLE_FIELDS = ("buyer.taxId", "remarks", "issuer", "lines.taxCategoryCode"
 ERROR_CODES = {e.code: e for e in ErrorCode}
 
 
+UNKNOWN_OUTCOME = frozenset({ErrorCode.INTERNAL, ErrorCode.TIMEOUT})  # E9005, E9004: the work may have been done
+DEFAULT_COMMIT_RATE = 0.5  # of writes answered E9005/E9004, the share that committed first (outcome unknown)
+
+
 @dataclass
 class ErrorInjection:
-    """Answer ``rate`` of the requests of some families with an error code instead of serving them."""
+    """Answer ``rate`` of the requests of some families with an error code instead of serving them; of the writes
+    answered with an error of unknown outcome (E9005, E9004), ``commit_rate`` were served first (committed)."""
 
     code: ErrorCode
     rate: float
     families: frozenset[Family] | None
     until: float
     retry_after_s: int = 2
+    commit_rate: float = 0.0
 
 
 @dataclass
@@ -108,11 +114,18 @@ class FaultModes:
             delay += self.release.leak_ms * (self.release.requests // 100) / 1000.0
         return delay
 
+    def ghost_active(self, now: float) -> bool:
+        return self.ghost is not None and now < self.ghost.until
+
     def ghost_for(self, now: float) -> GhostSuccess | None:
         ghost = self.ghost
         if ghost is None or now >= ghost.until:
             return None
         return ghost if self.rng.random() < ghost.rate else None
+
+    def commits_before(self, injection: ErrorInjection) -> bool:
+        """Whether this write answered with ``injection``'s error was served (committed) first."""
+        return injection.commit_rate > 0 and self.rng.random() < injection.commit_rate
 
     def stall_s(self, now: float) -> float:
         return self.stall_ms / 1000.0 if now < self.stall_until else 0.0

@@ -8,6 +8,7 @@ request survives ``kill -9``, and every platform process sharing the ledger tell
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
 import random
 import threading
@@ -91,6 +92,7 @@ class IssuingService:
         self._rng = random.Random(settings.seed)
         self._rng_lock = threading.Lock()
         self._rules: tuple[tuple[date, int], Rules] | None = None
+        self._pending: list[float] = []  # due times of this process's jobs still PROCESSING (a heap)
 
     def rules(self) -> Rules:
         """The rules in force now: today's rates, or a policy change's (recomputed when either changes)."""
@@ -139,7 +141,7 @@ class IssuingService:
         if existing is not None:
             return Accepted(self._replay(existing, row.digest, now), replayed=True)
         with self._rng_lock:
-            delay_s = sample_ms(self.settings.processing_ms, self._rng) / 1000.0
+            delay_s = self._processing_s(now)
             fails = self._rng.random() < self.settings.issue_failure_rate
         if row.kind == "blue":
             self.quota.consume(tx, row.seller, row.amount, now)  # E4001/E4002/E4003 refuse synchronously
@@ -180,6 +182,19 @@ class IssuingService:
         )
         invoices.insert(tx, invoice)
         return Accepted(invoice, replayed=False)
+
+    def _processing_s(self, now: float) -> float:
+        """How long a job accepted now stays PROCESSING: a draw of ``processing_ms`` plus the platform's own backlog
+        (``processing_per_pending_ms`` for each job of this process still PROCESSING). Under ``_rng_lock``."""
+        pending = self._pending
+        while pending and pending[0] <= now:
+            heapq.heappop(pending)
+        delay_s = sample_ms(self.settings.processing_ms, self._rng) / 1000.0
+        if delay_s <= 0:
+            return 0.0
+        delay_s += len(pending) * self.settings.processing_per_pending_ms / 1000.0
+        heapq.heappush(pending, now + delay_s)
+        return delay_s
 
     def _replay(self, existing: Invoice, digest: str, now: float) -> Invoice:
         if existing.payload_hash != digest:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from mock_platform.credentials import DEV_CREDENTIAL_KEY
 
 Family = Literal["auth", "issue", "query", "red", "verify", "quota"]
 FAMILIES: tuple[Family, ...] = ("auth", "issue", "query", "red", "verify", "quota")
@@ -36,11 +38,23 @@ class FamilyCapacity(BaseModel):
         4.0, ge=0, description="collapse: service time grows by (1 + f·overload²) as the queue fills"
     )
     retry_after_s: int = Field(2, ge=0, le=86_400)
-    rate_per_min: int | None = Field(None, ge=1, description="per client (token) per family, fixed window")
+    rate_per_min: int | None = Field(
+        None, ge=1, description="per client credential × taxpayer per family, fixed window (a new token resets nothing)"
+    )
+
+
+DEFAULT_RATE_PER_MIN: dict[Family, int] = {  # per client credential × taxpayer (DOMAIN.md §B1: a GSP's 60/min)
+    "auth": 30,
+    "issue": 600,
+    "query": 3000,
+    "red": 300,
+    "verify": 300,
+    "quota": 120,
+}
 
 
 def _default_capacity() -> dict[Family, FamilyCapacity]:
-    return {family: FamilyCapacity() for family in FAMILIES}
+    return {family: FamilyCapacity(rate_per_min=DEFAULT_RATE_PER_MIN[family]) for family in FAMILIES}
 
 
 class TaxRate(BaseModel):
@@ -84,14 +98,28 @@ class PlatformSettings(BaseSettings):
     max_lines: int = Field(100, ge=1, le=2000, description="most lines one invoice may carry")
     line_tax_tolerance: Decimal = Field(Decimal("0.00"), ge=0, le=Decimal("0.06"))
 
+    credential_key: str = Field(
+        DEV_CREDENTIAL_KEY,
+        min_length=8,
+        description="derives each taxpayer's credential (client id tp-<taxpayerId>); the default key is public",
+    )
     credentials: dict[str, str] = Field(
-        default_factory=lambda: {"taxstorm": "taxstorm-secret"}, description="client_id → client_secret"
+        default_factory=dict, description="further client_id → client_secret, each for credential_taxpayers only"
+    )
+    credential_taxpayers: dict[str, list[str]] = Field(
+        default_factory=dict, description="client_id → the taxpayers it may act for ('*': any; omitted: none)"
     )
     token_ttl_s: int = Field(7200, ge=1)
-    token_fetch_cap_30d: int | None = Field(None, ge=1, description="fetches per taxpayer per 30 days (Nuonuo: 50)")
+    token_fetch_cap_30d: int | None = Field(
+        50, ge=1, description="token fetches per taxpayer per 30 days (Nuonuo: 50): cache and share tokens"
+    )
 
     processing_ms: ServiceTime = Field(
-        ServiceTime(median_ms=0, p99_ms=0), description="time an async issue stays PROCESSING"
+        ServiceTime(median_ms=300, p99_ms=1500),
+        description="time an async issue stays PROCESSING before its final status (0: final at once)",
+    )
+    processing_per_pending_ms: float = Field(
+        5.0, ge=0, le=60_000, description="added to that for every job still PROCESSING: a busy platform is slower"
     )
     sync_timeout_s: float = Field(10.0, gt=0, description="?mode=sync waits this long, then 504 E9004")
     issue_failure_rate: float = Field(0.0, ge=0, le=1, description="share of async jobs ending FAILED (E9005)")
@@ -118,8 +146,22 @@ class PlatformSettings(BaseSettings):
     capacity: dict[Family, FamilyCapacity] = Field(default_factory=_default_capacity)
     seed: int = 0
 
+    @field_validator("capacity", mode="before")
+    @classmethod
+    def _default_rate_limits(cls, value: Any) -> Any:
+        """A family given without ``rate_per_min`` keeps its default limit (``rate_per_min: null`` switches it off)."""
+        if not isinstance(value, dict):
+            return value
+        filled = {}
+        for family, config in value.items():
+            if isinstance(config, dict) and "rate_per_min" not in config and family in DEFAULT_RATE_PER_MIN:
+                config = {**config, "rate_per_min": DEFAULT_RATE_PER_MIN[family]}
+            filled[family] = config
+        return filled
+
     @field_validator("capacity")
     @classmethod
     def _every_family(cls, value: dict[Family, FamilyCapacity]) -> dict[Family, FamilyCapacity]:
-        """Families left out keep the default (unlimited) capacity."""
-        return {family: value.get(family, FamilyCapacity()) for family in FAMILIES}
+        """Families left out keep the default capacity (unlimited concurrency, the default rate limit)."""
+        defaults = _default_capacity()
+        return {family: value.get(family, defaults[family]) for family in FAMILIES}

@@ -79,11 +79,12 @@ class RunningPlatform:
 def start_platform(
     tmp_path: Path, ledger_path: Path | None = None, port: int = 0, **settings: str | Path
 ) -> RunningPlatform:
-    """Start ``python -m mock_platform`` (settings as ``TAXSTORM_PLATFORM_*`` values) and wait for /health."""
+    """Start ``python -m mock_platform`` (settings as ``TAXSTORM_PLATFORM_*`` values) and wait for /health.
+    Issuing is instant unless ``processing_ms`` says otherwise (these tests check one rule at a time)."""
     token = secrets.token_urlsafe(16)
     tmp_path.mkdir(parents=True, exist_ok=True)
     ledger_path = ledger_path or tmp_path / "ledger.sqlite3"
-    values = {name: str(value) for name, value in settings.items()}
+    values = {"processing_ms": '{"median_ms": 0}', **{name: str(value) for name, value in settings.items()}}
     values["ledger_path"] = str(ledger_path)
     process = PlatformProcess(tmp_path, token, values)
     process.port = port

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from chaos.registry import Fault, FaultContext, default_registry
 from clients.orders import Order, OrderLine
+from clients.protocol import ClientConfig
 from clients.resilient import ResilientOptions
-from loadtests.orders import OrderGenerator
+from loadtests.orders import OrderGenerator, Seller
+from mock_platform.credentials import DEV_CREDENTIAL_KEY, credentials_for
 
 SELLER = OrderGenerator(seed=7, run_tag="t").seller(0)
 
@@ -19,15 +22,23 @@ def order(ref: str = "ORD-1", price: str = "10.50", quantity: int = 2, rate: str
     return Order(ref, SELLER.tax_id, SELLER.name, "buyer", (line,))
 
 
+def fetch(taxpayer: str = SELLER.tax_id, key: str = DEV_CREDENTIAL_KEY) -> dict[str, str]:
+    """The body of a token request with the taxpayer's own credential (a platform on ``key``)."""
+    client_id, secret = credentials_for(key, taxpayer)
+    return {"clientId": client_id, "clientSecret": secret, "taxpayerId": taxpayer}
+
+
+def client_config(base_url: str, state_dir: Path, seller: Seller = SELLER, **changes: Any) -> ClientConfig:
+    """A client's config for ``seller`` with its own credential on a platform with the development key."""
+    client_id, secret = credentials_for(DEV_CREDENTIAL_KEY, seller.tax_id)
+    return ClientConfig(base_url, seller.tax_id, seller.name, state_dir, client_id, secret, **changes)
+
+
 def http_token(url: str, taxpayer: str = SELLER.tax_id) -> dict[str, str]:
     """Authorization headers for a taxpayer from a running platform."""
     import httpx
 
-    answer = httpx.post(
-        f"{url}/api/v1/auth/token",
-        json={"clientId": "taxstorm", "clientSecret": "taxstorm-secret", "taxpayerId": taxpayer},
-        timeout=10,
-    )
+    answer = httpx.post(f"{url}/api/v1/auth/token", json=fetch(taxpayer), timeout=10)
     assert answer.status_code == 200, answer.text
     return {"Authorization": f"Bearer {answer.json()['data']['accessToken']}"}
 

@@ -103,6 +103,8 @@ def reset(state: AdminDep) -> dict[str, str]:
 
 @router.put("/capacity/{family}", summary="Change one family's capacity model at runtime")
 def set_capacity(family: Annotated[Family, Path()], config: FamilyCapacity, state: AdminDep) -> dict[str, Any]:
+    if "rate_per_min" not in config.model_fields_set:  # a capacity change keeps the family's rate limit
+        config = config.model_copy(update={"rate_per_min": state.capacity.gates[family].config.rate_per_min})
     state.capacity.configure(family, config)
     return state.capacity.snapshot()[family]
 

@@ -7,14 +7,18 @@ from fastapi.responses import JSONResponse
 
 from mock_platform.api.responses import ok, responses
 from mock_platform.clock import iso
+from mock_platform.errors import ApiError
 from mock_platform.models import TokenRequest
 from mock_platform.state import StateDep
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
 
-@router.post("/auth/token", responses=responses(200, 422), summary="Fetch an access token for a taxpayer")
+@router.post("/auth/token", responses=responses(200, 403, 422), summary="Fetch an access token for a taxpayer")
 async def fetch_token(body: TokenRequest, state: StateDep) -> JSONResponse:
+    limited, headers = state.capacity.limit(f"{body.clientId}:{body.taxpayerId}", "auth")
+    if limited is not None:
+        raise ApiError(limited.error, limited.detail, retry_after_s=limited.retry_after_s, headers=headers)
     info = state.auth.issue(body.clientId, body.clientSecret, body.taxpayerId)
     return ok(
         {

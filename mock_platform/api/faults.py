@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mock_platform.api.admin import require_admin
 from mock_platform.api.responses import responses
 from mock_platform.faultmodes import (
+    DEFAULT_COMMIT_RATE,
     ERROR_CODES,
     RELEASES,
     REQUIRABLE_FIELDS,
+    UNKNOWN_OUTCOME,
     AddedLatency,
     ErrorInjection,
     GhostSuccess,
@@ -41,6 +43,15 @@ class ErrorsMode(Mode):
     rate: float = Field(ge=0, le=1)
     families: list[Family] | None = None
     retry_after_s: int = Field(2, ge=0, le=86_400)
+    commit_rate: float | None = Field(
+        None, ge=0, le=1, description="E9005/E9004 only: share of writes committed before the error (default 0.5)"
+    )
+
+    @model_validator(mode="after")
+    def _commit_only_when_unknown(self) -> ErrorsMode:
+        if self.commit_rate and ERROR_CODES[self.code] not in UNKNOWN_OUTCOME:
+            raise ValueError(f"commit_rate: {self.code} is a refusal (nothing was done); only E9005 and E9004 commit")
+        return self
 
     @field_validator("code")
     @classmethod
@@ -104,8 +115,11 @@ def clear(state: AdminDep) -> dict[str, str]:
 @router.put("/faults/errors", summary="Answer a share of requests with an error code")
 def put_errors(mode: ErrorsMode, state: AdminDep) -> dict[str, Any]:
     families = frozenset(mode.families) if mode.families else None
+    code = ERROR_CODES[mode.code]
+    default = DEFAULT_COMMIT_RATE if code in UNKNOWN_OUTCOME else 0.0
+    commit = mode.commit_rate if mode.commit_rate is not None else default
     state.modes.errors = ErrorInjection(
-        ERROR_CODES[mode.code], mode.rate, families, mode.until(state.clock()), mode.retry_after_s
+        code, mode.rate, families, mode.until(state.clock()), mode.retry_after_s, commit
     )
     return {"mode": "error_injection"}
 
@@ -130,7 +144,7 @@ def delete_latency(state: AdminDep) -> dict[str, str]:
     return {"mode": "added_latency", "status": "reverted"}
 
 
-@router.put("/faults/ghost", summary="Commit new invoices, then lose the answer (504 or a hang)")
+@router.put("/faults/ghost", summary="Commit new invoices (single, batch, red), then lose the answer (504 or a hang)")
 def put_ghost(mode: GhostMode, state: AdminDep) -> dict[str, Any]:
     state.modes.ghost = GhostSuccess(mode.rate, mode.answer, mode.hang_ms, mode.until(state.clock()))
     return {"mode": "ghost_success"}

@@ -54,11 +54,6 @@ async def _answer(state: PlatformState, accepted: Accepted, mode: str) -> JSONRe
 async def issue_invoice(body: IssueInvoiceRequest, call: CallDep, mode: Mode = "async") -> JSONResponse:
     state, caller = call.state, call.caller
     accepted = state.issuing.issue_blue(body, caller.taxpayer_id)
-    ghost = None if accepted.replayed else state.modes.ghost_for(state.clock())
-    if ghost is not None:  # committed; now the answer goes missing (DOMAIN.md §B3)
-        if ghost.mode == "504":
-            raise ApiError(ErrorCode.TIMEOUT, "upstream timed out; query by serial before resubmitting")
-        await asyncio.sleep(ghost.hang_ms / 1000.0)
     return await _answer(state, accepted, mode)
 
 

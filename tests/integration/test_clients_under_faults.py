@@ -14,10 +14,10 @@ import pytest
 from chaos.registry import Fault, FaultContext
 from chaos.waiting import wait_until
 from clients.naive import NaiveClient, NaiveOptions
-from clients.protocol import ClientConfig, InvoiceClient
+from clients.protocol import InvoiceClient
 from clients.resilient import ResilientClient
 from tests.conftest import Proxied, running_platform
-from tests.helpers import SELLER, build_fault, fast_resilient, order
+from tests.helpers import build_fault, client_config, fast_resilient, order
 
 FAULT_READY = {"read_timeout_s": 1.0, "issue_budget_s": 3.0, "max_attempts": 4, "breaker_fail_max": 50}
 RESILIENT = fast_resilient(**FAULT_READY)
@@ -31,7 +31,7 @@ def make(proxied: Proxied, **spec: Any) -> Fault[Any]:
 
 @pytest.fixture(params=["resilient", "naive"])
 def client(request: pytest.FixtureRequest, proxied: Proxied, tmp_path: Path) -> Iterator[InvoiceClient]:
-    config = ClientConfig(proxied.client_url, SELLER.tax_id, SELLER.name, tmp_path / "client")
+    config = client_config(proxied.client_url, tmp_path / "client")
     built: InvoiceClient = (
         ResilientClient(config, RESILIENT) if request.param == "resilient" else NaiveClient(config, NAIVE)
     )
@@ -120,7 +120,7 @@ def test_maintenance_window(client: InvoiceClient, proxied: Proxied) -> None:
 
 def test_resilient_client_reads_status_and_does_not_send_into_maintenance(proxied: Proxied, tmp_path: Path) -> None:
     options = fast_resilient(**FAULT_READY, status_refresh_s=0.0)
-    config = ClientConfig(proxied.client_url, SELLER.tax_id, SELLER.name, tmp_path / "client")
+    config = client_config(proxied.client_url, tmp_path / "client")
     client = ResilientClient(config, options)
     admin = proxied.platform.admin
 
@@ -149,7 +149,7 @@ def test_resilient_client_fails_over_to_the_secondary_and_back(proxied: Proxied,
     primary = proxied.platform
     with running_platform(tmp_path / "secondary", ledger_path=primary.ledger_path, instance="secondary") as secondary:
         options = fast_resilient(**FAULT_READY, secondary_url=secondary.url, failback_s=0.5)
-        client = ResilientClient(ClientConfig(proxied.client_url, SELLER.tax_id, SELLER.name, tmp_path / "c"), options)
+        client = ResilientClient(client_config(proxied.client_url, tmp_path / "c"), options)
         try:
             assert client.issue(order("P1")).status == "issued"
             down = make(proxied, type="down")

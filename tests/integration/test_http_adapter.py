@@ -17,9 +17,9 @@ from chaos.registry import FaultContext
 from chaos.toxiproxy.server import free_port
 from chaos.waiting import wait_until
 from clients.http_adapter import HttpServiceClient, HttpServiceOptions
-from clients.protocol import ClientConfig, InvoiceClient, load_factory, parse_options
+from clients.protocol import InvoiceClient, load_factory, parse_options
 from tests.conftest import REPO, Proxied
-from tests.helpers import SELLER, order
+from tests.helpers import client_config, order
 
 
 @pytest.fixture
@@ -55,9 +55,7 @@ def gateway(proxied: Proxied, tmp_path: Path) -> Iterator[str]:
 
 def test_http_adapter_issues_queues_and_drains_through_the_service(gateway: str, proxied: Proxied) -> None:
     factory = load_factory("http")
-    client = factory(
-        ClientConfig(proxied.client_url, SELLER.tax_id, SELLER.name, Path("."), options={"service_url": gateway})
-    )
+    client = factory(client_config(proxied.client_url, Path("."), options={"service_url": gateway}))
     assert isinstance(client, InvoiceClient)
     try:
         first = client.issue(order("H1"))
@@ -81,7 +79,7 @@ def test_field_and_status_mapping(tmp_path: Path) -> None:
     options = HttpServiceOptions(
         service_url="http://127.0.0.1:9", status_field="state", invoice_field="fphm", status_map={"OK": "issued"}
     )
-    client = HttpServiceClient(ClientConfig("", SELLER.tax_id, SELLER.name, tmp_path), options)
+    client = HttpServiceClient(client_config("", tmp_path), options)
     try:
         assert client._outcome("A", {"state": "OK", "fphm": "1" * 20}).status == "issued"
         odd = client._outcome("A", {"state": "WEIRD"})

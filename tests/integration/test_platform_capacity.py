@@ -93,6 +93,8 @@ def test_rate_limit_per_client_with_headers(platform: RunningPlatform, headers: 
     assert limited.headers["X-RateLimit-Limit"] == "3"
     other = http_token(platform.url, "91350100M000100Y43")
     assert httpx.get(f"{platform.url}/api/v1/invoices", headers=other, timeout=10).status_code == 200
+    fresh = http_token(platform.url)  # the same credential and taxpayer with a new token: still limited
+    assert httpx.get(f"{platform.url}/api/v1/invoices", headers=fresh, timeout=10).status_code == 429
 
 
 def test_capacity_set_at_start(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import pytest
 from chaos.registry import Fault, FaultContext
 from chaos.toxiproxy.api import ToxiproxyAPI
 from chaos.waiting import wait_until
+from tests import helpers
 from tests.conftest import RunningPlatform
 from tests.helpers import SELLER, build_fault, http_token, order
 
@@ -58,6 +59,55 @@ def test_error_injection_answers_the_code_on_chosen_families(live: RunningPlatfo
     finally:
         fault.revert()
     assert post(live, "E1", headers).status_code == 200
+
+
+def test_an_internal_error_may_have_committed_and_a_busy_refusal_never_has(live: RunningPlatform) -> None:
+    """E9005 means 'outcome unknown': a client that resubmits under a new serial duplicates (DOMAIN.md §B3/§B8)."""
+    headers = http_token(live.url)
+    unknown = make(live, type="error_injection", code="E9005", rate=1.0, families=["issue"], commit_rate=1.0)
+    unknown.apply()
+    try:
+        assert post(live, "U1", headers).status_code == 500
+    finally:
+        unknown.revert()
+    found = httpx.get(f"{live.url}/api/v1/invoices/by-serial/U1", headers=headers, timeout=10)
+    assert found.status_code == 200 and found.json()["data"]["status"] == "ISSUED"  # it was done after all
+    busy = make(live, type="error_injection", code="E9003", rate=1.0, families=["issue"])
+    busy.apply()
+    try:
+        assert post(live, "U2", headers).status_code == 503
+    finally:
+        busy.revert()
+    assert httpx.get(f"{live.url}/api/v1/invoices/by-serial/U2", headers=headers, timeout=10).status_code == 404
+    with pytest.raises(ValueError, match="commit_rate"):  # a refusal never commits: a contradiction is refused
+        make(live, type="error_injection", code="E9003", rate=1.0, commit_rate=0.5).apply()
+
+
+def test_ghosts_haunt_batches_and_red_invoices_too(live: RunningPlatform) -> None:
+    headers = http_token(live.url)
+    blue = post(live, "R0", headers).json()["data"]
+    fault = make(live, type="ghost_success", rate=1.0, answer="504")
+    fault.apply()
+    try:
+        items = [order(f"GB{i}").invoice_payload(f"GB{i}") for i in range(3)]
+        lost = httpx.post(f"{live.url}/api/v1/invoices/batch", json={"items": items}, headers=headers, timeout=10)
+        assert lost.status_code == 504
+        entered = httpx.post(
+            f"{live.url}/api/v1/red-confirmations",
+            json={"blueInvoiceNo": blue["invoiceNo"], "reasonCode": "02", "applicant": "0"},
+            headers=headers,
+            timeout=10,
+        ).json()["data"]
+        red = {"confirmationUuid": entered["uuid"], "requestSerialNo": "RG1", "orderRef": "R0-R"}
+        lost_red = httpx.post(
+            f"{live.url}/api/v1/invoices/{blue['invoiceNo']}/red", json=red, headers=headers, timeout=10
+        )
+        assert lost_red.status_code == 504
+    finally:
+        fault.revert()
+    for serial in ("GB0", "GB1", "GB2", "RG1"):  # every one committed although its answer was lost
+        found = httpx.get(f"{live.url}/api/v1/invoices/by-serial/{serial}", headers=headers, timeout=10)
+        assert found.status_code == 200 and found.json()["data"]["status"] == "ISSUED", (serial, found.text)
 
 
 def test_platform_latency_slows_answers(live: RunningPlatform) -> None:
@@ -186,7 +236,7 @@ def test_token_revocation_and_reverification(live: RunningPlatform) -> None:
     try:
         dropped = httpx.get(f"{live.url}/api/v1/invoices", headers=headers, timeout=10)
         assert dropped.status_code == 401 and dropped.json()["code"] == "E1003"
-        fetch = {"clientId": "taxstorm", "clientSecret": "taxstorm-secret", "taxpayerId": SELLER.tax_id}
+        fetch = helpers.fetch(SELLER.tax_id)
         refused = httpx.post(f"{live.url}/api/v1/auth/token", json=fetch, timeout=10)
         assert refused.status_code == 403 and refused.json()["code"] == "E1004"
     finally:

@@ -12,10 +12,10 @@ import pytest
 from chaos.network import DownFault, DownSpec, LatencyFault, LatencySpec
 from chaos.registry import FaultContext
 from clients.orders import Order
-from clients.protocol import ClientConfig, InvoiceClient, Outcome
+from clients.protocol import InvoiceClient, Outcome
 from clients.resilient import ResilientClient
 from tests.conftest import Proxied, RunningPlatform, running_platform
-from tests.helpers import SELLER, fast_resilient, order
+from tests.helpers import client_config, fast_resilient, order
 
 FAST = fast_resilient()
 
@@ -23,7 +23,7 @@ FAST = fast_resilient()
 @pytest.fixture(params=["httpx", "gevent"])
 def client(proxied: Proxied, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[ResilientClient]:
     """The resilient client on each HTTP stack: httpx (threads) and geventhttpclient (inside Locust)."""
-    config = ClientConfig(proxied.client_url, SELLER.tax_id, SELLER.name, tmp_path / "client")
+    config = client_config(proxied.client_url, tmp_path / "client")
     resilient = ResilientClient(config, fast_resilient(http_stack=request.param))
     yield resilient
     resilient.close()
@@ -88,7 +88,7 @@ def test_validation_errors_are_not_retried(client: ResilientClient, proxied: Pro
 
 
 def test_outbox_survives_a_client_restart(proxied: Proxied, tmp_path: Path) -> None:
-    config = ClientConfig(proxied.client_url, SELLER.tax_id, SELLER.name, tmp_path / "client")
+    config = client_config(proxied.client_url, tmp_path / "client")
     down = DownFault(DownSpec(at_s=0), FaultContext("r", proxied.api, proxied.name), "down")
     first = ResilientClient(config, FAST)
     down.apply()
@@ -126,7 +126,7 @@ def test_a_failed_job_is_reissued_under_a_new_serial(tmp_path: Path) -> None:
 
 def issue_once(running: RunningPlatform, tmp_path: Path, one: Order) -> Outcome:
     """Issue one order with a fresh resilient client talking to the platform directly."""
-    client = ResilientClient(ClientConfig(running.url, SELLER.tax_id, SELLER.name, tmp_path / "client"), FAST)
+    client = ResilientClient(client_config(running.url, tmp_path / "client"), FAST)
     try:
         return client.issue(one)
     finally:
@@ -141,7 +141,7 @@ def test_connection_reuse_decides_how_a_partial_toxic_hits(
     # no background /status refresh during the calls: it would open a second pooled connection
     changes = {"read_timeout_s": 5.0, "keep_alive": keep_alive, "http_stack": stack, "status_refresh_s": 3600.0}
     options = fast_resilient(**changes)
-    client = ResilientClient(ClientConfig(proxied.client_url, SELLER.tax_id, SELLER.name, tmp_path / "c"), options)
+    client = ResilientClient(client_config(proxied.client_url, tmp_path / "c"), options)
     try:
         client.issue(order("WARM"))  # token fetched and connection opened before the toxic
         fault = LatencyFault(
@@ -206,7 +206,7 @@ def test_a_batch_whose_answer_is_lost_is_settled_by_serial_exactly_once(
 
 def test_batch_items_still_processing_are_followed_to_issued(tmp_path: Path) -> None:
     with running_platform(tmp_path / "slow", processing_ms='{"median_ms": 200, "p99_ms": 300}') as running:
-        config = ClientConfig(running.url, SELLER.tax_id, SELLER.name, tmp_path / "client")
+        config = client_config(running.url, tmp_path / "client")
         client = ResilientClient(config, FAST)
         try:
             outcomes = client.issue_batch([order(f"P{i}") for i in range(5)])
@@ -220,7 +220,7 @@ def test_batch_items_still_processing_are_followed_to_issued(tmp_path: Path) -> 
 
 
 def test_overlapping_drains_work_each_order_once(proxied: Proxied, tmp_path: Path) -> None:
-    config = ClientConfig(proxied.client_url, SELLER.tax_id, SELLER.name, tmp_path / "client")
+    config = client_config(proxied.client_url, tmp_path / "client")
     client = ResilientClient(config, fast_resilient(drain_rate_per_s=20, breaker_fail_max=1000))
     down = DownFault(DownSpec(at_s=0), FaultContext("r", proxied.api, proxied.name), "down")
     down.apply()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -13,7 +14,7 @@ from loadtests.orders import OrderGenerator
 from mock_platform.clock import OffsetClock
 from mock_platform.settings import ServiceTime
 from tests.conftest import Ledger
-from tests.helpers import SELLER, order
+from tests.helpers import SELLER, fetch, order
 from tests.platform_helpers import ADMIN, platform_app, token
 
 OTHER = OrderGenerator(seed=7, run_tag="t").seller(1)
@@ -41,13 +42,30 @@ def issue(client: TestClient, body: dict[str, Any], headers: dict[str, str] | No
 
 
 def test_token_needs_known_credentials_and_a_valid_taxpayer(client: TestClient) -> None:
-    bad = {"clientId": "taxstorm", "clientSecret": "nope", "taxpayerId": SELLER.tax_id}
+    bad = {**fetch(), "clientSecret": "nope"}
     assert client.post("/api/v1/auth/token", json=bad).json()["code"] == "E1001"
-    wrong_id = {"clientId": "taxstorm", "clientSecret": "taxstorm-secret", "taxpayerId": "91350100M000100Y44"}
+    wrong_id = fetch("91350100M000100Y44")  # the check digit is wrong
     answer = client.post("/api/v1/auth/token", json=wrong_id)
     assert answer.status_code == 422 and answer.json()["code"] == "E2003"
-    pinyin = {"client_id": "taxstorm", "client_secret": "taxstorm-secret", "nsrsbh": SELLER.tax_id}
+    mine = fetch()
+    pinyin = {"client_id": mine["clientId"], "client_secret": mine["clientSecret"], "nsrsbh": SELLER.tax_id}
     assert client.post("/api/v1/auth/token", json=pinyin).status_code == 200
+
+
+def test_a_credential_is_bound_to_its_taxpayer(ledger: Ledger) -> None:
+    other = OrderGenerator(seed=7, run_tag="t").seller(1).tax_id
+    with platform_app(ledger) as (client, _):
+        borrowed = {**fetch(), "taxpayerId": other}  # SELLER's credential, another taxpayer
+        answer = client.post("/api/v1/auth/token", json=borrowed)
+        assert answer.status_code == 403 and answer.json()["code"] == "E1005"
+        assert client.post("/api/v1/auth/token", json=fetch(other)).status_code == 200
+        foreign_key = fetch(key="another-platforms-key")  # derived under another key: unknown here
+        assert client.post("/api/v1/auth/token", json=foreign_key).json()["code"] == "E1001"
+    static = {"credentials": {"erp-app": "s3cret-s3cret"}, "credential_taxpayers": {"erp-app": [SELLER.tax_id]}}
+    with platform_app(ledger, **static) as (client, _):
+        app_fetch = {"clientId": "erp-app", "clientSecret": "s3cret-s3cret", "taxpayerId": SELLER.tax_id}
+        assert client.post("/api/v1/auth/token", json=app_fetch).status_code == 200
+        assert client.post("/api/v1/auth/token", json={**app_fetch, "taxpayerId": other}).status_code == 403
 
 
 def test_business_endpoints_need_a_token(client: TestClient) -> None:
@@ -67,10 +85,7 @@ def test_token_fetch_cap_per_30_days(ledger: Ledger) -> None:
     with platform_app(ledger, token_fetch_cap_30d=2) as (client, clock):
         token(client)
         token(client)
-        capped = client.post(
-            "/api/v1/auth/token",
-            json={"clientId": "taxstorm", "clientSecret": "taxstorm-secret", "taxpayerId": SELLER.tax_id},
-        )
+        capped = client.post("/api/v1/auth/token", json=fetch())
         assert capped.status_code == 429 and capped.json()["code"] == "E9001"
         assert capped.headers["Retry-After"] == "86400"
         clock.advance(31 * 86400)
@@ -250,3 +265,32 @@ def test_lookups_by_serial_number_and_list(client: TestClient) -> None:
     assert client.get("/api/v1/invoices/by-serial/S-1", headers=other).json()["code"] == "E3004"
     assert client.get(f"/api/v1/invoices/{first['invoiceNo']}", headers=other).status_code == 404
     assert client.get("/api/v1/invoices", headers=other).json()["data"]["total"] == 0
+
+
+def test_issuing_is_asynchronous_by_default_and_slows_with_the_platforms_own_backlog(ledger: Ledger) -> None:
+    from mock_platform.settings import PlatformSettings
+
+    assert PlatformSettings(admin_token="admin-secret").processing_ms.median_ms > 0  # realistic by default
+    slow = {"processing_ms": {"median_ms": 300, "p99_ms": 300}, "processing_per_pending_ms": 100}
+    with platform_app(ledger, **slow) as (client, clock):
+        headers = token(client)
+        answers = [
+            client.post("/api/v1/invoices", json=order(f"B{i}").invoice_payload(f"SB-{i}"), headers=headers)
+            for i in range(3)
+        ]
+        assert [a.status_code for a in answers] == [202, 202, 202]
+        assert all(
+            a.json()["data"]["status"] == "PROCESSING" and a.json()["data"]["invoiceNo"] is None for a in answers
+        )
+        assert all(int(a.headers["Retry-After"]) >= 1 for a in answers)
+        rows = {r["orderRef"]: r for r in _ledger(client)}
+        waits = [round(rows[f"B{i}"]["dueAt"] - rows[f"B{i}"]["createdAt"], 3) for i in range(3)]
+        assert waits == [0.3, 0.4, 0.5]  # each job waits for the ones already PROCESSING
+        clock.advance(1)
+        done = client.get("/api/v1/invoices/by-serial/SB-0", headers=headers).json()["data"]
+        assert done["status"] == "ISSUED" and len(done["invoiceNo"]) == 20
+
+
+def _ledger(client: TestClient) -> list[dict[str, Any]]:
+    lines = client.get("/admin/ledger", headers=ADMIN).text.splitlines()
+    return [row for row in map(json.loads, lines) if "orderRef" in row]

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from tests import helpers
 from tests.conftest import Ledger
 from tests.helpers import SELLER, order
 from tests.platform_helpers import ADMIN, platform_app, token
@@ -56,7 +57,7 @@ def test_whole_platform_maintenance_stops_even_auth_until_withdrawn(ledger: Ledg
         headers = token(client)
         notice = client.post("/admin/maintenance", json={"duration_s": 600}, headers=ADMIN).json()
         assert issue(client, headers).json()["code"] == "E9002"
-        fetch = {"clientId": "taxstorm", "clientSecret": "taxstorm-secret", "taxpayerId": SELLER.tax_id}
+        fetch = helpers.fetch(SELLER.tax_id)
         assert client.post("/api/v1/auth/token", json=fetch).json()["code"] == "E9002"
         assert client.get("/health").status_code == 200  # liveness is not an API feature
         rows = client.get("/admin/stats", headers=ADMIN).json()["requests"]
@@ -86,7 +87,7 @@ def test_reverification_blocks_new_tokens_with_e1004(ledger: Ledger) -> None:
     with platform_app(ledger) as (client, _):
         client.post("/admin/tokens/revoke", json={"taxpayers": [SELLER.tax_id]}, headers=ADMIN)
         client.post("/admin/reverify", json={"taxpayers": [SELLER.tax_id]}, headers=ADMIN)
-        fetch = {"clientId": "taxstorm", "clientSecret": "taxstorm-secret", "taxpayerId": SELLER.tax_id}
+        fetch = helpers.fetch(SELLER.tax_id)
         refused = client.post("/api/v1/auth/token", json=fetch)
         assert refused.status_code == 403 and refused.json()["code"] == "E1004"
         client.post("/admin/reverify", json={"taxpayers": [SELLER.tax_id], "required": False}, headers=ADMIN)

@@ -8,8 +8,9 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from loadtests.orders import OrderGenerator
 from tests.conftest import Ledger
-from tests.helpers import order
+from tests.helpers import fetch, order
 from tests.platform_helpers import ADMIN, platform_app, token
 
 
@@ -167,3 +168,18 @@ def test_landed_names_the_orders_with_an_invoice_that_is_or_will_be_issued(ledge
         assert client.post("/admin/ledger/landed", json={"orderRefs": ["A"]}).status_code == 401
         refused = client.post("/admin/ledger/landed", json={"orderRefs": "A"}, headers=ADMIN)
         assert refused.status_code == 400 and refused.json()["code"] == "E2001"
+
+
+def test_throttling_is_on_by_default_and_counts_per_credential_and_taxpayer(ledger: Ledger) -> None:
+    from mock_platform.settings import PlatformSettings
+
+    limits = {f: c.rate_per_min for f, c in PlatformSettings(admin_token="admin-secret").capacity.items()}
+    assert all(limits.values()) and limits["issue"] == 600 and limits["auth"] == 30  # on by default
+    shed = {"concurrency": 50, "policy": "shed"}  # a family configured without a limit keeps its default
+    assert PlatformSettings(admin_token="admin-secret", capacity={"issue": shed}).capacity["issue"].rate_per_min == 600
+    with platform_app(ledger, capacity={"auth": {"rate_per_min": 2}}) as (client, _):
+        answers = [client.post("/api/v1/auth/token", json=fetch()) for _ in range(3)]
+        assert [a.status_code for a in answers] == [200, 200, 429]
+        assert answers[2].json()["code"] == "E9001" and answers[2].headers["X-RateLimit-Limit"] == "2"
+        other = OrderGenerator(seed=7, run_tag="t").seller(1).tax_id
+        assert client.post("/api/v1/auth/token", json=fetch(other)).status_code == 200  # its own budget
