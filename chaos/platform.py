@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from chaos.registry import Fault
 from chaos.spec import FaultSpec
@@ -294,13 +294,7 @@ class TokenRevocationSpec(FaultSpec):
 
     type: Literal["token_revocation"] = "token_revocation"
     taxpayers: list[str] | None = Field(None, description="taxpayer ids; omitted = all")
-    require_reverify: bool = Field(False, description="new tokens refused with E1004 until revert")
-
-    @model_validator(mode="after")
-    def _reverify_needs_names(self) -> TokenRevocationSpec:
-        if self.require_reverify and not self.taxpayers:
-            raise ValueError("require_reverify needs the taxpayers it applies to")
-        return self
+    require_reverify: bool = Field(False, description="new tokens refused with E1004 until revert (these, or all)")
 
 
 class TokenRevocationFault(Fault[TokenRevocationSpec]):
@@ -318,6 +312,35 @@ class TokenRevocationFault(Fault[TokenRevocationSpec]):
             self.context.admin().call("POST", "/admin/reverify", {"taxpayers": self.spec.taxpayers, "required": False})
 
 
+class ClockJumpSpec(FaultSpec):
+    """The platform's clock jumps: to a moment (``to``) or ``by_s`` forward — into the next day, past the filing
+    deadline, over New Year. Time never goes back, so a jump has no ``for_s`` and nothing to revert."""
+
+    type: Literal["clock_jump"] = "clock_jump"
+    to: AwareDatetime | None = Field(None, description="the moment, with its zone, e.g. 2026-12-16T00:00:00+08:00")
+    by_s: float | None = Field(None, gt=0, le=10 * 366 * 86_400, description="seconds forward (business time)")
+
+    @model_validator(mode="after")
+    def _one_jump(self) -> ClockJumpSpec:
+        if (self.to is None) == (self.by_s is None):
+            raise ValueError("give to (a moment with its zone) or by_s (seconds forward), not both")
+        if self.for_s is not None:
+            raise ValueError("for_s: a clock jump lasts (time never goes back); remove for_s")
+        return self
+
+
+class ClockJumpFault(Fault[ClockJumpSpec]):
+    spec_type = ClockJumpSpec
+    summary = "the platform's calendar moves on: month rollover, filing deadline, New Year"
+
+    def apply(self) -> None:
+        change = {"to": self.spec.to.isoformat()} if self.spec.to is not None else {"advance_s": self.spec.by_s}
+        self.context.admin().call("POST", "/admin/clock", change)
+
+    def revert(self) -> None:
+        """Nothing to undo: the calendar does not go back."""
+
+
 FAULTS: tuple[type[Fault[Any]], ...] = (
     MaintenanceFault,
     FeatureDownFault,
@@ -330,6 +353,7 @@ FAULTS: tuple[type[Fault[Any]], ...] = (
     PolicyChangeFault,
     TokenRevocationFault,
     QuotaSuspensionFault,
+    ClockJumpFault,
 )
 PLATFORM_SPECS = (
     MaintenanceSpec
@@ -343,4 +367,5 @@ PLATFORM_SPECS = (
     | PolicyChangeSpec
     | TokenRevocationSpec
     | QuotaSuspensionSpec
+    | ClockJumpSpec
 )

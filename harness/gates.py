@@ -165,12 +165,14 @@ def contract_gate(spec: ContractGateSpec, snapshot: Snapshot) -> list[GateResult
 
 
 def error_rate_gate(spec: ErrorRateGateSpec, snapshot: Snapshot) -> list[GateResult]:
-    name = f"error_rate <= {spec.max_rate:.2%}"
+    counted = "+".join(spec.outcomes)
+    name = f"error_rate <= {spec.max_rate:.2%}" + ("" if spec.outcomes == ["failed"] else f" ({counted})")
 
     def judge(stats: WindowStats) -> GateResult:
-        rate = stats.error_rate
+        bad = sum(stats.outcomes.get(outcome, 0) for outcome in spec.outcomes)
+        rate = bad / stats.operations
         passed = rate <= spec.max_rate
-        message = f"{stats.failed} of {stats.operations} operations failed ({rate:.2%})"
+        message = f"{bad} of {stats.operations} operations {' or '.join(spec.outcomes)} ({rate:.2%})"
         return GateResult(name, stats.window.name, passed, rate, spec.max_rate, message)
 
     return _per_window(name, spec.window, snapshot, judge, spec.max_rate, spec.allow_empty)

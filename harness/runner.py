@@ -182,6 +182,7 @@ class Runner:
                     "client": stack.client_url,
                     "toxiproxy": stack.toxiproxy.base_url if stack.toxiproxy else "",
                 }
+                self._set_calendar(stack)
                 self._run_on(stack)
             except Exception as exc:  # anything the harness did wrong is "errored", never "failed"
                 self.result.errors.append(f"{type(exc).__name__}: {exc}")
@@ -192,6 +193,14 @@ class Runner:
         self.result.duration_s = round(self.clock(), 3)
         self._write_reports()
         return self.result
+
+    def _set_calendar(self, stack: LocalStack) -> None:
+        """The scenario's business moment on the platform's clock, before any load (its ``clock.start``)."""
+        if self.scenario.clock is None:
+            return
+        assert stack.admin is not None
+        moved = stack.admin.call("POST", "/admin/clock", {"to": self.scenario.clock.start.isoformat()})
+        self.observe("phase", {"phase": "calendar", "platform_time": moved.get("now", "")})
 
     def _write_reports(self) -> None:
         """result.json, then the JUnit XML and HTML report rendered from exactly that JSON."""

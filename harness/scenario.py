@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from chaos.container import CONTAINER_SPECS
 from chaos.network import NETWORK_SPECS
@@ -176,6 +176,12 @@ class ErrorRateGateSpec(Strict):
     type: Literal["error_rate"] = "error_rate"
     window: str = Field("all", description="all | baseline | fault | recovery | a fault id")
     max_rate: float = Field(ge=0, le=1, description="e.g. 0.01 for 1 %")
+    outcomes: list[Literal["failed", "rejected"]] = Field(
+        ["failed"],
+        min_length=1,
+        description="the answers that count: failed; add rejected in a story whose orders are all valid "
+        "(an order refused for the seller's account state — quota, numbers — must wait, not bounce)",
+    )
     allow_empty: bool = Field(False, description="a window without operations is 'not judged' instead of failed")
 
 
@@ -246,6 +252,13 @@ def judged_gates(gates: list[GateSpec]) -> list[GateSpec]:
     return [*gates, *missing]
 
 
+class ClockSpec(Strict):
+    """The platform's calendar: the business moment the run starts at (the platform's clock is set to it before
+    the load; real time flows on from there, and ``clock_jump`` steps move it further)."""
+
+    start: AwareDatetime = Field(description="e.g. 2026-11-30T23:59:30+08:00 (Beijing time): a month's last minute")
+
+
 class LimitsSpec(Strict):
     """Hard limits of a run."""
 
@@ -302,6 +315,7 @@ class Scenario(Strict):
     halt: list[HaltStep] = Field(default_factory=list, description="conditions that abort the run early")
     steady_state: SteadyStateSpec = SteadyStateSpec()
     limits: LimitsSpec = LimitsSpec()
+    clock: ClockSpec | None = Field(None, description="omitted: the platform runs on real time")
 
     @property
     def answer_budget_s(self) -> float:

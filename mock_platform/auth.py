@@ -16,6 +16,7 @@ from mock_platform.store.tokens import TokenInfo
 from mock_platform.taxid import is_valid_tax_id
 
 CACHE_S = 1.0
+EVERY_TAXPAYER = "*"  # in ``reverify``: every taxpayer must re-verify
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class Authenticator:
                 f"client {client_id} is not authorized by taxpayer {taxpayer_id}",
                 "taxpayerId",
             )
-        if taxpayer_id in self.reverify:
+        if taxpayer_id in self.reverify or EVERY_TAXPAYER in self.reverify:
             raise ApiError(ErrorCode.REVERIFY, "a person must verify on the tax bureau's app before new tokens")
         with self._db.write() as tx:
             return tokens.issue(

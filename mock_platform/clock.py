@@ -51,3 +51,7 @@ class OffsetClock:
 
     def advance(self, seconds: float) -> None:
         self.offset_s += seconds
+
+    def set_to(self, epoch: float) -> None:
+        """Make it ``epoch`` now (either way: a run may start on the last minute of a month)."""
+        self.offset_s = epoch - self._base()

@@ -12,15 +12,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from mock_platform.api.responses import responses
-from mock_platform.clock import OffsetClock
+from mock_platform.auth import EVERY_TAXPAYER
+from mock_platform.clock import OffsetClock, iso
 from mock_platform.errors import ApiError, ErrorCode
 from mock_platform.modes import FEATURES, Feature
 from mock_platform.settings import Family, FamilyCapacity
 from mock_platform.state import PlatformState, get_state
 from mock_platform.store import invoices, tokens
+from mock_platform.store.meta import save_clock_offset
 
 
 async def require_admin(
@@ -98,6 +100,8 @@ def reset(state: AdminDep) -> dict[str, str]:
     state.auth.reverify.clear()
     state.board.clear()
     state.modes.clear()
+    if isinstance(state.clock, OffsetClock):
+        state.clock.offset_s = 0.0  # the stored offset went with the ledger
     return {"status": "reset"}
 
 
@@ -125,19 +129,32 @@ def revoke_tokens(revocation: Revocation, state: AdminDep) -> dict[str, int]:
 
 
 class ClockChange(BaseModel):
-    """Move the platform's clock forward (e.g. past a 72 h deadline or into the filing period)."""
+    """Move the platform's clock: forward by ``advance_s`` (past a 72 h deadline, into the filing period), or to
+    the moment ``to`` (a run that starts at 23:59 on the last day of a month). The ledger keeps it: a restarted
+    process keeps the time."""
 
     model_config = ConfigDict(extra="forbid")
-    advance_s: float = Field(ge=0, le=10 * 366 * 86_400)
+    advance_s: float | None = Field(None, ge=0, le=10 * 366 * 86_400)
+    to: AwareDatetime | None = Field(None, description="e.g. 2026-11-30T23:59:30+08:00 (a time zone is required)")
+
+    @model_validator(mode="after")
+    def _one(self) -> ClockChange:
+        if (self.advance_s is None) == (self.to is None):
+            raise ValueError("give advance_s (seconds forward) or to (a moment with its zone), not both")
+        return self
 
 
-@router.post("/clock", summary="Advance the platform clock")
-def advance_clock(change: ClockChange, state: AdminDep) -> dict[str, float]:
+@router.post("/clock", summary="Move the platform clock forward, or to a given moment")
+def move_clock(change: ClockChange, state: AdminDep) -> dict[str, Any]:
     clock = state.clock
     if not isinstance(clock, OffsetClock):
         raise ApiError(ErrorCode.FEATURE_DISABLED, "this platform runs on a fixed clock")
-    clock.advance(change.advance_s)
-    return {"time": clock(), "offsetS": clock.offset_s}
+    if change.to is not None:
+        clock.set_to(change.to.timestamp())
+    else:
+        clock.advance(change.advance_s or 0.0)
+    save_clock_offset(state.db, clock.offset_s)
+    return {"time": clock(), "offsetS": clock.offset_s, "now": iso(clock())}
 
 
 class MaintenanceRequest(BaseModel):
@@ -186,17 +203,23 @@ def switch_feature(feature: Annotated[Feature, Path()], switch: FeatureSwitch, s
 
 
 class Reverification(BaseModel):
-    """Require (or stop requiring) face / real-name re-verification before these taxpayers get tokens."""
+    """Require (or stop requiring) face / real-name re-verification before these taxpayers (omitted: every
+    taxpayer) get tokens."""
 
     model_config = ConfigDict(extra="forbid")
-    taxpayers: list[str] = Field(max_length=10_000)
+    taxpayers: list[str] | None = Field(None, max_length=10_000)
     required: bool = True
 
 
-@router.post("/reverify", summary="Token fetches of these taxpayers answer 403 E1004 until cleared")
+@router.post("/reverify", summary="Token fetches of these taxpayers (or all) answer 403 E1004 until cleared")
 def require_reverification(request: Reverification, state: AdminDep) -> dict[str, int]:
-    if request.required:
-        state.auth.reverify.update(request.taxpayers)
+    pending = state.auth.reverify
+    if request.taxpayers is None:
+        pending.clear()
+        if request.required:
+            pending.add(EVERY_TAXPAYER)
+    elif request.required:
+        pending.update(request.taxpayers)
     else:
-        state.auth.reverify.difference_update(request.taxpayers)
-    return {"pending": len(state.auth.reverify)}
+        pending.difference_update(request.taxpayers)
+    return {"pending": len(pending)}

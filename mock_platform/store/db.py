@@ -95,6 +95,7 @@ CREATE TABLE IF NOT EXISTS red_confirmations (
     decided_at      REAL,
     red_invoice_no  TEXT
 );
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS verifications (
     invoice_no TEXT NOT NULL,
     day        TEXT NOT NULL,
@@ -103,7 +104,17 @@ CREATE TABLE IF NOT EXISTS verifications (
 );
 """
 
-TABLES = ("invoices", "counters", "tokens", "segments", "quota", "batches", "red_confirmations", "verifications")
+TABLES = (
+    "invoices",
+    "counters",
+    "tokens",
+    "segments",
+    "quota",
+    "batches",
+    "red_confirmations",
+    "verifications",
+    "meta",
+)
 
 
 class Row(Protocol):

@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_validate_library_scenarios(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", str(REPO / "scenarios" / "smoke.yaml")]) == 0
-    assert "smoke.yaml: ok (smoke, 2 faults, 4 gates)" in capsys.readouterr().out
+    assert "smoke.yaml: ok (smoke, 2 faults, 5 gates)" in capsys.readouterr().out
 
 
 def test_validate_reports_every_bad_file_and_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

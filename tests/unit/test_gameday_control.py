@@ -268,7 +268,12 @@ def test_export_round_trips_through_load_scenario(rig: Rig, tmp_path: Path) -> N
     assert isinstance(injection, ErrorInjectionSpec) and injection.families == ["issue"]
     assert scenario.duration_s >= 20 + 15  # the still-active fault ends at the export, then recovery
     assert scenario.load == load_scenario(REPO / "scenarios" / "smoke.yaml").load
-    assert [g.type for g in scenario.gates] == ["latency", "latency", "integrity"]  # the slow-network gate dropped
+    assert [g.type for g in scenario.gates] == [
+        "latency",
+        "latency",
+        "time_to_invoice",
+        "integrity",
+    ]  # the slow-network gate dropped
     assert "# dropped: latency gate on 'slow-network'" in text
     assert "#      8.0 s  note: latency on: p95 900 ms" in text and "second line" in text
     assert "down-3 (down) not applied: apply failed: toxiproxy said no" in text

@@ -278,3 +278,13 @@ def test_a_recovery_is_looked_for_only_until_the_next_fault() -> None:
     never = Run(with_latency(900, "queued", start=5, end=28), long_gap, end_s=60)
     results = {r.window: r for r in judge(RecoveryTimeGateSpec(within_s=10), never)}
     assert not results["recovery:a"].passed and "not recovered before the next fault" in results["recovery:a"].message
+
+
+def test_an_error_rate_can_count_rejections_where_every_order_is_valid() -> None:
+    """At a month rollover every order is valid: one bounced for want of quota is a user failed, not a typo."""
+    bounced = Run(with_latency(10, "rejected"), (fault(),))
+    (lenient,) = judge(ErrorRateGateSpec(max_rate=0.01), bounced)
+    assert lenient.passed  # rejected is the user's business error by default
+    (strict,) = judge(ErrorRateGateSpec(max_rate=0.01, outcomes=["failed", "rejected"]), bounced)
+    assert not strict.passed and "40 of 120 operations failed or rejected" in strict.message
+    assert strict.name == "error_rate <= 1.00% (failed+rejected)"
