@@ -30,6 +30,8 @@ from clients.outbox import Outbox, OutboxEntry
 from clients.platform_status import PlatformStatus
 from clients.protocol import ClientConfig, Outcome, parse_options
 from clients.transport import (
+    ACCOUNT_CODES,
+    AccountNotReady,
     InvoiceAnswer,
     PlatformHTTP,
     RejectedError,
@@ -37,6 +39,8 @@ from clients.transport import (
     answer_from,
     transient_code,
 )
+
+ACCOUNT_RECHECK_S = 3.0  # after E4001–E4004, orders wait this long before the account is tried again
 
 
 class StillProcessing(TransientError):
@@ -124,10 +128,11 @@ class ResilientClient:
         self._breaker = ConcurrentCircuitBreaker(
             fail_max=self.options.breaker_fail_max,
             reset_timeout=self.options.breaker_reset_s,
-            exclude=[RejectedError, StillProcessing],
+            exclude=[RejectedError, StillProcessing, AccountNotReady],
             name="issue",
         )
         self._in_flight: set[str] = set()  # orders an issue() or a drain is working on: nobody else touches them
+        self._account_held: tuple[float, str] | None = None  # (until, why): the seller's account is not ready
         self._claims = threading.Lock()
         self._status = PlatformStatus(self._http.public, self.options.status_refresh_s)
         # one Retrying per client (its state is per greenlet/thread); per-call limits travel in a _Call
@@ -159,6 +164,9 @@ class ResilientClient:
         """Why new orders go to the outbox without a try, or None to send them now."""
         if self._breaker.open_now():
             return "circuit open: queued offline"
+        held = self._account_held
+        if held is not None and time.monotonic() < held[0]:
+            return f"queued until the seller's account is ready: {held[1]}"
         closed = self._status.closed("issue")
         if closed is not None:  # do not send into a maintenance window: queue and drain afterwards
             return f"queued offline: {closed}"
@@ -237,6 +245,10 @@ class ResilientClient:
             code = str(item.get("code", ""))
             if item.get("accepted") and invoice and invoice["status"] == "ISSUED" and invoice.get("invoiceNo"):
                 outcomes[entry.order_ref] = self._accept(entry, answer_from(invoice), attempts=1)
+            elif item.get("accepted") is False and code in ACCOUNT_CODES:  # the order waits in the outbox
+                self._account_held = (time.monotonic() + ACCOUNT_RECHECK_S, code)
+                error = f"queued until the seller's account is ready: {code}: {item.get('message', '')}"
+                outcomes[entry.order_ref] = Outcome("queued", entry.order_ref, attempts=1, error=error)
             elif item.get("accepted") is False and not transient_code(code):
                 error = f"{code}: {item.get('message', '')}"
                 self._outbox.settle(entry.order_ref, "rejected", None, error)
@@ -297,6 +309,10 @@ class ResilientClient:
         except RejectedError as exc:
             self._outbox.settle(entry.order_ref, "rejected", None, str(exc))
             return Outcome("rejected", entry.order_ref, attempts=call.attempts, error=str(exc))
+        except AccountNotReady as exc:  # nothing wrong with the order: wait for the back office, then issue it
+            self._account_held = (time.monotonic() + ACCOUNT_RECHECK_S, str(exc))
+            error = f"queued until the seller's account is ready: {exc}"
+            return Outcome("queued", entry.order_ref, attempts=call.attempts, error=error)
         except (TransientError, pybreaker.CircuitBreakerError) as exc:
             return Outcome("queued", entry.order_ref, attempts=call.attempts, error=f"queued offline: {exc}")
         return self._accept(call.current, answer, call.attempts)

@@ -2,7 +2,8 @@
 
 Answers: ``ISSUED`` (done), ``PROCESSING`` (accepted, ask again later), ``FAILED`` (definitely no invoice under
 that serial). Errors: :class:`TransientError` (try later; ``unknown_outcome`` when the platform may have
-committed) and :class:`RejectedError` (a business error: retrying cannot help).
+committed), :class:`AccountNotReady` (the seller's quota or numbers are not ready: wait for the back office) and
+:class:`RejectedError` (a business error: retrying cannot help).
 """
 
 from __future__ import annotations
@@ -31,6 +32,18 @@ class RejectedError(Exception):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
+
+
+class AccountNotReady(Exception):
+    """The seller's account cannot issue now (quota used up, suspended or expired; no invoice numbers left): the
+    order is fine, the back office must act (E4001–E4004). Queue it and issue it once the account is ready."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+
+
+ACCOUNT_CODES = frozenset({"E4001", "E4002", "E4003", "E4004"})
 
 
 @dataclass(frozen=True)
@@ -233,6 +246,8 @@ class PlatformHTTP:
             return TransientError("in progress (E3003)", unknown_outcome=True, retry_after_s=retry_after)
         if status >= 500:
             return TransientError(f"HTTP {status} {code}", unknown_outcome=True, retry_after_s=retry_after)
+        if code in ACCOUNT_CODES:
+            return AccountNotReady(code, message)
         return RejectedError(code or f"HTTP{status}", message)
 
     def close(self) -> None:

@@ -109,7 +109,7 @@ def run(
       taxstorm run scenarios/smoke.yaml --report-dir reports
       taxstorm run scenarios/platform_crash.yaml --client naive      # watch the naive client fail
       taxstorm run scenarios/peak_season_filing.yaml --scale 10      # the long version
-      taxstorm run scenarios/month_end_overload.yaml --workers 2     # load from two Locust worker processes
+      taxstorm run scenarios/network_partition.yaml --workers 2      # load from two Locust worker processes
       taxstorm run scenarios/smoke.yaml --toxiproxy-url http://toxiproxy:8474 --toxiproxy-proxy platform \\
           --platform-url http://platform:8080 --expect-workers 2     # external mode (docker compose)
     """

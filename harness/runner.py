@@ -199,7 +199,7 @@ class Runner:
         if self.scenario.clock is None:
             return
         assert stack.admin is not None
-        moved = stack.admin.call("POST", "/admin/clock", {"to": self.scenario.clock.start.isoformat()})
+        moved = stack.admin.call("POST", "/admin/clock", {"to": self.scenario.clock.start().isoformat()})
         self.observe("phase", {"phase": "calendar", "platform_time": moved.get("now", "")})
 
     def _write_reports(self) -> None:

@@ -22,6 +22,7 @@ FAULT_TIMES = ("at_s", "for_s", "notice_ahead_s", "effective_in_s")
 SHAPE_TIMES = ("at_s", "for_s", "every_s")
 MIN_DRAIN_S = 15.0
 MIN_DRAIN_GATE_S = 30.0
+MIN_CHORES_S = 2.0
 
 
 def scale_scenario(scenario: Scenario, factor: float) -> Scenario:
@@ -33,6 +34,11 @@ def scale_scenario(scenario: Scenario, factor: float) -> Scenario:
     data["drain_s"] = max(min(MIN_DRAIN_S, scenario.drain_s), round(scenario.drain_s * factor, 3))
     for fault in data.get("faults", []):
         _scale(fault, FAULT_TIMES, factor)
+    if data.get("clock"):
+        _scale(data["clock"], ("at_s",), factor)
+    chores = data.get("load", {}).get("housekeeping")
+    if chores:  # the back office's rounds are story time too (never faster than every MIN_CHORES_S)
+        chores["every_s"] = max(MIN_CHORES_S, round(scenario.load.housekeeping.every_s * factor, 3))  # type: ignore[union-attr]
     load = data.get("load", {})
     for traffic in (load, *(load.get(k) or {} for k in ("erp", "receivers", "returns"))):
         shape = traffic.get("shape") if isinstance(traffic, dict) else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -253,10 +254,16 @@ def judged_gates(gates: list[GateSpec]) -> list[GateSpec]:
 
 
 class ClockSpec(Strict):
-    """The platform's calendar: the business moment the run starts at (the platform's clock is set to it before
-    the load; real time flows on from there, and ``clock_jump`` steps move it further)."""
+    """The platform's calendar: its clock reads ``moment`` at run second ``at_s`` (set before the load; real time
+    flows on from there, ``clock_jump`` steps move it further). ``at_s`` scales with ``--scale``: a story that
+    crosses midnight 25 s into the run still crosses it when shortened."""
 
-    start: AwareDatetime = Field(description="e.g. 2026-11-30T23:59:30+08:00 (Beijing time): a month's last minute")
+    moment: AwareDatetime = Field(description="a business moment with its zone, e.g. 2026-12-01T00:00:00+08:00")
+    at_s: float = Field(0, ge=0, le=86_400, description="the run second at which the platform's clock reads it")
+
+    def start(self) -> datetime:
+        """The platform's time at run second 0."""
+        return self.moment - timedelta(seconds=self.at_s)
 
 
 class LimitsSpec(Strict):

@@ -33,6 +33,9 @@ STORIES = {
     "token_revocation_storm": (0.25, "error_rate"),
     "ledger_stall": (0.25, "graceful"),
     "wuhan_outage_gameday": (0.2, "error_rate"),
+    "month_rollover": (0.4, "error_rate"),
+    "filing_deadline": (0.4, "error_rate"),
+    "new_year_segments": (0.4, "error_rate"),
 }
 CAREFUL = "examples.outsider_client:create"
 # one-defect client (tests.clients.defects) → (the story that exposes it, the gate, or "integrity:<finding>")
