@@ -312,6 +312,20 @@ class TokenRevocationFault(Fault[TokenRevocationSpec]):
             self.context.admin().call("POST", "/admin/reverify", {"taxpayers": self.spec.taxpayers, "required": False})
 
 
+class UploadFailureSpec(FaultSpec):
+    """乐企 issue-then-upload: invoices are issued (they have numbers) but ``rate`` of them fail to upload to the tax
+    bureau (uploadState FAILED; a receiver's 查验 finds nothing) and re-uploads are refused until revert."""
+
+    type: Literal["upload_failure"] = "upload_failure"
+    rate: float = Field(ge=0, le=1, description="share of new invoices whose upload fails")
+
+
+class UploadFailureFault(ModeFault):
+    spec_type = UploadFailureSpec
+    summary = "issuing works, uploading to the tax bureau fails: invoices must be re-uploaded afterwards"
+    path = "/admin/faults/upload"
+
+
 class ClockJumpSpec(FaultSpec):
     """The platform's clock jumps: to a moment (``to``) or ``by_s`` forward — into the next day, past the filing
     deadline, over New Year. Time never goes back, so a jump has no ``for_s`` and nothing to revert."""
@@ -353,6 +367,7 @@ FAULTS: tuple[type[Fault[Any]], ...] = (
     PolicyChangeFault,
     TokenRevocationFault,
     QuotaSuspensionFault,
+    UploadFailureFault,
     ClockJumpFault,
 )
 PLATFORM_SPECS = (
@@ -367,5 +382,6 @@ PLATFORM_SPECS = (
     | PolicyChangeSpec
     | TokenRevocationSpec
     | QuotaSuspensionSpec
+    | UploadFailureSpec
     | ClockJumpSpec
 )

@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Literal
 
 from clients.orders import Order
 
-EntryState = Literal["pending", "issued", "rejected", "mismatch"]
+EntryState = Literal["pending", "issued", "rejected", "mismatch", "upload"]  # upload: issued, to upload again
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -156,8 +156,20 @@ class Outbox:
         return [self._entry(row) for row in rows]
 
     def count_pending(self) -> int:
-        rows = self._execute("SELECT COUNT(*) FROM outbox WHERE seller = ? AND state = 'pending'", (self._seller,))
+        """Work still owed: orders to issue, and issued invoices to upload again."""
+        rows = self._execute(
+            "SELECT COUNT(*) FROM outbox WHERE seller = ? AND state IN ('pending', 'upload')", (self._seller,)
+        )
         return int(rows[0][0])
+
+    def to_upload(self, limit: int) -> list[OutboxEntry]:
+        """Issued invoices whose upload to the tax bureau FAILED, oldest first."""
+        rows = self._execute(
+            "SELECT order_ref, serial, payload, state, invoice_no, attempts FROM outbox "
+            "WHERE seller = ? AND state = 'upload' ORDER BY seq LIMIT ?",
+            (self._seller, limit),
+        )
+        return [self._entry(row) for row in rows]
 
     def rotate_serial(self, entry: OutboxEntry) -> OutboxEntry:
         """A new serial for an order whose old serial the platform marked FAILED (no invoice exists under it)."""

@@ -85,7 +85,8 @@ class InvoiceClient(Protocol):
         ...
 
     def backlog(self) -> int:
-        """How many orders told ``queued`` still have no invoice the client knows of (not the orders in flight)."""
+        """The work still owed: orders told ``queued`` without an invoice the client knows of (not those in flight),
+        plus issued invoices whose upload FAILED and that must be uploaded again."""
         ...
 
     def drain(self, budget_s: float) -> list[Outcome]:

@@ -26,7 +26,7 @@ from tenacity.wait import wait_random_exponential
 from clients.breaker import ConcurrentCircuitBreaker
 from clients.http_stack import StackKind
 from clients.orders import Order
-from clients.outbox import Outbox, OutboxEntry
+from clients.outbox import EntryState, Outbox, OutboxEntry
 from clients.platform_status import PlatformStatus
 from clients.protocol import ClientConfig, Outcome, parse_options
 from clients.transport import (
@@ -262,6 +262,7 @@ class ResilientClient:
 
     def drain(self, budget_s: float) -> list[Outcome]:
         deadline = time.monotonic() + budget_s
+        self._upload_again(deadline)  # issued invoices the tax bureau never received
         outcomes: list[Outcome] = []
         while time.monotonic() < deadline:
             batch = [
@@ -289,6 +290,19 @@ class ResilientClient:
                 # bounded, jittered pace so a recovering platform is not flattened by our backlog
                 self._sleep(random.uniform(0, 2.0 / self.options.drain_rate_per_s))
         return outcomes
+
+    def _upload_again(self, deadline: float) -> None:
+        """Upload the issued invoices whose upload FAILED, until the channel refuses or the budget is spent."""
+        for entry in self._outbox.to_upload(limit=50):
+            if time.monotonic() >= deadline or entry.invoice_no is None:
+                return
+            try:
+                answer = self._http.reupload(entry.invoice_no)
+            except (TransientError, RejectedError, AccountNotReady):
+                return  # the upload channel is still down: the next drain tries again
+            if answer.upload_state != "FAILED":
+                self._outbox.settle(entry.order_ref, "issued", entry.invoice_no)
+            self._sleep(random.uniform(0, 2.0 / self.options.drain_rate_per_s))
 
     def _claim(self, order_ref: str) -> bool:
         """Mark an order as worked on, unless someone already is (two drains may overlap)."""
@@ -364,12 +378,14 @@ class ResilientClient:
             error = f"platform total {answer.total_with_tax} != order total {expected}"
             self._outbox.settle(entry.order_ref, "mismatch", answer.invoice_no, error)
             return Outcome("failed", entry.order_ref, answer.invoice_no, attempts, error)
-        self._outbox.settle(entry.order_ref, "issued", answer.invoice_no)
+        # an invoice whose upload FAILED is issued (its number is real) and still owes an upload: the drain repeats it
+        state: EntryState = "upload" if answer.upload_state == "FAILED" else "issued"
+        self._outbox.settle(entry.order_ref, state, answer.invoice_no)
         return Outcome("issued", entry.order_ref, answer.invoice_no, attempts)
 
     @staticmethod
     def _settled(entry: OutboxEntry) -> Outcome:
-        status = {"issued": "issued", "rejected": "rejected", "mismatch": "failed"}[entry.state]
+        status = {"issued": "issued", "upload": "issued", "rejected": "rejected", "mismatch": "failed"}[entry.state]
         return Outcome(status, entry.order_ref, entry.invoice_no, attempts=0)  # type: ignore[arg-type]
 
 

@@ -56,6 +56,7 @@ class InvoiceAnswer:
     replayed: bool
     fail_reason: str | None = None
     retry_after_s: float | None = None
+    upload_state: str | None = None  # ISSUED invoices: UPLOADING, UPLOADED or FAILED (re-upload it)
 
 
 def _retry_after(response: Reply) -> float | None:
@@ -75,6 +76,7 @@ def answer_from(data: dict[str, Any], retry_after_s: float | None = None) -> Inv
         replayed=bool(data.get("replayed")),
         fail_reason=data.get("failReason"),
         retry_after_s=retry_after_s,
+        upload_state=data.get("uploadState"),
     )
 
 
@@ -177,6 +179,13 @@ class PlatformHTTP:
         """The per-item status of a batch submitted earlier."""
         data = self.get(f"/api/v1/invoices/batch/{batch_id}")
         return BatchAnswer(str(data["batchId"]), list(data["items"]))
+
+    def reupload(self, invoice_no: str) -> InvoiceAnswer:
+        """Upload an issued invoice to the tax bureau again after its upload FAILED (idempotent)."""
+        response = self._authorized("POST", f"/api/v1/invoices/{invoice_no}/upload")
+        if response.status_code == 200:
+            return _answer(response)
+        raise self._classify(response)
 
     def lookup(self, serial: str) -> InvoiceAnswer | None:
         """The safe recovery call: the platform's word on ``serial``, or None if it never saw it."""

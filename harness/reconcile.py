@@ -29,6 +29,8 @@ FINDINGS: dict[str, str] = {
     "no_number": "told issued without an invoice number while the ledger holds the invoice: the user has "
     "nothing to hand the buyer",
     "no_answer": "handed to the client and never answered (no claim at all)",
+    "not_uploaded": "the order's live invoice never reached the tax bureau: its upload FAILED and the client did not "
+    "upload it again (a buyer's 查验 finds nothing; the invoice is not valid for deduction)",
     "contradicted": "a receiver's verification (查验) of a number the client reported issued came back "
     "mismatch or not_found",
 }
@@ -61,6 +63,7 @@ class Reconciliation:
     unknown: list[OrderFinding] = field(default_factory=list)
     no_number: list[OrderFinding] = field(default_factory=list)
     no_answer: list[OrderFinding] = field(default_factory=list)
+    not_uploaded: list[OrderFinding] = field(default_factory=list)
     contradicted: list[OrderFinding] = field(default_factory=list)
 
     def findings(self) -> dict[str, list[OrderFinding]]:
@@ -88,6 +91,7 @@ class _Blue:
     total: Decimal
     issued: bool
     reversed_by: Decimal = Decimal(0)  # Σ of the red invoices against it (negative)
+    upload_failed: bool = False  # its upload to the tax bureau FAILED and was never repeated
 
     @property
     def live(self) -> bool:
@@ -115,7 +119,9 @@ class _Ledger:
                 if issued and row.get("blueInvoiceNo"):
                     reds.append((str(row["blueInvoiceNo"]), total))
                 continue
-            blue = _Blue(str(number) if number else None, total, issued)
+            blue = _Blue(
+                str(number) if number else None, total, issued, upload_failed=row.get("uploadState") == "FAILED"
+            )
             ledger.blues[str(row["orderRef"])].append(blue)
             if blue.number:
                 by_number[blue.number] = blue
@@ -146,6 +152,8 @@ def _judge_order(
     if len(live) > 1:
         found["duplicates"] = f"{len(live)} live invoices for one order: {', '.join(numbers)}"
     for blue in live:
+        if blue.upload_failed:
+            found.setdefault("not_uploaded", f"invoice {blue.number}: upload FAILED and never repeated")
         if blue.total != expected:
             found.setdefault(
                 "mismatched", f"invoice {blue.number}: ledger total {blue.total} != order total {expected}"
@@ -245,5 +253,6 @@ def reconcile(
         unknown=found["unknown"],
         no_number=found["no_number"],
         no_answer=found["no_answer"],
+        not_uploaded=found["not_uploaded"],
         contradicted=found["contradicted"],
     )

@@ -16,7 +16,8 @@ def make_receiver_user(context: LoadContext, shape: Shape, users: int, buyers: i
     """A receiver: takes an invoice a client reported issued, reads the document, and verifies it.
 
     Outcomes: ``consistent``; ``mismatch`` or ``not_found`` (the platform disagrees with what the client
-    said: evidence of a lost or wrong invoice); ``limited`` (the daily verification limit); ``error``.
+    said: evidence of a lost or wrong invoice); ``undelivered`` (not uploaded to the tax bureau yet: a buyer has
+    nothing to verify); ``limited`` (the daily verification limit); ``error``.
     """
 
     class ReceiverUser(ArrivalUser):
@@ -33,7 +34,10 @@ def make_receiver_user(context: LoadContext, shape: Shape, users: int, buyers: i
             start_s, started = context.clock(), time.perf_counter()
             # the document the receiver holds: the seller's copy of the invoice (number, date, total)
             document = session.call(invoice.seller_tax_id, "GET", f"/api/v1/invoices/{invoice.invoice_no}")
-            if document.ok:
+            if document.ok and document.data.get("uploadState") not in (None, "UPLOADED"):
+                # not delivered yet (on its way to the tax bureau, or its upload failed): nothing to verify yet
+                outcome, error = "undelivered", f"upload {document.data.get('uploadState')}"
+            elif document.ok:
                 check = {
                     "invoiceNo": invoice.invoice_no,
                     "issueDate": str(document.data.get("issueTime") or "")[:10],

@@ -62,6 +62,15 @@ class GhostSuccess:
 
 
 @dataclass
+class UploadFailure:
+    """The upload channel to the tax bureau fails (乐企 issue-then-upload): ``rate`` of new invoices end with
+    uploadState FAILED, and re-uploads are refused (503 E9006) until the mode ends."""
+
+    rate: float
+    until: float
+
+
+@dataclass
 class Policy:
     """A policy change in force from ``effective_at``: a new rate table and/or newly required fields."""
 
@@ -87,6 +96,7 @@ class FaultModes:
     errors: ErrorInjection | None = None
     latency: AddedLatency | None = None
     ghost: GhostSuccess | None = None
+    upload: UploadFailure | None = None
     stall_ms: int = 0
     stall_until: float = 0.0
     policy: Policy | None = None
@@ -123,6 +133,14 @@ class FaultModes:
             return None
         return ghost if self.rng.random() < ghost.rate else None
 
+    def upload_down(self, now: float) -> bool:
+        return self.upload is not None and now < self.upload.until
+
+    def upload_fails(self, now: float) -> bool:
+        """Whether the upload of an invoice issued now fails."""
+        upload = self.upload
+        return upload is not None and now < upload.until and self.rng.random() < upload.rate
+
     def commits_before(self, injection: ErrorInjection) -> bool:
         """Whether this write answered with ``injection``'s error was served (committed) first."""
         return injection.commit_rate > 0 and self.rng.random() < injection.commit_rate
@@ -150,6 +168,8 @@ class FaultModes:
             shown.append({"mode": "added_latency", "medianMs": self.latency.service_time.median_ms})
         if self.ghost is not None and now < self.ghost.until:
             shown.append({"mode": "ghost_success", "rate": self.ghost.rate, "answer": self.ghost.mode})
+        if self.upload_down(now):
+            shown.append({"mode": "upload_failure", "rate": self.upload.rate if self.upload else 0.0})
         if self.stall_s(now):
             shown.append({"mode": "ledger_stall", "stallMs": self.stall_ms})
         if self.policy is not None:
@@ -161,7 +181,7 @@ class FaultModes:
         return shown
 
     def clear(self) -> None:
-        self.errors = self.latency = self.ghost = None
+        self.errors = self.latency = self.ghost = self.upload = None
         self.stall_ms, self.stall_until, self.quota_suspended_until = 0, 0.0, 0.0
         self.policy = None
         self.release = Release()

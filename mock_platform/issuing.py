@@ -143,6 +143,8 @@ class IssuingService:
         with self._rng_lock:
             delay_s = self._processing_s(now)
             fails = self._rng.random() < self.settings.issue_failure_rate
+            upload_s = sample_ms(self.settings.upload_ms, self._rng) / 1000.0
+        upload_failed = not fails and self.modes.upload_fails(now)
         if row.kind == "blue":
             self.quota.consume(tx, row.seller, row.amount, now)  # E4001/E4002/E4003 refuse synchronously
         number: str | None = None
@@ -179,6 +181,8 @@ class IssuingService:
             batch_id=row.batch_id,
             instance=self.settings.instance,
             payload=row.payload,
+            upload_state="FAILED" if upload_failed else "UPLOADED",
+            uploaded_at=None if upload_failed else now + delay_s + upload_s,
         )
         invoices.insert(tx, invoice)
         return Accepted(invoice, replayed=False)
@@ -195,6 +199,24 @@ class IssuingService:
         delay_s += len(pending) * self.settings.processing_per_pending_ms / 1000.0
         heapq.heappush(pending, now + delay_s)
         return delay_s
+
+    def reupload(self, invoice_no: str, taxpayer: str) -> Invoice:
+        """Upload an issued invoice again after its upload FAILED (idempotent: an uploaded one is answered as is)."""
+        now = self.clock()
+        with self.db.write() as tx:
+            invoice = invoices.by_number(tx, invoice_no)
+            if invoice is None or invoice.seller_tax_id != taxpayer or invoice.status_at(now) != "ISSUED":
+                raise ApiError(ErrorCode.NOT_FOUND, f"no issued invoice {invoice_no} of this seller", "invoiceNo")
+            if invoice.upload_at(now) != "FAILED":
+                return invoice
+            if self.modes.upload_down(now):
+                raise ApiError(
+                    ErrorCode.FEATURE_DISABLED,
+                    "the upload channel to the tax bureau is down; try again later",
+                    retry_after_s=5,
+                )
+            invoices.mark_uploaded(tx, invoice_no, now)
+            return invoices.by_number(tx, invoice_no) or invoice
 
     def _replay(self, existing: Invoice, digest: str, now: float) -> Invoice:
         if existing.payload_hash != digest:

@@ -122,6 +122,10 @@ class PlatformSettings(BaseSettings):
         5.0, ge=0, le=60_000, description="added to that for every job still PROCESSING: a busy platform is slower"
     )
     sync_timeout_s: float = Field(10.0, gt=0, description="?mode=sync waits this long, then 504 E9004")
+    upload_ms: ServiceTime = Field(
+        ServiceTime(median_ms=100, p99_ms=500),
+        description="after ISSUED, the invoice is UPLOADING to the tax bureau this long (乐企 issue-then-upload)",
+    )
     issue_failure_rate: float = Field(0.0, ge=0, le=1, description="share of async jobs ending FAILED (E9005)")
     batch_max: int = Field(100, ge=1, le=1000)
 

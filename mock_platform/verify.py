@@ -43,7 +43,7 @@ class VerificationService:
             )
             invoice = invoices.by_number(tx, request.invoiceNo)
         checks_left = self.daily_limit - used - 1
-        if invoice is None or invoice.status_at(now) != "ISSUED":
+        if invoice is None or invoice.upload_at(now) != "UPLOADED":  # the bureau knows it once it is uploaded
             return {"result": "not_found", "invoiceNo": request.invoiceNo, "checksLeftToday": checks_left}
         issued = local(invoice.due_at)
         if local(now) - issued > timedelta(days=self.max_age_days):

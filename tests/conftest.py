@@ -84,7 +84,8 @@ def start_platform(
     token = secrets.token_urlsafe(16)
     tmp_path.mkdir(parents=True, exist_ok=True)
     ledger_path = ledger_path or tmp_path / "ledger.sqlite3"
-    values = {"processing_ms": '{"median_ms": 0}', **{name: str(value) for name, value in settings.items()}}
+    instant = {"processing_ms": '{"median_ms": 0}', "upload_ms": '{"median_ms": 0}'}
+    values = {**instant, **{name: str(value) for name, value in settings.items()}}
     values["ledger_path"] = str(ledger_path)
     process = PlatformProcess(tmp_path, token, values)
     process.port = port

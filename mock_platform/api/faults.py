@@ -19,6 +19,7 @@ from mock_platform.faultmodes import (
     ErrorInjection,
     GhostSuccess,
     Policy,
+    UploadFailure,
 )
 from mock_platform.settings import Family, ServiceTime, TaxRate
 from mock_platform.state import PlatformState
@@ -154,6 +155,22 @@ def put_ghost(mode: GhostMode, state: AdminDep) -> dict[str, Any]:
 def delete_ghost(state: AdminDep) -> dict[str, str]:
     state.modes.ghost = None
     return {"mode": "ghost_success", "status": "reverted"}
+
+
+class UploadMode(Mode):
+    rate: float = Field(ge=0, le=1, description="share of new invoices whose upload to the tax bureau fails")
+
+
+@router.put("/faults/upload", summary="The upload channel fails: new invoices end uploadState FAILED, re-uploads 503")
+def put_upload(mode: UploadMode, state: AdminDep) -> dict[str, Any]:
+    state.modes.upload = UploadFailure(mode.rate, mode.until(state.clock()))
+    return {"mode": "upload_failure"}
+
+
+@router.delete("/faults/upload")
+def delete_upload(state: AdminDep) -> dict[str, str]:
+    state.modes.upload = None
+    return {"mode": "upload_failure", "status": "reverted"}
 
 
 @router.put("/faults/ledger-stall", summary="Make every write wait stall_ms before it reaches the ledger")

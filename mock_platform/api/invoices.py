@@ -10,9 +10,10 @@ import asyncio
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from mock_platform.api.responses import ok, responses
+from mock_platform.documents import DOCUMENT_TYPES, render_document
 from mock_platform.errors import ApiError, ErrorCode
 from mock_platform.issuing import Accepted
 from mock_platform.models import SERIAL_PATTERN, IssueInvoiceRequest, RedInvoiceRequest
@@ -111,6 +112,39 @@ async def list_invoices(
     with state.db.read() as tx:
         total, rows = invoices.list_page(tx, flt, now)
     return ok({"total": total, "page": page, "pageSize": pageSize, "items": [r.view(now) for r in rows]})
+
+
+@router.post(
+    "/invoices/{invoiceNo}/upload",
+    responses=responses(200, 404),
+    summary="Upload an issued invoice again after its upload to the tax bureau FAILED (idempotent)",
+)
+async def reupload(invoiceNo: InvoiceNo, call: CallDep) -> JSONResponse:
+    state, caller = call.state, call.caller
+    return ok(state.issuing.reupload(invoiceNo, caller.taxpayer_id).view(state.clock()))
+
+
+@router.get(
+    "/invoices/{invoiceNo}/documents/{kind}",
+    responses=responses(200, 404),
+    summary="A delivered invoice document (PDF, OFD or XML) for the buyer",
+)
+async def document(invoiceNo: InvoiceNo, kind: Literal["pdf", "ofd", "xml"], call: CallDep) -> Response:
+    state, caller = call.state, call.caller
+    now = state.clock()
+    if state.board.state("delivery", now) == "DOWN":
+        raise ApiError(
+            ErrorCode.FEATURE_DISABLED, "delivery of invoice documents is down", data={"feature": "delivery"}
+        )
+    with state.db.read() as tx:
+        invoice = invoices.by_number(tx, invoiceNo)
+    if invoice is None or caller.taxpayer_id not in (invoice.seller_tax_id, invoice.buyer_tax_id):
+        raise ApiError(ErrorCode.NOT_FOUND, f"no invoice {invoiceNo}", "invoiceNo")
+    if invoice.upload_at(now) != "UPLOADED":
+        raise ApiError(
+            ErrorCode.NOT_FOUND, f"invoice {invoiceNo} is not delivered yet (upload {invoice.upload_at(now)})"
+        )
+    return Response(render_document(invoice, kind), media_type=DOCUMENT_TYPES[kind])
 
 
 @router.post(

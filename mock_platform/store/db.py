@@ -40,6 +40,8 @@ CREATE TABLE IF NOT EXISTS invoices (
     batch_id          TEXT,
     instance          TEXT NOT NULL,
     payload           TEXT NOT NULL,
+    upload_state      TEXT NOT NULL DEFAULT 'UPLOADED',
+    uploaded_at       REAL,
     PRIMARY KEY (seller_tax_id, request_serial_no)
 );
 CREATE INDEX IF NOT EXISTS invoices_created_at ON invoices (created_at);
@@ -103,6 +105,12 @@ CREATE TABLE IF NOT EXISTS verifications (
     PRIMARY KEY (invoice_no, day)
 );
 """
+
+# Columns added after a ledger may already exist (a compose volume kept across upgrades): (table, column, type).
+ADDED_COLUMNS = (
+    ("invoices", "upload_state", "TEXT NOT NULL DEFAULT 'UPLOADED'"),
+    ("invoices", "uploaded_at", "REAL"),
+)
 
 TABLES = (
     "invoices",
@@ -204,7 +212,12 @@ class SqliteDatabase(Database):
         # ever arbitrates between processes; without it, write latency grows a long tail under load.
         self._write_lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._connection().executescript(SCHEMA)
+        conn = self._connection()
+        conn.executescript(SCHEMA)
+        for table, column, kind in ADDED_COLUMNS:
+            present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+            if column not in present:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     def _connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)

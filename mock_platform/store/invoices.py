@@ -14,8 +14,9 @@ from mock_platform.store.db import Database, Row, Tx
 COLUMNS = (
     "seller_tax_id, request_serial_no, payload_hash, order_ref, kind, invoice_type, invoice_no, blue_invoice_no, "
     "final_status, fail_code, fail_reason, buyer_tax_id, total_amount, total_tax, total_with_tax, created_at, "
-    "due_at, batch_id, instance, payload"
+    "due_at, batch_id, instance, payload, upload_state, uploaded_at"
 )
+DOCUMENT_KINDS = ("pdf", "ofd", "xml")
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class Invoice:
     batch_id: str | None
     instance: str
     payload: str
+    upload_state: str = "UPLOADED"  # FAILED: the upload to the tax bureau failed; the seller must re-upload
+    uploaded_at: float | None = None  # when the bureau has it (UPLOADING before)
 
     @classmethod
     def from_row(cls, row: Row) -> Invoice:
@@ -49,6 +52,14 @@ class Invoice:
 
     def status_at(self, now: float) -> str:
         return "PROCESSING" if now < self.due_at else self.final_status
+
+    def upload_at(self, now: float) -> str | None:
+        """The 乐企 issue-then-upload state of an ISSUED invoice: UPLOADING, UPLOADED or FAILED (None otherwise)."""
+        if self.status_at(now) != "ISSUED":
+            return None
+        if self.upload_state == "FAILED":
+            return "FAILED"
+        return "UPLOADING" if self.uploaded_at is not None and now < self.uploaded_at else "UPLOADED"
 
     def view(self, now: float, replayed: bool = False) -> dict[str, Any]:
         """The result document clients see."""
@@ -65,9 +76,12 @@ class Invoice:
             "invoiceNo": self.invoice_no if issued else None,
             "issueTime": iso(self.due_at) if issued else None,
             "totals": {"amount": self.total_amount, "tax": self.total_tax, "totalWithTax": self.total_with_tax},
-            "uploadState": "UPLOADED" if issued else None,
+            "uploadState": self.upload_at(now),
             "replayed": replayed,
         }
+        if self.upload_at(now) == "UPLOADED" and self.invoice_no:  # delivery: the documents the buyer receives
+            base = f"/api/v1/invoices/{self.invoice_no}/documents"
+            data.update({f"{kind}Url": f"{base}/{kind}" for kind in DOCUMENT_KINDS})
         if self.blue_invoice_no:
             data["blueInvoiceNo"] = self.blue_invoice_no
         if self.batch_id:
@@ -102,7 +116,7 @@ class Invoice:
 
 def insert(tx: Tx, invoice: Invoice) -> None:
     tx.execute(
-        f"INSERT INTO invoices ({COLUMNS}) VALUES ({', '.join('?' * 20)})",
+        f"INSERT INTO invoices ({COLUMNS}) VALUES ({', '.join('?' * 22)})",
         (
             invoice.seller_tax_id,
             invoice.request_serial_no,
@@ -124,8 +138,15 @@ def insert(tx: Tx, invoice: Invoice) -> None:
             invoice.batch_id,
             invoice.instance,
             invoice.payload,
+            invoice.upload_state,
+            invoice.uploaded_at,
         ),
     )
+
+
+def mark_uploaded(tx: Tx, invoice_no: str, now: float) -> None:
+    """A re-upload that reached the tax bureau."""
+    tx.execute("UPDATE invoices SET upload_state = 'UPLOADED', uploaded_at = ? WHERE invoice_no = ?", (now, invoice_no))
 
 
 def find(tx: Tx, seller_tax_id: str, serial: str) -> Invoice | None:

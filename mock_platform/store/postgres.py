@@ -11,7 +11,7 @@ import psycopg
 from psycopg._cursor_base import BaseCursor
 from psycopg.rows import BaseRowFactory, RowMaker
 
-from mock_platform.store.db import SCHEMA, Cursor, Database, Row, Tx, to_pyformat
+from mock_platform.store.db import ADDED_COLUMNS, SCHEMA, Cursor, Database, Row, Tx, to_pyformat
 
 WRITE_LOCK = 7_466_201  # one advisory lock: writers queue like SQLite's BEGIN IMMEDIATE
 
@@ -70,6 +70,9 @@ class PostgresDatabase(Database):
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
             conn.execute(SCHEMA.replace(" REAL", " DOUBLE PRECISION"))
+            for table, column, kind in ADDED_COLUMNS:
+                kind = kind.replace("REAL", "DOUBLE PRECISION")
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {kind}")
 
     def _connection(self) -> psycopg.Connection[PgRow]:
         conn: psycopg.Connection[PgRow] | None = getattr(self._local, "conn", None)

@@ -36,6 +36,7 @@ STORIES = {
     "month_rollover": (0.4, "error_rate"),
     "filing_deadline": (0.4, "error_rate"),
     "new_year_segments": (0.4, "error_rate"),
+    "upload_outage": (0.3, "integrity"),
 }
 CAREFUL = "examples.outsider_client:create"
 # one-defect client (tests.clients.defects) → (the story that exposes it, the gate, or "integrity:<finding>")

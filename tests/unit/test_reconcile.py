@@ -80,6 +80,10 @@ CASES: dict[str, tuple[Story, Story]] = {
         Story([], []),  # handed to the client, never answered
         Story([claim("A", "rejected", None)], []),  # a business refusal is an answer
     ),
+    "not_uploaded": (
+        Story([claim("A", inv="N1")], [{**blue("A", "N1"), "uploadState": "FAILED"}]),
+        Story([claim("A", inv="N1")], [{**blue("A", "N1"), "uploadState": "UPLOADING"}]),  # on its way: fine
+    ),
     "contradicted": (
         Story([claim("A", inv="N1"), claim("A", "not_found", "N1", at=3, op="verify")], [blue("A", "N1")]),
         Story([claim("A", inv="N1"), claim("A", "consistent", "N1", at=3, op="verify")], [blue("A", "N1")]),
