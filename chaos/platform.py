@@ -24,7 +24,7 @@ class ModeFault(Fault[Any]):
     path: ClassVar[str]
 
     def body(self) -> dict[str, Any]:
-        body: dict[str, Any] = self.spec.model_dump(exclude={"type", "id", "at_s", "for_s"})
+        body: dict[str, Any] = self.spec.model_dump(exclude={"type", "id", "at_s", "for_s", "target"})
         if self.spec.for_s is not None:
             body["for_s"] = self.spec.for_s + SAFETY_MARGIN_S
         return body

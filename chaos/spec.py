@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
+
+Target = Literal["primary", "secondary"]
 
 
 class FaultSpec(BaseModel):
@@ -14,6 +18,9 @@ class FaultSpec(BaseModel):
     id: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$", description="name in reports")
     at_s: float = Field(ge=0, description="seconds after the run starts when the fault is applied")
     for_s: float | None = Field(None, gt=0, description="seconds the fault stays applied; omitted = until the run ends")
+    target: Target = Field(
+        "primary", description="which platform (and its proxy) it hits: primary, or secondary (platform.secondary)"
+    )
 
     def label(self, index: int) -> str:
         """The fault's name in reports: its ``id`` or ``<type>-<index>``."""

@@ -62,9 +62,10 @@ class Outcome:
 
 @dataclass(frozen=True)
 class ClientConfig:
-    """What a client factory receives: where the platform is (the Toxiproxy address), who it is, its own folder
-    (``state_dir``, one per seller, kept for the run), its options (``client.options`` of the scenario) and
-    ``answer_budget_s``, the longest a user waits for ``issue()``."""
+    """What a client factory receives: where the platform is (the Toxiproxy address; ``secondary_url``: a failover
+    platform sharing its ledger and tokens, when the scenario has one), who it is and its own credential, its
+    own folder (``state_dir``, one per seller, kept for the run), its options (``client.options`` of the
+    scenario) and ``answer_budget_s``, the longest a user waits for ``issue()``."""
 
     base_url: str
     seller_tax_id: str
@@ -74,6 +75,7 @@ class ClientConfig:
     client_secret: str = ""
     options: dict[str, Any] = field(default_factory=dict)
     answer_budget_s: float = 30.0  # the longest a user waits for issue(); past it the call is abandoned as failed
+    secondary_url: str | None = None  # a failover platform on the same ledger and tokens (NIC1/NIC2), if there is one
 
 
 @runtime_checkable

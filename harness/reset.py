@@ -20,7 +20,7 @@ from typing import Any
 from chaos.platform_admin import PlatformAdmin, PlatformAdminError
 from chaos.toxiproxy.api import NotFound, ToxiproxyAPI, ToxiproxyError
 
-MARKERS = {"platform": b"mock_platform", "toxiproxy": b"toxiproxy"}
+MARKERS = {"platform": b"mock_platform", "secondary": b"mock_platform", "toxiproxy": b"toxiproxy"}
 
 
 @dataclass
@@ -103,6 +103,8 @@ def reset_run(state_path: Path, report: ResetReport) -> None:
             _stop_pid(name, int(pid), report)
     if state.get("toxiproxy_url") and state.get("proxy"):
         _clean_proxy(state["toxiproxy_url"], state["proxy"], state, report)
+    if state.get("toxiproxy_url") and state.get("secondary_proxy"):
+        _clean_proxy(state["toxiproxy_url"], state["secondary_proxy"], {**state, "proxy_owned": True}, report)
     state["status"] = "reset"
     state_path.write_text(json.dumps(state, indent=2))
     report.actions.append(f"run {state.get('run_id')} marked reset")

@@ -38,7 +38,7 @@ from harness.reconcile import reconcile
 from harness.report.html import write_html
 from harness.report.junit import write_junit
 from harness.result import RunResult
-from harness.sampler import Sampler
+from harness.sampler import Sampler, issue_family_requests
 from harness.scenario import LatencyGateSpec, Scenario, TimeToInvoiceGateSpec, judged_gates
 from harness.stack import LocalStack, StackOptions
 from harness.timeseries import per_second, write_series_csv
@@ -104,6 +104,11 @@ def check_options(scenario: Scenario, options: RunOptions) -> None:
     if options.workers is not None and scenario.load.housekeeping is not None:
         raise InvalidInputError(
             "load.housekeeping: period-start housekeeping runs in one process; drop --workers for this scenario"
+        )
+    if options.platform_url is not None and scenario.platform.secondary:
+        raise InvalidInputError(
+            "platform.secondary: the secondary platform is started by taxstorm on the primary's ledger; "
+            "in external mode give it up (or run locally)"
         )
     needs_process = [f"faults[{i}] ({step.type})" for i, step in enumerate(scenario.faults) if step.type in PROCESS]
     if options.platform_url is not None and needs_process:
@@ -216,9 +221,11 @@ class Runner:
         assert stack.admin is not None
         self._stack = stack
         registry = default_registry()
-        context = self._fault_context(stack)
+        contexts = {"primary": self._fault_context(stack)}
+        if stack.secondary is not None:
+            contexts["secondary"] = self._fault_context(stack, "secondary")
         faults = [
-            (registry.create(step, context, step.label(i)), step.at_s, step.for_s)
+            (registry.create(step, contexts[step.target], step.label(i)), step.at_s, step.for_s)
             for i, step in enumerate(self.scenario.faults)
         ]
         scheduler = FaultScheduler(faults, self.clock, gevent.sleep, self._on_fault_event)
@@ -230,9 +237,14 @@ class Runner:
         finally:
             driver.close()
 
-    def _fault_context(self, stack: LocalStack) -> FaultContext:
-        """What this run's faults act on: its proxy, the platform's admin API and process, compose's containers."""
+    def _fault_context(self, stack: LocalStack, target: str = "primary") -> FaultContext:
+        """What this run's faults act on: its proxy, the platform's admin API and process, compose's containers
+        (``target`` secondary: the secondary platform and its proxy)."""
         assert stack.toxiproxy is not None
+        if target == "secondary":
+            assert stack.secondary is not None
+            site = stack.secondary
+            return FaultContext(self.run_id, stack.toxiproxy, site.proxy_name, site.admin, site.platform, None)
         return FaultContext(
             self.run_id, stack.toxiproxy, stack.proxy_name, stack.admin, stack.platform, self._docker_targets()
         )
@@ -250,6 +262,7 @@ class Runner:
             client_options=dict(scenario.client.options),
             answer_budget_s=scenario.answer_budget_s,
             credential_key=stack.credential_key,
+            secondary_url=stack.secondary.client_url if stack.secondary is not None else None,
         )
 
     def _load_driver(self, load: LoadContext, stack: LocalStack) -> LoadDriver:
@@ -266,6 +279,7 @@ class Runner:
             "client_options": dict(scenario.client.options),
             "answer_budget_s": scenario.answer_budget_s,
             "credential_key": stack.credential_key,
+            "secondary_url": stack.secondary.client_url if stack.secondary is not None else None,
             "base_url": stack.client_url,
             "run_id": self.run_id,
         }
@@ -291,7 +305,7 @@ class Runner:
 
     def _run_load(self, driver: LoadDriver, scheduler: FaultScheduler, stack: LocalStack, admin: PlatformAdmin) -> None:
         scenario = self.scenario
-        self.sampler = self._sampler(driver, admin, scenario.duration_s, scheduler.active)
+        self.sampler = self._sampler(driver, stack, scenario.duration_s, scheduler.active)
         self._t0 = time.monotonic()
         epoch = time.time()
         load_end_s = scenario.duration_s
@@ -314,17 +328,19 @@ class Runner:
         self._wind_down(driver, stack, load_end_s, revert_errors)
 
     def _sampler(
-        self, driver: LoadDriver, admin: PlatformAdmin, total_s: float, active: Callable[[], list[str]]
+        self, driver: LoadDriver, stack: LocalStack, total_s: float, active: Callable[[], list[str]]
     ) -> Sampler:
         """Once-a-second samples of the backlog (owed by the harness's count, and by the clients' own) and the
-        platform's counters, each also feeding the progress line."""
+        platforms' request counters (both, with a secondary), each also feeding the progress line."""
+        assert stack.admin is not None
         progress = Progress(total_s, driver.recorder, active)
-        self.owed = OwedInvoices(driver.recorder, admin.landed)
+        self.owed = OwedInvoices(driver.recorder, stack.admin.landed)  # one ledger, whichever platform served
+        admins = stack.admins()
         sampler = Sampler(
             self.clock,
             self.owed.refresh,
             driver.backlog,
-            admin.stats,
+            lambda: sum(issue_family_requests(admin.stats()) for admin in admins),
             lambda now: self.observe("tick", progress.tick(now, sampler.backlog, sampler.client_backlog)),
         )
         return sampler
@@ -417,16 +433,22 @@ class Runner:
             self._finish("errored", ExitCode.ENVIRONMENT_ERROR, reason)
 
     def _verify_clean(self, stack: LocalStack) -> list[str]:
-        """Ask Toxiproxy itself whether the run's proxy is clean again (belt and braces after the reverts)."""
+        """Ask Toxiproxy itself whether the run's proxies are clean again (belt and braces after the reverts)."""
         assert stack.toxiproxy is not None
-        try:
-            leftover = sorted(stack.toxiproxy.toxics(stack.proxy_name))
-            enabled = stack.toxiproxy.proxies()[stack.proxy_name].enabled
-        except Exception as exc:
-            return [f"could not verify that the proxy is clean: {exc}"]
-        self.result.cleanup = {"toxics_left": leftover, "proxy_enabled": enabled}
-        problems = [f"toxics still on {stack.proxy_name} after revert: {leftover}"] if leftover else []
-        return problems + ([] if enabled else [f"{stack.proxy_name} still disabled after revert"])
+        names = [stack.proxy_name, *([stack.secondary.proxy_name] if stack.secondary is not None else [])]
+        problems: list[str] = []
+        for name in names:
+            try:
+                leftover = sorted(stack.toxiproxy.toxics(name))
+                enabled = stack.toxiproxy.proxies()[name].enabled
+            except Exception as exc:
+                problems.append(f"could not verify that proxy {name} is clean: {exc}")
+                continue
+            if name == stack.proxy_name:
+                self.result.cleanup = {"toxics_left": leftover, "proxy_enabled": enabled}
+            problems += [f"toxics still on {name} after revert: {leftover}"] if leftover else []
+            problems += [] if enabled else [f"{name} still disabled after revert"]
+        return problems
 
     def _judge(self, stack: LocalStack, recorder: Recorder, load_end_s: float, drained: bool) -> None:
         assert stack.admin is not None

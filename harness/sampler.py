@@ -20,7 +20,7 @@ def issue_family_requests(stats: dict[str, Any]) -> int:
 
 class Sampler:
     """Takes (run second, value) samples: ``backlog`` (orders owed, the harness's own count), ``client_backlog``
-    (what the clients' ``backlog()`` say) and ``platform_requests`` (the platform's issue-family count).
+    (what the clients' ``backlog()`` say) and ``platform_requests`` (the platforms' issue-family request count).
 
     A sample that cannot be taken (a platform that is down, a client that raises) is counted in ``errors``
     and skipped: the loop itself never dies of it.
@@ -31,14 +31,14 @@ class Sampler:
         clock: Callable[[], float],
         owed: Callable[[], int],
         client_backlog: Callable[[], int],
-        platform_stats: Callable[[], dict[str, Any]],
+        issue_requests: Callable[[], int],
         on_sample: Callable[[float], None] | None = None,
     ) -> None:
         self._on_sample = on_sample or (lambda now: None)
         self._clock = clock
         self._owed = owed
         self._client_backlog = client_backlog
-        self._platform_stats = platform_stats
+        self._issue_requests = issue_requests
         self.backlog: Samples = []
         self.client_backlog: Samples = []
         self.platform_requests: Samples = []
@@ -50,9 +50,7 @@ class Sampler:
         now = self._clock()
         self._take("backlog", self.backlog, now, self._owed)
         self._take("client_backlog", self.client_backlog, now, self._client_backlog)
-        self._take(
-            "platform_requests", self.platform_requests, now, lambda: issue_family_requests(self._platform_stats())
-        )
+        self._take("platform_requests", self.platform_requests, now, self._issue_requests)
 
     def _take(self, name: str, series: Samples, now: float, read: Callable[[], int]) -> None:
         try:

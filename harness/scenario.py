@@ -34,9 +34,15 @@ RESERVED_PLATFORM_SETTINGS = frozenset({"ledger_path", "database_url", "admin_to
 
 
 class PlatformSpec(Strict):
-    """How the mock platform is started: its release profile and any of its settings (capacity, quota, …)."""
+    """How the mock platform is started: its release profile and any of its settings (capacity, quota, …), and
+    whether a secondary platform serves the same ledger (failover, like GSTN's NIC1/NIC2)."""
 
     release: str = "stable"
+    secondary: bool = Field(
+        False,
+        description="start a second platform on the same ledger behind its own proxy (ClientConfig.secondary_url); "
+        "faults with target: secondary act on it",
+    )
     settings: dict[str, Any] = Field(
         default_factory=dict, description="mock_platform PlatformSettings fields, e.g. capacity, processing_ms"
     )
@@ -345,6 +351,11 @@ class Scenario(Strict):
                 )
         if len(set(labels)) != len(labels):
             raise ValueError(f"fault ids must be unique, got {labels}")
+        for i, step in enumerate(self.faults):
+            if step.target == "secondary" and not self.platform.secondary:
+                raise ValueError(f"faults[{i}].target is secondary: add platform.secondary: true")
+            if step.target == "secondary" and step.type.startswith("container_"):
+                raise ValueError(f"faults[{i}].target: container faults name their service instead; remove target")
         for i, gate in enumerate(self.gates):
             window = getattr(gate, "window", "all")
             if window not in WINDOW_KINDS and window not in labels:

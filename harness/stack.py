@@ -45,6 +45,21 @@ class StackOptions:
         return self.platform_url is not None
 
 
+@dataclass
+class Secondary:
+    """The second platform on the same ledger, behind a proxy of its own (failover)."""
+
+    platform: PlatformProcess
+    proxy_name: str
+    url: str = ""
+    client_url: str = ""
+
+    @property
+    def admin(self) -> PlatformAdmin:
+        assert self.platform.admin is not None
+        return self.platform.admin
+
+
 class LocalStack:
     """Platform (uvicorn subprocess) behind the run's Toxiproxy proxy; ``stop`` is safe on every path."""
 
@@ -62,6 +77,7 @@ class LocalStack:
         self.client_url = ""
         self._local_toxiproxy: LocalToxiproxy | None = None
         self.platform: PlatformProcess | None = None
+        self.secondary: Secondary | None = None
         self._proxy_created = False
 
     @property
@@ -74,6 +90,8 @@ class LocalStack:
             self.toxiproxy = self._start_toxiproxy()
             self.platform_url = self._start_platform() if not self.options.external else self._find_platform()
             self.client_url = self._client_url(self.toxiproxy)
+            if self.platform_spec.secondary:
+                self.secondary = self._start_secondary(self.toxiproxy)
         except (NotReadyError, ToxiproxyError, install.ToxiproxyInstallError, OSError) as exc:
             raise EnvironmentError_(f"environment not ready: {exc}") from exc
         self._write_state()
@@ -118,6 +136,19 @@ class LocalStack:
             host = urlsplit(toxiproxy.base_url).hostname or "127.0.0.1"
         return f"http://{host}:{port}"
 
+    def _stop_secondary(self, secondary: Secondary) -> list[str]:
+        errors = []
+        if self.toxiproxy is not None and secondary.client_url:
+            try:
+                self.toxiproxy.delete_proxy(secondary.proxy_name)
+            except NotFound:
+                pass
+            except ToxiproxyError as exc:
+                errors.append(f"could not delete proxy {secondary.proxy_name}: {exc}")
+        secondary.platform.resume()
+        secondary.platform.close()
+        return errors
+
     def _find_platform(self) -> str:
         """External mode: the platform must already answer /health (docker compose waits for its healthcheck)."""
         url = (self.options.platform_url or "").rstrip("/")
@@ -146,6 +177,26 @@ class LocalStack:
         self.admin = self.platform.admin
         return url
 
+    def _start_secondary(self, toxiproxy: ToxiproxyAPI) -> Secondary:
+        """A second platform process on the primary's ledger (instance "secondary"), behind its own proxy."""
+        assert self.platform is not None
+        workdir = self.options.run_dir / "secondary"
+        workdir.mkdir(parents=True, exist_ok=True)
+        settings = {**self.platform.settings, "instance": "secondary"}
+        process = PlatformProcess(workdir, self.admin_token, settings, self.options.ready_timeout_s)
+        secondary = Secondary(process, f"{self.proxy_name}-secondary")
+        self.secondary = secondary  # stop() cleans up whatever started
+        secondary.url = process.start()
+        process.on_start = self._write_state
+        proxy = toxiproxy.create_proxy(secondary.proxy_name, upstream=urlsplit(secondary.url).netloc)
+        secondary.client_url = f"http://{proxy.listen}"
+        return secondary
+
+    def admins(self) -> list[PlatformAdmin]:
+        """Every platform's admin API (the primary's first)."""
+        assert self.admin is not None
+        return [self.admin, *([self.secondary.admin] if self.secondary is not None else [])]
+
     def _write_state(self, status: str = "running") -> None:
         """What ``taxstorm reset`` needs to clean up after this run if it is killed (private to root: 0600)."""
         state = {
@@ -157,8 +208,10 @@ class LocalStack:
             "platform_url": self.platform_url,
             "admin_token": self.admin_token,
             "client_url": self.client_url,
+            "secondary_proxy": self.secondary.proxy_name if self.secondary else None,
             "pids": {
                 "platform": self.platform.pid if self.platform else None,
+                "secondary": self.secondary.platform.pid if self.secondary else None,
                 "toxiproxy": self._local_toxiproxy.process.pid
                 if self._local_toxiproxy and self._local_toxiproxy.process
                 else None,
@@ -180,6 +233,9 @@ class LocalStack:
             except ToxiproxyError as exc:
                 errors.append(f"could not delete proxy {self.proxy_name}: {exc}")
             self._proxy_created = False
+        if self.secondary is not None:
+            errors += self._stop_secondary(self.secondary)
+            self.secondary = None
         if self.platform is not None:
             self.platform.resume()  # a hung (SIGSTOPped) platform must be able to hear the stop
             self.platform.close()

@@ -66,6 +66,7 @@ class ScenarioWorker:
             client_options=dict(plan["client_options"]),
             answer_budget_s=float(plan["answer_budget_s"]),
             credential_key=str(plan["credential_key"]),
+            secondary_url=plan.get("secondary_url"),
             first_seller=index * SELLERS_PER_WORKER,
         )
         environment.user_classes = user_classes(self.context, load, dict(plan["platform_settings"]))

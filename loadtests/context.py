@@ -51,6 +51,7 @@ class LoadContext:
     client_options: dict[str, object] = field(default_factory=dict)
     answer_budget_s: float = DEFAULT_ANSWER_BUDGET_S  # the longest a user waits for issue(): then it is abandoned
     credential_key: str = DEV_CREDENTIAL_KEY  # every seller's own credential derives from the platform's key
+    secondary_url: str | None = None  # the failover platform as clients see it (a scenario's platform.secondary)
     clients: list[GuardedClient] = field(default_factory=list)
     drain_every_s: float = 2.0
     first_seller: int = 0  # sellers are numbered from here (distributed workers take disjoint ranges)
@@ -80,6 +81,7 @@ class LoadContext:
             state_dir=state_dir,
             client_id=client_id,
             client_secret=secret,
+            secondary_url=self.secondary_url,
             options=dict(self.client_options),
             answer_budget_s=self.answer_budget_s,
         )

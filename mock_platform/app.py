@@ -23,7 +23,7 @@ from mock_platform.settings import PlatformSettings
 from mock_platform.state import PlatformState
 from mock_platform.stats import CountingMiddleware, RequestCounters
 from mock_platform.store.db import open_database
-from mock_platform.store.meta import load_clock_offset
+from mock_platform.store.meta import load_clock_offset, save_clock_offset
 from mock_platform.store.numbers import Numbering
 from mock_platform.store.quota import QuotaBook, QuotaRules
 from mock_platform.verify import VerificationService
@@ -68,8 +68,8 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
 def build_state(settings: PlatformSettings, clock: Clock) -> PlatformState:
     """Wire the services of one platform instance."""
     db = open_database(settings.ledger_path, settings.database_url)
-    if isinstance(clock, OffsetClock):  # a restarted process keeps the time it was moved to
-        clock.offset_s = load_clock_offset(db)
+    if isinstance(clock, OffsetClock):  # restarted processes and a second one on the ledger keep the same time
+        clock.keep_in(lambda: load_clock_offset(db), lambda offset_s: save_clock_offset(db, offset_s))
     quota = QuotaBook(QuotaRules(settings.monthly_quota, settings.quota_mode, settings.filing_deadline_day))
     modes = FaultModes()
     modes.switch_release(settings.release, clock())

@@ -40,18 +40,41 @@ def utc_iso(epoch: float) -> str:
 
 
 class OffsetClock:
-    """A clock that tests (and the admin API) can move forward: system time plus an offset."""
+    """A clock that tests (and the admin API) can move: system time plus an offset.
 
-    def __init__(self, base: Clock = system_clock) -> None:
+    With ``store`` (load, save), the offset lives in the ledger: moving the clock saves it, and the clock reads it
+    again every ``sync_every_s``, so a restarted process and a second one on the same ledger keep the same time.
+    """
+
+    def __init__(self, base: Clock = system_clock, sync_every_s: float = 1.0) -> None:
         self._base = base
         self.offset_s = 0.0
+        self._store: tuple[Callable[[], float], Callable[[float], None]] | None = None
+        self._sync_every_s = sync_every_s
+        self._synced_at = float("-inf")
+
+    def keep_in(self, load: Callable[[], float], save: Callable[[float], None]) -> None:
+        """Keep the offset in a store shared by every process of the platform (its ledger)."""
+        self._store = (load, save)
+        self.offset_s = load()
+        self._synced_at = self._base()
 
     def __call__(self) -> float:
-        return self._base() + self.offset_s
+        base = self._base()
+        if self._store is not None and base - self._synced_at >= self._sync_every_s:
+            self._synced_at = base
+            self.offset_s = self._store[0]()
+        return base + self.offset_s
 
     def advance(self, seconds: float) -> None:
-        self.offset_s += seconds
+        self._move(self.offset_s + seconds)
 
     def set_to(self, epoch: float) -> None:
         """Make it ``epoch`` now (either way: a run may start on the last minute of a month)."""
-        self.offset_s = epoch - self._base()
+        self._move(epoch - self._base())
+
+    def _move(self, offset_s: float) -> None:
+        self.offset_s = offset_s
+        if self._store is not None:
+            self._store[1](offset_s)
+            self._synced_at = self._base()

@@ -12,7 +12,7 @@ from chaos.registry import Fault, FaultContext, FaultRegistry
 from chaos.spec import FaultSpec
 
 ParamKind = Literal["integer", "number", "string", "boolean", "choice", "choices", "list", "json"]
-TIMING_FIELDS = frozenset({"type", "at_s", "for_s", "id"})  # set by the control, never by the operator
+TIMING_FIELDS = frozenset({"type", "at_s", "for_s", "id", "target"})  # set by the control, never by the operator
 NEEDS = {  # fault family → the FaultContext field its faults act through, in words
     "platform": ("platform", "the platform's admin API"),
     "process": ("process", "the platform process (local mode)"),

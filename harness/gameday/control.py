@@ -149,7 +149,7 @@ class ChaosControl:
                 raise OperatorInputError("label", f"label: {label!r} already names a fault of this session")
             fault = self.registry.create(spec, self.context, label)
             now = round(self.clock(), 3)  # the effect starts while the fault is applied: its window starts here
-            shown = spec.model_dump(mode="json", exclude={"at_s", "for_s", "id"})
+            shown = spec.model_dump(mode="json", exclude={"at_s", "for_s", "id", "target"})
             event = FaultEvent(label, fault_type, shown, now, None if spec.for_s is None else now + spec.for_s)
             self.events.append(event)
             try:

@@ -87,7 +87,7 @@ class GamedayRun(Runner):
         def active() -> list[str]:
             return [fault.label for fault in control.active()]
 
-        self.sampler = self._sampler(driver, stack.admin, self.gameday.max_s, active)
+        self.sampler = self._sampler(driver, stack, self.gameday.max_s, active)
         web_ui = driver.environment.create_web_ui(self.gameday.web_host, self.gameday.web_port, delayed_start=True)
         install(web_ui, chaos_blueprint(control, self._halt, self._export, self._finish_session))
         web_ui.start()  # type: ignore[no-untyped-call]
@@ -136,7 +136,7 @@ class GamedayRun(Runner):
             gevent.sleep(max(0.0, start_s + step.at_s - self.clock()))
             if control.halted is not None or self.stop.requested:
                 return
-            params = step.model_dump(mode="json", exclude={"type", "id", "at_s", "for_s"})
+            params = step.model_dump(mode="json", exclude={"type", "id", "at_s", "for_s", "target"})
             try:
                 control.apply(step.type, params, step.for_s, label=label)
             except (TaxstormError, FaultApplyError) as exc:

@@ -22,7 +22,6 @@ from mock_platform.modes import FEATURES, Feature
 from mock_platform.settings import Family, FamilyCapacity
 from mock_platform.state import PlatformState, get_state
 from mock_platform.store import invoices, tokens
-from mock_platform.store.meta import save_clock_offset
 
 
 async def require_admin(
@@ -101,7 +100,7 @@ def reset(state: AdminDep) -> dict[str, str]:
     state.board.clear()
     state.modes.clear()
     if isinstance(state.clock, OffsetClock):
-        state.clock.offset_s = 0.0  # the stored offset went with the ledger
+        state.clock.set_to(state.clock() - state.clock.offset_s)  # real time again (the stored offset is gone)
     return {"status": "reset"}
 
 
@@ -153,7 +152,6 @@ def move_clock(change: ClockChange, state: AdminDep) -> dict[str, Any]:
         clock.set_to(change.to.timestamp())
     else:
         clock.advance(change.advance_s or 0.0)
-    save_clock_offset(state.db, clock.offset_s)
     return {"time": clock(), "offsetS": clock.offset_s, "now": iso(clock())}
 
 

@@ -175,6 +175,10 @@ class Database(ABC):
         """A context manager: a consistent read transaction."""
 
     @abstractmethod
+    def peek(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        """One row read on this thread's connection without opening a transaction (safe inside one)."""
+
+    @abstractmethod
     def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Row]:
         """Rows of a long query from a private connection, so a slow consumer blocks nobody."""
 
@@ -250,6 +254,10 @@ class SqliteDatabase(Database):
             yield SqliteTx(conn)
         finally:
             conn.execute("COMMIT")
+
+    def peek(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        row: sqlite3.Row | None = self._connection().execute(sql, params).fetchone()
+        return row
 
     def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Row]:
         # a streamed response advances this generator from whichever worker thread is free: the connection

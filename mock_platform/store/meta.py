@@ -9,9 +9,9 @@ CLOCK_OFFSET = "clock_offset_s"
 
 
 def load_clock_offset(db: Database) -> float:
-    """The platform clock's offset from real time (0 when never moved)."""
-    with db.read() as tx:
-        row = tx.one("SELECT value FROM meta WHERE name = ?", (CLOCK_OFFSET,))
+    """The platform clock's offset from real time (0 when never moved); read inside or outside a transaction (the
+    clock is asked for the time while a write is open)."""
+    row = db.peek("SELECT value FROM meta WHERE name = ?", (CLOCK_OFFSET,))
     return float(row[0]) if row else 0.0
 
 

@@ -94,6 +94,10 @@ class PostgresDatabase(Database):
         with conn.transaction():
             yield PostgresTx(conn)
 
+    def peek(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        row: Row | None = self._connection().execute(to_pyformat(sql), tuple(params)).fetchone()
+        return row
+
     def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Row]:
         with psycopg.connect(self.url, row_factory=ROW_FACTORY) as conn, conn.cursor(name="taxstorm_stream") as cur:
             cur.execute(to_pyformat(sql), tuple(params))
