@@ -25,6 +25,7 @@ from mock_platform.sampling import sample_ms
 from mock_platform.settings import PlatformSettings
 from mock_platform.store import invoices
 from mock_platform.store.db import Database, Tx
+from mock_platform.store.group_commit import GroupCommit
 from mock_platform.store.invoices import Invoice
 from mock_platform.store.numbers import Numbering
 from mock_platform.store.quota import QuotaBook
@@ -89,6 +90,7 @@ class IssuingService:
         self.quota = quota
         self.numbering = numbering
         self.modes = modes
+        self.writer = GroupCommit(db)
         self._rng = random.Random(settings.seed)
         self._rng_lock = threading.Lock()
         self._rules: tuple[tuple[date, int], Rules] | None = None
@@ -107,7 +109,18 @@ class IssuingService:
         return self._rules[1]
 
     def issue_blue(self, request: IssueInvoiceRequest, taxpayer: str, batch_id: str | None = None) -> Accepted:
-        """Validate and accept a blue invoice for the calling taxpayer."""
+        """Validate and accept a blue invoice for the calling taxpayer, in a transaction of its own."""
+        row = self.blue_row(request, taxpayer, batch_id)
+        with self.db.write() as tx:
+            return self.accept(tx, row)
+
+    async def issue_blue_grouped(self, request: IssueInvoiceRequest, taxpayer: str) -> Accepted:
+        """The same, its ledger write shared with the concurrent requests' (group commit)."""
+        row = self.blue_row(request, taxpayer)
+        return await self.writer.run(lambda tx: self.accept(tx, row))
+
+    def blue_row(self, request: IssueInvoiceRequest, taxpayer: str, batch_id: str | None = None) -> NewRow:
+        """Validate a blue invoice request of the calling taxpayer into the row to accept (no ledger access)."""
         validate_issue(request, self.rules())
         seller = request.seller.taxId or ""
         if seller != taxpayer:
@@ -118,7 +131,7 @@ class IssuingService:
         if self.modes.release.name == "wrong-rounding":  # a bad release: truncates instead of rounding half up
             tax = sum((_truncated(line.amount * line.taxRate) for line in request.lines), Decimal(0))
         canonical = canonical_json(request.model_dump(mode="json"))
-        row = NewRow(
+        return NewRow(
             seller=seller,
             serial=request.requestSerialNo,
             digest=hashlib.sha256(canonical.encode()).hexdigest(),
@@ -131,8 +144,6 @@ class IssuingService:
             payload=canonical,
             batch_id=batch_id,
         )
-        with self.db.write() as tx:
-            return self.accept(tx, row)
 
     def accept(self, tx: Tx, row: NewRow) -> Accepted:
         """Replay, conflict, or a new row with its outcome decided now (inside the caller's transaction)."""

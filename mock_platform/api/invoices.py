@@ -54,7 +54,7 @@ async def _answer(state: PlatformState, accepted: Accepted, mode: str) -> JSONRe
 )
 async def issue_invoice(body: IssueInvoiceRequest, call: CallDep, mode: Mode = "async") -> JSONResponse:
     state, caller = call.state, call.caller
-    accepted = state.issuing.issue_blue(body, caller.taxpayer_id)
+    accepted = await state.issuing.issue_blue_grouped(body, caller.taxpayer_id)
     return await _answer(state, accepted, mode)
 
 

@@ -152,6 +152,18 @@ class Tx(ABC):
     @abstractmethod
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
 
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A part of the transaction that rolls back alone if its block raises (one request of a group commit)."""
+        self.execute("SAVEPOINT part")
+        try:
+            yield
+        except BaseException:
+            self.execute("ROLLBACK TO SAVEPOINT part")
+            self.execute("RELEASE SAVEPOINT part")
+            raise
+        self.execute("RELEASE SAVEPOINT part")
+
     def next_value(self, counter: str, step: int = 1) -> int:
         """Add ``step`` to a named counter and return its new value (atomic inside the transaction)."""
         row = self.one(

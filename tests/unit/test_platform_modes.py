@@ -101,7 +101,7 @@ def test_unexpected_errors_are_e9005_never_a_bare_500(ledger: Ledger) -> None:
         def broken(*_: object) -> None:
             raise RuntimeError("disk on fire")
 
-        state.issuing.issue_blue = broken
+        state.issuing.accept = broken  # inside the shared transaction of a group commit
         answer = issue(client, token(client))
         assert answer.status_code == 500 and answer.json()["code"] == "E9005"
         assert "query by serial" in answer.json()["message"]
