@@ -9,8 +9,7 @@ import uuid
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_platform.errors import ApiError, ErrorCode
-
-API_VERSION = "v1"
+from mock_platform.stats import API_VERSION
 
 
 async def reject(send: Send, error: ApiError, headers: dict[str, str] | None = None) -> None:
@@ -28,7 +27,7 @@ async def reject(send: Send, error: ApiError, headers: dict[str, str] | None = N
 
 class AdminGuard:
     """Refuses ``/admin`` requests without the admin token before anything reads their body (so a stranger learns
-    nothing from validation errors), and marks every answer with ``X-Api-Version``."""
+    nothing from validation errors)."""
 
     def __init__(self, app: ASGIApp, admin_token: str) -> None:
         self.app = app
@@ -42,18 +41,9 @@ class AdminGuard:
             given = dict(scope.get("headers", [])).get(b"authorization", b"")
             if not secrets.compare_digest(given, self.expected):
                 refused = ApiError(ErrorCode.BAD_CREDENTIALS, "admin routes need 'Authorization: Bearer <admin token>'")
-                await reject(_versioned(send), refused)
+                await reject(send, refused, {"X-Api-Version": API_VERSION})  # before the counting middleware
                 return
-        await self.app(scope, receive, _versioned(send))
-
-
-def _versioned(send: Send) -> Send:
-    async def wrapped(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            message = {**message, "headers": [*message.get("headers", []), (b"x-api-version", API_VERSION.encode())]}
-        await send(message)
-
-    return wrapped
+        await self.app(scope, receive, send)
 
 
 class IdempotencyKeyAlias:

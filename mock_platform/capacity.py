@@ -15,12 +15,13 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_platform.asgi import reject
 from mock_platform.errors import ApiError, ErrorCode
 from mock_platform.sampling import sample_ms
 from mock_platform.settings import Family, FamilyCapacity
+from mock_platform.stats import response_headers
 
 PUBLIC = frozenset({"status", "notices", "tax-rates"})  # what a client reads to learn *why* it is refused
 
@@ -208,18 +209,9 @@ class CapacityMiddleware:
             delay = gate.service_time_s(self.model.rng)
             if delay > 0:
                 await asyncio.sleep(delay)
-            await self.app(scope, receive, _with_headers(send, extra) if extra else send)
+            if extra:
+                response_headers(scope).extend((k.lower().encode(), v.encode()) for k, v in extra.items())
+            await self.app(scope, receive, send)
             gate.served += 1
         finally:
             gate.release()
-
-
-def _with_headers(send: Send, headers: dict[str, str]) -> Send:
-    raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
-
-    async def wrapped(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            message = {**message, "headers": [*message.get("headers", []), *raw]}
-        await send(message)
-
-    return wrapped

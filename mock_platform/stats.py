@@ -9,6 +9,8 @@ from typing import Any
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+API_VERSION = "v1"
+
 
 class RequestCounters:
     """Thread-safe counts of finished requests by (method, route template, status) and in-flight."""
@@ -36,6 +38,16 @@ class RequestCounters:
     def reset(self) -> None:
         with self._lock:
             self._counts.clear()
+
+
+HEADERS_KEY = "taxstorm.response_headers"  # headers inner middlewares add to the answer (no send wrapper of their own)
+
+
+def response_headers(scope: Scope) -> list[tuple[bytes, bytes]]:
+    """The headers every answer to this request gets: ``X-Api-Version``, and what inner middlewares append
+    (the rate limit's ``X-RateLimit-*``)."""
+    headers: list[tuple[bytes, bytes]] = scope.setdefault(HEADERS_KEY, [(b"x-api-version", API_VERSION.encode())])
+    return headers
 
 
 def _resolve(routes: list[BaseRoute], scope: Scope) -> BaseRoute | None:
@@ -67,11 +79,13 @@ class CountingMiddleware:
             await self.app(scope, receive, send)
             return
         status = 500
+        headers = response_headers(scope)
 
-        async def capture(message: Message) -> None:
+        async def capture(message: Message) -> None:  # the one send wrapper of a request: counts, adds headers
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
+                message = {**message, "headers": [*message.get("headers", []), *headers]}
             await send(message)
 
         self.counters.started()
