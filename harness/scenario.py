@@ -305,7 +305,9 @@ class SteadyStateSpec(Strict):
     (exit 3) instead of blaming the client for a sick environment."""
 
     enabled: bool = True
-    min_success: float = Field(0.9, ge=0, le=1, description="issued ÷ (issued + queued + failed)")
+    min_success: float = Field(
+        0.9, ge=0, le=1, description="(issued + queued) ÷ (issued + queued + failed): users not failed"
+    )
     max_p95_ms: float = Field(5000, gt=0)
     min_operations: int = Field(1, ge=0)
 

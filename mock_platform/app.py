@@ -109,7 +109,7 @@ def create_app(settings: PlatformSettings, clock: Clock | None = None) -> FastAP
     app.add_middleware(CapacityMiddleware, model=state.capacity, key_of=state.auth.rate_key)
     app.add_middleware(FaultGateMiddleware, board=state.board, modes=state.modes, clock=state.clock)
     routes = [route for router in routers for route in router.routes]
+    app.add_middleware(IdempotencyKeyAlias)  # inside the counting middleware: its refusals are counted and marked
     app.add_middleware(CountingMiddleware, counters=state.counters, routes=routes)
-    app.add_middleware(IdempotencyKeyAlias)
     app.add_middleware(AdminGuard, admin_token=settings.admin_token)  # outermost: before anything reads a body
     return app

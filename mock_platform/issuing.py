@@ -52,6 +52,7 @@ class Accepted:
 
     invoice: Invoice
     replayed: bool
+    quota_after: Decimal | None = None  # the seller's quota left after this invoice (a new one only)
 
 
 @dataclass(frozen=True)
@@ -156,8 +157,9 @@ class IssuingService:
             fails = self._rng.random() < self.settings.issue_failure_rate
             upload_s = sample_ms(self.settings.upload_ms, self._rng) / 1000.0
         upload_failed = not fails and self.modes.upload_fails(now)
-        if row.kind == "blue":
-            self.quota.consume(tx, row.seller, row.amount, now)  # E4001/E4002/E4003 refuse synchronously
+        quota_after = None
+        if row.kind == "blue":  # E4001/E4002/E4003 refuse synchronously
+            quota_after = self.quota.remaining(self.quota.consume(tx, row.seller, row.amount, now))
         number: str | None = None
         if fails:
             if row.kind == "blue":
@@ -196,7 +198,7 @@ class IssuingService:
             uploaded_at=None if upload_failed else now + delay_s + upload_s,
         )
         invoices.insert(tx, invoice)
-        return Accepted(invoice, replayed=False)
+        return Accepted(invoice, replayed=False, quota_after=quota_after)
 
     def _processing_s(self, now: float) -> float:
         """How long a job accepted now stays PROCESSING: a draw of ``processing_ms`` plus the platform's own backlog

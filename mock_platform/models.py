@@ -130,7 +130,7 @@ class VerifyRequest(ApiModel):
 class QuotaAmountRequest(ApiModel):
     """Download (下载) or return (退回) credit quota."""
 
-    amount: Decimal = Field(gt=0, max_digits=18, validation_alias=alias("amount", "sqed"))
+    amount: Decimal = Field(gt=0, max_digits=18, decimal_places=2, validation_alias=alias("amount", "sqed"))
 
 
 class SegmentRequest(ApiModel):

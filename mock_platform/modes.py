@@ -92,7 +92,11 @@ class FeatureBoard:
 
     def refusal(self, family: Family, now: float) -> ApiError | None:
         """Why an API request of this family is refused right now, if it is."""
-        feature = FEATURE_OF_FAMILY[family]
+        return self.feature_refusal(FEATURE_OF_FAMILY[family], now)
+
+    def feature_refusal(self, feature: Feature, now: float) -> ApiError | None:
+        """Why a request of this feature is refused right now (maintenance: E9002 with its notice; switched off:
+        E9006), if it is."""
         for notice in self.notices:
             if notice.active(now) and notice.direct_connect_affected and feature in notice.features:
                 return ApiError(

@@ -96,7 +96,12 @@ class PlatformSettings(BaseSettings):
     channel_code: str = Field("1", pattern=r"^\d$", description="1-digit issuing channel of numbers")
     release: str = Field("stable", description="release profile name reported by /health")
     max_lines: int = Field(100, ge=1, le=2000, description="most lines one invoice may carry")
-    line_tax_tolerance: Decimal = Field(Decimal("0.00"), ge=0, le=Decimal("0.06"))
+    line_tax_tolerance: Decimal = Field(
+        Decimal("0.01"),
+        ge=0,
+        le=Decimal("0.06"),
+        description="a line's tax may differ this much from half-up (legacy 税控: 0.06)",
+    )
 
     credential_key: str = Field(
         DEV_CREDENTIAL_KEY,

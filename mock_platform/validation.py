@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from mock_platform.errors import ApiError, ErrorCode
 from mock_platform.models import InvoiceLine, IssueInvoiceRequest
@@ -85,6 +85,13 @@ def _check_quantities(line: InvoiceLine, path: str) -> None:
 
 def validate_issue(request: IssueInvoiceRequest, rules: Rules) -> None:
     """Raise ApiError naming the first offending field; return quietly when the invoice is sound."""
+    try:
+        _validate(request, rules)
+    except InvalidOperation:  # a product beyond what money can hold (1e15 × 1e11): a refusal, never a crash
+        raise ApiError(ErrorCode.AMOUNT_MISMATCH, "amounts out of range", "lines") from None
+
+
+def _validate(request: IssueInvoiceRequest, rules: Rules) -> None:
     _check_ids(request)
     _check_required(request, rules.required_fields)
     if len(request.lines) > rules.max_lines:

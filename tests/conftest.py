@@ -157,6 +157,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         fixtures = set(getattr(item, "fixturenames", ()))
         if (
             "integration" in path.parts
+            or "conformance" in path.parts
             or path.name in SLOW_UNIT_FILES
             or fixtures & SERVER_FIXTURES
             or "[postgres" in item.nodeid

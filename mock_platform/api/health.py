@@ -1,19 +1,26 @@
-"""Liveness and Prometheus metrics (outside /api/v1: never throttled or authenticated)."""
+"""Liveness and Prometheus metrics (never throttled or authenticated): ``/health`` is the bare probe of
+orchestrators (docker's HEALTHCHECK), ``/api/v1/health`` the same answer in the API's envelope."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 
+from mock_platform.api.responses import ok, responses
 from mock_platform.state import StateDep
 from mock_platform.store import invoices
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health", summary="Liveness and the running release profile")
+@router.get("/health", summary="Liveness and the running release profile (a bare probe for orchestrators)")
 def health(state: StateDep) -> dict[str, str]:
     return {"status": "UP", "release": state.modes.release.name, "instance": state.settings.instance}
+
+
+@router.get("/api/v1/health", responses=responses(200), summary="Liveness, in the API's envelope")
+def api_health(state: StateDep) -> JSONResponse:
+    return ok(health(state))
 
 
 def _label(value: object) -> str:

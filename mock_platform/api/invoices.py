@@ -42,6 +42,8 @@ async def _answer(state: PlatformState, accepted: Accepted, mode: str) -> JSONRe
         await asyncio.sleep(max(0.0, wait))
         now = max(state.clock(), invoice.due_at)  # we waited the processing time out
     view = invoice.view(now, replayed=accepted.replayed)
+    if accepted.quota_after is not None:
+        view["quotaAfter"] = str(accepted.quota_after)
     if view["status"] == "PROCESSING":
         return ok(view, 202, {"Retry-After": str(max(1, int(invoice.due_at - now + 0.999)))})
     return ok(view)
@@ -132,10 +134,9 @@ async def reupload(invoiceNo: InvoiceNo, call: CallDep) -> JSONResponse:
 async def document(invoiceNo: InvoiceNo, kind: Literal["pdf", "ofd", "xml"], call: CallDep) -> Response:
     state, caller = call.state, call.caller
     now = state.clock()
-    if state.board.state("delivery", now) == "DOWN":
-        raise ApiError(
-            ErrorCode.FEATURE_DISABLED, "delivery of invoice documents is down", data={"feature": "delivery"}
-        )
+    refused = state.board.feature_refusal("delivery", now)  # maintenance (E9002) or switched off (E9006)
+    if refused is not None:
+        raise refused
     with state.db.read() as tx:
         invoice = invoices.by_number(tx, invoiceNo)
     if invoice is None or caller.taxpayer_id not in (invoice.seller_tax_id, invoice.buyer_tax_id):

@@ -19,7 +19,7 @@ def ok(data: Any, status_code: int = 200, headers: dict[str, str] | None = None)
     """Wrap data in the success envelope."""
     trace_id = new_trace_id()
     return JSONResponse(
-        {"code": "0000", "message": "OK", "traceId": trace_id, "data": data},
+        {"code": "0000", "message": "OK", "messageZh": "成功", "traceId": trace_id, "data": data},
         status_code=status_code,
         headers={"X-Trace-Id": trace_id, **(headers or {})},
     )

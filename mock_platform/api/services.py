@@ -26,7 +26,7 @@ async def quota(call: CallDep) -> JSONResponse:
     now = state.clock()
     with state.db.write() as tx:
         row = state.quota.row(tx, caller.taxpayer_id, now)
-    return ok(state.quota.view(row, now))
+    return ok(state.quota.view(row, now, state.modes.quota_suspended(now)))
 
 
 @router.post("/quota/download", responses=responses(200, 403, 422), summary="Download quota (sqlx 0)")
@@ -35,7 +35,7 @@ async def quota_download(body: QuotaAmountRequest, call: CallDep) -> JSONRespons
     now = state.clock()
     with state.db.write() as tx:
         row = state.quota.download(tx, caller.taxpayer_id, body.amount, now)
-    return ok(state.quota.view(row, now))
+    return ok(state.quota.view(row, now, state.modes.quota_suspended(now)))
 
 
 @router.post("/quota/return", responses=responses(200, 422), summary="Return downloaded, unused quota (sqlx 1)")
@@ -44,7 +44,7 @@ async def quota_return(body: QuotaAmountRequest, call: CallDep) -> JSONResponse:
     now = state.clock()
     with state.db.write() as tx:
         row = state.quota.give_back(tx, caller.taxpayer_id, body.amount, now)
-    return ok(state.quota.view(row, now))
+    return ok(state.quota.view(row, now, state.modes.quota_suspended(now)))
 
 
 @router.post("/quota/adjust-period", responses=responses(200), summary="调整授信额度有效期 after filing")
@@ -53,7 +53,7 @@ async def quota_adjust(call: CallDep) -> JSONResponse:
     now = state.clock()
     with state.db.write() as tx:
         row = state.quota.adjust_period(tx, caller.taxpayer_id, now)
-    return ok(state.quota.view(row, now))
+    return ok(state.quota.view(row, now, state.modes.quota_suspended(now)))
 
 
 @router.post("/number-segments", responses=responses(200, 422), summary="Download pre-assigned numbers (≤ 5000)")

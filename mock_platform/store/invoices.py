@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -50,6 +51,11 @@ class Invoice:
     def from_row(cls, row: Row) -> Invoice:
         return cls(*row)
 
+    @property
+    def accept_no(self) -> str:
+        """受理编号: the platform's number of the accepted request (the same on every replay)."""
+        return hashlib.sha256(f"{self.seller_tax_id}|{self.request_serial_no}".encode()).hexdigest()[:20].upper()
+
     def status_at(self, now: float) -> str:
         return "PROCESSING" if now < self.due_at else self.final_status
 
@@ -67,6 +73,7 @@ class Invoice:
         issued = status == "ISSUED"
         data: dict[str, Any] = {
             "requestSerialNo": self.request_serial_no,
+            "acceptNo": self.accept_no,
             "orderRef": self.order_ref,
             "sellerTaxId": self.seller_tax_id,
             "buyerTaxId": self.buyer_tax_id,

@@ -112,6 +112,10 @@ class QuotaBook:
         self._save(tx, row)
         return row
 
+    def remaining(self, row: QuotaRow) -> Decimal:
+        """What the seller may still issue this period (kysyed)."""
+        return self._available(row)
+
     def restore(self, tx: Tx, taxpayer: str, amount: Decimal, now: float) -> None:
         """Give back quota (a failed job, or a red invoice)."""
         row = self.row(tx, taxpayer, now)
@@ -150,8 +154,10 @@ class QuotaBook:
         row.suspended = suspended
         self._save(tx, row)
 
-    def view(self, row: QuotaRow, now: float) -> dict[str, Any]:
-        """The query fields of 乐企 (bysxed, kysyed, yxzed, yxzwsyed, sq, ztsxbz, syqjq–syqjz) plus English names."""
+    def view(self, row: QuotaRow, now: float, suspended_everywhere: bool = False) -> dict[str, Any]:
+        """The query fields of 乐企 (bysxed, kysyed, yxzed, yxzwsyed, sq, ztsxbz, syqjq–syqjz) plus English names;
+        ``suspended_everywhere``: a platform-wide suspension (the fault mode) is in force."""
+        suspended = row.suspended or suspended_everywhere
         start = local(now).replace(day=1)
         last = calendar.monthrange(start.year, start.month)[1]
         downloaded = row.downloaded if self.rules.mode == "download" else row.used
@@ -164,7 +170,7 @@ class QuotaBook:
             "downloaded": _cents(row.downloaded),
             "downloadedUnused": _cents(unused),
             "used": _cents(row.used),
-            "suspended": row.suspended,
+            "suspended": suspended,
             "expired": self.expired(row, now),
             "mode": self.rules.mode,
             "bysxed": _cents(row.monthly),
@@ -172,7 +178,7 @@ class QuotaBook:
             "yxzed": _cents(row.downloaded),
             "yxzwsyed": _cents(unused),
             "sq": row.period,
-            "ztsxbz": "Y" if row.suspended else "N",
+            "ztsxbz": "Y" if suspended else "N",
             "syqjq": f"{start:%Y-%m-%d}",
             "syqjz": f"{start:%Y-%m}-{last:02d}",
         }

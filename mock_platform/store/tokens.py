@@ -29,10 +29,12 @@ def issue(tx: Tx, client_id: str, taxpayer: str, now: float, ttl_s: int, cap_30d
             "SELECT COUNT(*) FROM tokens WHERE taxpayer_id = ? AND issued_at > ?", (taxpayer, now - THIRTY_DAYS_S)
         )
         if row is not None and int(row[0]) >= cap_30d:
+            limits = {"X-RateLimit-Limit": str(cap_30d), "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "86400"}
             raise ApiError(
                 ErrorCode.RATE_LIMITED,
                 f"{cap_30d} token fetches in 30 days; cache and share tokens",
                 retry_after_s=86_400,
+                headers=limits,
             )
     token = secrets.token_urlsafe(32)
     tx.execute(

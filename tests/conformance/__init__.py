@@ -1,0 +1,1 @@
+"""Black-box conformance suite of the mock tax platform (HTTP only; see support.py)."""
