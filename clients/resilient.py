@@ -41,6 +41,7 @@ from clients.transport import (
 )
 
 ACCOUNT_RECHECK_S = 3.0  # after E4001–E4004, orders wait this long before the account is tried again
+DRAIN_BATCH = 50  # outbox entries per batch request of a drain (the platform takes up to 100)
 
 
 class StillProcessing(TransientError):
@@ -74,7 +75,8 @@ class ResilientOptions:
 
 
 class _Wait:
-    """Poll quickly while PROCESSING; otherwise full-jitter backoff unless the platform said how long."""
+    """While PROCESSING, ask again when the platform's Retry-After says (one look-up, mostly); otherwise full-jitter
+    backoff unless the platform said how long."""
 
     def __init__(self, options: ResilientOptions) -> None:
         self._backoff = wait_random_exponential(multiplier=options.backoff_base_s, max=options.backoff_max_s)
@@ -84,6 +86,8 @@ class _Wait:
     def __call__(self, state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome is not None else None
         if isinstance(error, StillProcessing):
+            if error.retry_after_s is not None:
+                return min(error.retry_after_s + random.uniform(0, 0.1), self._cap_s)
             return float(self._poll(state))
         if isinstance(error, TransientError) and error.retry_after_s is not None:
             return min(error.retry_after_s + random.uniform(0, 0.1), self._cap_s)
@@ -208,9 +212,14 @@ class ResilientClient:
         return [outcomes[o.order_ref] for o in orders]
 
     def _send_batch(
-        self, entries: list[OutboxEntry], outcomes: dict[str, Outcome], deadline: float
+        self,
+        entries: list[OutboxEntry],
+        outcomes: dict[str, Outcome],
+        deadline: float,
+        failed: list[OutboxEntry] | None = None,
     ) -> list[OutboxEntry]:
-        """POST the entries as one batch and settle what the platform decided; return the entries left unknown."""
+        """POST the entries as one batch and settle what the platform decided; return the entries left unknown
+        (those whose job ended FAILED go to ``failed`` too, when given)."""
         if not entries:
             return []
         try:
@@ -220,7 +229,7 @@ class ResilientClient:
         except (TransientError, pybreaker.CircuitBreakerError):
             return entries  # the outcome of every item is unknown: look each up by serial before resubmitting
         by_serial = {e.serial: e for e in entries}
-        waiting = self._settle_items(answer.items, by_serial, outcomes)
+        waiting = self._settle_items(answer.items, by_serial, outcomes, failed)
         while waiting and time.monotonic() < deadline:  # follow the batch, not each item
             self._sleep(random.uniform(self.options.poll_base_s, 2 * self.options.poll_base_s))
             try:
@@ -228,14 +237,19 @@ class ResilientClient:
             except (TransientError, RejectedError):
                 break
             waiting = self._settle_items(
-                [i for i in answer.items if i["requestSerialNo"] in waiting], by_serial, outcomes
+                [i for i in answer.items if i["requestSerialNo"] in waiting], by_serial, outcomes, failed
             )
         return [by_serial[serial] for serial in waiting]
 
     def _settle_items(
-        self, items: list[dict[str, Any]], by_serial: dict[str, OutboxEntry], outcomes: dict[str, Outcome]
+        self,
+        items: list[dict[str, Any]],
+        by_serial: dict[str, OutboxEntry],
+        outcomes: dict[str, Outcome],
+        failed: list[OutboxEntry] | None = None,
     ) -> set[str]:
-        """Settle issued, failed and rejected items; return the serials still processing or unknown."""
+        """Settle issued, failed and rejected items; return the serials still processing or unknown (a job that
+        ended FAILED goes to ``failed`` when given, instead of waiting)."""
         waiting: set[str] = set()
         for item in items:
             entry = by_serial.get(str(item.get("requestSerialNo")))
@@ -253,6 +267,8 @@ class ResilientClient:
                 error = f"{code}: {item.get('message', '')}"
                 self._outbox.settle(entry.order_ref, "rejected", None, error)
                 outcomes[entry.order_ref] = Outcome("rejected", entry.order_ref, attempts=1, error=error)
+            elif failed is not None and invoice and invoice["status"] == "FAILED":
+                failed.append(entry)
             else:  # PROCESSING, FAILED (a new serial is needed) or a transient item error
                 waiting.add(entry.serial)
         return waiting
@@ -261,35 +277,38 @@ class ResilientClient:
         return self._outbox.count_pending()
 
     def drain(self, budget_s: float) -> list[Outcome]:
+        """Issue the outbox in batches through the batch endpoint, oldest first, under the same serials (a replay
+        of an order that was sent before is answered with its original: safe without a look-up first); follow
+        each batch to its final statuses; what the budget leaves open stays queued for the next drain."""
         deadline = time.monotonic() + budget_s
         self._upload_again(deadline)  # issued invoices the tax bureau never received
         outcomes: list[Outcome] = []
-        while time.monotonic() < deadline:
-            batch = [
-                e for e in self._outbox.pending(limit=20 + len(self._in_flight)) if e.order_ref not in self._in_flight
-            ]
-            if not batch:
+        while time.monotonic() < deadline and self._hold_reason() is None:  # the same rule as a new order's
+            entries = [e for e in self._outbox.pending(limit=DRAIN_BATCH) if self._claim(e.order_ref)]
+            if not entries:
                 break
-            for entry in batch:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or self._hold_reason() is not None:  # the same rule as a new order's
-                    return outcomes
-                if not self._claim(entry.order_ref):
-                    continue  # another drain (or issue) is working on it
-                try:
-                    current = self._outbox.get(entry.order_ref)  # settled since the batch was read?
-                    if current is None or current.state != "pending":
-                        continue
-                    # an entry tried before may have landed: look it up before resubmitting
-                    budget = min(remaining, self.options.issue_budget_s)
-                    outcome = self._process(current, budget, current.attempts > 0)
-                finally:
-                    self._in_flight.discard(entry.order_ref)
-                if outcome.status != "queued":
-                    outcomes.append(outcome)
-                # bounded, jittered pace so a recovering platform is not flattened by our backlog
-                self._sleep(random.uniform(0, 2.0 / self.options.drain_rate_per_s))
+            try:
+                settled = self._drain_batch(entries, deadline)
+            finally:
+                self._in_flight.difference_update(e.order_ref for e in entries)
+            outcomes += settled
+            if not settled:
+                break  # nothing moved (the platform is busy or down): the next drain tries again
+            # a bounded, jittered pace so a recovering platform is not flattened by every client's backlog
+            self._sleep(random.uniform(0, len(entries) / self.options.drain_rate_per_s))
         return outcomes
+
+    def _drain_batch(self, entries: list[OutboxEntry], deadline: float) -> list[Outcome]:
+        """One batch of the outbox: settled outcomes; a FAILED job gets a new serial for the next drain."""
+        for entry in entries:
+            if entry.attempts == 0:
+                self._outbox.count_attempt(entry.order_ref)  # from now on its outcome may be unknown
+        found: dict[str, Outcome] = {}
+        failed: list[OutboxEntry] = []
+        self._send_batch(entries, found, deadline, failed)
+        for entry in failed:  # definitely no invoice under that serial: the next try goes under a new one
+            self._outbox.rotate_serial(entry)
+        return [outcome for outcome in found.values() if outcome.status != "queued"]
 
     def _upload_again(self, deadline: float) -> None:
         """Upload the issued invoices whose upload FAILED, until the channel refuses or the budget is spent."""

@@ -7,19 +7,30 @@ breaks it one rule at a time to prove that each rule is judged.)
 How it behaves (each rule is one of the guide's):
 
 - Every order gets its request serial before the first send (derived from ``orderRef`` and written to an
-  append-only outbox journal in ``state_dir``); every retry of that order reuses it.
-- ``issue()`` answers within half of ``answer_budget_s``. An outcome it does not know (timeout, reset,
-  ``500 E9005``, ``504 E9004``, ``ISSUED`` without a number) is looked up by serial; the same serial is resubmitted
-  only when the platform says it never got it. Whatever is still unknown at the deadline is ``queued``.
+  append-only outbox journal in ``state_dir``); every retry of that order reuses it. Only a serial whose invoice
+  ended ``FAILED`` (final: no invoice under it) is replaced, and the new one is journaled before it is sent.
+- ``issue()`` answers within half of ``answer_budget_s`` (a short budget keeps a fixed slack instead, so that an
+  invoice the platform processes for up to two seconds can still be answered). An outcome it does not know
+  (timeout, reset, ``500 E9005``, ``504 E9004``, ``ISSUED`` without a number) is looked up by serial; the same serial
+  is resubmitted only when the platform says it never got it. Whatever is still unknown at the deadline is
+  ``queued``.
+- The platform is asynchronous (``202 PROCESSING`` with ``Retry-After``): the PROCESSING invoices of a seller are
+  followed after their ``Retry-After`` by one status list for all of them (``GET /api/v1/invoices?from=…``, on
+  the platform's clock read from ``/status``) rather than one look-up per order and poll; what the list does not
+  show is looked up by serial. Drains settle sent orders the same way.
 - Busy answers (``429 E9001``, ``503 E9003``) are retried a few times after ``Retry-After`` with jitter and
-  exponential back-off; the wait is shared by every call of the seller. Down answers (refused / reset
-  connections, ``503 E9002``, ``503 E9006``) open a circuit breaker: orders are queued without sending until a
-  single probe gets through. Announced maintenance (``/notices``) and features shown DOWN (``/status``) queue
-  orders without sending.
-- Business refusals are ``rejected`` and never retried. ``401`` refreshes the one shared token once
-  (single-flight) and retries once; ``403 E1004`` queues the order and asks for a token again now and then.
+  exponential back-off; the wait is shared by every call of the seller, and for a while afterwards the seller
+  sends one issue request at a time (no burst when the wait ends). A used-up rate limit (``X-RateLimit-Remaining:
+  0``) is waited out. Down answers (refused / reset connections, ``503 E9002``, ``503 E9006``) open a circuit
+  breaker: orders are queued without sending until a single probe gets through. Announced maintenance
+  (``/notices``) and features shown DOWN (``/status``) queue orders without sending.
+- Business refusals are ``rejected`` and never retried. The seller's account not ready (``E4001``-``E4004``:
+  quota, numbers) queues the order, alerts the back office and stops the seller's sends for a few seconds; the
+  order is issued once the account is ready. ``401`` refreshes the one shared token once (single-flight) and
+  retries once; ``403 E1004`` queues the order and asks for a token again now and then.
 - ``drain()`` settles queued orders oldest first: look up what may have been sent, send what was never sent,
-  stop at the first sign that the platform is busy or down. An order is worked by one caller at a time.
+  stop at the first sign that the platform is busy, down or the account not ready. An order is worked by one
+  caller at a time.
 """
 
 from __future__ import annotations
@@ -46,11 +57,13 @@ log = logging.getLogger(__name__)
 
 INVOICE_NO = re.compile(r"^\d{20}$")
 
-# Codes whose answer is final: the data (or the seller's standing) must change before it can be issued.
+# Codes whose answer is final: the data must change before it can be issued.
 BUSINESS_CODES = frozenset(
-    {"E1005", "E2001", "E2002", "E2003", "E2004", "E2005", "E3002", "E4001", "E4002", "E4003", "E4004"}
-    | {"E5001", "E5002", "E5003", "E5004", "E6002"}
+    {"E1005", "E2001", "E2002", "E2003", "E2004", "E2005", "E3002"} | {"E5001", "E5002", "E5003", "E5004", "E6002"}
 )
+# The seller's account is not ready (quota used up, suspended or expired; no pre-assigned numbers left): nothing is
+# wrong with the order, the back office must act. Queued, never rejected.
+ACCOUNT_CODES = frozenset({"E4001", "E4002", "E4003", "E4004"})
 AUTH_CODES = frozenset({"E1001", "E1002", "E1003"})
 BUSY_CODES = frozenset({"E9001", "E9003"})
 DOWN_CODES = frozenset({"E9002", "E9006"})
@@ -67,6 +80,17 @@ PROBE_TIMEOUT_S = 1.0  # the half-open probe's timeout
 REVERIFY_RETRY_S = 2.0  # how often a token is asked for while re-verification is pending
 WATCH_EVERY_S = 2.0  # how often /status and /notices are read (one reader per platform and process)
 NOTICE_MARGIN_S = 1.0  # stop sending this long before an announced window
+ACCOUNT_HOLD_S = 3.0  # how long nothing is sent after "the seller's account is not ready" (E4001-E4004)
+POLL_INTERVAL_S = 0.25  # the shortest time between two status lists of one seller
+CONGESTED_POLL_INTERVAL_S = 1.0  # … while the platform sheds load (fewer, larger lists)
+CONGESTION_S = 10.0  # after a busy answer, a seller sends one issue request at a time for this long
+LIST_MARGIN_S = 5.0  # a status list starts this long (platform clock) before the oldest order it looks for
+LIST_PAGE_SIZE = 100
+MAX_LIST_PAGES = 3  # pages one status list may read
+LIST_MISSES = 2  # lists after its Retry-After that did not show an order before it is looked up by serial
+URGENT_S = 0.25  # a waiting issue() whose Retry-After has passed gets a list this long before its deadline
+ANSWER_SLACK_S = 0.75  # a short answer budget keeps at least this much for the answer to reach the user
+SHORT_DEADLINE_S = 2.25  # the least an issue() waits when its budget allows (a Retry-After of 2 s fits)
 
 
 # --------------------------------------------------------------------------------------------------- wire
@@ -75,7 +99,9 @@ NOTICE_MARGIN_S = 1.0  # stop sending this long before an announced window
 Kind = Literal[
     "issued",  # the invoice exists and carries its number
     "processing",  # accepted; the final status comes later
-    "refused",  # a business refusal (or a FAILED invoice): final
+    "refused",  # a business refusal (or a FAILED invoice for a business reason): final
+    "account",  # E4001-E4004: the seller's account is not ready; queue and try again later
+    "burnt",  # FAILED for a reason that is not the order's: no invoice under this serial, a new serial may go
     "absent",  # by-serial: the platform never got this serial
     "in_progress",  # 409 E3003: the same serial is still being worked on
     "busy",  # 429 / 503 E9003: come back after Retry-After
@@ -98,6 +124,7 @@ class Reply:
     invoice_no: str | None = None
     hold_until: float | None = None  # when (monotonic) the platform said it is back (maintenance, switched off)
     transport: bool = False  # the failure was the network's, not an HTTP answer
+    burnt: bool = False  # the serial's invoice is FAILED: a retry needs a new serial
 
 
 class TokenUnavailable(Exception):
@@ -154,8 +181,15 @@ def invoice_reply(data: Any, order: Order) -> Reply:
     if status in ("PROCESSING", "PENDING", "ACCEPTED"):
         return Reply("processing", message="accepted, still processing")
     if status == "FAILED":
-        reason = data.get("error") or data.get("errorMessage") or data.get("message") or "the platform refused it"
-        return Reply("refused", code=str(data.get("errorCode") or ""), message=f"invoice FAILED: {reason}")
+        code = str(data.get("failCode") or data.get("errorCode") or "")
+        reason = data.get("failReason") or data.get("error") or data.get("message") or "the platform refused it"
+        text = f"invoice FAILED: {code} {reason}".replace("  ", " ")
+        if code in ACCOUNT_CODES:
+            return Reply("account", code, text, burnt=True)
+        if code in BUSINESS_CODES or code.startswith(("E2", "E5")):
+            return Reply("refused", code, text)
+        # not the order's fault (E9xxx, an unknown reason): nothing exists under this serial, a new one may go
+        return Reply("burnt", code, text, burnt=True)
     return Reply("unknown", message=f"unexpected invoice status {status!r}")
 
 
@@ -177,6 +211,8 @@ def classify(response: httpx.Response, order: Order, lookup: bool) -> Reply:
         return Reply("in_progress", code, text, retry_after)
     if code in BUSY_CODES or (status == 429 and not code):
         return Reply("busy", code, text, retry_after)
+    if code in ACCOUNT_CODES:
+        return Reply("account", code, text, retry_after)
     if code in DOWN_CODES:
         hold = None
         if code == "E9002" and retry_after is None:
@@ -267,6 +303,41 @@ class Breaker:
             self.reason = reason
 
 
+class SendGate:
+    """Issue requests in flight for one seller: as many as the callers need while the platform keeps up, one at a
+    time for a while after it shed one (busy), so that the orders waiting out a Retry-After do not all arrive at
+    once when it ends (every request shed is one more request on the platform)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._in_flight = 0
+        self._congested_until = 0.0
+
+    def congested(self) -> None:
+        with self._cond:
+            self._congested_until = time.monotonic() + CONGESTION_S
+
+    def acquire(self, deadline: float) -> bool:
+        """A turn to send before ``deadline`` (monotonic), or False."""
+        with self._cond:
+            while self._in_flight >= (1 if time.monotonic() < self._congested_until else 1_000_000):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(min(left, 0.5))  # the congestion may end meanwhile
+            self._in_flight += 1
+            return True
+
+    def release(self) -> None:
+        with self._cond:
+            self._in_flight -= 1
+            self._cond.notify()
+
+    def is_congested(self) -> bool:
+        with self._cond:
+            return time.monotonic() < self._congested_until
+
+
 class PlatformWatch:
     """Reads ``/status`` and ``/notices`` in the background; one reader per platform address and process."""
 
@@ -283,6 +354,7 @@ class PlatformWatch:
         self._status_at = -1e9
         self._windows: list[tuple[float, float, str]] = []  # (start, end) monotonic, notice id
         self._offset = 0.0  # platform clock minus wall clock
+        self._offset_known = False
 
     @classmethod
     def acquire(cls, base_url: str) -> PlatformWatch:
@@ -316,6 +388,11 @@ class PlatformWatch:
                 return "the platform shows issuing DOWN: issuing later"
         return None
 
+    def platform_time(self, wall: float) -> float | None:
+        """The platform's clock (epoch seconds) at wall-clock time ``wall``, once /status has told it."""
+        with self._lock:
+            return wall + self._offset if self._offset_known else None
+
     def _run(self) -> None:
         with httpx.Client(base_url=self._base_url, timeout=httpx.Timeout(2.0, connect=CONNECT_TIMEOUT_S)) as http:
             while not self._stop.is_set():
@@ -335,6 +412,10 @@ class PlatformWatch:
             _, _, data = envelope_of(response)
             if isinstance(data, dict):
                 platform_now = parse_time(data.get("time"))
+                if platform_now is not None:
+                    with self._lock:
+                        self._offset = platform_now - time.time()
+                        self._offset_known = True
                 features = data.get("features") if isinstance(data.get("features"), dict) else {}
                 state = str(features.get("issue", "UP")) if isinstance(features, dict) else "UP"
                 with self._lock:
@@ -351,8 +432,6 @@ class PlatformWatch:
         notices = data.get("notices") if isinstance(data, dict) else None
         if not isinstance(notices, list):
             return
-        if platform_now is not None:
-            self._offset = platform_now - time.time()
         offset = self._offset
         mono_minus_wall = time.monotonic() - time.time()
         windows: list[tuple[float, float, str]] = []
@@ -474,6 +553,8 @@ class TokenKeeper:
         text = f"{code} {message}".strip()
         if code == "E1004":
             self._note_reverify(message)
+        elif code in ACCOUNT_CODES:
+            self._block(Reply("account", code, f"token refused: {text}"), ACCOUNT_HOLD_S)
         elif code in BUSY_CODES or response.status_code == 429:
             self._block(Reply("busy", code, text, retry_after_of(response)), retry_after_of(response) or 1.0)
         elif code in DOWN_CODES or response.status_code >= 500:
@@ -503,6 +584,8 @@ class Record:
     error: str = ""
     not_before: float = 0.0  # monotonic time before which a drain leaves it alone
     retries: int = 0  # drain passes that did not settle it
+    generation: int = 0  # how many serials before this one ended FAILED (each FAILED serial is final)
+    sent_wall: float = 0.0  # wall-clock time of the first send under the current serial
 
 
 class Journal:
@@ -535,6 +618,112 @@ class Journal:
                 self._file = None
 
 
+# ---------------------------------------------------------------------------------------- status lists
+
+
+@dataclass(eq=False)
+class Watched:
+    """An order whose issue() waits for the platform to finish processing it."""
+
+    record: Record
+    serial: str
+    due: float  # monotonic: the platform's Retry-After has passed
+    deadline: float  # monotonic: its caller answers the user then
+    result: Reply | None = None
+    misses: int = 0
+
+
+class StatusPoller:
+    """Follows PROCESSING invoices of one seller with one status list (``GET /api/v1/invoices?from=…``) for all of
+    them at a time, at most every POLL_INTERVAL_S, instead of one look-up by serial per order and poll.
+
+    An order the list does not show (yet) after its Retry-After is handed back to its caller, who looks it up by
+    serial: the list only ever settles what it shows.
+    """
+
+    def __init__(self, client: OutsiderClient) -> None:
+        self._client = client
+        self._cond = threading.Condition()
+        self._watched: dict[str, Watched] = {}
+        self._next_poll = 0.0
+        self._last_list = -1e9
+        self._hold_until = 0.0  # a failed list's Retry-After: no list before it, however urgent
+        self._thread: threading.Thread | None = None
+        self._stopped = False
+
+    def wait(self, record: Record, due: float, deadline: float) -> Reply | None:
+        """What the platform's list says about ``record`` once final (or ``unknown``: look it up by serial), or
+        None when ``deadline`` comes first."""
+        entry = Watched(record=record, serial=record.serial, due=due, deadline=deadline)
+        with self._cond:
+            if self._stopped:
+                return None
+            self._watched[entry.serial] = entry
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="status-poller", daemon=True)
+                self._thread.start()
+            self._cond.notify_all()
+            try:
+                while entry.result is None:
+                    left = deadline - time.monotonic()
+                    if left <= 0 or self._stopped:
+                        return None
+                    self._cond.wait(left)
+                return entry.result
+            finally:
+                if self._watched.get(entry.serial) is entry:
+                    del self._watched[entry.serial]
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopped = True
+            self._cond.notify_all()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                if self._stopped:
+                    return
+                if not self._watched:
+                    self._cond.wait(5.0)
+                    continue
+                now = time.monotonic()
+                start_at = max(min(entry.due for entry in self._watched.values()), self._next_poll)
+                for entry in self._watched.values():  # a caller about to answer gets a list first
+                    urgent = max(entry.due, entry.deadline - URGENT_S, self._last_list + URGENT_S, self._hold_until)
+                    if urgent < entry.deadline:
+                        start_at = min(start_at, urgent)
+                if start_at > now:
+                    self._cond.wait(start_at - now)
+                    continue
+                batch = list(self._watched.values())
+            started = time.monotonic()
+            with self._cond:
+                self._last_list = started
+            try:
+                found, pause = self._client._list_status([entry.record for entry in batch])
+            except Exception:  # the poller must never die: callers fall back to look-ups by serial
+                log.exception("status list failed")
+                found, pause = None, 1.0
+            with self._cond:
+                interval = CONGESTED_POLL_INTERVAL_S if self._client._gate.is_congested() else POLL_INTERVAL_S
+                self._next_poll = time.monotonic() + max(interval, pause)
+                self._hold_until = time.monotonic() + pause
+                for entry in batch:
+                    if self._watched.get(entry.serial) is not entry:
+                        continue
+                    data = found.get(entry.serial) if found is not None else None
+                    if data is not None:
+                        reply = invoice_reply(data, entry.record.order)
+                        if reply.kind != "processing":
+                            entry.result = reply
+                    elif entry.due <= started:  # not shown (or the list failed): look it up by serial after a while
+                        entry.misses += 1
+                        if entry.misses >= LIST_MISSES:
+                            entry.result = Reply("unknown", message="not in the status list: looking it up by serial")
+                self._cond.notify_all()
+
+
 # ------------------------------------------------------------------------------------------------ client
 
 
@@ -545,7 +734,10 @@ class OutsiderClient:
 
     def __init__(self, config: ClientConfig) -> None:
         self.config = config
-        self.deadline_s = max(1.0, config.answer_budget_s / 2)
+        budget = config.answer_budget_s
+        # half the answer budget (the guide's policy); a short budget keeps a fixed slack instead, so that an
+        # invoice the platform processes for up to two seconds can still be answered "issued"
+        self.deadline_s = max(1.0, budget / 2, min(SHORT_DEADLINE_S, budget - ANSWER_SLACK_S))
         self.read_timeout_s = max(0.5, self.deadline_s * 2 / 3)
         self._http = httpx.Client(
             base_url=config.base_url,
@@ -560,6 +752,11 @@ class OutsiderClient:
         self._records: dict[str, Record] = {}
         self._queue: dict[str, Record] = {}  # the backlog: records in state "queued", oldest first
         self._busy_until = 0.0  # shared Retry-After: nobody sends before this
+        self._account_until = 0.0  # the seller's account is not ready: nobody sends before this
+        self._account_reply: Reply | None = None
+        self._account_alerted = -1e9
+        self._poller = StatusPoller(self)
+        self._gate = SendGate()
         self._prefix = hashlib.sha256(config.seller_tax_id.encode()).hexdigest()[:6]
         self._closed = False
 
@@ -605,6 +802,8 @@ class OutsiderClient:
         end = time.monotonic() + max(0.0, budget_s)
         settled: list[Outcome] = []
         skipped: set[str] = set()  # orders this drain already tried without settling them
+        if self._blocked_now() is None and not self._closed:
+            settled.extend(self._settle_from_list(end))
         while time.monotonic() < end and not self._closed:
             if self._blocked_now() is not None:
                 time.sleep(min(0.5, max(0.0, end - time.monotonic())))  # no hot loop of empty drains
@@ -633,7 +832,7 @@ class OutsiderClient:
             outcome = self._settle(record, reply, from_queue=True)
             if outcome is not None:
                 settled.append(outcome)
-            elif reply.kind in ("down", "reverify", "auth", "unsent") or reply.transport:
+            elif reply.kind in ("down", "reverify", "auth", "unsent", "account") or reply.transport:
                 break  # the platform is not ready (or no time is left): the next drain tries again
             elif reply.kind != "busy":
                 skipped.add(record.order.order_ref)  # busy: tried again once the wait is over
@@ -643,6 +842,7 @@ class OutsiderClient:
         if self._closed:
             return
         self._closed = True
+        self._poller.stop()
         self._watch.release()
         self._http.close()
         self._journal.close()
@@ -694,26 +894,40 @@ class OutsiderClient:
         busy_tries = 0
         own_wait_until = 0.0  # this call's exponential back-off on busy answers
         last = Reply("unsent", message="not tried")
-        for _ in range(MAX_REQUESTS_PER_WORK):
-            blocked = self._blocked_now()
-            if blocked is not None:
-                return blocked if last.kind == "unsent" else last
-            wait_until = max(self._busy_until, own_wait_until)
-            wait = wait_until - time.monotonic()
-            if wait > 0:
-                if draining or time.monotonic() + wait + MIN_SEND_S > deadline:
-                    return last if last.kind == "busy" else Reply("busy", message="the platform asked to wait")
-                time.sleep(wait + random.uniform(0, min(1.0, wait * 0.5)))
-            permit = self._breaker.allow()
-            if permit == "open" or (permit == "probe" and not self._probe(deadline)):
-                return Reply("down", message=self._breaker.reason or "the platform is unreachable")
-            lookup = record.sent
-            reply = self._lookup(record, deadline) if lookup else self._send(record, deadline)
-            self._note_health(reply)
+        listed: Reply | None = None  # a final status the seller's status list showed (no request of its own)
+        requests = 0
+        while requests < MAX_REQUESTS_PER_WORK or listed is not None:
+            if listed is not None:
+                reply, listed, lookup = listed, None, True
+                if reply.kind == "account":
+                    self._note_health(reply)  # FAILED for the account's sake: hold the seller's sends too
+            else:
+                blocked = self._blocked_now()
+                if blocked is not None:
+                    return blocked if last.kind == "unsent" else last
+                wait_until = max(self._busy_until, own_wait_until)
+                wait = wait_until - time.monotonic()
+                if wait > 0:
+                    if draining or time.monotonic() + wait + MIN_SEND_S > deadline:
+                        return last if last.kind == "busy" else Reply("busy", message="the platform asked to wait")
+                    time.sleep(wait + random.uniform(0, min(1.0, wait * 0.5)))
+                permit = self._breaker.allow()
+                if permit == "open" or (permit == "probe" and not self._probe(deadline)):
+                    return Reply("down", message=self._breaker.reason or "the platform is unreachable")
+                lookup = record.sent
+                reply = self._lookup(record, deadline) if lookup else self._send(record, deadline)
+                requests += 1
+                self._note_health(reply)
             last = reply
             kind = reply.kind
-            if kind in ("issued", "refused"):
+            if reply.burnt:
+                self._rotate_serial(record, reply)  # FAILED is final for that serial: the next send uses a new one
+            if kind in ("issued", "refused", "account"):
                 return reply
+            if kind == "burnt":
+                if draining:
+                    return reply
+                continue
             if kind == "absent":
                 record.sent = False  # the platform never got it: the same serial may go again
                 continue
@@ -724,14 +938,20 @@ class OutsiderClient:
                     # the recovery call itself is failing: a replay of the same serial is idempotent
                     reply = self._send(record, deadline)
                     self._note_health(reply)
+                    if reply.burnt:
+                        self._rotate_serial(record, reply)
                     return reply
                 return reply  # cannot tell now: it stays queued, a drain looks it up
             if kind in ("processing", "in_progress"):
-                pause = max(reply.retry_after or 0.5, 0.3) * random.uniform(1.0, 1.3)
-                if draining or time.monotonic() + pause + MIN_ATTEMPT_S > deadline:
-                    return reply
-                time.sleep(pause)
-                continue
+                if draining:
+                    return reply  # the next drain's status list settles it
+                due = time.monotonic() + max(reply.retry_after or 1.0, 0.3)
+                result = self._poller.wait(record, due, deadline - 0.05)
+                if result is None:
+                    return reply  # still processing at the deadline: queued, a drain settles it
+                if result.kind != "unknown":
+                    listed = result
+                continue  # unknown: the list did not show it, look it up by serial
             if kind == "busy":
                 busy_tries += 1
                 if draining or busy_tries >= self.max_busy_tries:
@@ -745,6 +965,18 @@ class OutsiderClient:
                 continue  # _request invalidated the token: the next call fetches one (single flight)
             return reply  # down, reverify, unsent
         return last
+
+    def _rotate_serial(self, record: Record, reply: Reply) -> None:
+        """The record's serial ended FAILED (no invoice under it, a replay answers FAILED again): choose the next
+        serial now and journal it before it is ever sent."""
+        with self._lock:
+            record.generation += 1
+            record.serial = f"{self._serial_for(record.order)}-{record.generation}"
+            record.sent = False
+            record.sent_wall = 0.0
+            self._journal.write(
+                event="serial", ref=record.order.order_ref, serial=record.serial, why=reply.message or reply.code
+            )
 
     def _probe(self, deadline: float) -> bool:
         """The half-open probe: is the platform reachable again? Closes or reopens the breaker."""
@@ -766,7 +998,14 @@ class OutsiderClient:
 
     def _send(self, record: Record, deadline: float) -> Reply:
         payload = record.order.invoice_payload(record.serial)
-        reply = self._request("POST", "/api/v1/invoices", record, deadline, payload)
+        if not self._gate.acquire(deadline - MIN_SEND_S):
+            return Reply("unsent", message="the platform sheds load: the order waits its turn")
+        try:
+            if not record.sent_wall:
+                record.sent_wall = time.time()  # where a status list starts looking for it (with a margin)
+            reply = self._request("POST", "/api/v1/invoices", record, deadline, payload)
+        finally:
+            self._gate.release()
         if reply.kind != "unsent":
             record.attempts += 1
         if reply.kind == "unknown" or reply.kind in ("processing", "in_progress"):
@@ -780,6 +1019,23 @@ class OutsiderClient:
         return self._request("GET", f"/api/v1/invoices/by-serial/{record.serial}", record, deadline, None)
 
     def _request(self, method: str, path: str, record: Record, deadline: float, body: dict[str, Any] | None) -> Reply:
+        answer = self._call(method, path, deadline, body)
+        if isinstance(answer, Reply):
+            return answer
+        response, generation = answer
+        reply = classify(response, record.order, lookup=method == "GET")
+        self._note_session(reply, generation)
+        return reply
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        deadline: float,
+        body: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> tuple[httpx.Response, int] | Reply:
+        """One authenticated request: the answer (with the token's generation), or why there is none."""
         least = MIN_SEND_S if method == "POST" else MIN_ATTEMPT_S
         if deadline - time.monotonic() < least:
             return Reply("unsent", message="no time left for another try")
@@ -797,7 +1053,7 @@ class OutsiderClient:
             if method == "POST":
                 response = self._http.post(path, json=body, headers=headers, timeout=timeout)
             else:
-                response = self._http.get(path, headers=headers, timeout=timeout)
+                response = self._http.get(path, params=params, headers=headers, timeout=timeout)
         except httpx.PoolTimeout:
             return Reply("unsent", message="too many requests in flight")
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
@@ -808,12 +1064,67 @@ class OutsiderClient:
             return Reply("unknown", message="no answer from the platform in time", transport=full)
         except httpx.HTTPError as exc:  # sent (perhaps), no answer: the outcome is unknown
             return Reply("unknown", message=f"no answer from the platform ({type(exc).__name__})", transport=True)
-        reply = classify(response, record.order, lookup=method == "GET")
+        if method == "POST":
+            self._note_rate_limit(response)
+        return response, generation
+
+    def _note_rate_limit(self, response: httpx.Response) -> None:
+        """The issue family's limit for this credential × taxpayer is used up: wait for its reset before the next
+        send instead of collecting 429s (a new token would not reset it)."""
+        remaining, reset = response.headers.get("x-ratelimit-remaining"), response.headers.get("x-ratelimit-reset")
+        try:
+            if remaining is None or reset is None or int(remaining) > 0:
+                return
+            pause = min(max(float(reset), 0.0), 60.0)
+        except ValueError:
+            return
+        with self._lock:
+            self._busy_until = max(self._busy_until, time.monotonic() + pause)
+
+    def _note_session(self, reply: Reply, generation: int) -> None:
         if reply.kind == "auth":
             self._tokens.invalidate(generation)
         elif reply.kind == "reverify":
             self._tokens.require_reverify(generation, reply)
-        return reply
+
+    def _list_status(
+        self, records: Sequence[Record], deadline: float | None = None
+    ) -> tuple[dict[str, Any] | None, float]:
+        """The seller's invoices created since shortly before the oldest of ``records`` was sent, by serial, from
+        one status list (``GET /api/v1/invoices?from=…``, a few pages at most); None when the list failed. Also
+        returns how long to wait before the next list."""
+        sent = [record.sent_wall for record in records if record.sent_wall]
+        start = self._watch.platform_time((min(sent) if sent else time.time()) - LIST_MARGIN_S)
+        if start is None:
+            return None, POLL_INTERVAL_S  # the platform's clock is not known yet: callers look up by serial
+        if deadline is None:
+            deadline = time.monotonic() + min(self.deadline_s, 5.0)
+        wanted = {record.serial for record in records}
+        found: dict[str, Any] = {}
+        for page in range(1, MAX_LIST_PAGES + 1):
+            params = {"from": f"{max(0.0, start):.3f}", "page": page, "pageSize": LIST_PAGE_SIZE}
+            answer = self._call("GET", "/api/v1/invoices", deadline, params=params)
+            if isinstance(answer, Reply):
+                self._note_health(answer)
+                return (found or None), max(answer.retry_after or 0.0, POLL_INTERVAL_S)
+            response, generation = answer
+            code, _, data = envelope_of(response)
+            if response.status_code != 200 or code not in ("0000", "") or not isinstance(data, dict):
+                reply = classify(response, records[0].order, lookup=True) if records else Reply("unknown")
+                self._note_session(reply, generation)
+                if reply.kind in ("down", "busy"):
+                    self._note_health(reply)
+                return (found or None), max(retry_after_of(response) or 0.0, POLL_INTERVAL_S)
+            items = data.get("items")
+            if not isinstance(items, list):
+                return (found or None), POLL_INTERVAL_S
+            for item in items:
+                if isinstance(item, dict) and str(item.get("requestSerialNo")) in wanted:
+                    found[str(item["requestSerialNo"])] = item
+            total = data.get("total")
+            if wanted <= found.keys() or not isinstance(total, int) or page * LIST_PAGE_SIZE >= total:
+                break
+        return found, 0.0
 
     def _timeout(self, read_timeout: float, remaining: float) -> httpx.Timeout:
         """One request's timeouts: never longer than what is left of the caller's deadline."""
@@ -823,6 +1134,10 @@ class OutsiderClient:
         """Feed the breaker and the shared busy window from one reply."""
         if reply.kind == "unsent" or reply.kind == "reverify":
             self._breaker.release_probe()
+            return
+        if reply.kind == "account":
+            self._breaker.success()
+            self._hold_account(reply)
             return
         if reply.transport:
             self._breaker.failure(reply.message, immediate=reply.kind == "down")
@@ -835,13 +1150,36 @@ class OutsiderClient:
             self._breaker.release_probe()
             with self._lock:
                 self._busy_until = max(self._busy_until, time.monotonic() + (reply.retry_after or 0.5))
+            self._gate.congested()
             return
         self._breaker.success()
+
+    def _hold_account(self, reply: Reply) -> None:
+        """The seller's account is not ready (E4001-E4004): stop sending for a few seconds and alert the back
+        office (once per episode); orders stay queued and are issued once the account is ready."""
+        now = time.monotonic()
+        with self._lock:
+            self._account_until = max(self._account_until, now + ACCOUNT_HOLD_S * random.uniform(1.0, 1.3))
+            self._account_reply = reply
+            alert = now - self._account_alerted > 30.0
+            if alert:
+                self._account_alerted = now
+        if alert:
+            log.warning(
+                "ALERT seller %s: the account is not ready (%s): the back office must download quota, adjust its "
+                "period or download invoice numbers; orders are queued until then",
+                self.config.seller_tax_id,
+                reply.message or reply.code,
+            )
 
     def _blocked_now(self) -> Reply | None:
         """Why nothing may be sent now (the guide's "queue it"), or None."""
         if reason := self._watch.blocked():
             return Reply("down", message=reason)
+        with self._lock:
+            held, account = time.monotonic() < self._account_until, self._account_reply
+        if held and account is not None:
+            return Reply("account", account.code, account.message)
         if reason := self._breaker.blocked():
             return Reply("down", message=reason)
         if (token_reply := self._tokens.blocked()) is not None:
@@ -867,6 +1205,8 @@ class OutsiderClient:
                     record.state = "queued"
                     self._queue[ref] = record
                 record.error = reply.message or reply.kind
+                if reply.kind == "account":
+                    record.error = f"the seller's account is not ready, the back office must act ({record.error})"
                 if from_queue and reply.kind in ("processing", "in_progress"):
                     record.not_before = time.monotonic() + max(reply.retry_after or 0.5, 0.3)
                 elif from_queue and reply.kind not in ("busy", "down", "reverify", "auth", "unsent"):
@@ -875,6 +1215,44 @@ class OutsiderClient:
                 return None
         self._journal.write(event=outcome.status, ref=ref, serial=record.serial, invoiceNo=outcome.invoice_no)
         return outcome
+
+    def _settle_from_list(self, end: float) -> list[Outcome]:
+        """Settle the queued orders that were sent (PROCESSING, or an unknown outcome) from one status list instead
+        of one look-up each; what the list does not show is left to the look-ups by serial."""
+        now = time.monotonic()
+        with self._lock:
+            batch = [
+                record
+                for record in self._queue.values()
+                if record.sent and record.sent_wall and not record.busy and record.not_before <= now
+            ][: LIST_PAGE_SIZE * MAX_LIST_PAGES]
+            if len(batch) < 2:
+                return []  # one order: its own look-up costs the same
+            for record in batch:
+                record.busy = True
+        outcomes: list[Outcome] = []
+        found: dict[str, Any] | None = None
+        try:
+            found, _ = self._list_status(batch, deadline=max(end, time.monotonic() + MIN_SEND_S))
+        finally:
+            for record in batch:
+                data = found.get(record.serial) if found is not None else None
+                reply = invoice_reply(data, record.order) if data is not None else None
+                if reply is None or reply.kind in ("processing", "unknown"):
+                    with self._lock:
+                        record.busy = False
+                        if reply is not None:  # still processing: not worth a look-up of its own yet
+                            record.not_before = time.monotonic() + 1.0
+                    continue
+                if reply.burnt:
+                    self._rotate_serial(record, reply)
+                if reply.kind == "account":
+                    self._note_health(reply)
+                record.attempts = 0
+                outcome = self._settle(record, reply, from_queue=True)
+                if outcome is not None:
+                    outcomes.append(outcome)
+        return outcomes
 
     def _finish(self, record: Record) -> None:  # under self._lock
         if record.state == "queued":

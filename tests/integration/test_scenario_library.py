@@ -37,6 +37,7 @@ STORIES = {
     "filing_deadline": (0.4, "error_rate"),
     "new_year_segments": (0.4, "error_rate"),
     "upload_outage": (0.3, "integrity"),
+    "regional_failover": (0.3, "error_rate"),
 }
 CAREFUL = "examples.outsider_client:create"
 # one-defect client (tests.clients.defects) → (the story that exposes it, the gate, or "integrity:<finding>")
