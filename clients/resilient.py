@@ -82,8 +82,17 @@ class _Wait:
         self._backoff = wait_random_exponential(multiplier=options.backoff_base_s, max=options.backoff_max_s)
         self._poll = wait_random_exponential(multiplier=options.poll_base_s, max=options.poll_max_s)
         self._cap_s = options.backoff_max_s * 4
+        self._read_s = options.read_timeout_s
 
     def __call__(self, state: RetryCallState) -> float:
+        """The wait before the next try; a try that could not end within the call's budget is not made."""
+        wait = self._wanted(state)
+        call: _Call = state.args[0]
+        if time.monotonic() + wait + self._read_s > call.deadline:
+            call.out_of_time = True  # tenacity asks the stop after the wait: the order is queued now, not later
+        return wait
+
+    def _wanted(self, state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome is not None else None
         if isinstance(error, StillProcessing):
             if error.retry_after_s is not None:
@@ -101,8 +110,10 @@ class _Call:
     current: OutboxEntry
     budget_s: float
     unknown: bool
+    deadline: float = float("inf")  # time.monotonic() by which the call answers
     attempts: int = 0
     failures: int = 0
+    out_of_time: bool = False  # the next try could not end before the deadline
 
 
 class ResilientClient:
@@ -135,6 +146,7 @@ class ResilientClient:
             exclude=[RejectedError, StillProcessing, AccountNotReady],
             name="issue",
         )
+        self._next_batch_at = float("-inf")  # the drain's pace: no batch of the outbox before this
         self._in_flight: set[str] = set()  # orders an issue() or a drain is working on: nobody else touches them
         self._account_held: tuple[float, str] | None = None  # (until, why): the seller's account is not ready
         self._claims = threading.Lock()
@@ -198,7 +210,7 @@ class ResilientClient:
                 (to_send if fresh or entry.attempts == 0 else unknown).append(entry)
         self._in_flight.update(e.order_ref for e in to_send + unknown)
         try:
-            unknown += self._send_batch(to_send, outcomes, deadline)
+            unknown += self._send_batch(to_send, outcomes, deadline - self.options.read_timeout_s)
             for entry in unknown:  # one by one, through the same retry loop as a single order
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -215,11 +227,12 @@ class ResilientClient:
         self,
         entries: list[OutboxEntry],
         outcomes: dict[str, Outcome],
-        deadline: float,
+        last_start: float,
         failed: list[OutboxEntry] | None = None,
     ) -> list[OutboxEntry]:
         """POST the entries as one batch and settle what the platform decided; return the entries left unknown
-        (those whose job ended FAILED go to ``failed`` too, when given)."""
+        (those whose job ended FAILED go to ``failed`` too, when given). The batch is followed by requests that
+        start no later than ``last_start``."""
         if not entries:
             return []
         try:
@@ -230,8 +243,11 @@ class ResilientClient:
             return entries  # the outcome of every item is unknown: look each up by serial before resubmitting
         by_serial = {e.serial: e for e in entries}
         waiting = self._settle_items(answer.items, by_serial, outcomes, failed)
-        while waiting and time.monotonic() < deadline:  # follow the batch, not each item
-            self._sleep(random.uniform(self.options.poll_base_s, 2 * self.options.poll_base_s))
+        while waiting:  # follow the batch, not each item
+            pause = random.uniform(self.options.poll_base_s, 2 * self.options.poll_base_s)
+            if time.monotonic() + pause > last_start:
+                break
+            self._sleep(pause)
             try:
                 answer = self._http.batch(answer.batch_id)
             except (TransientError, RejectedError):
@@ -284,6 +300,9 @@ class ResilientClient:
         self._upload_again(deadline)  # issued invoices the tax bureau never received
         outcomes: list[Outcome] = []
         while time.monotonic() < deadline and self._hold_reason() is None:  # the same rule as a new order's
+            self._pause(self._next_batch_at - time.monotonic(), deadline)
+            if time.monotonic() < self._next_batch_at:
+                break  # the pace of the drains allows no batch yet: the next drain sends it
             entries = [e for e in self._outbox.pending(limit=DRAIN_BATCH) if self._claim(e.order_ref)]
             if not entries:
                 break
@@ -294,8 +313,10 @@ class ResilientClient:
             outcomes += settled
             if not settled:
                 break  # nothing moved (the platform is busy or down): the next drain tries again
-            # a bounded, jittered pace so a recovering platform is not flattened by every client's backlog
-            self._sleep(random.uniform(0, len(entries) / self.options.drain_rate_per_s))
+            # a bounded, jittered pace (drain_rate_per_s orders a second, over every drain of this client) so that
+            # a recovering platform is not flattened by every client's backlog
+            pace_s = len(entries) / self.options.drain_rate_per_s * random.uniform(0.5, 1.5)
+            self._next_batch_at = time.monotonic() + pace_s
         return outcomes
 
     def _drain_batch(self, entries: list[OutboxEntry], deadline: float) -> list[Outcome]:
@@ -321,7 +342,11 @@ class ResilientClient:
                 return  # the upload channel is still down: the next drain tries again
             if answer.upload_state != "FAILED":
                 self._outbox.settle(entry.order_ref, "issued", entry.invoice_no)
-            self._sleep(random.uniform(0, 2.0 / self.options.drain_rate_per_s))
+            self._pause(random.uniform(0, 2.0 / self.options.drain_rate_per_s), deadline)
+
+    def _pause(self, seconds: float, deadline: float) -> None:
+        """Sleep, but not past the deadline."""
+        self._sleep(max(0.0, min(seconds, deadline - time.monotonic())))
 
     def _claim(self, order_ref: str) -> bool:
         """Mark an order as worked on, unless someone already is (two drains may overlap)."""
@@ -336,7 +361,7 @@ class ResilientClient:
         self._outbox.close()
 
     def _process(self, entry: OutboxEntry, budget_s: float, unknown: bool) -> Outcome:
-        call = _Call(current=entry, budget_s=budget_s, unknown=unknown)
+        call = _Call(current=entry, budget_s=budget_s, unknown=unknown, deadline=time.monotonic() + budget_s)
         try:
             answer = self._retrying(self._attempt, call)
         except RejectedError as exc:
@@ -377,7 +402,8 @@ class ResilientClient:
 
     def _stop(self, state: RetryCallState) -> bool:
         call: _Call = state.args[0]
-        return call.failures >= self.options.max_attempts or (state.seconds_since_start or 0.0) >= call.budget_s
+        spent = (state.seconds_since_start or 0.0) >= call.budget_s
+        return call.out_of_time or spent or call.failures >= self.options.max_attempts
 
     def _send_once(self, entry: OutboxEntry, unknown: bool) -> InvoiceAnswer:
         if unknown:  # never resubmit blindly: the last try may have been committed

@@ -34,19 +34,21 @@ from loadtests.defects import DefectRow
 class Snapshot:
     """Everything gates may look at, frozen after the run.
 
-    ``platform_requests`` and ``backlog`` are (run second, value) samples: the platform's cumulative
-    issue-family request count and the orders owed (told queued, no invoice in the ledger yet: the harness's
-    own count). ``load_end_s`` is when the load stopped; ``defects`` what the client did against the protocol.
+    ``platform_submissions``, ``platform_lookups`` and ``backlog`` are (run second, value) samples: the
+    platforms' cumulative issue-family submissions (POST) and look-ups (GET), and the orders owed (told queued,
+    no invoice in the ledger yet: the harness's own count). ``load_end_s`` is when the load stopped;
+    ``defects`` what the client did against the protocol.
     """
 
     windows: Sequence[WindowStats]
     reconciliation: Reconciliation
     series: Sequence[Second] = ()
     faults: Sequence[FaultEvent] = ()
-    platform_requests: Sequence[tuple[float, int]] = ()
+    platform_submissions: Sequence[tuple[float, int]] = ()
     backlog: Sequence[tuple[float, int]] = ()
     load_end_s: float = 0.0
     defects: Sequence[DefectRow] = ()
+    platform_lookups: Sequence[tuple[float, int]] = ()
 
     @property
     def baseline_p95_ms(self) -> float:
@@ -242,20 +244,34 @@ def _recovery_end(snapshot: Snapshot, fault: FaultEvent) -> tuple[float | None, 
 
 
 def amplification_gate(spec: AmplificationGateSpec, snapshot: Snapshot) -> list[GateResult]:
-    name = f"amplification <= {spec.max_ratio:g}x"
+    name = f"amplification <= {spec.max_ratio:g}x" + (" (all requests)" if spec.count == "requests" else "")
 
     def judge(stats: WindowStats) -> GateResult | None:
         window = stats.window
-        before = value_at(snapshot.platform_requests, window.start_s)
-        after = value_at(snapshot.platform_requests, window.end_s)
-        if after is None:
+        submissions = _increase(snapshot.platform_submissions, window.start_s, window.end_s)
+        lookups = _increase(snapshot.platform_lookups, window.start_s, window.end_s)
+        if submissions is None:
             return None  # the platform's counters were never read: no data
-        requests = after - (before or 0)
-        ratio = requests / stats.operations
-        message = f"{requests} platform issue requests for {stats.operations} user operations ({ratio:.2f}x)"
+        looked = lookups or 0
+        if spec.count == "requests":
+            counted, what = submissions + looked, f"{submissions + looked} issue requests ({looked} of them look-ups)"
+        else:
+            counted, what = submissions, f"{submissions} submissions"
+        ratio = counted / stats.operations
+        message = f"{what} for {stats.operations} user operations ({ratio:.2f}x)"
+        if spec.count == "submissions" and lookups is not None:
+            message += f"; {lookups} look-ups not counted"
         return GateResult(name, window.name, ratio <= spec.max_ratio, ratio, spec.max_ratio, message)
 
     return _per_window(name, spec.window, snapshot, judge, spec.max_ratio, spec.allow_empty)
+
+
+def _increase(samples: Sequence[tuple[float, int]], start_s: float, end_s: float) -> int | None:
+    """How much a cumulative counter grew between two run seconds (None: it was never read by then)."""
+    after = value_at(samples, end_s)
+    if after is None:
+        return None
+    return after - (value_at(samples, start_s) or 0)
 
 
 def drain_gate(spec: DrainGateSpec, snapshot: Snapshot) -> list[GateResult]:

@@ -38,7 +38,7 @@ from harness.reconcile import reconcile
 from harness.report.html import write_html
 from harness.report.junit import write_junit
 from harness.result import RunResult
-from harness.sampler import Sampler, issue_family_requests
+from harness.sampler import Sampler, issue_traffic
 from harness.scenario import LatencyGateSpec, Scenario, TimeToInvoiceGateSpec, judged_gates
 from harness.stack import LocalStack, StackOptions
 from harness.timeseries import per_second, write_series_csv
@@ -340,7 +340,7 @@ class Runner:
             self.clock,
             self.owed.refresh,
             driver.backlog,
-            lambda: sum(issue_family_requests(admin.stats()) for admin in admins),
+            lambda: issue_traffic(*(admin.stats() for admin in admins)),
             lambda now: self.observe("tick", progress.tick(now, sampler.backlog, sampler.client_backlog)),
         )
         return sampler
@@ -472,10 +472,11 @@ class Runner:
             reconciliation,
             self.result.series,
             self.result.faults,
-            self.sampler.platform_requests,
+            self.sampler.platform_submissions,
             self.sampler.backlog,
             load_end_s,
             recorder.defects.rows(),
+            self.sampler.platform_lookups,
         )
         self.result.recovery_s = recovery_times(snapshot)
         self.result.backlog_check = backlog_check(

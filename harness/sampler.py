@@ -5,22 +5,39 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import gevent
 
-ISSUE_FAMILY = "/api/v1/invoices"  # issue, look-ups by serial, batches: what a retry storm multiplies
+ISSUE_FAMILY = "/api/v1/invoices"  # issues, batches, red invoices, re-uploads; look-ups by serial, lists
 Samples = list[tuple[float, int]]
 
 
-def issue_family_requests(stats: dict[str, Any]) -> int:
-    """Requests the platform counted on its issue family (every method and status)."""
-    return sum(int(r["count"]) for r in stats.get("requests", []) if str(r["route"]).startswith(ISSUE_FAMILY))
+class IssueTraffic(NamedTuple):
+    """The platforms' cumulative requests on the issue family: submissions (POST: what a retry storm multiplies)
+    and look-ups (GET: following PROCESSING invoices and unknown outcomes)."""
+
+    submissions: int
+    lookups: int
+
+
+def issue_traffic(*stats: dict[str, Any]) -> IssueTraffic:
+    """Submissions and look-ups the platforms counted on their issue family (every status), summed."""
+    submissions = lookups = 0
+    for row in (row for one in stats for row in one.get("requests", [])):
+        if not str(row["route"]).startswith(ISSUE_FAMILY):
+            continue
+        if row["method"] == "POST":
+            submissions += int(row["count"])
+        elif row["method"] == "GET":
+            lookups += int(row["count"])
+    return IssueTraffic(submissions, lookups)
 
 
 class Sampler:
     """Takes (run second, value) samples: ``backlog`` (orders owed, the harness's own count), ``client_backlog``
-    (what the clients' ``backlog()`` say) and ``platform_requests`` (the platforms' issue-family request count).
+    (what the clients' ``backlog()`` say), ``platform_submissions`` and ``platform_lookups`` (the platforms'
+    issue-family requests, see ``IssueTraffic``).
 
     A sample that cannot be taken (a platform that is down, a client that raises) is counted in ``errors``
     and skipped: the loop itself never dies of it.
@@ -31,17 +48,18 @@ class Sampler:
         clock: Callable[[], float],
         owed: Callable[[], int],
         client_backlog: Callable[[], int],
-        issue_requests: Callable[[], int],
+        issue_traffic: Callable[[], IssueTraffic],
         on_sample: Callable[[float], None] | None = None,
     ) -> None:
         self._on_sample = on_sample or (lambda now: None)
         self._clock = clock
         self._owed = owed
         self._client_backlog = client_backlog
-        self._issue_requests = issue_requests
+        self._issue_traffic = issue_traffic
         self.backlog: Samples = []
         self.client_backlog: Samples = []
-        self.platform_requests: Samples = []
+        self.platform_submissions: Samples = []
+        self.platform_lookups: Samples = []
         self.errors: dict[str, int] = {}  # samples that could not be taken, by series
         self._loop: gevent.Greenlet[Any] | None = None
 
@@ -50,7 +68,13 @@ class Sampler:
         now = self._clock()
         self._take("backlog", self.backlog, now, self._owed)
         self._take("client_backlog", self.client_backlog, now, self._client_backlog)
-        self._take("platform_requests", self.platform_requests, now, self._issue_requests)
+        try:
+            traffic = self._issue_traffic()
+        except Exception:
+            self.errors["platform_requests"] = self.errors.get("platform_requests", 0) + 1
+        else:
+            bisect.insort(self.platform_submissions, (now, traffic.submissions))
+            bisect.insort(self.platform_lookups, (now, traffic.lookups))
 
     def _take(self, name: str, series: Samples, now: float, read: Callable[[], int]) -> None:
         try:

@@ -214,12 +214,17 @@ class RecoveryTimeGateSpec(Strict):
 
 
 class AmplificationGateSpec(Strict):
-    """Platform issue-family requests ÷ user issue operations in a window stays at or under ``max_ratio``
-    (a retry-storm detector)."""
+    """Platform issue-family submissions (or every request, ``count: requests``) ÷ user issue operations in a
+    window stays at or under ``max_ratio`` (a retry-storm detector)."""
 
     type: Literal["amplification"] = "amplification"
     window: str = Field("all", description="all | baseline | fault | recovery | a fault id")
     max_ratio: float = Field(gt=0)
+    count: Literal["submissions", "requests"] = Field(
+        "submissions",
+        description="submissions: POSTs under /api/v1/invoices (issues, batches, red invoices, re-uploads: what a"
+        " retry storm multiplies); requests: look-ups (GET) too, e.g. to judge how a client polls",
+    )
     allow_empty: bool = Field(False, description="a window without operations is 'not judged' instead of failed")
 
 

@@ -52,7 +52,7 @@ DEFECTS = {
     "fabricates_number": ("network_partition", "integrity:mismatched"),
     "no_timeout": ("network_partition", "contract"),
     "no_backoff": ("month_end_overload", "amplification"),
-    "ignores_retry_after": ("wuhan_outage_gameday", "amplification"),
+    "ignores_retry_after": ("month_end_overload", "amplification"),
     "retries_refusals": ("policy_change", "amplification"),
     "swallows_refusals": ("policy_change", "integrity:lost"),
     "never_reauthenticates": ("token_revocation_storm", "integrity:never_issued"),

@@ -131,7 +131,7 @@ GATE_CASES: dict[str, tuple[GateSpec, Run, Run, str]] = {
         AmplificationGateSpec(window="f", max_ratio=1.5),
         Run(HEALTHY, (fault(),)),
         Run(HEALTHY, (fault(),), requests=((0.0, 0), (10.0, 40), (20.0, 200), (30.0, 240))),
-        "160 platform issue requests for 40 user operations",
+        "160 submissions for 40 user operations",
     ),
     "drain": (
         DrainGateSpec(within_s=5),

@@ -34,10 +34,20 @@ def snapshot(
     platform_requests: Samples | None = None,
     backlog: Samples | None = None,
     load_end_s: float = 0.0,
+    lookups: Samples | None = None,
 ) -> Snapshot:
     windows = [window_stats(w, records) for w in build_windows(faults, end_s)]
     series = per_second(records, end_s)
-    return Snapshot(windows, reconcile({}, [], []), series, faults, platform_requests or [], backlog or [], load_end_s)
+    return Snapshot(
+        windows,
+        reconcile({}, [], []),
+        series,
+        faults,
+        platform_requests or [],
+        backlog or [],
+        load_end_s,
+        platform_lookups=lookups or [],
+    )
 
 
 def test_error_rate_counts_failed_only() -> None:
@@ -92,6 +102,21 @@ def test_amplification_divides_platform_requests_by_user_operations_per_window()
     assert not results["errors"].passed and results["errors"].observed == 5.0
     baseline = evaluate([AmplificationGateSpec(window="baseline", max_ratio=2.0)], snap)[0]
     assert baseline.passed and baseline.observed == 1.05
+
+
+def test_amplification_counts_submissions_and_look_ups_only_when_asked() -> None:
+    """An asynchronous platform costs a look-up per PROCESSING invoice: following it is not a retry storm, unless
+    the scenario asks to judge every request (``count: requests``)."""
+    records = every_second(0, 10, 4)  # 40 operations
+    submissions = [(0.0, 0), (10.0, 44)]
+    lookups = [(0.0, 0), (10.0, 60)]
+    snap = snapshot(records, [], 10, platform_requests=submissions, lookups=lookups)
+    (result,) = evaluate([AmplificationGateSpec(max_ratio=1.5)], snap)
+    assert result.passed and result.observed == 1.1
+    assert result.message == "44 submissions for 40 user operations (1.10x); 60 look-ups not counted"
+    (every,) = evaluate([AmplificationGateSpec(max_ratio=1.5, count="requests")], snap)
+    assert not every.passed and every.observed == 2.6 and every.name == "amplification <= 1.5x (all requests)"
+    assert "104 issue requests (60 of them look-ups)" in every.message
 
 
 def test_drain_gate_measures_from_the_last_revert_to_an_empty_backlog() -> None:
