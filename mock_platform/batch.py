@@ -35,12 +35,12 @@ class BatchService:
         batch_id = uuid.uuid4().hex
         results: list[dict[str, Any]] = []
         for index, item in enumerate(items):
-            serial = item.get("requestSerialNo") if isinstance(item, dict) else None
+            serial = item.get("requestSerialNo", item.get("fpqqlsh")) if isinstance(item, dict) else None
             entry: dict[str, Any] = {"index": index, "requestSerialNo": serial}
             try:
                 request = IssueInvoiceRequest.model_validate(item)
                 accepted = self.issuing.issue_blue(request, caller.taxpayer_id, batch_id)
-                entry.update(accepted=True, replayed=accepted.replayed)
+                entry.update(requestSerialNo=request.requestSerialNo, accepted=True, replayed=accepted.replayed)
             except ValidationError as exc:
                 first = exc.errors()[0]
                 entry.update(

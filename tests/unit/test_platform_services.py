@@ -128,6 +128,24 @@ def test_batch_partial_success_and_status(ledger: Ledger) -> None:
         assert client.get(f"/api/v1/invoices/batch/{data['batchId']}", headers=other).status_code == 404
 
 
+def test_a_batch_item_named_in_pinyin_is_reported_under_its_serial(ledger: Ledger) -> None:
+    """乐企 aliases are accepted in batch items too: an item whose serial is ``fpqqlsh`` is issued, and its entry
+    carries that serial and its invoice (it was once listed with a null serial and counted REJECTED)."""
+    with platform_app(ledger) as (client, _):
+        headers = token(client)
+        item = order("P").invoice_payload("SP-1")
+        item["fpqqlsh"] = item.pop("requestSerialNo")
+        answer = client.post("/api/v1/invoices/batch", json={"items": [item]}, headers=headers).json()["data"]
+        again = client.get(f"/api/v1/invoices/batch/{answer['batchId']}", headers=headers).json()["data"]
+        for batch in (answer, again):
+            assert batch["counts"] == {"ISSUED": 1}
+            entry = batch["items"][0]
+            assert entry["requestSerialNo"] == "SP-1" and entry["invoice"]["requestSerialNo"] == "SP-1"
+        refused = {**item, "orderRef": ""}
+        answer = client.post("/api/v1/invoices/batch", json={"items": [refused]}, headers=headers).json()["data"]
+        assert answer["items"][0]["requestSerialNo"] == "SP-1" and answer["items"][0]["accepted"] is False
+
+
 def test_status_notices_metrics_and_admin(ledger: Ledger) -> None:
     with platform_app(ledger) as (client, clock):
         headers = token(client)
