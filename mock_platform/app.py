@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mock_platform.api import admin, auth, faults, health, invoices, red, reference, services
-from mock_platform.api.responses import error
+from mock_platform.api.responses import drop_validation_422, error
 from mock_platform.asgi import AdminGuard, IdempotencyKeyAlias
 from mock_platform.auth import Authenticator
 from mock_platform.batch import BatchService
@@ -65,6 +67,13 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     return error(ApiError(ErrorCode.SCHEMA, str(exc.detail), status=status))
 
 
+class PlatformApp(FastAPI):
+    """The platform's FastAPI app: its OpenAPI document describes the answers as the platform gives them."""
+
+    def openapi(self) -> dict[str, Any]:
+        return drop_validation_422(super().openapi())
+
+
 def build_state(settings: PlatformSettings, clock: Clock) -> PlatformState:
     """Wire the services of one platform instance."""
     db = open_database(settings.ledger_path, settings.database_url)
@@ -93,7 +102,7 @@ def build_state(settings: PlatformSettings, clock: Clock) -> PlatformState:
 def create_app(settings: PlatformSettings, clock: Clock | None = None) -> FastAPI:
     """Build a platform app with its own ledger connection, counters, capacity model and clock."""
     state = build_state(settings, clock or OffsetClock())
-    app = FastAPI(
+    app = PlatformApp(
         title="taxstorm mock tax platform",
         version="1.0.0",
         description="A 数电票-style e-invoicing platform for chaos and load testing (see DOMAIN.md §A).",

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from mock_platform.api.responses import ok, responses
+from mock_platform.api.schemas import Token
 from mock_platform.clock import iso
 from mock_platform.errors import ApiError
 from mock_platform.models import TokenRequest
@@ -14,7 +15,9 @@ from mock_platform.state import StateDep
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
 
-@router.post("/auth/token", responses=responses(200, 403, 422), summary="Fetch an access token for a taxpayer")
+@router.post(
+    "/auth/token", responses=responses(200, 403, 422, data=Token), summary="Fetch an access token for a taxpayer"
+)
 async def fetch_token(body: TokenRequest, state: StateDep) -> JSONResponse:
     limited, headers = state.capacity.limit(f"{body.clientId}:{body.taxpayerId}", "auth")
     if limited is not None:

@@ -6,21 +6,26 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from mock_platform.api.responses import ok, responses
+from mock_platform.api.responses import EVERY_ANSWER, ok, responses
+from mock_platform.api.schemas import Health
 from mock_platform.state import StateDep
 from mock_platform.store import invoices
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health", summary="Liveness and the running release profile (a bare probe for orchestrators)")
-def health(state: StateDep) -> dict[str, str]:
-    return {"status": "UP", "release": state.modes.release.name, "instance": state.settings.instance}
+@router.get(
+    "/health",
+    responses={200: {"headers": EVERY_ANSWER}},
+    summary="Liveness and the running release profile (a bare probe for orchestrators)",
+)
+def health(state: StateDep) -> Health:
+    return Health(status="UP", release=state.modes.release.name, instance=state.settings.instance)
 
 
-@router.get("/api/v1/health", responses=responses(200), summary="Liveness, in the API's envelope")
+@router.get("/api/v1/health", responses=responses(200, data=Health), summary="Liveness, in the API's envelope")
 def api_health(state: StateDep) -> JSONResponse:
-    return ok(health(state))
+    return ok(health(state).model_dump())
 
 
 def _label(value: object) -> str:

@@ -13,6 +13,15 @@ from fastapi import APIRouter, Body, Path, Query
 from fastapi.responses import JSONResponse, Response
 
 from mock_platform.api.responses import ok, responses
+from mock_platform.api.schemas import (
+    Batch,
+    Invoice,
+    InvoiceDetail,
+    InvoicePage,
+    IssuedInvoice,
+    ProcessingInvoice,
+    SettledInvoice,
+)
 from mock_platform.documents import DOCUMENT_TYPES, render_document
 from mock_platform.errors import ApiError, ErrorCode
 from mock_platform.issuing import Accepted
@@ -51,7 +60,7 @@ async def _answer(state: PlatformState, accepted: Accepted, mode: str) -> JSONRe
 
 @router.post(
     "/invoices",
-    responses=responses(200, 202, 403, 409, 422),
+    responses=responses(200, 202, 403, 409, 422, data=SettledInvoice, accepted=ProcessingInvoice),
     summary="Issue a blue invoice (idempotent on seller + requestSerialNo)",
 )
 async def issue_invoice(body: IssueInvoiceRequest, call: CallDep, mode: Mode = "async") -> JSONResponse:
@@ -60,7 +69,12 @@ async def issue_invoice(body: IssueInvoiceRequest, call: CallDep, mode: Mode = "
     return await _answer(state, accepted, mode)
 
 
-@router.post("/invoices/batch", responses=responses(202), summary="Issue up to 100 invoices; partial success is normal")
+@router.post(
+    "/invoices/batch",
+    status_code=202,
+    responses=responses(202, data=Batch),
+    summary="Issue up to 100 invoices; partial success is normal",
+)
 async def issue_batch(
     call: CallDep,
     items: Annotated[list[dict[str, Any]], Body(embed=True, min_length=1, max_length=1000)],
@@ -69,7 +83,9 @@ async def issue_batch(
     return ok(state.batches.submit(items, caller), 202)
 
 
-@router.get("/invoices/batch/{batchId}", responses=responses(200, 404), summary="Per-item status of a batch")
+@router.get(
+    "/invoices/batch/{batchId}", responses=responses(200, 404, data=Batch), summary="Per-item status of a batch"
+)
 async def batch_status(call: CallDep, batchId: Annotated[str, Path(max_length=64)]) -> JSONResponse:
     state, caller = call.state, call.caller
     return ok(state.batches.view(batchId, caller))
@@ -77,7 +93,7 @@ async def batch_status(call: CallDep, batchId: Annotated[str, Path(max_length=64
 
 @router.get(
     "/invoices/by-serial/{serial}",
-    responses=responses(200, 404),
+    responses=responses(200, 404, data=Invoice),
     summary="The safe recovery call: an invoice by its request serial",
 )
 async def invoice_by_serial(serial: Annotated[str, Path(pattern=SERIAL_PATTERN)], call: CallDep) -> JSONResponse:
@@ -89,7 +105,9 @@ async def invoice_by_serial(serial: Annotated[str, Path(pattern=SERIAL_PATTERN)]
     return ok(invoice.view(state.clock()))
 
 
-@router.get("/invoices/{invoiceNo}", responses=responses(200, 404), summary="An invoice with its lines")
+@router.get(
+    "/invoices/{invoiceNo}", responses=responses(200, 404, data=InvoiceDetail), summary="An invoice with its lines"
+)
 async def invoice_detail(invoiceNo: InvoiceNo, call: CallDep) -> JSONResponse:
     state, caller = call.state, call.caller
     with state.db.read() as tx:
@@ -99,7 +117,9 @@ async def invoice_detail(invoiceNo: InvoiceNo, call: CallDep) -> JSONResponse:
     return ok(invoice.detail(state.clock()))
 
 
-@router.get("/invoices", responses=responses(200), summary="The caller's invoices for reconciliation, paged")
+@router.get(
+    "/invoices", responses=responses(200, data=InvoicePage), summary="The caller's invoices for reconciliation, paged"
+)
 async def list_invoices(
     call: CallDep,
     since: Annotated[float | None, Query(alias="from", ge=0, le=1e11, description="epoch seconds")] = None,
@@ -118,7 +138,7 @@ async def list_invoices(
 
 @router.post(
     "/invoices/{invoiceNo}/upload",
-    responses=responses(200, 404),
+    responses=responses(200, 404, data=IssuedInvoice),
     summary="Upload an issued invoice again after its upload to the tax bureau FAILED (idempotent)",
 )
 async def reupload(invoiceNo: InvoiceNo, call: CallDep) -> JSONResponse:
@@ -128,7 +148,8 @@ async def reupload(invoiceNo: InvoiceNo, call: CallDep) -> JSONResponse:
 
 @router.get(
     "/invoices/{invoiceNo}/documents/{kind}",
-    responses=responses(200, 404),
+    response_class=Response,
+    responses=responses(200, 404, media=list(DOCUMENT_TYPES.values())),
     summary="A delivered invoice document (PDF, OFD or XML) for the buyer",
 )
 async def document(invoiceNo: InvoiceNo, kind: Literal["pdf", "ofd", "xml"], call: CallDep) -> Response:
@@ -150,7 +171,7 @@ async def document(invoiceNo: InvoiceNo, kind: Literal["pdf", "ofd", "xml"], cal
 
 @router.post(
     "/invoices/{invoiceNo}/red",
-    responses=responses(200, 202, 403, 404, 409, 422),
+    responses=responses(200, 202, 403, 404, 409, 422, data=SettledInvoice, accepted=ProcessingInvoice),
     summary="Issue the red invoice of a confirmation (idempotent on requestSerialNo)",
 )
 async def issue_red(invoiceNo: InvoiceNo, body: RedInvoiceRequest, call: CallDep, mode: Mode = "async") -> JSONResponse:

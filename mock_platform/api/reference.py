@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from mock_platform.api.responses import ok, responses
+from mock_platform.api.schemas import Notices, PlatformStatus, TaxRates
 from mock_platform.clock import iso
 from mock_platform.faultmodes import rates_for
 from mock_platform.models import ZERO_RATE_MARKS
@@ -15,7 +16,9 @@ from mock_platform.state import StateDep
 router = APIRouter(prefix="/api/v1", tags=["reference"])
 
 
-@router.get("/tax-rates", responses=responses(200), summary="The effective-dated tax-rate table in force now")
+@router.get(
+    "/tax-rates", responses=responses(200, data=TaxRates), summary="The effective-dated tax-rate table in force now"
+)
 async def tax_rates(state: StateDep) -> JSONResponse:
     policy = state.modes.policy_at(state.clock())
     rows = [
@@ -31,7 +34,7 @@ async def tax_rates(state: StateDep) -> JSONResponse:
     return ok({"rates": rows, "zeroRateMarks": ZERO_RATE_MARKS, "requiredFields": required})
 
 
-@router.get("/status", responses=responses(200), summary="Per-feature UP / DEGRADED / DOWN")
+@router.get("/status", responses=responses(200, data=PlatformStatus), summary="Per-feature UP / DEGRADED / DOWN")
 async def status(state: StateDep) -> JSONResponse:
     now = state.clock()
     busy = {FEATURE_OF_FAMILY[name] for name, gate in state.capacity.gates.items() if gate.saturated or gate.waiting}
@@ -41,6 +44,6 @@ async def status(state: StateDep) -> JSONResponse:
     )
 
 
-@router.get("/notices", responses=responses(200), summary="Maintenance notices, published ahead")
+@router.get("/notices", responses=responses(200, data=Notices), summary="Maintenance notices, published ahead")
 async def notices(state: StateDep) -> JSONResponse:
     return ok({"notices": state.board.published(state.clock())})

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from mock_platform.api.responses import ok, responses
+from mock_platform.api.schemas import NumberSegment, NumberSegments, Quota, Verification
 from mock_platform.errors import ApiError, ErrorCode
 from mock_platform.models import QuotaAmountRequest, SegmentRequest, VerifyRequest
 from mock_platform.state import CallDep
@@ -14,13 +15,15 @@ from mock_platform.store.numbers import segments_of
 router = APIRouter(prefix="/api/v1", tags=["services"])
 
 
-@router.post("/verify", responses=responses(200, 422), summary="查验: consistent / mismatch / not_found")
+@router.post(
+    "/verify", responses=responses(200, 422, data=Verification), summary="查验: consistent / mismatch / not_found"
+)
 async def verify(body: VerifyRequest, call: CallDep) -> JSONResponse:
     state = call.state
     return ok(state.verification.verify(body))
 
 
-@router.get("/quota", responses=responses(200), summary="This month's credit quota")
+@router.get("/quota", responses=responses(200, data=Quota), summary="This month's credit quota")
 async def quota(call: CallDep) -> JSONResponse:
     state, caller = call.state, call.caller
     now = state.clock()
@@ -29,7 +32,7 @@ async def quota(call: CallDep) -> JSONResponse:
     return ok(state.quota.view(row, now, state.modes.quota_suspended(now)))
 
 
-@router.post("/quota/download", responses=responses(200, 403, 422), summary="Download quota (sqlx 0)")
+@router.post("/quota/download", responses=responses(200, 403, 422, data=Quota), summary="Download quota (sqlx 0)")
 async def quota_download(body: QuotaAmountRequest, call: CallDep) -> JSONResponse:
     state, caller = call.state, call.caller
     now = state.clock()
@@ -38,7 +41,9 @@ async def quota_download(body: QuotaAmountRequest, call: CallDep) -> JSONRespons
     return ok(state.quota.view(row, now, state.modes.quota_suspended(now)))
 
 
-@router.post("/quota/return", responses=responses(200, 422), summary="Return downloaded, unused quota (sqlx 1)")
+@router.post(
+    "/quota/return", responses=responses(200, 422, data=Quota), summary="Return downloaded, unused quota (sqlx 1)"
+)
 async def quota_return(body: QuotaAmountRequest, call: CallDep) -> JSONResponse:
     state, caller = call.state, call.caller
     now = state.clock()
@@ -47,7 +52,7 @@ async def quota_return(body: QuotaAmountRequest, call: CallDep) -> JSONResponse:
     return ok(state.quota.view(row, now, state.modes.quota_suspended(now)))
 
 
-@router.post("/quota/adjust-period", responses=responses(200), summary="调整授信额度有效期 after filing")
+@router.post("/quota/adjust-period", responses=responses(200, data=Quota), summary="调整授信额度有效期 after filing")
 async def quota_adjust(call: CallDep) -> JSONResponse:
     state, caller = call.state, call.caller
     now = state.clock()
@@ -56,7 +61,11 @@ async def quota_adjust(call: CallDep) -> JSONResponse:
     return ok(state.quota.view(row, now, state.modes.quota_suspended(now)))
 
 
-@router.post("/number-segments", responses=responses(200, 422), summary="Download pre-assigned numbers (≤ 5000)")
+@router.post(
+    "/number-segments",
+    responses=responses(200, 422, data=NumberSegment),
+    summary="Download pre-assigned numbers (≤ 5000)",
+)
 async def download_segment(body: SegmentRequest, call: CallDep) -> JSONResponse:
     state, caller = call.state, call.caller
     if body.count > state.settings.segment_max:
@@ -69,7 +78,9 @@ async def download_segment(body: SegmentRequest, call: CallDep) -> JSONResponse:
     return ok(segment)
 
 
-@router.get("/number-segments", responses=responses(200), summary="This year's segments and numbers left")
+@router.get(
+    "/number-segments", responses=responses(200, data=NumberSegments), summary="This year's segments and numbers left"
+)
 async def list_segments(call: CallDep) -> JSONResponse:
     state, caller = call.state, call.caller
     with state.db.read() as tx:
