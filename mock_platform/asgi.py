@@ -8,8 +8,7 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mock_platform.errors import ApiError, ErrorCode
-from mock_platform.stats import API_VERSION
+from mock_platform.errors import API_VERSION, ApiError, ErrorCode
 
 
 async def reject(send: Send, error: ApiError, headers: dict[str, str] | None = None) -> None:

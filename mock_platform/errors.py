@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+API_VERSION = "v1"  # the X-Api-Version every answer carries
+
 
 class ErrorCode(Enum):
     """Documented error codes with their HTTP status and whether a client may retry."""

@@ -29,7 +29,7 @@ from mock_platform.store.group_commit import GroupCommit
 from mock_platform.store.invoices import Invoice
 from mock_platform.store.numbers import Numbering
 from mock_platform.store.quota import QuotaBook
-from mock_platform.validation import CENT, Rules, rates_on, validate_issue
+from mock_platform.validation import CENT, Rules, money_text, rates_on, validate_issue
 
 
 def canonical_json(payload: dict[str, Any]) -> str:
@@ -186,9 +186,9 @@ class IssuingService:
             if fails
             else None,
             buyer_tax_id=row.buyer_tax_id,
-            total_amount=str(row.amount),
-            total_tax=str(row.tax),
-            total_with_tax=str(row.amount + row.tax),
+            total_amount=money_text(row.amount),  # 2.730 and 1E+2 are stored and answered as 2.73 and 100.00
+            total_tax=money_text(row.tax),
+            total_with_tax=money_text(row.amount + row.tax),
             created_at=now,
             due_at=now + delay_s,
             batch_id=row.batch_id,

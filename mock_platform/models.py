@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 SERIAL_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 ZERO_RATE_MARKS = {"0": "出口零税 export", "1": "免税 exempt", "2": "不征税 not taxable", "3": "普通零税率 zero rate"}
@@ -41,6 +41,12 @@ class Party(ApiModel):
     bank: str | None = Field(None, max_length=100)
     account: str | None = Field(None, max_length=60)
     naturalPerson: bool = Field(False, validation_alias=alias("naturalPerson", "gmfzrrbz"))
+
+    @field_validator("taxId")
+    @classmethod
+    def _blank_is_absent(cls, value: str | None) -> str | None:
+        """An empty tax id (a natural person buyer's form left blank) is no tax id."""
+        return value or None
 
 
 class InvoiceLine(ApiModel):
@@ -101,8 +107,10 @@ class RedConfirmationRequest(ApiModel):
         description="01 error · 02 returned · 03 service ended · 04 allowance"
     )
     applicant: Literal["0", "1"] = Field("0", description="0 seller · 1 buyer")
-    amount: Decimal | None = Field(None, max_digits=18, lt=0, description="negative net amount; omitted = full")
-    tax: Decimal | None = Field(None, max_digits=18, le=0)
+    amount: Decimal | None = Field(
+        None, max_digits=18, decimal_places=2, lt=0, description="negative net amount in cents; omitted = full"
+    )
+    tax: Decimal | None = Field(None, max_digits=18, decimal_places=2, le=0)
 
 
 class ConfirmRequest(ApiModel):

@@ -15,6 +15,7 @@ from mock_platform.issuing import Accepted, IssuingService, NewRow, payload_hash
 from mock_platform.models import RedConfirmationRequest, RedInvoiceRequest
 from mock_platform.store import invoices
 from mock_platform.store.db import Tx
+from mock_platform.validation import money_text
 
 AWAITING = ("02", "03")
 USABLE = ("01", "04")
@@ -126,8 +127,8 @@ class RedLetterService:
                 request.blueInvoiceNo,
                 request.applicant,
                 request.reasonCode,
-                str(amount),
-                str(tax),
+                money_text(amount),
+                money_text(tax),
                 status,
                 now,
                 None,

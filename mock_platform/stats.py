@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import Counter
 from typing import Any
@@ -9,7 +10,10 @@ from typing import Any
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-API_VERSION = "v1"
+from mock_platform.api.responses import error
+from mock_platform.errors import API_VERSION, ApiError, ErrorCode
+
+log = logging.getLogger(__name__)
 
 
 class RequestCounters:
@@ -79,17 +83,23 @@ class CountingMiddleware:
             await self.app(scope, receive, send)
             return
         status = 500
+        started = False
         headers = response_headers(scope)
 
         async def capture(message: Message) -> None:  # the one send wrapper of a request: counts, adds headers
-            nonlocal status
+            nonlocal status, started
             if message["type"] == "http.response.start":
-                status = int(message["status"])
+                status, started = int(message["status"]), True
                 message = {**message, "headers": [*message.get("headers", []), *headers]}
             await send(message)
 
         self.counters.started()
         try:
             await self.app(scope, receive, capture)
+        except Exception as exc:  # a bug: answered here, so that it carries X-Api-Version like every answer
+            if started:
+                raise
+            log.exception("unexpected error in %s %s", scope["method"], scope["path"])
+            await error(ApiError(ErrorCode.INTERNAL, type(exc).__name__))(scope, receive, capture)
         finally:
             self.counters.finished(scope["method"], self._template(scope), status)

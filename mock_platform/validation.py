@@ -20,6 +20,11 @@ def money(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def money_text(value: Decimal) -> str:
+    """Money as the platform answers it: two decimals, no exponent, no negative zero (``1E+2`` → ``100.00``)."""
+    return str(money(value) + 0)
+
+
 def rates_on(table: Collection[TaxRate], on: date) -> set[Decimal]:
     """The rates in force on a date."""
     return {r.rate for r in table if r.effective_from <= on and (r.effective_to is None or on < r.effective_to)}

@@ -28,6 +28,7 @@ from mock_platform.issuing import Accepted
 from mock_platform.models import SERIAL_PATTERN, IssueInvoiceRequest, RedInvoiceRequest
 from mock_platform.state import CallDep, PlatformState
 from mock_platform.store import invoices
+from mock_platform.validation import money_text
 
 router = APIRouter(prefix="/api/v1", tags=["invoices"])
 InvoiceNo = Annotated[str, Path(pattern=r"^\d{20}$", description="20-digit invoice number")]
@@ -52,7 +53,7 @@ async def _answer(state: PlatformState, accepted: Accepted, mode: str) -> JSONRe
         now = max(state.clock(), invoice.due_at)  # we waited the processing time out
     view = invoice.view(now, replayed=accepted.replayed)
     if accepted.quota_after is not None:
-        view["quotaAfter"] = str(accepted.quota_after)
+        view["quotaAfter"] = money_text(accepted.quota_after)
     if view["status"] == "PROCESSING":
         return ok(view, 202, {"Retry-After": str(max(1, int(invoice.due_at - now + 0.999)))})
     return ok(view)

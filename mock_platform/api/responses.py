@@ -12,9 +12,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from mock_platform.api.schemas import Absent, Code, Serial, TraceId, omitted
-from mock_platform.errors import ApiError, ErrorCode
+from mock_platform.errors import API_VERSION, ApiError, ErrorCode
 from mock_platform.modes import Feature
-from mock_platform.stats import API_VERSION
 
 
 def new_trace_id() -> str:

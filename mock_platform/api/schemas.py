@@ -23,13 +23,14 @@ Absent = SkipJsonSchema[None]  # ``X | Absent = omitted()``: the key is left out
 DecimalText = Annotated[
     str,
     Field(
-        pattern=r"^-?\d+(\.\d+)?(E[+-]\d+)?$", description="a decimal string, as it was sent: '21.00', '21' or '1E+2'"
+        pattern=r"^-?\d+(\.\d+)?(E[+-]\d+)?$",
+        description="a decimal string as the request sent it (an invoice's lines): '21', '2.5' or '1E+2'",
     ),
 ]
 Cents = Annotated[str, Field(pattern=r"^-?\d+\.\d{2}$", description="a decimal string with exactly 2 decimals")]
 InvoiceNo = Annotated[str, Field(pattern=r"^\d{20}$", description="20 digits: YY, region, channel, sequence")]
 TaxId = Annotated[str, Field(pattern=TAX_ID_PATTERN)]
-MaybeTaxId = Annotated[TaxId | Literal[""] | None, Field(description="null when none was given ('' when sent empty)")]
+MaybeTaxId = Annotated[TaxId | None, Field(description="null when none was given (an empty one is none)")]
 Serial = Annotated[str, Field(pattern=SERIAL_PATTERN)]
 Code = Annotated[str, Field(pattern=r"^E\d{4}$")]
 TraceId = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$", description="also in the X-Trace-Id header")]
@@ -54,9 +55,9 @@ class Answer(BaseModel):
 class InvoiceTotals(Answer):
     """hjje, hjse and jshj of an invoice (negative on a red one)."""
 
-    amount: DecimalText
-    tax: DecimalText
-    totalWithTax: DecimalText
+    amount: Cents
+    tax: Cents
+    totalWithTax: Cents
 
 
 class InvoiceCommon(Answer):
@@ -73,9 +74,7 @@ class InvoiceCommon(Answer):
     replayed: bool = Field(description="true when the answer replays an earlier request with this serial")
     blueInvoiceNo: InvoiceNo | Absent = omitted("a red invoice's blue invoice")
     batchId: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")] | Absent = omitted("issued in a batch")
-    quotaAfter: DecimalText | Absent = omitted(
-        "the seller's quota left; in the issue answer of a new blue invoice only"
-    )
+    quotaAfter: Cents | Absent = omitted("the seller's quota left; in the issue answer of a new blue invoice only")
 
 
 class IssuedInvoice(InvoiceCommon):
@@ -426,8 +425,8 @@ class RedConfirmation(Answer):
     buyerTaxId: MaybeTaxId
     applicant: Literal["0", "1"] = Field(description="0 seller · 1 buyer")
     reasonCode: Literal["01", "02", "03", "04"]
-    amount: DecimalText
-    tax: DecimalText
+    amount: Cents
+    tax: Cents
     status: Literal["01", "02", "03", "04", "05", "06", "07", "08", "09"]
     statusText: str
     createdAt: datetime

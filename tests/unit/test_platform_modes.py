@@ -105,3 +105,4 @@ def test_unexpected_errors_are_e9005_never_a_bare_500(ledger: Ledger) -> None:
         answer = issue(client, token(client))
         assert answer.status_code == 500 and answer.json()["code"] == "E9005"
         assert "query by serial" in answer.json()["message"]
+        assert answer.headers["X-Api-Version"] and answer.headers["X-Trace-Id"]

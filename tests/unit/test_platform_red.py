@@ -145,3 +145,18 @@ def test_unknown_blue_invoice(ledger: Ledger) -> None:
         assert answer.status_code == 422 and answer.json()["code"] == "E5004"
         red = red_invoice(client, missing, "nope", "R-9", seller)
         assert red.json()["code"] == "E5004"
+
+
+def test_a_partial_red_amount_is_money_in_cents_and_answered_with_two_decimals(ledger: Ledger) -> None:
+    with platform_app(ledger) as (client, _):
+        seller = token(client)
+        number = blue(client, seller, with_buyer=False)
+        body = {"blueInvoiceNo": number, "reasonCode": "04", "amount": "-1.005", "tax": "-0.1234"}
+        refused = client.post("/api/v1/red-confirmations", json=body, headers=seller)
+        assert refused.status_code == 400 and refused.json()["code"] == "E2001", refused.text
+        assert refused.json()["field"].endswith("amount")
+        body = {"blueInvoiceNo": number, "reasonCode": "04", "amount": "-1E+1", "tax": "-1.3"}
+        created = client.post("/api/v1/red-confirmations", json=body, headers=seller).json()["data"]
+        assert created["amount"] == "-10.00" and created["tax"] == "-1.30"
+        red = red_invoice(client, number, created["uuid"], "R-1", seller).json()["data"]
+        assert red["totals"] == {"amount": "-10.00", "tax": "-1.30", "totalWithTax": "-11.30"}
