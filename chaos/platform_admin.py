@@ -75,6 +75,10 @@ class PlatformAdmin:
             found.update(answer["landed"])
         return found
 
+    def upload_failed(self) -> set[str]:
+        """The orders whose ISSUED blue invoice has an upload that FAILED and was never repeated."""
+        return set(self.call("GET", "/admin/ledger/upload-failed")["orderRefs"])
+
     def call(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
         """Any admin call with a JSON body; raise PlatformAdminError unless it answers 200."""
         try:

@@ -275,8 +275,8 @@ def _increase(samples: Sequence[tuple[float, int]], start_s: float, end_s: float
 
 
 def drain_gate(spec: DrainGateSpec, snapshot: Snapshot) -> list[GateResult]:
-    """Orders owed (the harness's count, not the client's) reach 0 within ``within_s`` of the later of the end of
-    the load and the last revert."""
+    """Orders owed (the harness's count, not the client's: told queued without an invoice, or an upload to repeat)
+    reach 0 within ``within_s`` of the later of the end of the load and the last revert."""
     name = f"drain within {spec.within_s:g} s"
     reverts = [f.reverted_s for f in snapshot.faults if f.reverted_s is not None]
     cleared_s = max([snapshot.load_end_s, *reverts])
@@ -286,10 +286,13 @@ def drain_gate(spec: DrainGateSpec, snapshot: Snapshot) -> list[GateResult]:
         return [GateResult(name, "drain", False, None, spec.within_s, f"no data: no backlog sample after {cause}")]
     empty = next((t for t, owed in after if owed == 0), None)
     if empty is None:
-        message = f"{after[-1][1]} orders told queued still had no invoice at the end ({cause} at {cleared_s:.1f} s)"
+        message = (
+            f"{after[-1][1]} orders still owed at the end: told queued without an invoice yet, or an upload to repeat"
+            f" ({cause} at {cleared_s:.1f} s)"
+        )
         return [GateResult(name, "drain", False, None, spec.within_s, message)]
     took = round(empty - cleared_s, 3)
-    message = f"every order told queued had its invoice {took:.1f} s after {cause}"
+    message = f"nothing owed (every order told queued invoiced, every upload done) {took:.1f} s after {cause}"
     return [GateResult(name, "drain", took <= spec.within_s, took, spec.within_s, message)]
 
 

@@ -1,4 +1,5 @@
-"""The harness's own backlog: orders whose users were told "queued" and that have no invoice in the ledger yet.
+"""The harness's own backlog: orders whose users were told "queued" and that have no invoice in the ledger yet,
+plus the orders whose invoice's upload to the tax bureau FAILED and was not repeated (work still owed).
 
 It is counted from what the clients told their users and what the platform's ledger holds, never from the
 client's own word (``backlog()``): a client that drops its offline queue still owes every invoice it promised.
@@ -13,32 +14,38 @@ from typing import Any
 from loadtests.records import CLAIM_OPERATIONS, Recorder
 
 Lookup = Callable[[list[str]], set[str]]  # which of these orders have an invoice in the ledger
+UploadsOwed = Callable[[], set[str]]  # the orders (of any run on the ledger) whose upload FAILED, not repeated
 
 
 class OwedInvoices:
-    """Orders whose latest claim is ``queued``, minus those the ledger has an invoice for."""
+    """Orders whose latest claim is ``queued``, minus those the ledger has an invoice for; plus this run's orders
+    whose invoice's upload FAILED and was not repeated."""
 
-    def __init__(self, recorder: Recorder, lookup: Lookup) -> None:
+    def __init__(self, recorder: Recorder, lookup: Lookup, uploads_owed: UploadsOwed = lambda: set()) -> None:
         self._recorder = recorder
         self._lookup = lookup
+        self._uploads_owed = uploads_owed
         self._seen = 0  # records read so far (the recorder only appends)
+        self._claimed: set[str] = set()  # every order some user got an answer about
         self._queued: set[str] = set()  # latest claim "queued"
         self._landed: set[str] = set()  # seen in the ledger: no longer owed, whatever comes later
+        self._not_uploaded: set[str] = set()  # at the last look, an upload still to repeat
         self.lookup_errors = 0  # look-ups that failed (the platform may be down: the count stays as it was)
 
     def owed(self) -> set[str]:
         """The orders still owed, by what is known now (no look-up)."""
         self._read_claims()
-        return self._queued - self._landed
+        return (self._queued - self._landed) | self._not_uploaded
 
     def refresh(self) -> int:
         """Read the new claims, ask the ledger about every order still owed, and return how many remain."""
-        owed = self.owed()
-        if owed:
-            try:
-                self._landed |= self._lookup(sorted(owed))
-            except Exception:
-                self.lookup_errors += 1
+        waiting = self.owed() - self._not_uploaded
+        try:
+            if waiting:
+                self._landed |= self._lookup(sorted(waiting))
+            self._not_uploaded = self._uploads_owed() & self._claimed
+        except Exception:
+            self.lookup_errors += 1
         return len(self.owed())
 
     def _read_claims(self) -> None:
@@ -48,6 +55,7 @@ class OwedInvoices:
         for record in fresh:
             if record.operation not in CLAIM_OPERATIONS:
                 continue
+            self._claimed.add(record.order_ref)
             if record.outcome == "queued":
                 self._queued.add(record.order_ref)
             else:
@@ -63,9 +71,12 @@ def backlog_check(owed: int, client_says: int, drained: bool) -> dict[str, Any]:
         message = f"the client's backlog() ({client_says}) matches the {owed} orders still owed"
     elif client_says < owed:
         message = (
-            f"the client's backlog() says {client_says}, but {owed} orders told queued still have no invoice "
-            "(a dropped queue, or a backlog() that does not count them)"
+            f"the client's backlog() says {client_says}, but {owed} orders are still owed (told queued without an "
+            "invoice, or an upload to repeat): a dropped queue, or a backlog() that does not count them"
         )
     else:
-        message = f"the client's backlog() says {client_says}, but only {owed} orders told queued lack an invoice"
+        message = (
+            f"the client's backlog() says {client_says}, but only {owed} orders are still owed (told queued without"
+            " an invoice, or an upload to repeat)"
+        )
     return {"owed": owed, "client": client_says, "agrees": agrees or not drained, "message": message}

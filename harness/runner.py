@@ -334,7 +334,8 @@ class Runner:
         platforms' request counters (both, with a secondary), each also feeding the progress line."""
         assert stack.admin is not None
         progress = Progress(total_s, driver.recorder, active)
-        self.owed = OwedInvoices(driver.recorder, stack.admin.landed)  # one ledger, whichever platform served
+        # one ledger, whichever platform served
+        self.owed = OwedInvoices(driver.recorder, stack.admin.landed, stack.admin.upload_failed)
         admins = stack.admins()
         sampler = Sampler(
             self.clock,

@@ -91,6 +91,16 @@ def landed(query: LandedQuery, state: AdminDep) -> dict[str, list[str]]:
     return {"landed": sorted(found)}
 
 
+@router.get(
+    "/ledger/upload-failed",
+    summary="The orders whose ISSUED blue invoice has an upload that FAILED and was not repeated",
+)
+def upload_failed(state: AdminDep) -> dict[str, list[str]]:
+    with state.db.read() as tx:
+        found = invoices.upload_failed(tx)
+    return {"orderRefs": sorted(found)}
+
+
 @router.post("/reset", summary="Forget every invoice, token, quota and counter")
 def reset(state: AdminDep) -> dict[str, str]:
     state.db.reset()

@@ -233,6 +233,16 @@ def landed(tx: Tx, order_refs: Sequence[str]) -> set[str]:
     return found
 
 
+def upload_failed(tx: Tx) -> set[str]:
+    """The order refs whose blue invoice is (or will be, once processed) ISSUED with an upload that FAILED and was
+    not repeated: work a seller still owes the tax bureau."""
+    rows = tx.all(
+        "SELECT DISTINCT order_ref FROM invoices WHERE kind = 'blue' AND final_status = 'ISSUED' "
+        "AND upload_state = 'FAILED'"
+    )
+    return {str(r[0]) for r in rows}
+
+
 LOOKUP_CHUNK = 500  # bound parameters per query (SQLite allows far more; PostgreSQL plans it well)
 
 
