@@ -31,6 +31,15 @@ How it behaves (each rule is one of the guide's):
 - ``drain()`` settles queued orders oldest first: look up what may have been sent, send what was never sent,
   stop at the first sign that the platform is busy, down or the account not ready. An order is worked by one
   caller at a time.
+- Issue then upload (乐企): an issued invoice is told ``issued`` at once, but its ``uploadState`` is followed until
+  it is seen ``UPLOADED``, from the status lists the client reads anyway (a list of its own, or a look-up by
+  number, only for what they do not show). One whose upload ``FAILED`` is uploaded again from ``drain()``
+  (``POST /api/v1/invoices/{invoiceNo}/upload``, idempotent); ``503 E9006`` (the channel is still down) holds the
+  seller's re-uploads for its ``Retry-After``. ``backlog()`` counts every upload not yet seen done.
+- Failover: with ``secondary_url`` set, a primary that refuses connections (or cannot be connected to in time) is
+  left for the secondary at once, with the same token and the same serials (a refused connection sent nothing,
+  so the request goes to the secondary as it was); the primary's ``/health`` is probed every two seconds in the
+  background and requests move back as soon as it answers.
 """
 
 from __future__ import annotations
@@ -42,7 +51,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -76,7 +85,10 @@ MAX_REQUESTS_PER_WORK = 6  # requests one issue()/drain step may send for one or
 MAX_BUSY_TRIES = 2  # busy answers inside one issue() before the order is queued
 BREAKER_THRESHOLD = 3  # consecutive transport failures that open the circuit
 BREAKER_OPEN_S = (1.0, 2.0)  # first and longest open period (probing is cheap: GET /health)
-PROBE_TIMEOUT_S = 1.0  # the half-open probe's timeout
+PROBE_TIMEOUT_S = 1.0  # the half-open probe's timeout (and the failback probe's)
+FAILBACK_PROBE_S = 2.0  # how often the primary is probed while requests go to the secondary
+UPLOAD_SETTLE_S = 0.5  # an upload seen UPLOADING is read again after this (it takes ~100 ms)
+UPLOAD_HOLD_S = 5.0  # no re-upload for this long after the channel said it is down (without a Retry-After)
 REVERIFY_RETRY_S = 2.0  # how often a token is asked for while re-verification is pending
 WATCH_EVERY_S = 2.0  # how often /status and /notices are read (one reader per platform and process)
 NOTICE_MARGIN_S = 1.0  # stop sending this long before an announced window
@@ -125,6 +137,7 @@ class Reply:
     hold_until: float | None = None  # when (monotonic) the platform said it is back (maintenance, switched off)
     transport: bool = False  # the failure was the network's, not an HTTP answer
     burnt: bool = False  # the serial's invoice is FAILED: a retry needs a new serial
+    upload_state: str | None = None  # an issued invoice's uploadState (UPLOADING, UPLOADED, FAILED)
 
 
 class TokenUnavailable(Exception):
@@ -166,6 +179,12 @@ def parse_time(value: Any) -> float | None:
         return None
 
 
+def upload_state_of(data: dict[str, Any]) -> str | None:
+    """An invoice record's ``uploadState``, or None when it has none."""
+    state = data.get("uploadState")
+    return state if isinstance(state, str) and state else None
+
+
 def invoice_reply(data: Any, order: Order) -> Reply:
     """Classify an invoice record (from an issue answer or a by-serial lookup)."""
     if not isinstance(data, dict):
@@ -176,7 +195,7 @@ def invoice_reply(data: Any, order: Order) -> Reply:
     number = data.get("invoiceNo")
     if status == "ISSUED":
         if isinstance(number, str) and INVOICE_NO.match(number):
-            return Reply("issued", invoice_no=number)
+            return Reply("issued", invoice_no=number, upload_state=upload_state_of(data))
         return Reply("unknown", message="the platform reported ISSUED without an invoice number")
     if status in ("PROCESSING", "PENDING", "ACCEPTED"):
         return Reply("processing", message="accepted, still processing")
@@ -195,12 +214,18 @@ def invoice_reply(data: Any, order: Order) -> Reply:
 
 def classify(response: httpx.Response, order: Order, lookup: bool) -> Reply:
     """Classify an answer to ``POST /invoices`` or ``GET /invoices/by-serial``."""
-    code, message, data = envelope_of(response)
+    code, _, data = envelope_of(response)
+    if response.status_code in (200, 202) and code in ("0000", ""):
+        return invoice_reply(data, order)
+    return classify_error(response, lookup)
+
+
+def classify_error(response: httpx.Response, lookup: bool) -> Reply:
+    """Classify an answer that is not a success (``lookup``: a GET, where a 404 means the platform has nothing)."""
+    code, message, _ = envelope_of(response)
     status = response.status_code
     retry_after = retry_after_of(response)
     text = f"{code} {message}".strip()
-    if status in (200, 202) and code in ("0000", ""):
-        return invoice_reply(data, order)
     if code in AUTH_CODES or (status == 401 and not code):
         return Reply("auth", code, text)
     if code == "E1004":
@@ -338,6 +363,77 @@ class SendGate:
             return time.monotonic() < self._congested_until
 
 
+class Failover:
+    """The platform's addresses: the primary (``base_url``) and, when the scenario has one, the secondary
+    (``secondary_url``, same ledger and tokens). A primary that refuses connections is left for the secondary at
+    once; a background probe of the primary's ``/health`` moves back when it answers."""
+
+    def __init__(self, primary_url: str, secondary_url: str | None, on_switch: Callable[[str], None]) -> None:
+        urls = [primary_url] + ([secondary_url] if secondary_url else [])
+        self._clients = [
+            httpx.Client(
+                base_url=url,
+                limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+                headers={"Accept": "application/json"},
+            )
+            for url in urls
+        ]
+        self._lock = threading.Lock()
+        self._active = 0  # index of the platform requests go to
+        self._on_switch = on_switch
+        self._stop = threading.Event()
+        self._prober: threading.Thread | None = None
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", path, **kwargs)
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One request to the active platform. A primary that cannot be connected to is replaced by the secondary;
+        a refused connection sent nothing, so the same request goes to the secondary at once."""
+        with self._lock:
+            active = self._active
+        try:
+            return self._clients[active].request(method, path, **kwargs)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            if active != 0 or len(self._clients) < 2 or self._stop.is_set():
+                raise
+            self._fail_over(exc)
+            if isinstance(exc, httpx.ConnectTimeout):
+                raise  # the caller's time went into the attempt: its next one goes to the secondary
+            return self._clients[1].request(method, path, **kwargs)
+
+    def close(self) -> None:
+        self._stop.set()
+        for client in self._clients:
+            client.close()
+
+    def _fail_over(self, exc: Exception) -> None:
+        with self._lock:
+            if self._active == 1:
+                return
+            self._active = 1
+            self._prober = threading.Thread(target=self._probe_primary, name="failback-probe", daemon=True)
+            self._prober.start()
+        self._on_switch(f"the primary platform is unreachable ({type(exc).__name__}): using the secondary")
+
+    def _probe_primary(self) -> None:
+        """Try the primary's ``/health`` now and then; move back to it when it answers."""
+        while not self._stop.wait(FAILBACK_PROBE_S):
+            try:
+                response = self._clients[0].get("/health", timeout=PROBE_TIMEOUT_S)
+            except httpx.HTTPError:
+                continue
+            if response.status_code < 500:
+                with self._lock:
+                    self._active = 0
+                    self._prober = None
+                self._on_switch("the primary platform answers again: back to the primary")
+                return
+
+
 class PlatformWatch:
     """Reads ``/status`` and ``/notices`` in the background; one reader per platform address and process."""
 
@@ -453,7 +549,7 @@ class PlatformWatch:
 class TokenKeeper:
     """One bearer token per seller, shared by every call; refreshed by one caller at a time."""
 
-    def __init__(self, http: httpx.Client, config: ClientConfig) -> None:
+    def __init__(self, http: Failover, config: ClientConfig) -> None:
         self._http = http
         self._config = config
         self._lock = threading.Lock()  # guards the fields below
@@ -586,6 +682,83 @@ class Record:
     retries: int = 0  # drain passes that did not settle it
     generation: int = 0  # how many serials before this one ended FAILED (each FAILED serial is final)
     sent_wall: float = 0.0  # wall-clock time of the first send under the current serial
+
+
+@dataclass
+class Upload:
+    """An issued invoice whose upload to the tax bureau is not known to be done."""
+
+    invoice_no: str
+    serial: str
+    issued_wall: float  # wall-clock time near its creation: where a status list starts looking for it
+    failed: bool  # uploadState FAILED: it must be uploaded again
+    seen_at: float  # monotonic time its state was last read
+    misses: int = 0  # status lists that did not show it
+
+
+class UploadBook:
+    """The uploads a seller still owes (乐企 issue-then-upload): issued invoices not yet seen UPLOADED, and those
+    whose upload FAILED and must be repeated. Each is counted in ``backlog()`` until it is seen UPLOADED."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: dict[str, Upload] = {}
+        self.hold_until = 0.0  # monotonic: no re-upload before this (the channel is down, or the platform busy)
+
+    def note(self, invoice_no: str, serial: str, state: str | None, issued_wall: float) -> None:
+        """An issued invoice's uploadState as the platform reported it: owed unless UPLOADED (or never reported)."""
+        with self._lock:
+            if state not in ("UPLOADING", "FAILED"):
+                self._items.pop(invoice_no, None)  # done (or a platform without upload states: nothing to do)
+                return
+            item = self._items.get(invoice_no)
+            if item is None:
+                item = self._items[invoice_no] = Upload(invoice_no, serial, issued_wall, False, 0.0)
+            item.failed = state == "FAILED"
+            item.seen_at = time.monotonic()
+            item.misses = 0
+
+    def observe(self, data: Any) -> None:
+        """An invoice record read for any reason (a status list, a detail): update the upload it belongs to."""
+        if not isinstance(data, dict):
+            return
+        number = data.get("invoiceNo")
+        with self._lock:
+            item = self._items.get(number) if isinstance(number, str) else None
+        if item is not None:
+            self.note(item.invoice_no, item.serial, upload_state_of(data), item.issued_wall)
+
+    def drop(self, invoice_no: str) -> None:
+        with self._lock:
+            self._items.pop(invoice_no, None)
+
+    def count(self) -> int:
+        return len(self._items)
+
+    def to_check(self) -> list[Upload]:
+        """The uploads last seen UPLOADING long enough ago to be read again, oldest first."""
+        horizon = time.monotonic() - UPLOAD_SETTLE_S
+        with self._lock:
+            return [item for item in self._items.values() if not item.failed and item.seen_at <= horizon]
+
+    def to_repeat(self) -> list[Upload]:
+        """The uploads that FAILED, oldest first."""
+        with self._lock:
+            return [item for item in self._items.values() if item.failed]
+
+    def due_in(self) -> float:
+        """Seconds until some upload work is due: a read after UPLOAD_SETTLE_S, a re-upload after the hold."""
+        now = time.monotonic()
+        with self._lock:
+            dues = [self.hold_until if item.failed else item.seen_at + UPLOAD_SETTLE_S for item in self._items.values()]
+        return max(0.0, min(dues, default=now) - now)
+
+    def missed(self, items: Sequence[Upload]) -> list[Upload]:
+        """Count one more list that did not show ``items``; those missed often enough are read one by one."""
+        with self._lock:
+            for item in items:
+                item.misses += 1
+            return [item for item in items if item.misses >= LIST_MISSES and item.invoice_no in self._items]
 
 
 class Journal:
@@ -739,13 +912,10 @@ class OutsiderClient:
         # invoice the platform processes for up to two seconds can still be answered "issued"
         self.deadline_s = max(1.0, budget / 2, min(SHORT_DEADLINE_S, budget - ANSWER_SLACK_S))
         self.read_timeout_s = max(0.5, self.deadline_s * 2 / 3)
-        self._http = httpx.Client(
-            base_url=config.base_url,
-            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
-            headers={"Accept": "application/json"},
-        )
-        self._tokens = TokenKeeper(self._http, config)
         self._breaker = Breaker()
+        self._http = Failover(config.base_url, config.secondary_url, self._switched)
+        self._tokens = TokenKeeper(self._http, config)
+        self._uploads = UploadBook()
         self._watch = PlatformWatch.acquire(config.base_url)
         self._journal = Journal(Path(config.state_dir))
         self._lock = threading.Lock()
@@ -790,16 +960,28 @@ class OutsiderClient:
         ]
 
     def backlog(self) -> int:
-        return len(self._queue)
+        """Queued orders without an invoice, plus issued invoices whose upload is not yet seen done."""
+        return len(self._queue) + self._uploads.count()
 
     def drain(self, budget_s: float) -> list[Outcome]:
         """Settle queued orders, oldest first, for about ``budget_s``: wait out Retry-After inside the budget,
-        leave when the platform is down or refuses tokens (the next drain tries again).
+        leave when the platform is down or refuses tokens (the next drain tries again). Then read the uploads not
+        yet seen done and upload the FAILED ones again.
 
         No order is started after ``budget_s``; one started before may run its own deadline (half an answer
         budget) to the end, so a drain lasts at most its budget plus half an answer budget.
         """
         end = time.monotonic() + max(0.0, budget_s)
+        settled = self._drain_queue(end)
+        if not self._closed and self._uploads.count():
+            try:
+                self._drain_uploads(end)
+            except Exception:  # never let the uploads break the drain: the next one tries again
+                log.exception("upload work of seller %s failed", self.config.seller_tax_id)
+        return settled
+
+    def _drain_queue(self, end: float) -> list[Outcome]:
+        """Settle queued orders, oldest first, until ``end`` (monotonic) or the platform is not ready."""
         settled: list[Outcome] = []
         skipped: set[str] = set()  # orders this drain already tried without settling them
         if self._blocked_now() is None and not self._closed:
@@ -846,6 +1028,88 @@ class OutsiderClient:
         self._watch.release()
         self._http.close()
         self._journal.close()
+
+    def _switched(self, why: str) -> None:
+        """Requests now go to another platform: what the breaker learnt about the old one no longer holds."""
+        log.warning("seller %s: %s", self.config.seller_tax_id, why)
+        self._breaker.success()
+
+    # ------------------------------------------------------------------------------------------ uploads
+
+    def _drain_uploads(self, end: float) -> None:
+        """Read the uploads not yet seen done and repeat the FAILED ones, while the budget lasts."""
+        if self._breaker.blocked() is not None:
+            return  # the platform is unreachable: the next drain tries again
+        wait = self._uploads.due_in()
+        if wait > 0 and time.monotonic() + wait < end:
+            time.sleep(wait)  # no hot loop of drains with nothing due yet
+        self._check_uploads(end)
+        self._repeat_uploads(end)
+
+    def _upload_deadline(self) -> float:
+        return time.monotonic() + max(MIN_SEND_S + 1.0, min(self.deadline_s, 5.0))
+
+    def _check_uploads(self, end: float) -> None:
+        """Read the state of the uploads last seen UPLOADING: one status list for all of them; those it keeps
+        missing are read one by one (``GET /api/v1/invoices/{invoiceNo}``)."""
+        items = self._uploads.to_check()
+        if not items or time.monotonic() >= end:
+            return
+        since = min(item.issued_wall for item in items)
+        shown, _ = self._list_invoices(since, {item.serial for item in items}, self._upload_deadline())
+        missing = [item for item in items if shown is None or item.serial not in shown]
+        for item in self._uploads.missed(missing):
+            if time.monotonic() >= end or not self._read_upload(item):
+                return
+
+    def _read_upload(self, item: Upload) -> bool:
+        """Read one invoice's upload state by its number; False when the platform did not answer it."""
+        answer = self._call("GET", f"/api/v1/invoices/{item.invoice_no}", self._upload_deadline())
+        if isinstance(answer, Reply):
+            self._note_health(answer)
+            return False
+        response, generation = answer
+        code, _, data = envelope_of(response)
+        if response.status_code == 200 and code in ("0000", "") and isinstance(data, dict):
+            self._uploads.observe(data)
+            return True
+        reply = classify_error(response, lookup=True)
+        self._note_session(reply, generation)
+        if reply.kind == "absent":  # not an invoice of this seller: nothing this client can upload
+            self._uploads.drop(item.invoice_no)
+            return True
+        return False
+
+    def _repeat_uploads(self, end: float) -> None:
+        """Upload again the invoices whose upload FAILED, oldest first, until ``end`` or the channel refuses."""
+        for item in self._uploads.to_repeat():
+            now = time.monotonic()
+            if now >= end or now < self._uploads.hold_until or not self._repeat_upload(item):
+                return
+
+    def _repeat_upload(self, item: Upload) -> bool:
+        """``POST /api/v1/invoices/{invoiceNo}/upload`` (idempotent); False when the next one should wait."""
+        answer = self._call("POST", f"/api/v1/invoices/{item.invoice_no}/upload", self._upload_deadline())
+        if isinstance(answer, Reply):
+            self._note_health(answer)
+            return False
+        response, generation = answer
+        code, message, data = envelope_of(response)
+        if response.status_code == 200 and code in ("0000", "") and isinstance(data, dict):
+            self._uploads.observe(data)  # UPLOADED: done; still UPLOADING: read again later
+            self._journal.write(event="upload", invoiceNo=item.invoice_no, state=upload_state_of(data))
+            return True
+        reply = classify_error(response, lookup=True)
+        self._note_session(reply, generation)
+        if reply.kind == "absent":
+            log.warning(
+                "seller %s: invoice %s cannot be uploaded: %s", self.config.seller_tax_id, item.invoice_no, message
+            )
+            self._uploads.drop(item.invoice_no)
+            return True
+        if reply.kind in ("down", "busy"):  # the upload channel is still down (E9006), or the platform is busy
+            self._uploads.hold_until = time.monotonic() + (reply.retry_after or UPLOAD_HOLD_S)
+        return False
 
     # ------------------------------------------------------------------------------------------ issuing
 
@@ -1094,12 +1358,19 @@ class OutsiderClient:
         one status list (``GET /api/v1/invoices?from=…``, a few pages at most); None when the list failed. Also
         returns how long to wait before the next list."""
         sent = [record.sent_wall for record in records if record.sent_wall]
-        start = self._watch.platform_time((min(sent) if sent else time.time()) - LIST_MARGIN_S)
+        return self._list_invoices(min(sent) if sent else time.time(), {record.serial for record in records}, deadline)
+
+    def _list_invoices(
+        self, since_wall: float, wanted: set[str], deadline: float | None = None
+    ) -> tuple[dict[str, Any] | None, float]:
+        """The ``wanted`` serials' invoices from one status list starting shortly before ``since_wall`` (wall clock);
+        every invoice the list shows also updates the uploads owed. None when the list failed; and the pause
+        before the next list."""
+        start = self._watch.platform_time(since_wall - LIST_MARGIN_S)
         if start is None:
             return None, POLL_INTERVAL_S  # the platform's clock is not known yet: callers look up by serial
         if deadline is None:
             deadline = time.monotonic() + min(self.deadline_s, 5.0)
-        wanted = {record.serial for record in records}
         found: dict[str, Any] = {}
         for page in range(1, MAX_LIST_PAGES + 1):
             params = {"from": f"{max(0.0, start):.3f}", "page": page, "pageSize": LIST_PAGE_SIZE}
@@ -1110,7 +1381,7 @@ class OutsiderClient:
             response, generation = answer
             code, _, data = envelope_of(response)
             if response.status_code != 200 or code not in ("0000", "") or not isinstance(data, dict):
-                reply = classify(response, records[0].order, lookup=True) if records else Reply("unknown")
+                reply = classify_error(response, lookup=True)
                 self._note_session(reply, generation)
                 if reply.kind in ("down", "busy"):
                     self._note_health(reply)
@@ -1119,6 +1390,7 @@ class OutsiderClient:
             if not isinstance(items, list):
                 return (found or None), POLL_INTERVAL_S
             for item in items:
+                self._uploads.observe(item)
                 if isinstance(item, dict) and str(item.get("requestSerialNo")) in wanted:
                     found[str(item["requestSerialNo"])] = item
             total = data.get("total")
@@ -1214,6 +1486,8 @@ class OutsiderClient:
                     record.not_before = time.monotonic() + min(4.0, 0.25 * 2.0 ** min(record.retries, 4))
                 return None
         self._journal.write(event=outcome.status, ref=ref, serial=record.serial, invoiceNo=outcome.invoice_no)
+        if outcome.invoice_no is not None:
+            self._uploads.note(outcome.invoice_no, record.serial, reply.upload_state, record.sent_wall or time.time())
         return outcome
 
     def _settle_from_list(self, end: float) -> list[Outcome]:
