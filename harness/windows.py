@@ -21,7 +21,9 @@ class Window:
 
     Membership keeps fault effects out of the healthy windows: ``baseline`` holds operations that *finished*
     before the first fault; a fault window holds every operation whose span touched the fault; ``recovery``
-    and ``all`` hold operations by their start time.
+    holds operations by their start time, except that a recovery cut short by the next fault
+    (``ends_at_fault``) leaves out those that were still running when it struck (they count in that fault's
+    window); ``all`` holds operations by their start time.
     """
 
     name: str
@@ -29,9 +31,10 @@ class Window:
     start_s: float
     end_s: float
     fault: str | None = None
+    ends_at_fault: bool = False
 
     def includes(self, start_s: float, end_s: float) -> bool:
-        if self.kind == "baseline":
+        if self.kind == "baseline" or (self.kind == "recovery" and self.ends_at_fault):
             return self.start_s <= start_s and end_s < self.end_s
         if self.kind == "fault":
             return start_s < self.end_s and end_s >= self.start_s
@@ -81,8 +84,9 @@ def build_windows(events: Sequence[FaultEvent], end_s: float) -> list[Window]:
         windows.append(Window(event.label, "fault", event.applied_s, min(fault_end, end_s), event.label))
         if event.reverted_s is not None and event.reverted_s < end_s and not event.lasted_to_end:
             later = [e.applied_s for e in applied if e.applied_s is not None and e.applied_s >= event.reverted_s]
+            until = min([end_s, *later])
             windows.append(
-                Window(f"recovery:{event.label}", "recovery", event.reverted_s, min([end_s, *later]), event.label)
+                Window(f"recovery:{event.label}", "recovery", event.reverted_s, until, event.label, until < end_s)
             )
     return windows
 

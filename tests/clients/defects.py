@@ -6,6 +6,7 @@ test_scenario_library.py); the careful client itself passes every story.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from collections.abc import Callable
@@ -162,6 +163,21 @@ class NeverReauthenticates(OutsiderClient):
         self._tokens.invalidate = lambda generation: None  # type: ignore[method-assign]
 
 
+class NoFailover(OutsiderClient):
+    """Knows only the primary address: when its region is lost it queues everything until the primary is back."""
+
+    def __init__(self, config: ClientConfig) -> None:
+        super().__init__(dataclasses.replace(config, secondary_url=None))
+
+
+class NeverReuploads(OutsiderClient):
+    """Reads the invoice number and ignores ``uploadState``: an upload that FAILED is never repeated."""
+
+    def __init__(self, config: ClientConfig) -> None:
+        super().__init__(config)
+        self._uploads.note = lambda *args, **kwargs: None  # type: ignore[method-assign]
+
+
 def _factory(kind: type[OutsiderClient]) -> Callable[[ClientConfig], OutsiderClient]:
     def create(config: ClientConfig) -> OutsiderClient:
         return kind(config)
@@ -184,3 +200,5 @@ retries_refusals = _factory(RetriesRefusals)
 swallows_refusals = _factory(SwallowsRefusals)
 shares_invoice_number = _factory(SharesInvoiceNumber)
 never_reauthenticates = _factory(NeverReauthenticates)
+no_failover = _factory(NoFailover)
+never_reuploads = _factory(NeverReuploads)

@@ -109,7 +109,10 @@ def test_restart_has_real_downtime_and_comes_back(service: Service) -> None:
 def test_image_swap_upgrades_keeps_the_ledger_and_rolls_back(service: Service) -> None:
     headers = http_token(service.url)
     body = order("D1").invoice_payload("SD1")
-    issued = httpx.post(f"{service.url}/api/v1/invoices", json=body, headers=headers, timeout=10).json()["data"]
+    sync = {"mode": "sync"}  # the answer carries the invoice number (the platform is asynchronous by default)
+    issued = httpx.post(f"{service.url}/api/v1/invoices", params=sync, json=body, headers=headers, timeout=20).json()
+    issued = issued["data"]
+    assert issued["status"] == "ISSUED", issued
     fault = make(service, type="container_image_swap", image="taxstorm-platform:v2")
     fault.apply()
     try:

@@ -107,7 +107,7 @@ def test_external_mode_uses_the_running_stack_and_workers_started_elsewhere(
     assert run.returncode == 0, output
     assert codes == [0, 0]
     result, state = only_run(tmp_path / "reports")
-    assert state["pids"] == {"platform": None, "toxiproxy": None}  # it started neither
+    assert state["pids"] == {"platform": None, "toxiproxy": None, "secondary": None}  # it started none
     assert result["endpoints"]["client"] == f"http://{compose_like['proxy'].listen}"
     assert "platform" in toxiproxy.proxies(), "the run deleted a proxy it did not create"
     rec = result["reconciliation"]

@@ -131,9 +131,13 @@ def test_platform_role_is_healthy_as_uid_10001_with_its_ledger_in_data(container
     assert health.status_code == 200
     assert health.json()["status"] == "UP"
     issued = httpx.post(
-        f"{url}/api/v1/invoices", json=order("IMG-1").invoice_payload("SIMG1"), headers=http_token(url), timeout=10
+        f"{url}/api/v1/invoices",
+        params={"mode": "sync"},  # wait for ISSUED: the ledger row is written for sure
+        json=order("IMG-1").invoice_payload("SIMG1"),
+        headers=http_token(url),
+        timeout=20,
     )
-    assert issued.status_code == 200, issued.text
+    assert issued.status_code == 200 and issued.json()["data"]["status"] == "ISSUED", issued.text
     owner = exec_output(platform, "python", "-c", "import os; print(os.stat('/data/ledger.sqlite3').st_uid)")
     assert owner.strip() == "10001"
 

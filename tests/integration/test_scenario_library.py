@@ -56,6 +56,8 @@ DEFECTS = {
     "retries_refusals": ("policy_change", "amplification"),
     "swallows_refusals": ("policy_change", "integrity:lost"),
     "never_reauthenticates": ("token_revocation_storm", "integrity:never_issued"),
+    "no_failover": ("regional_failover", "time_to_invoice"),
+    "never_reuploads": ("upload_outage", "integrity:not_uploaded"),
 }
 
 

@@ -64,6 +64,21 @@ def test_operations_touched_by_a_fault_count_in_its_window_not_in_baseline() -> 
     assert members["all"] == ["a", "b", "c", "late", "straddles"]
 
 
+def test_a_recovery_cut_short_by_the_next_fault_leaves_its_operations_to_that_fault() -> None:
+    # a 4 s pause struck during the first fault's recovery: an operation caught by it is the pause's, not
+    # evidence that the first fault outlived its revert
+    records = [op(21, 100, "healthy"), op(28.5, 4000, "paused"), op(35, 10, "after")]
+    windows = {w.name: w for w in build_windows([event("slow", 10, 20), event("pause", 29, 33)], 60)}
+    members = {
+        name: sorted(r.order_ref for r in records if w.includes(r.start_s, r.end_s)) for name, w in windows.items()
+    }
+    assert members["recovery:slow"] == ["healthy"]
+    assert members["pause"] == ["paused"]
+    assert members["recovery:pause"] == ["after"]  # the last recovery runs to the end: nothing cuts it short
+    late = op(59.5, 2000, "late")  # started before the end, answered after it: still the last recovery's
+    assert windows["recovery:pause"].includes(late.start_s, late.end_s)
+
+
 def test_latency_gate_per_window() -> None:
     records = [op(1, 10, "a"), op(2, 20, "b"), op(25, 900, "c"), op(45, 15, "d")]
     windows = [window_stats(w, records) for w in build_windows([event("slow", 20, 40)], 60)]
