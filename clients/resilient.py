@@ -172,9 +172,15 @@ class ResilientClient:
         try:
             # a known entry may have been sent before (maybe by another session): never resubmit it blindly
             unknown = not fresh and entry.attempts > 0
-            return self._process(entry, self.options.issue_budget_s, unknown)
+            return self._process(entry, self.options.issue_budget_s, unknown, self._answer_grace_s())
         finally:
             self._in_flight.discard(order.order_ref)
+
+    def _answer_grace_s(self) -> float:
+        """How long after its retry budget a user's call may still end: a try started within the budget may take
+        its read timeout, as far as nine tenths of the user's answer budget allow."""
+        room = 0.9 * self.config.answer_budget_s - self.options.issue_budget_s
+        return max(0.0, min(self.options.read_timeout_s, room))
 
     def _hold_reason(self) -> str | None:
         """Why new orders go to the outbox without a try, or None to send them now."""
@@ -360,8 +366,10 @@ class ResilientClient:
         self._http.close()
         self._outbox.close()
 
-    def _process(self, entry: OutboxEntry, budget_s: float, unknown: bool) -> Outcome:
-        call = _Call(current=entry, budget_s=budget_s, unknown=unknown, deadline=time.monotonic() + budget_s)
+    def _process(self, entry: OutboxEntry, budget_s: float, unknown: bool, grace_s: float = 0.0) -> Outcome:
+        """Retry one order for ``budget_s``; every try must be able to end within ``budget_s + grace_s``."""
+        deadline = time.monotonic() + budget_s + grace_s
+        call = _Call(current=entry, budget_s=budget_s, unknown=unknown, deadline=deadline)
         try:
             answer = self._retrying(self._attempt, call)
         except RejectedError as exc:

@@ -13,7 +13,7 @@ from chaos.network import DownFault, DownSpec, LatencyFault, LatencySpec
 from chaos.registry import FaultContext
 from clients.orders import Order
 from clients.protocol import InvoiceClient, Outcome
-from clients.resilient import ResilientClient
+from clients.resilient import ResilientClient, create_client
 from tests.conftest import Proxied, RunningPlatform, running_platform
 from tests.helpers import client_config, fast_resilient, order
 
@@ -113,6 +113,22 @@ def test_async_processing_is_polled_to_the_final_status(tmp_path: Path) -> None:
         lookups = [r for r in running.admin.stats()["requests"] if r["route"].endswith("/by-serial/{serial}")]
         assert sum(r["count"] for r in lookups) >= 1  # polled by serial, not resubmitted
         assert int(running.admin.stats()["ledgerSize"]) == 1
+
+
+def test_a_short_answer_budget_still_waits_out_the_platforms_retry_after(tmp_path: Path) -> None:
+    # a cashier waits 3 s at most: the factory gives the retries 1.5 s and each read 1 s. The 202 says "ask again
+    # in 1 s"; that look-up starts within the retry budget and ends well within the cashier's 3 s, so the user
+    # gets the invoice, not "queued" (as every order of network_partition once did, even on a healthy platform)
+    with running_platform(tmp_path / "slow", processing_ms='{"median_ms": 300, "p99_ms": 300}') as running:
+        client = create_client(client_config(running.url, tmp_path / "client", answer_budget_s=3.0))
+        try:
+            started = time.perf_counter()
+            outcomes = [client.issue(order(f"B{i}")) for i in range(3)]
+            elapsed = (time.perf_counter() - started) / 3
+        finally:
+            client.close()
+    assert [o.status for o in outcomes] == ["issued"] * 3, outcomes
+    assert 1.0 <= elapsed < 2.7  # the Retry-After was honoured, and the answer came within the budget
 
 
 def test_a_failed_job_is_reissued_under_a_new_serial(tmp_path: Path) -> None:
