@@ -149,6 +149,14 @@ class ClientLoadError(ValueError):
     """A client reference that cannot be imported or is not a factory."""
 
 
+def _innermost_frame(exc: BaseException) -> str:
+    """`` (at file:line)`` of the frame that raised, for a message without a traceback."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return f" (at {tb.tb_frame.f_code.co_filename}:{tb.tb_lineno})" if tb is not None else ""
+
+
 def load_factory(reference: str) -> ClientFactory:
     """Resolve ``resilient`` or ``package.module:factory`` to a factory callable."""
     target = BUILTIN_CLIENTS.get(reference, reference)
@@ -160,6 +168,11 @@ def load_factory(reference: str) -> ClientFactory:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise ClientLoadError(f"client {reference!r}: cannot import {module_name!r}: {exc}") from exc
+    except Exception as exc:  # the client's own module failed while it was imported: its code, not ours
+        where = _innermost_frame(exc)
+        raise ClientLoadError(
+            f"client {reference!r}: importing {module_name!r} raised {type(exc).__name__}: {exc}{where}"
+        ) from exc
     factory = getattr(module, attr, None)
     if not callable(factory):
         raise ClientLoadError(f"client {reference!r}: {module_name} has no callable {attr!r}")

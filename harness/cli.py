@@ -203,6 +203,7 @@ def validate(files: tuple[Path, ...]) -> None:
     Example:
       taxstorm validate scenarios/*.yaml
     """
+    from clients.protocol import ClientLoadError, load_factory
     from harness.errors import InvalidInputError
     from harness.scenario import load_scenario
 
@@ -210,9 +211,16 @@ def validate(files: tuple[Path, ...]) -> None:
     for path in files:
         try:
             scenario = load_scenario(path)
+            load_factory(scenario.client.ref)  # run would import it: a ref that cannot load fails here already
         except InvalidInputError as exc:
             problems += 1
             click.echo(str(exc), err=True)
+        except ClientLoadError as exc:
+            problems += 1
+            click.echo(f"{path}: client.ref: {exc}", err=True)
+        except Exception as exc:  # never let one file's surprise stop the files after it
+            problems += 1
+            click.echo(f"{path}: could not be checked: {type(exc).__name__}: {exc}", err=True)
         else:
             click.echo(f"{path}: ok ({scenario.name}, {len(scenario.faults)} faults, {len(scenario.gates)} gates)")
     if problems:

@@ -7,6 +7,7 @@ distributed mode either starts Locust workers here (``--workers``) or waits for 
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -101,11 +102,28 @@ def _bind(text: str | None, default: tuple[str, int]) -> tuple[str, int]:
     return host, int(port)
 
 
+def check_report_dir(report_dir: Path) -> None:
+    """The reports folder exists (or can be made) and takes files; otherwise a usage error before anything
+    starts, rather than a traceback once the platform and Toxiproxy are up."""
+    if report_dir.exists() and not report_dir.is_dir():
+        raise click.BadParameter(f"{report_dir} is a file, not a folder; give a folder", param_hint="--report-dir")
+    try:
+        report_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=report_dir, prefix=".write-check-"):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise click.BadParameter(
+            f"cannot write reports in {report_dir} ({reason}); give a writable folder", param_hint="--report-dir"
+        ) from None
+
+
 def run_options(report_dir: Path, values: dict[str, Any]) -> RunOptions:
     """RunOptions from the shared options' values; contradictions are click usage errors (exit 2)."""
     from harness.load_driver import WorkerOptions
     from harness.runner import RunOptions
 
+    check_report_dir(report_dir)
     workers, expected = values.pop("workers"), values.pop("expect_workers")
     master_bind, timeout_s = values.pop("master_bind"), values.pop("workers_timeout")
     if workers is not None and expected is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -16,6 +17,7 @@ from chaos.network import NETWORK_SPECS
 from chaos.platform import PLATFORM_SPECS
 from chaos.process import PROCESS_SPECS
 from harness.errors import InvalidInputError
+from harness.scenario_text import load_scenario_data, read_scenario_text
 from loadtests.shapes import Shape, ShapeSpec, Steady
 from mock_platform.settings import PlatformSettings
 
@@ -345,6 +347,27 @@ class Scenario(Strict):
         budgets = [g.budget_ms / 1000.0 for g in self.gates if isinstance(g, GracefulGateSpec)]
         return max(budgets, default=DEFAULT_ANSWER_BUDGET_S)
 
+    def _check_slots(self, labels: list[str]) -> None:
+        """Two faults that set the same platform state (one slot: a fault mode, the release, a family's capacity)
+        on the same platform must not overlap in time: the first one's revert would end the second."""
+        taken: dict[tuple[str, str], tuple[int, float]] = {}  # (target, slot) -> (index, end) of the latest
+        ordered = sorted(range(len(self.faults)), key=lambda i: self.faults[i].at_s)
+        for i in ordered:
+            step = self.faults[i]
+            slot = step.slot()
+            if slot is None:
+                continue
+            end = step.at_s + step.for_s if step.for_s is not None else self.duration_s
+            before = taken.get((step.target, slot))
+            if before is not None and step.at_s < before[1]:
+                j = before[0]
+                raise ValueError(
+                    f"faults[{i}] ({labels[i]}) overlaps faults[{j}] ({labels[j]}) from {step.at_s:g} s to "
+                    f"{min(end, before[1]):g} s, and both set the {step.target} platform's {slot}: reverting one "
+                    "would end the other. Merge them into one fault, or start the second after the first ends"
+                )
+            taken[(step.target, slot)] = (i, end)
+
     @model_validator(mode="after")
     def _check_timeline(self) -> Scenario:
         labels = [step.label(i) for i, step in enumerate(self.faults)]
@@ -358,6 +381,7 @@ class Scenario(Strict):
                 )
         if len(set(labels)) != len(labels):
             raise ValueError(f"fault ids must be unique, got {labels}")
+        self._check_slots(labels)
         for i, step in enumerate(self.faults):
             if step.target == "secondary" and not self.platform.secondary:
                 raise ValueError(f"faults[{i}].target is secondary: add platform.secondary: true")
@@ -418,6 +442,18 @@ def _data_path(loc: tuple[Any, ...], data: Any) -> tuple[str | int, ...]:
     return tuple(path)
 
 
+VALUE_ERROR = "Value error, "
+_FIELD = re.compile(r"[a-z_]+|\[\d+\]")
+
+
+def _named_path(message: str) -> tuple[str | int, ...]:
+    """The field a cross-field message starts with (``faults[1].at_s=…`` → ``("faults", 1, "at_s")``)."""
+    head = re.match(r"[a-z_]+(?:\[\d+\]|\.[a-z_]+)*", message.removeprefix(VALUE_ERROR))
+    if head is None:
+        return ()
+    return tuple(int(part[1:-1]) if part.startswith("[") else part for part in _FIELD.findall(head.group()))
+
+
 def _dotted(path: tuple[str | int, ...]) -> str:
     text = ""
     for part in path:
@@ -442,6 +478,9 @@ def _format_errors(source: str, exc: ValidationError, data: Any, text: str | Non
     formatted = []
     for error in exc.errors():
         path = _data_path(tuple(error["loc"]), data)
+        if not path:  # a check across fields: its message starts with the field it blames
+            path = _named_path(error["msg"])
+            error = {**error, "msg": error["msg"].removeprefix(VALUE_ERROR)}
         line = next((lines[path[:n]] for n in range(len(path), -1, -1) if path[:n] in lines), None)
         where = f"{source}:{line}" if line is not None else source
         formatted.append(f"{where}: {_dotted(path)}: {error['msg']}{_hint(error)}")
@@ -461,12 +500,6 @@ def parse_scenario(data: Any, source: str = "<scenario>", text: str | None = Non
 
 def load_scenario(path: Path) -> Scenario:
     """Read and validate a YAML scenario file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InvalidInputError(f"{path}: cannot read scenario ({exc.strerror}); check the path") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InvalidInputError(f"{path}: not valid YAML: {exc}") from None
+    text = read_scenario_text(path)
+    data = load_scenario_data(text, str(path))
     return parse_scenario(data, str(path), text)
