@@ -57,6 +57,9 @@ class ErrorInjectionSpec(FaultSpec):
             raise ValueError(f"commit_rate: {self.code} refuses the request (nothing is done); only E9005/E9004 commit")
         return self
 
+    def slot(self) -> str | None:
+        return "error injection"
+
 
 class ErrorInjectionFault(ModeFault):
     spec_type = ErrorInjectionSpec
@@ -71,6 +74,9 @@ class PlatformLatencySpec(FaultSpec):
     median_ms: float = Field(gt=0, description="ms, median of the added latency")
     p99_ms: float = Field(0, ge=0, description="ms, 99th percentile (long tail)")
     families: list[Family] | None = Field(None, description="endpoint families; omitted = all")
+
+    def slot(self) -> str | None:
+        return "platform latency"
 
 
 class PlatformLatencyFault(ModeFault):
@@ -87,6 +93,9 @@ class GhostSuccessSpec(FaultSpec):
     answer: Literal["504", "hang"] = Field("504", description="504 E9004, or hold the answer hang_ms")
     hang_ms: int = Field(30_000, ge=0, description="ms the answer is held with answer=hang")
 
+    def slot(self) -> str | None:
+        return "ghost successes"
+
 
 class GhostSuccessFault(ModeFault):
     spec_type = GhostSuccessSpec
@@ -99,6 +108,9 @@ class LedgerStallSpec(FaultSpec):
 
     type: Literal["ledger_stall"] = "ledger_stall"
     stall_ms: int = Field(ge=1, description="ms each write hangs")
+
+    def slot(self) -> str | None:
+        return "ledger stall"
 
 
 class LedgerStallFault(ModeFault):
@@ -125,6 +137,9 @@ class PolicyChangeSpec(FaultSpec):
         default_factory=list, description="fields that become mandatory"
     )
 
+    def slot(self) -> str | None:
+        return "policy change"
+
 
 class PolicyChangeFault(ModeFault):
     spec_type = PolicyChangeSpec
@@ -142,6 +157,9 @@ class QuotaSuspensionSpec(FaultSpec):
 
     type: Literal["quota_suspension"] = "quota_suspension"
     taxpayers: list[str] | None = Field(None, description="taxpayer ids; omitted = all")
+
+    def slot(self) -> str | None:
+        return "quota suspension"
 
 
 class QuotaSuspensionFault(ModeFault):
@@ -173,6 +191,9 @@ class CapacityChangeSpec(FaultSpec):
     family: Family = Field(description="endpoint family")
     capacity: CapacitySpec = Field(description="fields to change; others keep their value")
 
+    def slot(self) -> str | None:
+        return f"capacity of {self.family}"
+
 
 class CapacityChangeFault(Fault[CapacityChangeSpec]):
     spec_type = CapacityChangeSpec
@@ -203,6 +224,9 @@ class BadReleaseSpec(FaultSpec):
         description="release profile"
     )
     leak_ms: float = Field(5.0, ge=0, description="latency-leak: ms added per 100 requests")
+
+    def slot(self) -> str | None:
+        return "release"
 
 
 class BadReleaseFault(Fault[BadReleaseSpec]):
@@ -274,6 +298,9 @@ class FeatureDownSpec(FaultSpec):
     type: Literal["feature_down"] = "feature_down"
     feature: Feature = Field(description="issue, red, verify, quota, delivery or auth")
 
+    def slot(self) -> str | None:
+        return f"feature {self.feature}"
+
 
 class FeatureDownFault(Fault[FeatureDownSpec]):
     spec_type = FeatureDownSpec
@@ -318,6 +345,9 @@ class UploadFailureSpec(FaultSpec):
 
     type: Literal["upload_failure"] = "upload_failure"
     rate: float = Field(ge=0, le=1, description="share of new invoices whose upload fails")
+
+    def slot(self) -> str | None:
+        return "upload failure"
 
 
 class UploadFailureFault(ModeFault):

@@ -25,3 +25,9 @@ class FaultSpec(BaseModel):
     def label(self, index: int) -> str:
         """The fault's name in reports: its ``id`` or ``<type>-<index>``."""
         return self.id or f"{self.type}-{index}"
+
+    def slot(self) -> str | None:
+        """The one piece of platform state this fault sets and its revert clears (a fault mode, the release, a
+        family's capacity), or None when faults of its kind stack. Two faults of one slot must not overlap:
+        reverting the first would silently end the second."""
+        return None

@@ -132,6 +132,25 @@ class ChaosControl:
             field, message = describe_errors(info, exc)
             raise OperatorInputError(field, message) from None
 
+    def _check_slot_free(self, spec: FaultSpec) -> None:
+        """A fault setting platform state another applied fault holds (one fault mode, the release, a family's
+        capacity) would be ended by that one's revert: refused until it is reverted. Under the lock."""
+        slot = spec.slot()
+        holder = next(
+            (
+                a
+                for a in self._applied
+                if slot is not None and (a.fault.spec.target, a.fault.spec.slot()) == (spec.target, slot)
+            ),
+            None,
+        )
+        if holder is not None:
+            raise OperatorInputError(
+                "type",
+                f"type: the {spec.target} platform's {slot} is already set by {holder.event.label}; revert it first "
+                "(reverting one would silently end the other)",
+            )
+
     def apply(
         self, fault_type: str, params: dict[str, Any], for_s: float | None = None, label: str | None = None
     ) -> FaultEvent:
@@ -141,6 +160,7 @@ class ChaosControl:
             if self.halted is not None:
                 raise HaltedError(f"the run was halted ({self.halted}); no more faults can be applied")
             spec = self.validate(fault_type, params, for_s)
+            self._check_slot_free(spec)
             taken = {event.label for event in self.events}
             if label is None:  # the next number not taken by a scripted step's id
                 numbered = (f"{fault_type}-{n}" for n in itertools.count(len(self.events) + 1))

@@ -307,3 +307,15 @@ def test_a_sparse_base_keeps_its_defaults(tmp_path: Path) -> None:
     out.write_text(export_scenario(base, [event], [], duration_s=30.0), encoding="utf-8")
     scenario = load_scenario(out)
     assert scenario.load == source.load and scenario.faults[0].for_s == 29.0
+
+
+def test_a_platform_mode_already_set_is_refused_until_reverted(rig: Rig) -> None:
+    first = rig.control.apply("error_injection", {"code": "E9003", "rate": 0.5})
+    with pytest.raises(OperatorInputError, match="error injection is already set by error_injection-1") as caught:
+        rig.control.apply("error_injection", {"code": "E9005", "rate": 1.0})
+    assert caught.value.field == "type" and len(rig.control.events) == 1  # nothing half-applied
+    rig.control.apply("latency", {"latency_ms": 100})  # toxics stack: no slot
+    rig.control.apply("latency", {"latency_ms": 200})
+    rig.control.revert(first.label)
+    again = rig.control.apply("error_injection", {"code": "E9005", "rate": 1.0})
+    assert again.applied_s is not None and again.label in rig.world.on
