@@ -15,11 +15,13 @@ _PR_SET_PDEATHSIG = 1
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    """Linux: the kernel sends SIGTERM to the child when the harness dies, even by SIGKILL."""
+    """Linux: the kernel kills the child when the harness dies, even by SIGKILL. The signal is SIGKILL because a
+    child stopped by the hang fault (SIGSTOP) would keep a SIGTERM pending forever, holding its port; a graceful
+    stop is ``ManagedProcess.stop``'s job, and an acknowledged invoice is already committed."""
     os.setsid()
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 class ManagedProcess:

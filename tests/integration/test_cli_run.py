@@ -228,7 +228,8 @@ def test_sigkill_mid_fault_then_reset_leaves_everything_clean(tmp_path: Path, to
     assert state["status"] == "running"
     assert toxiproxy.proxies(), "the killed run's proxy is still there (reset's job)"
     platform_pid = state["pids"]["platform"]
-    assert process_state(platform_pid) == "T", "a stopped child cannot act on its parent-death signal"
+    # stopped by the hang fault, it still dies with its parent (a SIGKILL, which a stopped process cannot defer)
+    wait_until(lambda: process_state(platform_pid) in (None, "Z"), 10, "the frozen platform to die with the harness")
 
     reset = subprocess.run(
         [sys.executable, "-m", "harness", "reset", "--report-dir", str(reports)],
@@ -239,7 +240,6 @@ def test_sigkill_mid_fault_then_reset_leaves_everything_clean(tmp_path: Path, to
     )
     assert reset.returncode == 0, reset.stdout + reset.stderr
     assert toxiproxy.proxies() == {}, "reset must remove the run's proxy and toxics"
-    wait_until(lambda: process_state(platform_pid) is None, 10, "the platform process to be gone")
     assert json.loads((run_dir / "state.json").read_text())["status"] == "reset"
     again = subprocess.run(
         [sys.executable, "-m", "harness", "reset", "--report-dir", str(reports)],
@@ -342,7 +342,8 @@ def test_every_kind_of_traffic_shares_one_platform(tmp_path: Path) -> None:
     assert operations["issue"].get("issued", 0) > 20 and set(operations["issue"]) == {"issued"}, operations
     assert operations["batch"].get("issued", 0) >= 6 and operations["batch"]["issued"] % 6 == 0, operations
     assert operations["verify"].get("consistent", 0) > 5, operations
-    assert set(operations["verify"]) <= {"consistent", "limited"}, operations
+    # undelivered: read while its upload to the tax bureau was still under way (a buyer has nothing to verify yet)
+    assert set(operations["verify"]) <= {"consistent", "limited", "undelivered"}, operations
     assert operations["red"].get("issued", 0) >= 3 and set(operations["red"]) == {"issued"}, operations
     reconciliation = result["reconciliation"]
     assert not reconciliation["lost"] and not reconciliation["duplicates"] and not reconciliation["mismatched"]
