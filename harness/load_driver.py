@@ -170,14 +170,22 @@ class DistributedLoad:
                 self._processes.append(self._spawn(index))
         if not wait:  # a game day's web UI shows who connected; its start button needs one worker
             return
-        wanted = self.options.workers
         try:
-            wait_until(lambda: len(self.runner.clients.ready) >= wanted, self.options.connect_timeout_s, "workers")
+            wait_until(self.workers_connected, self.options.connect_timeout_s, "workers")
         except NotReadyError:
-            raise EnvironmentError_(
-                f"{len(self.runner.clients.ready)} of {wanted} Locust workers connected to "
-                f"{self.options.bind_host}:{self.port} within {self.options.connect_timeout_s:.0f} s"
-            ) from None
+            raise self.workers_missing() from None
+
+    def workers_connected(self) -> bool:
+        """Every expected worker is connected (and ready for users)."""
+        return len(self.runner.clients.ready) >= self.options.workers
+
+    def workers_missing(self) -> EnvironmentError_:
+        """The error of a run whose workers did not all come within ``connect_timeout_s``."""
+        return EnvironmentError_(
+            f"{len(self.runner.clients.ready)} of {self.options.workers} Locust workers connected to "
+            f"{self.options.bind_host}:{self.port} within {self.options.connect_timeout_s:.0f} s; start them "
+            "(taxstorm worker --master-host …) or expect fewer"
+        )
 
     def _spawn(self, index: int) -> ManagedProcess:
         command = [sys.executable, "-m", "harness", "worker", "--master-host", "127.0.0.1"]
@@ -201,7 +209,7 @@ class DistributedLoad:
         """Workers stop their users themselves: Locust's stop message makes a worker ignore its master (and so
         our drain request) for ``stop_timeout`` seconds afterwards."""
         self.runner.send_message(STOP_MESSAGE)
-        workers = self.options.workers
+        workers = min(self.options.workers, len(self.runner.clients.all))  # those that came: others cannot report
         self._wait_until(lambda: self.collector.complete(workers), self.clock() + self.stop_timeout_s + REPORT_GRACE_S)
         if self.runner.state not in ("stopped", "ready"):
             self.runner.update_state("stopped")  # what the web UI shows (its start button works again)

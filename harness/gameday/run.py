@@ -20,7 +20,7 @@ from harness.errors import TaxstormError
 from harness.gameday.control import ChaosControl
 from harness.gameday.export import export_scenario, names_only
 from harness.gameday.web import chaos_blueprint, install
-from harness.load_driver import LoadDriver
+from harness.load_driver import DistributedLoad, LoadDriver
 from harness.runner import Observer, Runner, RunOptions
 from harness.scenario import WINDOW_KINDS, Scenario
 from harness.stack import LocalStack
@@ -148,8 +148,15 @@ class GamedayRun(Runner):
         return runner is not None and runner.state in ("spawning", "running")
 
     def _watch(self, control: ChaosControl, driver: LoadDriver) -> None:
-        """Expire faults and check the halt conditions every second until the session ends."""
+        """Expire faults and check the halt conditions every second until the session ends. Workers that never
+        come within --workers-timeout end the session as an environment error (nothing could be judged)."""
+        waiting_since = time.monotonic() if isinstance(driver, DistributedLoad) else None
         while not self.stop.requested and self.clock() < self.gameday.max_s:
+            if isinstance(driver, DistributedLoad) and waiting_since is not None:
+                if driver.workers_connected():
+                    waiting_since = None
+                elif time.monotonic() - waiting_since > driver.options.connect_timeout_s:
+                    raise driver.workers_missing()
             for error in control.tick():
                 self.result.errors.append(f"fault would not revert: {error}")
             if control.halted is None and self.scenario.halt:

@@ -390,3 +390,17 @@ def test_play_faults_runs_the_scenarios_timeline_from_the_load_start(tmp_path: P
     replay = yaml.safe_load(exported)
     assert [step["id"] for step in replay["faults"]] == ["slow"]
     assert [g["window"] for g in replay["gates"] if g["type"] == "latency"] == ["slow"]
+
+
+def test_workers_that_never_come_end_the_session_as_an_environment_error(tmp_path: Path) -> None:
+    # one worker expected, none ever started: once --workers-timeout has passed the session ends by itself
+    # (exit 3, saying so) instead of running to --max-duration and judging 0 operations as a latency failure
+    extra = ["--autostart", "--expect-workers", "1", "--workers-timeout", "5", "--master-bind", "127.0.0.1:0"]
+    with running_gameday(tmp_path, SCENARIO, *extra) as gameday:
+        started = time.monotonic()
+        wait_until(lambda: not gameday.process.alive(), 60, "the game day to end by itself")
+        took = time.monotonic() - started
+    assert gameday.process.returncode() == 3, gameday.process.log_tail()
+    result = json.loads((gameday.run_dir / "result.json").read_text())
+    assert result["status"] == "errored" and "0 of 1 Locust workers connected" in result["reason"], result["reason"]
+    assert took < 40, took  # well before --max-duration's 4 hours

@@ -39,7 +39,7 @@ def test_every_user_runs_under_plain_locust(tmp_path: Path) -> None:
     outcomes = Counter((r["operation"], r["outcome"]) for r in rows)
     assert outcomes[("housekeeping", "ok")] >= 9, outcomes  # every seller's quota and numbers made ready
     assert outcomes[("issue", "issued")] > 20 and outcomes[("batch", "issued")] >= 5, outcomes
-    assert outcomes[("verify", "consistent")] > 3 and outcomes[("red", "issued")] >= 2, outcomes
+    assert outcomes[("verify", "consistent")] > 3 and outcomes[("red", "issued")] >= 1, outcomes  # each user ran
     assert not {o for (_, o) in outcomes} & {"failed", "error", "mismatch", "not_found", "queued"}, outcomes
     issued = {r["invoice_no"] for r in rows if r["operation"] in ("issue", "batch")}
     blue = {row["invoiceNo"] for row in ledger if row["kind"] == "blue" and row["status"] == "ISSUED"}
