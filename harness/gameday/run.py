@@ -18,6 +18,7 @@ from chaos.timeline import FaultApplyError, FaultEvent
 from chaos.waiting import wait_until
 from harness.errors import TaxstormError
 from harness.gameday.control import ChaosControl
+from harness.gameday.door import guard, is_loopback_bind
 from harness.gameday.export import export_scenario, names_only
 from harness.gameday.web import chaos_blueprint, install
 from harness.load_driver import DistributedLoad, LoadDriver
@@ -90,6 +91,14 @@ class GamedayRun(Runner):
         self.sampler = self._sampler(driver, stack, self.gameday.max_s, active)
         web_ui = driver.environment.create_web_ui(self.gameday.web_host, self.gameday.web_port, delayed_start=True)
         install(web_ui, chaos_blueprint(control, self._halt, self._export, self._finish_session))
+        if web_ui.app is not None:
+            guard(web_ui.app, self.gameday.web_host)
+        if not is_loopback_bind(self.gameday.web_host):
+            control.note(
+                f"the web UI listens on {self.gameday.web_host}: anyone who reaches its port can apply faults and "
+                "start load (there is no login); prefer 127.0.0.1 and an SSH tunnel"
+            )
+            self.observe("warning", {"text": control.notes[-1].text})
         web_ui.start()  # type: ignore[no-untyped-call]
         revert_errors: list[str] = []
         player: gevent.Greenlet[Any] | None = None

@@ -65,3 +65,5 @@ class LiveView:
             self.console.print(f"[magenta]fault[/] {data['kind']} {data['label']} ({data['type']}) at {data['at_s']}s")
         elif kind == "halt":
             self.console.print(f"[red]halt[/] {data['reason']}")
+        elif kind == "warning":
+            self.console.print(f"[yellow]warning[/] {data['text']}")

@@ -1,0 +1,81 @@
+"""The game day's web door: who may drive faults and load through Locust's web UI and the Chaos API.
+
+A page the operator happens to visit must not be able to apply faults, halt the run or start a swarm: requests
+are refused unless their ``Host`` names this machine by a loopback name, an IP address or the name the UI was
+bound to (a DNS-rebinding page arrives under its own domain name), and a state-changing request that carries
+an ``Origin`` must come from this very UI. The Chaos API answers no cross-origin reads (no CORS headers).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, jsonify, request
+
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+ANY_ADDRESS = frozenset({"", "0.0.0.0", "::", "*"})
+
+
+def host_name(host_header: str) -> str:
+    """The name part of a ``Host`` header (``[::1]:8089`` → ``::1``, ``Example.COM:80`` → ``example.com``)."""
+    host = host_header.strip().lower()
+    if host.startswith("["):
+        return host[1 : host.find("]")] if "]" in host else host[1:]
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+def host_allowed(host_header: str, web_host: str) -> bool:
+    """This machine by a loopback name, any IP address, or the name the UI was bound to."""
+    name = host_name(host_header)
+    bound = web_host.strip().lower()
+    return name in LOOPBACK_NAMES or _is_ip(name) or (bound not in ANY_ADDRESS and name == bound)
+
+
+def origin_allowed(origin: str | None, host_header: str) -> bool:
+    """No ``Origin`` (curl, scripts) or this UI's own scheme-less host and port."""
+    if origin is None:
+        return True
+    return urlsplit(origin).netloc.lower() == host_header.strip().lower()
+
+
+def is_loopback_bind(web_host: str) -> bool:
+    """The UI listens on loopback only (nobody else on the network reaches it)."""
+    name = web_host.strip().lower()
+    if name in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def guard(app: Flask, web_host: str) -> None:
+    """Refuse foreign hosts and cross-origin writes on every route of Locust's app; no CORS on the Chaos API."""
+
+    @app.before_request
+    def check_door() -> Response | tuple[Response, int] | None:
+        host = request.headers.get("Host", "")
+        if not host_allowed(host, web_host):
+            why = f"Host {host!r} is not this game day's; open it by IP address, localhost or {web_host}"
+            return jsonify({"error": why, "field": "Host"}), 403
+        if request.method not in READ_METHODS and not origin_allowed(request.headers.get("Origin"), host):
+            why = f"a request from the page at {request.headers.get('Origin')} may not drive this game day"
+            return jsonify({"error": why, "field": "Origin"}), 403
+        return None
+
+    @app.after_request
+    def no_cors_on_chaos(response: Response) -> Response:
+        if request.path.startswith("/chaos"):
+            for header in [h for h, _ in response.headers.items() if h.lower().startswith("access-control-")]:
+                del response.headers[header]
+        return response
