@@ -308,6 +308,7 @@ class ResilientClient:
         while time.monotonic() < deadline and self._hold_reason() is None:  # the same rule as a new order's
             self._pause(self._next_batch_at - time.monotonic(), deadline)
             if time.monotonic() < self._next_batch_at:
+                outcomes += self._follow_up(deadline)  # meanwhile, read what earlier batches left in processing
                 break  # the pace of the drains allows no batch yet: the next drain sends it
             entries = [e for e in self._outbox.pending(limit=DRAIN_BATCH) if self._claim(e.order_ref)]
             if not entries:
@@ -324,6 +325,30 @@ class ResilientClient:
             pace_s = len(entries) / self.options.drain_rate_per_s * random.uniform(0.5, 1.5)
             self._next_batch_at = time.monotonic() + pace_s
         return outcomes
+
+    def _follow_up(self, deadline: float) -> list[Outcome]:
+        """Entries already sent whose final status a drain did not see (its budget ended while the platform was
+        still processing them), looked up by serial while the pace holds the next batch back: a look-up submits
+        nothing, so the pace still bounds what reaches the platform's issuing."""
+        settled: list[Outcome] = []
+        for entry in self._outbox.pending(limit=DRAIN_BATCH):
+            if time.monotonic() + self.options.read_timeout_s > deadline:
+                break
+            if entry.attempts == 0 or not self._claim(entry.order_ref):
+                continue
+            try:
+                found = self._http.lookup(entry.serial)
+            except (TransientError, RejectedError):
+                break  # the platform is struggling: the next drain tries again
+            finally:
+                self._in_flight.discard(entry.order_ref)
+            if found is None or found.status == "PROCESSING":
+                continue  # never seen (the next batch sends it) or not decided yet
+            if found.status == "FAILED":  # definitely no invoice under that serial: the next batch uses a new one
+                self._outbox.rotate_serial(entry)
+            elif found.status == "ISSUED" and found.invoice_no:
+                settled.append(self._accept(entry, found, 0))
+        return settled
 
     def _drain_batch(self, entries: list[OutboxEntry], deadline: float) -> list[Outcome]:
         """One batch of the outbox: settled outcomes; a FAILED job gets a new serial for the next drain."""

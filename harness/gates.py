@@ -98,6 +98,12 @@ def _per_window(
     results = []
     for stats in chosen:
         label = stats.window.name
+        window = stats.window
+        if not stats.operations and window.kind == "recovery" and window.ends_at_fault:
+            span = window.end_s - window.start_s
+            why = f"no operation finished in {label} before the next fault struck, {span:.1f} s after the revert"
+            results.append(not_judged(name, label, threshold, why))
+            continue
         verdict = judge(stats) if stats.operations else None
         results.append(verdict or _no_data(name, label, threshold, f"no operations in {label}", allow_empty))
     return results

@@ -79,6 +79,20 @@ def test_a_recovery_cut_short_by_the_next_fault_leaves_its_operations_to_that_fa
     assert windows["recovery:pause"].includes(late.start_s, late.end_s)
 
 
+def test_an_empty_recovery_cut_short_is_not_judged_but_an_empty_last_one_has_no_data() -> None:
+    # the next fault came 1.2 s after the revert, before any operation could finish: nothing to judge there
+    records = [op(1, 10, "a"), op(10.5, 2000, "slow"), op(25, 10, "b")]
+    events = [event("slow", 10, 20), event("ghosts", 21.2, 40)]
+    windows = [window_stats(w, records) for w in build_windows(events, 40)]
+    results = evaluate([LatencyGateSpec(window="recovery", max_ms=100)], Snapshot(windows, reconcile({}, [], [])))
+    (cut,) = results
+    assert cut.window == "recovery:slow" and cut.passed and not cut.judged
+    assert "no operation finished in recovery:slow before the next fault struck, 1.2 s after" in cut.message
+    windows = [window_stats(w, records) for w in build_windows([event("slow", 10, 39.9)], 40)]
+    (last,) = evaluate([LatencyGateSpec(window="recovery", max_ms=100)], Snapshot(windows, reconcile({}, [], [])))
+    assert not last.passed and last.message.startswith("no data")  # the last recovery is never cut short
+
+
 def test_latency_gate_per_window() -> None:
     records = [op(1, 10, "a"), op(2, 20, "b"), op(25, 900, "c"), op(45, 15, "d")]
     windows = [window_stats(w, records) for w in build_windows([event("slow", 20, 40)], 60)]
