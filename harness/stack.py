@@ -136,15 +136,20 @@ class LocalStack:
             host = urlsplit(toxiproxy.base_url).hostname or "127.0.0.1"
         return f"http://{host}:{port}"
 
+    def _delete_proxy(self, name: str) -> list[str]:
+        """Delete one of the run's proxies (already gone is fine); what went wrong, if anything."""
+        if self.toxiproxy is None:
+            return []
+        try:
+            self.toxiproxy.delete_proxy(name)
+        except NotFound:
+            pass
+        except ToxiproxyError as exc:
+            return [f"could not delete proxy {name}: {exc}"]
+        return []
+
     def _stop_secondary(self, secondary: Secondary) -> list[str]:
-        errors = []
-        if self.toxiproxy is not None and secondary.client_url:
-            try:
-                self.toxiproxy.delete_proxy(secondary.proxy_name)
-            except NotFound:
-                pass
-            except ToxiproxyError as exc:
-                errors.append(f"could not delete proxy {secondary.proxy_name}: {exc}")
+        errors = self._delete_proxy(secondary.proxy_name) if secondary.client_url else []
         secondary.platform.resume()
         secondary.platform.close()
         return errors
@@ -225,13 +230,8 @@ class LocalStack:
     def stop(self) -> list[str]:
         """Delete the run's proxy, stop the platform and a local Toxiproxy; return what went wrong."""
         errors: list[str] = []
-        if self.toxiproxy is not None and self._proxy_created:
-            try:
-                self.toxiproxy.delete_proxy(self.proxy_name)
-            except NotFound:
-                pass
-            except ToxiproxyError as exc:
-                errors.append(f"could not delete proxy {self.proxy_name}: {exc}")
+        if self._proxy_created:
+            errors += self._delete_proxy(self.proxy_name)
             self._proxy_created = False
         if self.secondary is not None:
             errors += self._stop_secondary(self.secondary)
