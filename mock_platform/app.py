@@ -112,7 +112,8 @@ def create_app(settings: PlatformSettings, clock: Clock | None = None) -> FastAP
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(Exception, _on_unexpected)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
-    routers = [m.router for m in (health, auth, invoices, red, services, reference, admin, faults)]
+    # the issue route is matched first: routes are tried in order, and it carries most of the load
+    routers = [m.router for m in (invoices, auth, health, red, services, reference, admin, faults)]
     for router in routers:
         app.include_router(router)
     app.add_middleware(CapacityMiddleware, model=state.capacity, key_of=state.auth.rate_key)

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 import secrets
-import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mock_platform.api.responses import new_trace_id
 from mock_platform.errors import API_VERSION, ApiError, ErrorCode
 
 
 async def reject(send: Send, error: ApiError, headers: dict[str, str] | None = None) -> None:
     """Answer with an error envelope straight from a middleware (the request never reaches a handler)."""
-    trace = uuid.uuid4().hex
+    trace = new_trace_id()
     body = json.dumps(error.envelope(trace), ensure_ascii=False).encode()
     headers = dict(headers or {})
     if error.retry_after_s is not None:

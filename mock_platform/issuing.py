@@ -41,6 +41,11 @@ def _truncated(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_DOWN)
 
 
+def _sorted_digest(canonical: str) -> str:
+    """The digest a ledger written before model-order canonical JSON holds for the same request (sorted keys)."""
+    return payload_hash(json.loads(canonical))
+
+
 def payload_hash(payload: dict[str, Any]) -> str:
     """SHA-256 of the canonical JSON of a request body."""
     return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
@@ -131,7 +136,7 @@ class IssuingService:
         tax = request.totals.tax
         if self.modes.release.name == "wrong-rounding":  # a bad release: truncates instead of rounding half up
             tax = sum((_truncated(line.amount * line.taxRate) for line in request.lines), Decimal(0))
-        canonical = canonical_json(request.model_dump(mode="json"))
+        canonical = request.model_dump_json()  # canonical: fields in model order, extra fields are refused
         return NewRow(
             seller=seller,
             serial=request.requestSerialNo,
@@ -151,7 +156,7 @@ class IssuingService:
         now = self.clock()
         existing = invoices.find(tx, row.seller, row.serial)
         if existing is not None:
-            return Accepted(self._replay(existing, row.digest, now), replayed=True)
+            return Accepted(self._replay(existing, row, now), replayed=True)
         with self._rng_lock:
             delay_s = self._processing_s(now)
             fails = self._rng.random() < self.settings.issue_failure_rate
@@ -231,8 +236,8 @@ class IssuingService:
             invoices.mark_uploaded(tx, invoice_no, now)
             return invoices.by_number(tx, invoice_no) or invoice
 
-    def _replay(self, existing: Invoice, digest: str, now: float) -> Invoice:
-        if existing.payload_hash != digest:
+    def _replay(self, existing: Invoice, row: NewRow, now: float) -> Invoice:
+        if existing.payload_hash != row.digest and existing.payload_hash != _sorted_digest(row.payload):
             raise ApiError(
                 ErrorCode.SERIAL_REUSED,
                 f"serial already used for orderRef {existing.order_ref}; mint a new serial for a new invoice",

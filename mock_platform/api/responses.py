@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-import uuid
+import os
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
@@ -18,7 +18,7 @@ from mock_platform.modes import Feature
 
 def new_trace_id() -> str:
     """A fresh trace id for one request."""
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()  # as unique as a uuid4's hex, without building a UUID per request
 
 
 def ok(data: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:

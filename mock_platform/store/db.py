@@ -14,7 +14,7 @@ import sqlite3
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -182,6 +182,11 @@ class Database(ABC):
     def write(self) -> Any:
         """A context manager: a serialised read-write transaction, rolled back if the block raises."""
 
+    def write_now(self) -> AbstractContextManager[Tx] | None:
+        """A write transaction already begun, if the ledger could be locked without waiting; else None (another
+        writer holds it, or this engine cannot tell without a round trip)."""
+        return None
+
     @abstractmethod
     def read(self) -> Any:
         """A context manager: a consistent read transaction."""
@@ -199,6 +204,10 @@ class Database(ABC):
         with self.write() as tx:
             for table in TABLES:
                 tx.execute(f"DELETE FROM {table}")
+
+
+BUSY_TIMEOUT_MS = 60_000  # how long a SQLite writer waits for another process's transaction
+NO_WAIT_MS = 0
 
 
 class SqliteTx(Tx):
@@ -238,11 +247,11 @@ class SqliteDatabase(Database):
     def _connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=60.0, isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA busy_timeout=60000")
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             self._local.conn = conn
         return conn
 
@@ -251,12 +260,56 @@ class SqliteDatabase(Database):
         conn = self._connection()
         with self._write_lock:
             conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield SqliteTx(conn)
-            except BaseException:
-                conn.execute("ROLLBACK")
+            with self._finishing(conn) as tx:
+                yield tx
+
+    def write_now(self) -> AbstractContextManager[Tx] | None:
+        if not self._write_lock.acquire(blocking=False):  # another thread of this process is writing
+            return None
+        conn = self._connection()
+        try:
+            began = self._begin_without_waiting(conn)
+        except BaseException:
+            self._write_lock.release()
+            raise
+        if not began:
+            self._write_lock.release()
+            return None
+        return self._locked(conn)
+
+    @staticmethod
+    def _begin_without_waiting(conn: sqlite3.Connection) -> bool:
+        """BEGIN IMMEDIATE, or False at once if another process holds the ledger (SQLITE_BUSY)."""
+        conn.execute(f"PRAGMA busy_timeout={NO_WAIT_MS}")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
                 raise
+            return False
+        finally:
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        return True
+
+    @contextmanager
+    def _locked(self, conn: sqlite3.Connection) -> Iterator[Tx]:
+        try:
+            with self._finishing(conn) as tx:
+                yield tx
+        finally:
+            self._write_lock.release()
+
+    @staticmethod
+    @contextmanager
+    def _finishing(conn: sqlite3.Connection) -> Iterator[Tx]:
+        """Commit a begun transaction if the block succeeds (roll back if it or the commit fails)."""
+        try:
+            yield SqliteTx(conn)
             conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
 
     @contextmanager
     def read(self) -> Iterator[Tx]:

@@ -12,6 +12,8 @@ from fastapi.testclient import TestClient
 
 from loadtests.orders import OrderGenerator
 from mock_platform.clock import OffsetClock
+from mock_platform.issuing import payload_hash
+from mock_platform.models import IssueInvoiceRequest
 from mock_platform.settings import ServiceTime
 from tests.conftest import Ledger
 from tests.helpers import SELLER, fetch, order
@@ -165,6 +167,22 @@ def test_same_serial_different_payload_is_e3002(client: TestClient) -> None:
     answer = issue(client, payload(ref="ORD-2"), headers)
     assert answer.status_code == 409
     assert answer.json()["code"] == "E3002" and answer.json()["field"] == "requestSerialNo"
+
+
+def test_a_replay_matches_a_row_written_with_the_older_sorted_key_digest(client: TestClient) -> None:
+    """Ledgers written before the digest moved to model-order JSON hold a sorted-key digest: a replay still replays."""
+    headers = token(client)
+    first = issue(client, payload(), headers).json()["data"]
+    request = IssueInvoiceRequest.model_validate(payload())
+    with client.app.state.platform.db.write() as tx:  # type: ignore[attr-defined]
+        tx.execute(
+            "UPDATE invoices SET payload_hash = ? WHERE request_serial_no = ?",
+            (payload_hash(request.model_dump(mode="json")), "S-1"),
+        )
+    again = issue(client, payload(), headers)
+    assert again.status_code == 200 and again.json()["data"]["replayed"] is True
+    assert again.json()["data"]["invoiceNo"] == first["invoiceNo"]
+    assert issue(client, payload(ref="ORD-2"), headers).json()["code"] == "E3002"
 
 
 def test_concurrent_identical_requests_make_one_invoice(client: TestClient) -> None:
