@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute
 
 from mock_platform.api import admin, auth, faults, health, invoices, red, reference, services
 from mock_platform.api.responses import drop_validation_422, error
@@ -22,7 +23,7 @@ from mock_platform.faultmodes import FaultModes
 from mock_platform.issuing import IssuingService
 from mock_platform.red import RedLetterService
 from mock_platform.settings import PlatformSettings
-from mock_platform.state import PlatformState
+from mock_platform.state import PlatformState, document_bearer
 from mock_platform.stats import CountingMiddleware, RequestCounters
 from mock_platform.store.db import open_database
 from mock_platform.store.meta import load_clock_offset, save_clock_offset
@@ -70,8 +71,12 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
 class PlatformApp(FastAPI):
     """The platform's FastAPI app: its OpenAPI document describes the answers as the platform gives them."""
 
+    api_routes: tuple[BaseRoute, ...] = ()  # the routes of the platform's routers (set by create_app)
+
     def openapi(self) -> dict[str, Any]:
-        return drop_validation_422(super().openapi())
+        if self.openapi_schema is None:
+            self.openapi_schema = document_bearer(drop_validation_422(super().openapi()), self.api_routes)
+        return self.openapi_schema
 
 
 def build_state(settings: PlatformSettings, clock: Clock) -> PlatformState:
@@ -119,6 +124,7 @@ def create_app(settings: PlatformSettings, clock: Clock | None = None) -> FastAP
     app.add_middleware(CapacityMiddleware, model=state.capacity, key_of=state.auth.rate_key)
     app.add_middleware(FaultGateMiddleware, board=state.board, modes=state.modes, clock=state.clock)
     routes = [route for router in routers for route in router.routes]
+    app.api_routes = tuple(routes)
     app.add_middleware(IdempotencyKeyAlias)  # inside the counting middleware: its refusals are counted and marked
     app.add_middleware(CountingMiddleware, counters=state.counters, routes=routes)
     app.add_middleware(AdminGuard, admin_token=settings.admin_token)  # outermost: before anything reads a body

@@ -72,6 +72,14 @@ def test_missing_bearer_token_is_e1001(api: Api) -> None:
     assert api.call("GET", "/quota", headers={"Authorization": "Basic Zm9vOmJhcg=="}).refused("E1001", 401)
 
 
+def test_the_bearer_scheme_name_is_case_insensitive(api: Api, seller: Taxpayer) -> None:
+    """RFC 7235: ``bearer`` and ``BEARER`` name the same scheme; a scheme with no token is no credential."""
+    for scheme in ("bearer", "BEARER"):
+        headers = {"Authorization": f"{scheme} {seller.token}"}
+        assert api.call("GET", "/invoices", headers=headers).status == 200
+    assert api.call("GET", "/invoices", headers={"Authorization": "Bearer"}).refused("E1001", 401)
+
+
 def test_unknown_token_is_e1001(api: Api) -> None:
     assert business_call(api, Taxpayer(uscc(), "forged-token")).refused("E1001", 401)
 

@@ -316,6 +316,23 @@ def test_every_route_documents_its_data_its_errors_and_headers(spec: Spec) -> No
     assert "HTTPValidationError" not in spec["components"]["schemas"]  # refusals are 400 E2001, never FastAPI's 422
 
 
+def test_every_route_behind_a_token_documents_the_bearer_scheme_and_no_other_does(spec: Spec) -> None:
+    assert spec["components"]["securitySchemes"]["HTTPBearer"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "token from POST /api/v1/auth/token",
+    }
+    secured = {
+        f"{method.upper()} {path}"
+        for path, operations in spec["paths"].items()
+        for method, operation in operations.items()
+        if operation.get("security") == [{"HTTPBearer": []}]
+    }
+    assert {"POST /api/v1/invoices", "GET /api/v1/invoices/by-serial/{serial}", "GET /api/v1/quota"} <= secured
+    assert len(secured) >= 18
+    assert not {"POST /api/v1/auth/token", "GET /api/v1/status", "GET /api/v1/health"} & secured
+
+
 def test_the_invoice_schemas_require_what_every_answer_carries(spec: Spec) -> None:
     schemas = spec["components"]["schemas"]
     kinds = {ref["$ref"].rsplit("/", 1)[1] for ref in schemas["Invoice"]["oneOf"]}
