@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
-CST = timezone(timedelta(hours=8), "CST")
+CST_OFFSET_S = 8 * 3600  # China Standard Time: UTC+8 all year (no daylight saving)
+CST = timezone(timedelta(seconds=CST_OFFSET_S), "CST")
+_DAY_S = 86_400
+_EPOCH_DATE = date(1970, 1, 1)
 Clock = Callable[[], float]
 
 
@@ -25,14 +29,25 @@ def iso(epoch: float) -> str:
     return local(epoch).isoformat(timespec="milliseconds")
 
 
+def local_date(epoch: float) -> date:
+    """The business date of a moment in China Standard Time (by arithmetic: it is read on every issue)."""
+    return _date_of_day(int((epoch + CST_OFFSET_S) // _DAY_S))
+
+
+@functools.lru_cache(maxsize=1024)
+def _date_of_day(index: int) -> date:
+    return _EPOCH_DATE + timedelta(days=index)
+
+
 def period(epoch: float) -> str:
     """The tax period ``yyyyMM`` of a moment."""
-    return local(epoch).strftime("%Y%m")
+    today = local_date(epoch)
+    return f"{today.year:04d}{today.month:02d}"
 
 
 def day(epoch: float) -> str:
     """The business day ``yyyy-mm-dd`` of a moment."""
-    return local(epoch).strftime("%Y-%m-%d")
+    return local_date(epoch).isoformat()
 
 
 def utc_iso(epoch: float) -> str:

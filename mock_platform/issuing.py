@@ -17,7 +17,7 @@ from datetime import date
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
-from mock_platform.clock import Clock, local
+from mock_platform.clock import Clock, local_date
 from mock_platform.errors import ApiError, ErrorCode
 from mock_platform.faultmodes import FaultModes, rates_for
 from mock_platform.models import IssueInvoiceRequest
@@ -106,7 +106,7 @@ class IssuingService:
         """The rules in force now: today's rates, or a policy change's (recomputed when either changes)."""
         now = self.clock()
         policy = self.modes.policy_at(now)
-        key = (local(now).date(), id(policy))
+        key = (local_date(now), id(policy))
         if self._rules is None or self._rules[0] != key:
             rates = rates_on(rates_for(policy, self.settings.tax_rates), key[0])
             required = policy.required_fields if policy is not None else ()

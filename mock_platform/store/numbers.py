@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mock_platform.clock import local
+from mock_platform.clock import local_date
 from mock_platform.errors import ApiError, ErrorCode
 from mock_platform.store.db import Tx
 
@@ -18,7 +18,7 @@ class Numbering:
     channel: str
 
     def prefix(self, now: float) -> str:
-        return f"{local(now):%y}{self.region}{self.channel}"
+        return f"{local_date(now).year % 100:02d}{self.region}{self.channel}"
 
     def next_number(self, tx: Tx, now: float) -> str:
         """A fresh number from the platform's own sequence."""
@@ -34,19 +34,21 @@ class Numbering:
         tx.execute(
             "INSERT INTO segments (seller_tax_id, year, start_no, end_no, next_seq, end_seq, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (seller, f"{local(now):%Y}", row["start_no"], row["end_no"], start, end, now),
+            (seller, f"{local_date(now).year}", row["start_no"], row["end_no"], start, end, now),
         )
-        return {"startNo": row["start_no"], "endNo": row["end_no"], "count": count, "year": f"{local(now):%Y}"}
+        return {"startNo": row["start_no"], "endNo": row["end_no"], "count": count, "year": f"{local_date(now).year}"}
 
     def take_from_segment(self, tx: Tx, seller: str, now: float) -> str:
         """The next unused number of the seller's segments of this year, or E4004."""
         row = tx.one(
             "SELECT start_no, next_seq FROM segments WHERE seller_tax_id = ? AND year = ? AND next_seq <= end_seq "
             "ORDER BY start_no LIMIT 1",
-            (seller, f"{local(now):%Y}"),
+            (seller, f"{local_date(now).year}"),
         )
         if row is None:
-            raise ApiError(ErrorCode.SEGMENT_EXHAUSTED, f"no unused numbers of {local(now):%Y}; POST /number-segments")
+            raise ApiError(
+                ErrorCode.SEGMENT_EXHAUSTED, f"no unused numbers of {local_date(now).year}; POST /number-segments"
+            )
         tx.execute(
             "UPDATE segments SET next_seq = next_seq + 1 WHERE seller_tax_id = ? AND start_no = ?",
             (seller, row["start_no"]),
@@ -59,7 +61,7 @@ def segments_of(tx: Tx, seller: str, now: float) -> list[dict[str, Any]]:
     rows = tx.all(
         "SELECT start_no, end_no, next_seq, end_seq, year FROM segments WHERE seller_tax_id = ? AND year = ? "
         "ORDER BY start_no",
-        (seller, f"{local(now):%Y}"),
+        (seller, f"{local_date(now).year}"),
     )
     return [
         {

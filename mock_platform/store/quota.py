@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
-from mock_platform.clock import local, period
+from mock_platform.clock import local, local_date, period
 from mock_platform.errors import ApiError, ErrorCode
 from mock_platform.store.db import Tx
 
@@ -85,10 +85,10 @@ class QuotaBook:
     def expired(self, row: QuotaRow, now: float) -> bool:
         """After the filing deadline the quota is invalid until adjust-period is called in this period."""
         deadline = self.rules.filing_deadline_day
-        if deadline is None or local(now).day <= deadline:
+        if deadline is None or local_date(now).day <= deadline:
             return False
         adjusted = row.adjusted_at
-        return adjusted is None or period(adjusted) != row.period or local(adjusted).day <= deadline
+        return adjusted is None or period(adjusted) != row.period or local_date(adjusted).day <= deadline
 
     def _available(self, row: QuotaRow) -> Decimal:
         if self.rules.mode == "download":
