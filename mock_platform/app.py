@@ -119,7 +119,10 @@ def create_app(settings: PlatformSettings, clock: Clock | None = None) -> FastAP
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     # The routes go straight into the app's router, the issue route first: routes are tried in order, and a
     # router included as a whole is matched through a layer of its own (both measured on the issue path).
-    routers = [m.router for m in (invoices, auth, health, red, services, reference, admin, faults)]
+    routers = [
+        invoices.issue_router,
+        *(m.router for m in (invoices, auth, health, red, services, reference, admin, faults)),
+    ]
     for router in routers:
         app.router.routes.extend(router.routes)
     app.add_middleware(CapacityMiddleware, model=state.capacity, key_of=state.auth.rate_key)

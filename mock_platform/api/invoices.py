@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Path, Query
 from fastapi.responses import JSONResponse, Response
 
+from mock_platform.api.lean import LeanRoute
 from mock_platform.api.responses import ok, responses
 from mock_platform.api.schemas import (
     Batch,
@@ -31,6 +32,7 @@ from mock_platform.store import invoices
 from mock_platform.validation import money_text
 
 router = APIRouter(prefix="/api/v1", tags=["invoices"])
+issue_router = APIRouter(prefix="/api/v1", tags=["invoices"], route_class=LeanRoute)  # the hot path: see lean.py
 InvoiceNo = Annotated[str, Path(pattern=r"^\d{20}$", description="20-digit invoice number")]
 Mode = Annotated[Literal["async", "sync"], Query(description="sync waits for the final status")]
 
@@ -59,7 +61,7 @@ async def _answer(state: PlatformState, accepted: Accepted, mode: str) -> JSONRe
     return ok(view)
 
 
-@router.post(
+@issue_router.post(
     "/invoices",
     responses=responses(200, 202, 403, 409, 422, data=SettledInvoice, accepted=ProcessingInvoice),
     summary="Issue a blue invoice (idempotent on seller + requestSerialNo)",
