@@ -37,6 +37,7 @@ class LeanRoute(APIRoute):
         body_name = self.body_field.name if self.body_field is not None else None
         dependencies = [_request_only(sub, self.path) for sub in dependant.dependencies]
         endpoint = dependant.call
+        defaults = _query_defaults(dependant)
         if endpoint is None or not inspect.iscoroutinefunction(endpoint):
             raise TypeError(f"LeanRoute {self.path}: the endpoint must be an async def")
 
@@ -50,10 +51,11 @@ class LeanRoute(APIRoute):
             for name, call in dependencies:
                 values[name] = await call(request)
             errors: list[Any] = []
-            for fields, given in (
-                (dependant.path_params, request.path_params),
-                (dependant.query_params, request.query_params),
-            ):
+            params = dependant.query_params
+            if defaults is not None and not request.scope.get("query_string"):  # the usual call: nothing to parse
+                values.update(defaults)
+                params = []
+            for fields, given in ((dependant.path_params, request.path_params), (params, request.query_params)):
                 if fields:
                     found, wrong = request_params_to_args(fields, given)
                     values.update(found)
@@ -94,6 +96,14 @@ def _undecodable(refusal: RequestValidationError) -> bool:
 
 def _in_body(errors: Sequence[Any]) -> list[Any]:
     return [{**error, "loc": ("body", *error["loc"])} for error in errors]
+
+
+def _query_defaults(dependant: Dependant) -> dict[str, Any] | None:
+    """The values of the query parameters when the request has none, or None if one of them is required."""
+    fields = dependant.query_params
+    if any(field.field_info.is_required() for field in fields):
+        return None
+    return {field.name: field.get_default() for field in fields}
 
 
 def _body_model(route: APIRoute) -> type[BaseModel] | None:

@@ -12,11 +12,14 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
+import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Protocol
+
+from mock_platform.store.checkpoint import SAFETY_NET_PAGES, Checkpointer
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS invoices (
@@ -237,6 +240,8 @@ class SqliteDatabase(Database):
         # ever arbitrates between processes; without it, write latency grows a long tail under load.
         self._write_lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
+        self.checkpointer = Checkpointer(path)
+        weakref.finalize(self, self.checkpointer.stop)  # the thread ends with the database object
         conn = self._connection()
         conn.executescript(SCHEMA)
         for table, column, kind in ADDED_COLUMNS:
@@ -252,7 +257,9 @@ class SqliteDatabase(Database):
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            conn.execute(f"PRAGMA wal_autocheckpoint={SAFETY_NET_PAGES}")  # the checkpointer's thread does it
             self._local.conn = conn
+            self.checkpointer.start()
         return conn
 
     @contextmanager

@@ -4,12 +4,15 @@ another process never blocks the event loop."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import sqlite3
 import time
 from pathlib import Path
 
 import pytest
 
+from chaos.waiting import wait_until
+from mock_platform.store.checkpoint import SAFETY_NET_PAGES, Checkpointer
 from mock_platform.store.db import SqliteDatabase, Tx
 from mock_platform.store.group_commit import GroupCommit
 
@@ -89,3 +92,28 @@ def test_a_ledger_held_by_another_process_defers_the_group_and_the_loop_keeps_an
     assert writer.deferred == 1 and writer.groups == 1
     assert len(ticks) >= 10  # ~30 turns of 10 ms: never blocked on the lock
     other.close()
+
+
+def test_the_log_is_checkpointed_by_a_thread_of_its_own_and_the_thread_ends_with_the_database(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    db = SqliteDatabase(path)
+    checkpointer = db.checkpointer
+    checkpointer.stop()  # hold the thread's next turn until the log is full of rows
+    assert db.peek("PRAGMA wal_autocheckpoint")[0] == SAFETY_NET_PAGES  # type: ignore[index]  # commits never do it
+    with db.write() as tx:
+        for number in range(200):
+            tx.execute("INSERT INTO meta (name, value) VALUES (?, ?)", (f"row-{number}", "x" * 4000))
+    before = path.stat().st_size
+    assert Path(f"{path}-wal").stat().st_size > 800_000 and before < 800_000  # the rows are in the log only
+
+    running = Checkpointer(path, every_s=0.02)
+    running.start()
+    wait_until(lambda: path.stat().st_size > before + 700_000, 10, "the checkpoint thread to copy the log")
+    running.stop()
+
+    other = SqliteDatabase(tmp_path / "other.sqlite3")
+    thread = other.checkpointer._thread
+    assert thread is not None and thread.is_alive()
+    del other
+    gc.collect()
+    wait_until(lambda: not thread.is_alive(), 5, "the checkpoint thread to end with its database")

@@ -71,6 +71,8 @@ CASES: dict[str, dict[str, Any]] = {
     "sync mode": {"json": GOOD, "headers": AUTH, "params": {"mode": "sync"}},
     "pinyin names": {"json": {**{k: v for k, v in GOOD.items() if k != "requestSerialNo"}, "fpqqlsh": "S-2"}},
     "no token, bad body": {"content": b"{", "headers": JSON},
+    "an empty mode": {"json": GOOD, "headers": AUTH, "params": {"mode": ""}},
+    "another query parameter only": {"json": GOOD, "headers": AUTH, "params": {"page": "2"}},
     "an unknown mode": {"json": GOOD, "headers": AUTH, "params": {"mode": "later"}},
     "an unknown mode and a bad body": {"content": b"[]", "headers": {**AUTH, **JSON}, "params": {"mode": "x"}},
     "no body": {"headers": AUTH},
