@@ -51,15 +51,16 @@ class LeanRoute(APIRoute):
             for name, call in dependencies:
                 values[name] = await call(request)
             errors: list[Any] = []
-            params = dependant.query_params
+            if dependant.path_params:
+                found, wrong = request_params_to_args(dependant.path_params, request.path_params)
+                values.update(found)
+                errors += wrong
             if defaults is not None and not request.scope.get("query_string"):  # the usual call: nothing to parse
                 values.update(defaults)
-                params = []
-            for fields, given in ((dependant.path_params, request.path_params), (params, request.query_params)):
-                if fields:
-                    found, wrong = request_params_to_args(fields, given)
-                    values.update(found)
-                    errors += wrong
+            elif dependant.query_params:
+                found, wrong = request_params_to_args(dependant.query_params, request.query_params)
+                values.update(found)
+                errors += wrong
             if errors:
                 raise RequestValidationError(errors)
             if isinstance(body, RequestValidationError):

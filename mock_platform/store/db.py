@@ -17,6 +17,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from types import TracebackType
 from typing import Any, Protocol
 
 from mock_platform.store.checkpoint import SAFETY_NET_PAGES, Checkpointer
@@ -155,17 +156,9 @@ class Tx(ABC):
     @abstractmethod
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
 
-    @contextmanager
-    def savepoint(self) -> Iterator[None]:
+    def savepoint(self) -> Savepoint:
         """A part of the transaction that rolls back alone if its block raises (one request of a group commit)."""
-        self.execute("SAVEPOINT part")
-        try:
-            yield
-        except BaseException:
-            self.execute("ROLLBACK TO SAVEPOINT part")
-            self.execute("RELEASE SAVEPOINT part")
-            raise
-        self.execute("RELEASE SAVEPOINT part")
+        return Savepoint(self)
 
     def next_value(self, counter: str, step: int = 1) -> int:
         """Add ``step`` to a named counter and return its new value (atomic inside the transaction)."""
@@ -176,6 +169,23 @@ class Tx(ABC):
         )
         assert row is not None
         return int(row[0])
+
+
+class Savepoint:
+    """``with tx.savepoint():`` (a class, not a generator: one is entered per invoice of a group commit)."""
+
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
+
+    def __enter__(self) -> None:
+        self.tx.execute("SAVEPOINT part")
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        if kind is not None:
+            self.tx.execute("ROLLBACK TO SAVEPOINT part")
+        self.tx.execute("RELEASE SAVEPOINT part")
 
 
 class Database(ABC):

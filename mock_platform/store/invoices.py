@@ -71,6 +71,7 @@ class Invoice:
         """The result document clients see."""
         status = self.status_at(now)
         issued = status == "ISSUED"
+        upload = self.upload_at(now)
         data: dict[str, Any] = {
             "requestSerialNo": self.request_serial_no,
             "acceptNo": self.accept_no,
@@ -83,10 +84,10 @@ class Invoice:
             "invoiceNo": self.invoice_no if issued else None,
             "issueTime": iso(self.due_at) if issued else None,
             "totals": {"amount": self.total_amount, "tax": self.total_tax, "totalWithTax": self.total_with_tax},
-            "uploadState": self.upload_at(now),
+            "uploadState": upload,
             "replayed": replayed,
         }
-        if self.upload_at(now) == "UPLOADED" and self.invoice_no:  # delivery: the documents the buyer receives
+        if upload == "UPLOADED" and self.invoice_no:  # delivery: the documents the buyer receives
             base = f"/api/v1/invoices/{self.invoice_no}/documents"
             data.update({f"{kind}Url": f"{base}/{kind}" for kind in DOCUMENT_KINDS})
         if self.blue_invoice_no:

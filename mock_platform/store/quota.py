@@ -109,7 +109,9 @@ class QuotaBook:
             hint = "; POST /quota/download first" if self.rules.mode == "download" else ""
             raise ApiError(ErrorCode.QUOTA_EXCEEDED, f"needs {amount}, {available} available{hint}", "totals.amount")
         row.used += amount
-        self._save(tx, row)
+        tx.execute(  # the only column an invoice changes
+            "UPDATE quota SET used = ? WHERE taxpayer_id = ? AND period = ?", (str(row.used), taxpayer, row.period)
+        )
         return row
 
     def remaining(self, row: QuotaRow) -> Decimal:
