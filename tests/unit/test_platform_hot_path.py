@@ -1,10 +1,13 @@
-"""Business dates by arithmetic agree with the calendar, on both sides of every boundary that matters."""
+"""The issue path's helpers: business dates by arithmetic agree with the calendar on both sides of every boundary
+without a random draw per request are still unique."""
 
 from __future__ import annotations
 
 import random
+import re
 from datetime import datetime
 
+from mock_platform.api.responses import TraceIds
 from mock_platform.clock import CST, day, local, local_date, period
 
 
@@ -26,3 +29,10 @@ def test_midnight_month_end_and_new_year_in_beijing_time() -> None:
         midnight = datetime(year, month, 1, tzinfo=CST).timestamp()
         assert period(midnight - 0.001) == expected_before and period(midnight) == expected_after
         assert local_date(midnight).day == 1 and local_date(midnight - 0.001).day >= 28
+
+
+def test_trace_ids_are_32_hex_digits_and_never_repeat_within_or_across_processes() -> None:
+    one, other = TraceIds(), TraceIds()  # as two platform processes would draw them
+    ids = [one() for _ in range(10_000)] + [other() for _ in range(10_000)]
+    assert len(set(ids)) == len(ids)
+    assert all(re.fullmatch(r"[0-9a-f]{32}", trace) for trace in ids)
