@@ -1,5 +1,5 @@
 """The issue path's helpers: business dates by arithmetic agree with the calendar on both sides of every boundary
-without a random draw per request are still unique."""
+that matters, and trace ids without a random draw per request are still unique."""
 
 from __future__ import annotations
 
