@@ -1,8 +1,8 @@
 """Container faults through the Docker engine (the ``docker`` SDK), addressed by compose service name.
 
 kill (SIGKILL; revert starts it again), pause/unpause, restart, and an image swap (recreate the service's
-container from another tag with the same name, labels, environment, ports, volumes and networks; revert
-recreates it from the old tag: the rollback).
+container from another tag of its image, already on the engine, with the same name, labels, environment, ports,
+volumes and networks; revert recreates it from the old tag: the rollback).
 """
 
 from __future__ import annotations
@@ -18,6 +18,13 @@ SERVICE_LABEL = "com.docker.compose.service"
 PROJECT_LABEL = "com.docker.compose.project"
 
 
+def repository(image: str) -> str:
+    """``registry:5000/team/app:v2`` → ``registry:5000/team/app`` (the tag or digest dropped)."""
+    name = image.split("@", 1)[0]
+    head, _, tail = name.rpartition(":")
+    return head if head and "/" not in tail else name
+
+
 class DockerTargets:
     """Finds and recreates a compose project's containers."""
 
@@ -31,6 +38,22 @@ class DockerTargets:
         if len(found) != 1:
             raise RuntimeError(f"expected one container of service {service!r}, found {len(found)}")
         return found[0]
+
+    def check_swap(self, service: str, current: str, image: str) -> None:
+        """An image swap only moves a service to another tag of the image it runs, already on this engine: a
+        fault (perhaps applied from the game day's Chaos tab) never starts an arbitrary image next to the
+        Docker socket, and never pulls one."""
+        if repository(image) != repository(current):
+            raise ValueError(
+                f"container_image_swap.image {image!r} is not a release of {service!r}, which runs {current!r}: "
+                f"name another tag of {repository(current)!r}"
+            )
+        try:
+            self.client.images.get(image)
+        except Exception as exc:  # docker.errors.ImageNotFound, without importing the SDK here
+            raise ValueError(
+                f"container_image_swap.image {image!r} is not on this Docker engine: build or pull it before the run"
+            ) from exc
 
     def recreate(self, service: str, image: str) -> Any:
         """Replace the service's container by one from ``image``, keeping what compose gave it."""
@@ -163,7 +186,9 @@ class ContainerImageSwapFault(ContainerFault):
 
     def apply(self) -> None:
         targets = self.targets()
-        self._previous = str(targets.container(self.spec.service).attrs["Config"]["Image"])
+        current = str(targets.container(self.spec.service).attrs["Config"]["Image"])
+        targets.check_swap(self.spec.service, current, self.spec.image)
+        self._previous = current
         targets.recreate(self.spec.service, self.spec.image)
 
     def revert(self) -> None:
