@@ -1,12 +1,14 @@
 """Run one platform process: ``python -m mock_platform --port 0 --port-file FILE``.
 
 Settings come from ``TAXSTORM_PLATFORM_*`` environment variables. With ``--port 0`` the socket is bound
-here, so the chosen port can be written to ``--port-file`` before serving (no log scraping, no race).
+here, so the chosen port can be written to ``--port-file`` before serving (no log scraping, no race). Beyond
+loopback it refuses to start with an admin token published in this repository (exit 2).
 """
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import socket
 from pathlib import Path
@@ -14,7 +16,17 @@ from pathlib import Path
 import uvicorn
 
 from mock_platform.app import create_app
-from mock_platform.settings import PlatformSettings
+from mock_platform.settings import PUBLIC_ADMIN_TOKENS, PlatformSettings
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address or ``localhost``) is reachable from this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name: it may resolve anywhere
+        return False
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -24,7 +36,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port-file", type=Path, help="write the bound port here once listening")
     args = parser.parse_args(argv)
 
-    app = create_app(PlatformSettings())
+    settings = PlatformSettings()
+    if settings.admin_token in PUBLIC_ADMIN_TOKENS and not is_loopback(args.host):
+        parser.error(
+            f"refusing to listen on {args.host}: the admin token is the public default {settings.admin_token!r}, "
+            "and anyone who reaches the port could reset the ledger or inject faults. Set "
+            "TAXSTORM_PLATFORM_ADMIN_TOKEN to a secret of your own (e.g. $(openssl rand -hex 16)), or listen on "
+            "127.0.0.1."
+        )
+    app = create_app(settings)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((args.host, args.port))

@@ -81,6 +81,11 @@ def _default_rates() -> list[TaxRate]:
     return [TaxRate(rate=Decimal(rate), name=name) for rate, name in names.items()]
 
 
+DEFAULT_ADMIN_TOKEN = "change-me"
+# Admin tokens anyone can read in this repository: refused when the platform listens beyond loopback.
+PUBLIC_ADMIN_TOKENS = frozenset({DEFAULT_ADMIN_TOKEN, "taxstorm-admin-change-me"})
+
+
 class PlatformSettings(BaseSettings):
     """Everything one platform process needs; built once and passed down (no globals)."""
 
@@ -90,7 +95,7 @@ class PlatformSettings(BaseSettings):
     database_url: str | None = Field(
         None, pattern=r"^postgres(ql)?://", description="PostgreSQL instead of SQLite, for several replicas"
     )
-    admin_token: str = Field("change-me", min_length=8, description="Bearer token for /admin/*")
+    admin_token: str = Field(DEFAULT_ADMIN_TOKEN, min_length=8, description="Bearer token for /admin/*")
     instance: str = Field("primary", description="name of this process when two share a ledger")
     region_code: str = Field("42", pattern=r"^\d{2}$", description="2-digit provincial region of numbers")
     channel_code: str = Field("1", pattern=r"^\d$", description="1-digit issuing channel of numbers")

@@ -38,12 +38,14 @@ def compose_command() -> list[str]:
 
 def test_the_compose_file_is_valid_for_the_compose_tool() -> None:
     compose = compose_command()
+    env = {**os.environ, "TAXSTORM_ADMIN_TOKEN": secrets.token_hex(16)}
     config = subprocess.run(
         [*compose, "--profile", "ci", "--profile", "metrics", "config", "--format", "json"],
         capture_output=True,
         text=True,
         check=False,
         cwd=REPO,
+        env=env,
     )
     assert config.returncode == 0, config.stderr
     services = json.loads(config.stdout)["services"]
@@ -53,8 +55,13 @@ def test_the_compose_file_is_valid_for_the_compose_tool() -> None:
     assert "test" not in services["platform"]["healthcheck"]  # the image's HEALTHCHECK, with compose's timing
     assert services["harness"]["depends_on"]["platform"]["condition"] == "service_healthy"
     assert services["locust-worker"]["command"][:2] == ["taxstorm", "worker"]
-    default = subprocess.run([*compose, "config", "--services"], capture_output=True, text=True, check=True, cwd=REPO)
+    default = subprocess.run(
+        [*compose, "config", "--services"], capture_output=True, text=True, check=True, cwd=REPO, env=env
+    )
     assert set(default.stdout.split()) == {"platform", "toxiproxy", "locust-master", "locust-worker"}  # profiles
+    without = {k: v for k, v in os.environ.items() if k != "TAXSTORM_ADMIN_TOKEN"}
+    refused = subprocess.run([*compose, "config"], capture_output=True, text=True, check=False, cwd=REPO, env=without)
+    assert refused.returncode != 0 and "set TAXSTORM_ADMIN_TOKEN to a secret of your own" in refused.stderr
 
 
 @dataclass

@@ -29,6 +29,10 @@ def images(docker_client: Any) -> str:
     return project_image(docker_client)  # the script builds the Toxiproxy image with it when that is missing
 
 
+# the image's platform listens on 0.0.0.0, where it refuses the repository's public default admin token
+SECRET_ADMIN_TOKEN = {"TAXSTORM_PLATFORM_ADMIN_TOKEN": secrets.token_hex(16)}
+
+
 @dataclass
 class Containers:
     """Containers of one test on its own bridge network; everything carrying its label goes at teardown."""
@@ -116,8 +120,20 @@ def tar_of(files: dict[str, str]) -> bytes:
     return buffer.getvalue()
 
 
+def test_the_platform_role_refuses_the_public_admin_token(containers: Containers) -> None:
+    platform = containers.run(containers.image, "platform")
+    wait_until(lambda: _exited(platform), 60, "the platform to refuse its start")
+    assert platform.attrs["State"]["ExitCode"] == 2
+    assert b"TAXSTORM_PLATFORM_ADMIN_TOKEN" in platform.logs()
+
+
+def _exited(container: Any) -> bool:
+    container.reload()
+    return bool(container.status == "exited")
+
+
 def test_platform_role_is_healthy_as_uid_10001_with_its_ledger_in_data(containers: Containers) -> None:
-    platform = containers.run(containers.image, "platform", ports=loopback(8080))
+    platform = containers.run(containers.image, "platform", ports=loopback(8080), environment=SECRET_ADMIN_TOKEN)
     wait_healthy(platform)
     url = published(platform, 8080)
 
@@ -153,7 +169,7 @@ def test_cli_and_locust_roles_run_from_the_image(containers: Containers) -> None
 
 
 def test_local_toxiproxy_image_proxies_per_its_config_file(containers: Containers) -> None:
-    platform = containers.run(containers.image, "platform")
+    platform = containers.run(containers.image, "platform", environment=SECRET_ADMIN_TOKEN)
     upstream = f"{platform.name}:8080"  # container names resolve on a user-defined network
     config = [{"name": "platform", "listen": "0.0.0.0:18080", "upstream": upstream, "enabled": True}]
     toxiproxy = containers.create(
