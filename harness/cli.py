@@ -401,6 +401,14 @@ def doctor(toxiproxy_bin_dir: Path) -> None:
         sys.exit(int(ExitCode.ENVIRONMENT_ERROR))
 
 
+def _web_token(_: click.Context, __: click.Parameter, value: str | None) -> str | None:
+    if not value:
+        return None
+    if len(value) < 16:
+        raise click.BadParameter("at least 16 characters: e.g. $(openssl rand -hex 16)", param_hint="--web-token")
+    return value
+
+
 @cli.command()
 @click.argument("scenario", type=click.Path(path_type=Path))
 @click.option("--report-dir", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
@@ -415,6 +423,13 @@ def doctor(toxiproxy_bin_dir: Path) -> None:
     show_default=True,
     help="Seconds after which the session ends by itself (every run has a hard limit).",
 )
+@click.option(
+    "--web-token",
+    envvar="TAXSTORM_WEB_TOKEN",
+    callback=_web_token,
+    help="The token the web UI and Chaos API require (env TAXSTORM_WEB_TOKEN; default: a new one per session, "
+    "printed with the URL).",
+)
 @click.option("--autostart", is_flag=True, help="Start the load at once instead of waiting for Locust's button.")
 @click.option(
     "--play-faults",
@@ -428,6 +443,7 @@ def gameday(
     web_host: str,
     web_port: int,
     max_duration_s: float,
+    web_token: str | None,
     autostart: bool,
     play_faults: bool,
     client_ref: str | None,
@@ -442,7 +458,7 @@ def gameday(
 
     \b
     Examples:
-      taxstorm gameday scenarios/wuhan_outage_gameday.yaml            # then open http://127.0.0.1:8089/chaos
+      taxstorm gameday scenarios/wuhan_outage_gameday.yaml            # then open the login= link it prints
       taxstorm gameday scenarios/smoke.yaml --workers 2 --web-port 0  # load from two Locust workers
       taxstorm gameday scenarios/bad_upgrade.yaml --play-faults       # the scripted incident, plus yours
     """
@@ -453,7 +469,7 @@ def gameday(
     from harness.report.live import LiveView
 
     console = _console()
-    session = GamedayOptions(web_host, web_port, max_duration_s, autostart, play_faults)
+    session = GamedayOptions(web_host, web_port, max_duration_s, autostart, play_faults, web_token)
     sys.argv = sys.argv[:1]  # Locust's web UI re-parses sys.argv with its own parser on every page load
     with LiveView(console) as view:
         result = GamedayRun(loaded, options, session, view.observe).run()

@@ -18,7 +18,7 @@ from chaos.timeline import FaultApplyError, FaultEvent
 from chaos.waiting import wait_until
 from harness.errors import TaxstormError
 from harness.gameday.control import ChaosControl
-from harness.gameday.door import guard, is_loopback_bind
+from harness.gameday.door import TOKEN_PARAM, guard, is_loopback_bind, new_session_token
 from harness.gameday.export import export_scenario, names_only
 from harness.gameday.web import chaos_blueprint, install
 from harness.load_driver import DistributedLoad, LoadDriver
@@ -36,6 +36,7 @@ class GamedayOptions:
     max_s: float = 4 * 3600.0
     autostart: bool = False  # start the load at once instead of waiting for Locust's start button
     play_faults: bool = False  # also play the scenario's fault timeline, its at_s counted from the load's start
+    web_token: str | None = None  # the web door's token (None: a new one for this session)
 
 
 class GamedayRun(Runner):
@@ -91,12 +92,14 @@ class GamedayRun(Runner):
         self.sampler = self._sampler(driver, stack, self.gameday.max_s, active)
         web_ui = driver.environment.create_web_ui(self.gameday.web_host, self.gameday.web_port, delayed_start=True)
         install(web_ui, chaos_blueprint(control, self._halt, self._export, self._finish_session))
+        token = self.gameday.web_token or new_session_token()
         if web_ui.app is not None:
-            guard(web_ui.app, self.gameday.web_host)
+            guard(web_ui.app, self.gameday.web_host, token)
         if not is_loopback_bind(self.gameday.web_host):
             control.note(
-                f"the web UI listens on {self.gameday.web_host}: anyone who reaches its port can apply faults and "
-                "start load (there is no login); prefer 127.0.0.1 and an SSH tunnel"
+                f"the web UI listens on {self.gameday.web_host}: whoever reaches its port with the session's token "
+                "can apply faults and start load, and plain HTTP carries the token in clear on the network; "
+                "prefer 127.0.0.1 and an SSH tunnel"
             )
             self.observe("warning", {"text": control.notes[-1].text})
         web_ui.start()  # type: ignore[no-untyped-call]
@@ -114,7 +117,8 @@ class GamedayRun(Runner):
             self.sampler.start()
             port = web_ui.server.server_port if web_ui.server else self.gameday.web_port  # the bound one
             self.url = f"http://{self.gameday.web_host}:{port}"
-            self.observe("phase", {"phase": "gameday", "url": self.url, "chaos": f"{self.url}/chaos"})
+            login = f"{self.url}/chaos?{TOKEN_PARAM}={token}"  # printed on the terminal only, never in a report
+            self.observe("phase", {"phase": "gameday", "url": self.url, "chaos": f"{self.url}/chaos", "login": login})
             if self.timeline:
                 player = gevent.spawn(self._play, control, driver)
             if self.gameday.autostart:

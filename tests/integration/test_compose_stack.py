@@ -25,6 +25,7 @@ from tests.docker_engine import REPO, project_image
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]  # a first image build takes minutes
 
 COMPOSE_FILE = REPO / "docker-compose.yml"
+WEB_TOKEN = secrets.token_hex(16)
 
 
 def compose_command() -> list[str]:
@@ -99,6 +100,7 @@ def project(docker_client: Any, tmp_path: Path) -> Iterator[ComposeProject]:
         "TAXSTORM_TAG": tag.split(":", 1)[1],
         "TAXSTORM_REPORTS": str(reports),
         "TAXSTORM_ADMIN_TOKEN": secrets.token_urlsafe(16),
+        "TAXSTORM_WEB_TOKEN": WEB_TOKEN,
         **{f"TAXSTORM_{name}_PORT": "0" for name in ("PLATFORM", "TOXIPROXY", "WEB", "PROMETHEUS")},
     }
     made = ComposeProject(compose, env, reports, f"taxstorm-test-{secrets.token_hex(3)}")
@@ -150,21 +152,23 @@ def test_the_default_stack_is_a_game_day_with_the_chaos_tab(docker_client: Any, 
     assert platform.attrs["State"]["Health"]["Status"] == "healthy"  # the image's HEALTHCHECK ran
     assert project.run("up", "--detach", "--no-build", "locust-worker").returncode == 0
     url = f"http://127.0.0.1:{project.port('locust-master', 8089)}"
+    web = httpx.Client(headers={"Authorization": f"Bearer {WEB_TOKEN}"})  # the session token compose was given
+    assert httpx.get(f"{url}/chaos/api/state").status_code == 401  # nobody else drives the game day
     toxiproxy = f"http://127.0.0.1:{project.port('toxiproxy', 8474)}"
 
     def now_s() -> float:
-        return float(httpx.get(f"{url}/chaos/api/state").json()["now_s"])
+        return float(web.get(f"{url}/chaos/api/state").json()["now_s"])
 
     def wait_seconds(seconds: float, what: str) -> None:
         until = now_s() + seconds
         wait_until(lambda: now_s() > until, seconds + 30, what)
 
-    wait_until(lambda: httpx.get(f"{url}/stats/requests").json()["workers"] != [], 60, "the worker to connect")
-    started = httpx.post(f"{url}/swarm", data={"user_count": "4", "spawn_rate": "4"}).json()
+    wait_until(lambda: web.get(f"{url}/stats/requests").json()["workers"] != [], 60, "the worker to connect")
+    started = web.post(f"{url}/swarm", data={"user_count": "4", "spawn_rate": "4"}).json()
     assert started["success"], started
-    wait_until(lambda: httpx.get(f"{url}/stats/requests").json()["user_count"] == 4, 30, "the users to start")
+    wait_until(lambda: web.get(f"{url}/stats/requests").json()["user_count"] == 4, 30, "the users to start")
     wait_seconds(4, "a baseline")
-    applied = httpx.post(f"{url}/chaos/api/apply", json={"type": "latency", "params": {"latency_ms": 200}})
+    applied = web.post(f"{url}/chaos/api/apply", json={"type": "latency", "params": {"latency_ms": 200}})
     assert applied.status_code == 200, applied.text
     assert [t["type"] for t in httpx.get(f"{toxiproxy}/proxies/platform/toxics").json()] == ["latency"]
     platform_url = f"http://127.0.0.1:{project.port('platform', 8080)}"
@@ -172,17 +176,17 @@ def test_the_default_stack_is_a_game_day_with_the_chaos_tab(docker_client: Any, 
         metrics = httpx.get(f"{target}/metrics")
         assert metrics.status_code == 200 and "# TYPE" in metrics.text, target
     wait_seconds(4, "load under the fault")
-    assert httpx.post(f"{url}/chaos/api/revert", json={"label": "latency-1"}).status_code == 200
+    assert web.post(f"{url}/chaos/api/revert", json={"label": "latency-1"}).status_code == 200
     wait_seconds(4, "recovery")
     pause = {"type": "container_pause", "params": {"service": "platform"}, "for_s": 3}
-    paused = httpx.post(f"{url}/chaos/api/apply", json=pause)  # the docker SDK, from inside locust-master
+    paused = web.post(f"{url}/chaos/api/apply", json=pause)  # the docker SDK, from inside locust-master
     assert paused.status_code == 200, paused.text
     labels = [f"com.docker.compose.project={project.name}", "com.docker.compose.service=platform"]
     (platform,) = docker_client.containers.list(all=True, filters={"label": labels})
     assert platform.status == "paused"
     wait_until(lambda: platform.reload() or platform.status == "running", 30, "the platform to be unpaused")
     wait_seconds(5, "recovery")
-    assert httpx.post(f"{url}/chaos/api/note", json={"text": "from the compose test"}).status_code == 200
+    assert web.post(f"{url}/chaos/api/note", json={"text": "from the compose test"}).status_code == 200
     stopped = project.run("stop", "--timeout", "120", "locust-master", timeout=180)  # SIGTERM ends the session
     assert stopped.returncode == 0, stopped.stderr
     assert httpx.get(f"{toxiproxy}/proxies/platform/toxics").json() == []  # reverted on the way out

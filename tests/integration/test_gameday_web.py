@@ -38,6 +38,9 @@ from harness.scenario import load_scenario
 from tests.conftest import REPO
 
 DEADLINE_S = 20.0
+WEB_TOKEN = "token-of-the-browser-gameday-test"
+HTTP = requests.Session()  # a script's way through the door: the session's token as a bearer
+HTTP.headers["Authorization"] = f"Bearer {WEB_TOKEN}"
 
 
 @dataclass
@@ -59,7 +62,7 @@ class GameDay:
 
     def locust(self) -> dict[str, Any]:
         """Locust's own stats answer (state, user count, failures; cached by Locust for up to 2 s)."""
-        answer: dict[str, Any] = requests.get(f"{self.url}/stats/requests", timeout=5).json()
+        answer: dict[str, Any] = HTTP.get(f"{self.url}/stats/requests", timeout=5).json()
         return answer
 
     def toxics(self) -> dict[str, Any]:
@@ -116,6 +119,7 @@ def running_gameday(tmp_path: Path, scenario: dict[str, Any], *extra: str, clien
     path.write_text(yaml.safe_dump(scenario))
     log = tmp_path / "gameday.log"
     command = [sys.executable, "-m", "harness", "gameday", str(path), "--web-port", "0", "--client", client, *extra]
+    command += ["--web-token", WEB_TOKEN]
     no_docker = {**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"}  # container faults: unavailable
     process = ManagedProcess("gameday", [*command, "--report-dir", str(tmp_path / "reports")], log, no_docker)
     process.start()
@@ -124,6 +128,7 @@ def running_gameday(tmp_path: Path, scenario: dict[str, Any], *extra: str, clien
         assert process.alive(), process.log_tail()
         url = re.search(r"phase gameday url=(\S+),", log.read_text())
         assert url is not None, process.log_tail()
+        assert f"login={url.group(1)}/chaos?token={WEB_TOKEN}" in log.read_text()  # the operator's way in
         (run_dir,) = (tmp_path / "reports").iterdir()
         state = json.loads((run_dir / "state.json").read_text())
         yield GameDay(url.group(1), ToxiproxyAPI(state["toxiproxy_url"]), state["proxy"], process, run_dir)
@@ -163,7 +168,7 @@ def test_operators_apply_revert_halt_note_and_export_from_the_chaos_tab(
     wait = WebDriverWait(browser, DEADLINE_S, poll_frequency=0.1)
 
     # Locust's own start form starts the load.
-    browser.get(gameday.url + "/")
+    browser.get(gameday.url + f"/?token={WEB_TOKEN}")  # logs the browser in, then shows "/"
     retype(wait.until(ec.visibility_of_element_located((By.NAME, "userCount"))), "3")
     retype(browser.find_element(By.NAME, "spawnRate"), "3")
     browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
@@ -190,7 +195,7 @@ def test_operators_apply_revert_halt_note_and_export_from_the_chaos_tab(
     assert "until reverted" in row.text and "latency_ms=250" in row.text
 
     # Locust's Chaos tab lists it (rows ride on Locust's own /stats/requests polling).
-    browser.get(gameday.url + "/")
+    browser.get(gameday.url + f"/?token={WEB_TOKEN}")  # logs the browser in, then shows "/"
     wait.until(ec.element_to_be_clickable(chaos_tab)).click()
     wait.until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, "main table"), "active until reverted"))
     assert "latency-1" in browser.find_element(By.CSS_SELECTOR, "main table").text
@@ -247,7 +252,7 @@ def test_operators_apply_revert_halt_note_and_export_from_the_chaos_tab(
     # Export: a download of a scenario CI can replay, holding the operators' faults and notes.
     link = browser.find_element(By.ID, "export")
     assert link.get_attribute("download") == "gameday-scenario.yaml"
-    answer = requests.get(str(link.get_attribute("href")), timeout=5)
+    answer = HTTP.get(str(link.get_attribute("href")), timeout=5)
     assert answer.status_code == 200 and "attachment" in answer.headers["Content-Disposition"]
     path = tmp_path / "gameday-scenario.yaml"
     path.write_text(answer.text, encoding="utf-8")
@@ -283,21 +288,24 @@ def test_operators_apply_revert_halt_note_and_export_from_the_chaos_tab(
 
 def test_the_api_answers_bad_input_with_json_naming_the_field(gameday: GameDay) -> None:
     api = f"{gameday.url}/chaos/api"
-    answer = requests.post(f"{api}/apply", data="not json", timeout=5)
+    stranger = requests.post(f"{api}/apply", json={"type": "latency", "params": {}}, timeout=5)  # no token
+    assert stranger.status_code == 401 and stranger.json()["field"] == "token"
+    assert requests.get(f"{gameday.url}/", timeout=5).status_code == 401  # Locust's own UI too
+    answer = HTTP.post(f"{api}/apply", data="not json", timeout=5)
     assert answer.status_code == 400 and answer.json()["field"] == "body"
-    answer = requests.post(f"{api}/apply", json={"type": "latency", "params": {"latency_ms": -1}}, timeout=5)
+    answer = HTTP.post(f"{api}/apply", json={"type": "latency", "params": {"latency_ms": -1}}, timeout=5)
     assert answer.status_code == 400 and answer.json()["field"] == "params.latency_ms"
     assert "greater than or equal to 0" in answer.json()["error"]
-    answer = requests.post(f"{api}/apply", json={"type": "latency", "params": {}, "for_s": 5, "fors": 1}, timeout=5)
+    answer = HTTP.post(f"{api}/apply", json={"type": "latency", "params": {}, "for_s": 5, "fors": 1}, timeout=5)
     assert answer.status_code == 400 and answer.json()["error"].startswith("fors: unknown key")
-    answer = requests.post(f"{api}/revert", json={"label": "latency-7"}, timeout=5)
+    answer = HTTP.post(f"{api}/revert", json={"label": "latency-7"}, timeout=5)
     assert answer.status_code == 404 and answer.json()["field"] == "label"
-    answer = requests.post(f"{api}/apply", json={"type": "container_kill", "params": {"service": "p"}}, timeout=5)
+    answer = HTTP.post(f"{api}/apply", json={"type": "container_kill", "params": {"service": "p"}}, timeout=5)
     assert answer.status_code == 400 and answer.json()["field"] == "type"
     assert "and this run has none; use one of" in answer.json()["error"]
-    answer = requests.get(f"{api}/nowhere", timeout=5)
+    answer = HTTP.get(f"{api}/nowhere", timeout=5)
     assert answer.status_code == 404 and "error" in answer.json()
-    faults = requests.get(f"{api}/faults", timeout=5).json()["faults"]
+    faults = HTTP.get(f"{api}/faults", timeout=5).json()["faults"]
     latency = next(f for f in faults if f["type"] == "latency")
     assert latency["family"] == "network" and latency["params"][2]["name"] == "latency_ms"
     assert gameday.toxics() == {}
@@ -317,10 +325,10 @@ def test_the_scenarios_halt_conditions_apply_live(tmp_path: Path) -> None:
     with running_gameday(tmp_path, halting, "--autostart") as gameday:
         api = f"{gameday.url}/chaos/api"
         wait_until(lambda: gameday.locust()["user_count"] > 0, DEADLINE_S, "the load (--autostart)")
-        applied = requests.post(f"{api}/apply", json={"type": "down", "params": {}}, timeout=5)
+        applied = HTTP.post(f"{api}/apply", json={"type": "down", "params": {}}, timeout=5)
         assert applied.status_code == 200, applied.text
-        wait_until(lambda: requests.get(f"{api}/state", timeout=5).json()["halted"], 60, "the halt condition")
-        state = requests.get(f"{api}/state", timeout=5).json()
+        wait_until(lambda: HTTP.get(f"{api}/state", timeout=5).json()["halted"], 60, "the halt condition")
+        state = HTTP.get(f"{api}/state", timeout=5).json()
         assert "error rate" in state["halted"] and state["active"] == []  # reverted by the halt
         assert gameday.toxics() == {} and gameday.enabled()
         result = gameday.finish()
@@ -336,12 +344,12 @@ def test_an_exported_session_replays_with_taxstorm_run(tmp_path: Path) -> None:
         api = f"{gameday.url}/chaos/api"
         wait_until(lambda: gameday.locust()["user_count"] > 0, DEADLINE_S, "the load (--autostart)")
         # a healthy baseline first: the replay checks steady state before its first fault
-        wait_until(lambda: requests.get(f"{api}/state", timeout=5).json()["now_s"] > 6, DEADLINE_S, "a baseline")
+        wait_until(lambda: HTTP.get(f"{api}/state", timeout=5).json()["now_s"] > 6, DEADLINE_S, "a baseline")
         fault = {"type": "latency", "params": {"latency_ms": 300}, "for_s": 3}
-        applied = requests.post(f"{api}/apply", json=fault, timeout=5).json()["applied"]
-        wait_until(lambda: requests.get(f"{api}/state", timeout=5).json()["active"] == [], 20, "the fault to expire")
-        requests.post(f"{api}/note", json={"text": "clients slowed, nothing lost"}, timeout=5)
-        exported = requests.get(f"{api}/export", timeout=5).text
+        applied = HTTP.post(f"{api}/apply", json=fault, timeout=5).json()["applied"]
+        wait_until(lambda: HTTP.get(f"{api}/state", timeout=5).json()["active"] == [], 20, "the fault to expire")
+        HTTP.post(f"{api}/note", json={"text": "clients slowed, nothing lost"}, timeout=5)
+        exported = HTTP.get(f"{api}/export", timeout=5).text
         gameday.finish()
     path = tmp_path / "replay.yaml"
     path.write_text(exported, encoding="utf-8")
@@ -374,13 +382,13 @@ def test_play_faults_runs_the_scenarios_timeline_from_the_load_start(tmp_path: P
         api = f"{gameday.url}/chaos/api"
 
         def active() -> list[str]:
-            return [fault["label"] for fault in requests.get(f"{api}/state", timeout=5).json()["active"]]
+            return [fault["label"] for fault in HTTP.get(f"{api}/state", timeout=5).json()["active"]]
 
         wait_until(lambda: active() == ["slow"], DEADLINE_S, "the scripted fault")
         assert list(gameday.toxics()) == ["slow"]  # the real toxic, named by the step's id
         wait_until(lambda: active() == [], 20, "the scripted fault to expire")
         assert gameday.toxics() == {} and gameday.enabled()
-        exported = requests.get(f"{api}/export", timeout=5).text
+        exported = HTTP.get(f"{api}/export", timeout=5).text
         result = gameday.finish()
     (event,) = result["faults"]
     assert event["label"] == "slow" and 2.5 < event["reverted_s"] - event["applied_s"] < 4.5, event
