@@ -158,6 +158,7 @@ class DistributedLoad:
         self.collector = MasterCollector(self.environment, recorder)
         self.runner.register_message(SHIPMENT_MESSAGE, self.collector.on_shipment)
         self._flushes = 0
+        self._drains = 0
 
     @property
     def port(self) -> int:
@@ -228,16 +229,22 @@ class DistributedLoad:
         return sum(int(status.get("backlog", 0)) for status in self.collector.status.values())
 
     def drain(self, until_s: float, forced: Callable[[], bool]) -> int:
-        """Ask every worker to drain until ``until_s``; wait for their reports saying they did (plus a report)."""
-        self.runner.send_message(DRAIN_MESSAGE, {"until_s": until_s})
+        """Ask every worker to drain until ``until_s``; wait for their reports saying they did (plus a report).
+
+        Drains are numbered: a worker reports the number of the last drain it finished, so a second drain (the
+        backlog check's settling drain, a game day's next stop) waits for its own end, not the first one's."""
+        self._drains += 1
+        number = self._drains
+        self.runner.send_message(DRAIN_MESSAGE, {"until_s": until_s, "number": number})
         # a worker stopped by Locust's own stop message (the web UI's Stop) reads its inbox stop_timeout s later
         latest = max(until_s, self.clock() + self.stop_timeout_s) + REPORT_GRACE_S
-        self._wait_until(self._all_drained, latest, forced)
+        self._wait_until(lambda: self._all_drained(number), latest, forced)
         return self.backlog()
 
-    def _all_drained(self) -> bool:
+    def _all_drained(self, number: int) -> bool:
         statuses = self.collector.status
-        return len(statuses) >= self.options.workers and all(s.get("drained") for s in statuses.values())
+        finished = (int(s.get("drained", 0)) >= number for s in statuses.values())
+        return len(statuses) >= self.options.workers and all(finished)
 
     def _wait_until(
         self, condition: Callable[[], bool], until_s: float, forced: Callable[[], bool] = lambda: False

@@ -62,8 +62,9 @@ class OwedInvoices:
                 self._queued.discard(record.order_ref)
 
 
-def backlog_check(owed: int, client_says: int, drained: bool) -> dict[str, Any]:
-    """The client's ``backlog()`` after the drain against the harness's count of orders still owed."""
+def backlog_check(owed: int, client_says: int, drained: bool, settled: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The client's ``backlog()`` after the drain against the harness's count of orders still owed; ``settled``:
+    the last drain the client got to read outcomes already decided (its count before, how long it took)."""
     agrees = owed == client_says
     if not drained:
         message = "no drain: not compared"
@@ -79,4 +80,10 @@ def backlog_check(owed: int, client_says: int, drained: bool) -> dict[str, Any]:
             f"the client's backlog() says {client_says}, but only {owed} orders are still owed (told queued without"
             " an invoice, or an upload to repeat)"
         )
-    return {"owed": owed, "client": client_says, "agrees": agrees or not drained, "message": message}
+    if drained and settled is not None:
+        message += (
+            f"; when the drain's time ran out it said {settled['client_before']} with nothing owed, and a last drain"
+            f" of {settled['took_s']:.1f} s let it read the outcomes it was still waiting for"
+        )
+    check = {"owed": owed, "client": client_says, "agrees": agrees or not drained, "message": message}
+    return check | ({"settled": settled} if settled is not None else {})

@@ -38,13 +38,12 @@ class ScenarioWorker:
         self.state_dir = state_dir
         self.recorder = Recorder()
         self.context: LoadContext | None = None
-        self.drained = False
+        self.drained = 0  # the number of the last drain the master asked for that has ended here
         self._draining: gevent.Greenlet[Any] | None = None
         environment.events.test_start.add_listener(self.on_test_start)  # type: ignore[no-untyped-call]
         self.shipper = WorkerShipper(environment, self.recorder, self.status)
 
     def on_test_start(self, environment: Environment, **_: Any) -> None:
-        self.drained = False  # a game day may start the load again after a stop
         if self.context is not None:
             return
         options = environment.parsed_options
@@ -79,14 +78,19 @@ class ScenarioWorker:
             runner.stop()  # the master learns it from the next report's "done"
 
     def on_drain(self, environment: Environment, msg: Any, **_: Any) -> None:
-        if self.context is None or self._draining is not None:
-            self.drained = True
+        """Drain every client until the run second asked for, after the drain still running (if any) ends;
+        then report the drain's number as done."""
+        number, until_s = int(msg.data["number"]), float(msg.data["until_s"])
+        context, previous = self.context, self._draining
+        if context is None:  # no users were ever built here: nothing to drain
+            self.drained = max(self.drained, number)
             return
-        context, until_s = self.context, float(msg.data["until_s"])
 
         def drain() -> None:
+            if previous is not None:
+                previous.join()
             drain_clients(context, until_s)
-            self.drained = True
+            self.drained = max(self.drained, number)
 
         self._draining = gevent.spawn(drain)
 

@@ -171,7 +171,7 @@ def test_the_story_passes_careful_clients_and_fails_each_broken_one_on_its_gate(
     for name in ("resilient", "careful"):
         code, output, result = done[name]
         assert code == 0 and result["status"] == "passed", f"{name} failed {failures(result)}\n{output[-3000:]}"
-        assert result["client_defects"] == [] and result["backlog_check"]["agrees"], result["backlog_check"]
+        assert result["client_defects"] == [] and result["backlog_check"]["agrees"], (name, result["backlog_check"])
     naive_code, naive_output, naive_result = done["naive"]
     assert naive_code == 1 and naive_result["status"] == "failed", naive_output[-3000:]
     story = [g for g in naive_result["gates"] if g["kind"] == story_gate]
