@@ -363,7 +363,7 @@ def faults() -> None:
     "--toxiproxy-url",
     envvar="TOXIPROXY_URL",
     default=None,
-    help="Also delete every taxstorm-* proxy on this Toxiproxy.",
+    help="Also delete the taxstorm-* proxies of abandoned runs on this Toxiproxy (a live run's lease keeps its own).",
 )
 @click.option("--compose-project", default=None, help="Also unpause / start this compose project's containers.")
 def reset(report_dir: Path, toxiproxy_url: str | None, compose_project: str | None) -> None:
@@ -378,9 +378,11 @@ def reset(report_dir: Path, toxiproxy_url: str | None, compose_project: str | No
     report = reset_all(report_dir, toxiproxy_url, compose_project)
     for action in report.actions:
         click.echo(action)
+    for kept in report.kept:
+        click.echo(kept)
     for problem in report.problems:
         click.echo(f"problem: {problem}", err=True)
-    if not report.actions and not report.problems:
+    if not report.actions and not report.problems and not report.kept:
         click.echo("nothing to reset")
     if report.problems:
         sys.exit(int(ExitCode.REVERT_FAILED))

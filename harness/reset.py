@@ -1,9 +1,11 @@
 """``taxstorm reset``: undo what killed runs left behind, from the state files they wrote.
 
-A run records its Toxiproxy, proxy, platform admin URL and child PIDs in ``<run dir>/state.json`` and marks
-it finished when it stops. For every run still marked running, reset resumes and stops its child processes
-(only if they still are the processes it started), deletes its proxy (and so its toxics) from Toxiproxy, and
-reverts the platform's fault modes if the platform is still up.
+A run records its Toxiproxy, proxy, platform admin URL, its own and its children's PIDs in
+``<run dir>/state.json`` and marks it finished when it stops. For every run still marked running that is
+provably abandoned (its process gone, and on a shared Toxiproxy its lease ended: chaos.toxiproxy.lease), reset
+resumes and stops its child processes (only if they still are the processes it started), deletes its proxy (and
+so its toxics) from Toxiproxy, and reverts the platform's fault modes if the platform is still up. A run still
+alive is left alone, and said so.
 """
 
 from __future__ import annotations
@@ -12,13 +14,16 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from chaos.platform_admin import PlatformAdmin, PlatformAdminError
 from chaos.toxiproxy.api import NotFound, ToxiproxyAPI, ToxiproxyError
+from chaos.toxiproxy.lease import LEASE_PREFIX, PREFIX, live_runs, owner
 
 MARKERS = {"platform": b"mock_platform", "secondary": b"mock_platform", "toxiproxy": b"toxiproxy"}
 
@@ -29,6 +34,7 @@ class ResetReport:
 
     actions: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # what belongs to a run still alive, left alone
 
 
 def _cmdline(pid: int) -> bytes:
@@ -36,6 +42,15 @@ def _cmdline(pid: int) -> bytes:
         return Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return b""
+
+
+def process_started(pid: int) -> str | None:
+    """When a process started (clock ticks since boot, from /proc): with its PID, names it beyond PID reuse."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[-1].split()[19]
 
 
 def _stop_pid(name: str, pid: int, report: ResetReport) -> None:
@@ -92,10 +107,38 @@ def _revert_platform(state: dict[str, Any], report: ResetReport) -> None:
         admin.close()
 
 
-def reset_run(state_path: Path, report: ResetReport) -> None:
-    """Clean up one run if its state says it never finished."""
+def _alive(state: dict[str, Any]) -> str | None:
+    """Why the run of ``state`` is still alive (None: provably abandoned)."""
+    pid, host, started = state.get("runner_pid"), state.get("host"), state.get("runner_started")
+    if pid and host == socket.gethostname() and started is not None:  # its process tells, alive or gone
+        return f"its process (pid {pid}) still runs" if process_started(int(pid)) == started else None
+    url = state.get("toxiproxy_url") if state.get("lease") else None  # another machine's run: its lease tells
+    if url:
+        api = ToxiproxyAPI(url, timeout_s=3)
+        try:
+            until = live_runs(api.proxies(), time.time()).get(str(state.get("run_id")))
+        except ToxiproxyError:
+            until = None  # that Toxiproxy is gone, and the lease with it
+        finally:
+            api.close()
+        if until is not None:
+            return f"its lease on {url} runs until {_when(until)}"
+    return None
+
+
+def _when(epoch_s: float) -> str:
+    return datetime.fromtimestamp(epoch_s, UTC).isoformat(timespec="seconds")
+
+
+def reset_run(state_path: Path, report: ResetReport, force: bool = False) -> None:
+    """Clean up one run if its state says it never finished and it is not alive (``force``: the run itself,
+    abandoning its stuck loop)."""
     state = json.loads(state_path.read_text())
     if state.get("status") != "running":
+        return
+    alive = None if force else _alive(state)
+    if alive is not None:
+        report.kept.append(f"run {state.get('run_id')} is still running ({alive}): left alone")
         return
     _revert_platform(state, report)
     for name, pid in state.get("pids", {}).items():
@@ -105,6 +148,8 @@ def reset_run(state_path: Path, report: ResetReport) -> None:
         _clean_proxy(state["toxiproxy_url"], state["proxy"], state, report)
     if state.get("toxiproxy_url") and state.get("secondary_proxy"):
         _clean_proxy(state["toxiproxy_url"], state["secondary_proxy"], {**state, "proxy_owned": True}, report)
+    if state.get("toxiproxy_url") and state.get("lease"):
+        _clean_proxy(state["toxiproxy_url"], state["lease"], {**state, "proxy_owned": True}, report)
     state["status"] = "reset"
     state_path.write_text(json.dumps(state, indent=2))
     report.actions.append(f"run {state.get('run_id')} marked reset")
@@ -141,13 +186,27 @@ def reset_all(report_dir: Path, toxiproxy_url: str | None = None, compose_projec
         except (OSError, ValueError) as exc:
             report.problems.append(f"{state_path}: {exc}")
     if toxiproxy_url:
-        api = ToxiproxyAPI(toxiproxy_url, timeout_s=3)
-        try:
-            for name in api.proxies():
-                if name.startswith("taxstorm-"):
-                    _clean_proxy(toxiproxy_url, name, {}, report)  # ours by name: deleted
-        except ToxiproxyError as exc:
-            report.problems.append(f"could not list proxies at {toxiproxy_url}: {exc}")
-        finally:
-            api.close()
+        _sweep(toxiproxy_url, report)
     return report
+
+
+def _sweep(toxiproxy_url: str, report: ResetReport) -> None:
+    """Delete the ``taxstorm-*`` proxies of runs that are provably abandoned: no lease, or a lease long ended."""
+    api = ToxiproxyAPI(toxiproxy_url, timeout_s=3)
+    try:
+        proxies = api.proxies()
+        live = live_runs(proxies, time.time())
+        for name in proxies:
+            run = live.get(name.removeprefix(LEASE_PREFIX)) if name.startswith(LEASE_PREFIX) else None
+            owner_run = owner(name, live)
+            if run is not None or not name.startswith(PREFIX):
+                continue  # a live run's lease, or not ours
+            if owner_run is not None:
+                until = _when(live[owner_run])
+                report.kept.append(f"kept proxy {name}: run {owner_run} is alive (its lease runs until {until})")
+                continue
+            _clean_proxy(toxiproxy_url, name, {}, report)  # ours by name, its run gone: deleted
+    except ToxiproxyError as exc:
+        report.problems.append(f"could not list proxies at {toxiproxy_url}: {exc}")
+    finally:
+        api.close()

@@ -5,6 +5,7 @@ Must run in a gevent-patched process (Locust); the CLI patches before importing 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import signal
@@ -26,7 +27,9 @@ from chaos.container import DockerTargets
 from chaos.platform_admin import PlatformAdmin
 from chaos.registry import FaultContext, default_registry
 from chaos.timeline import FaultApplyError, FaultEvent, FaultScheduler
+from chaos.toxiproxy.lease import RENEW_S
 from clients.protocol import ClientLoadError, load_factory
+from harness.abandon import abandon_run
 from harness.errors import EnvironmentError_, ExitCode, InvalidInputError
 from harness.gates import Snapshot, evaluate, recovery_times
 from harness.halt import blame_baseline, check_steady_state, halt_reason
@@ -43,12 +46,14 @@ from harness.scenario import LatencyGateSpec, Scenario, TimeToInvoiceGateSpec, j
 from harness.stack import LocalStack, StackOptions
 from harness.timeseries import per_second, write_series_csv
 from harness.versions import package_versions
+from harness.watchdog import BEAT_S, Watchdog, WatchdogLimits
 from harness.windows import build_windows, invoice_times, window_stats
 from loadtests.context import LoadContext
 from loadtests.orders import OrderGenerator
 from loadtests.records import Recorder
 
 Observer = Callable[[str, dict[str, Any]], None]
+STUCK_GRACE_S = 10.0  # a loop still this much longer than the answer budget: the process is blocked
 SETTLE_S = 5.0  # the longest last drain a client gets to read outcomes the platform had decided (see _settle)
 REPORT_FILES = {"json": "result.json", "junit": "junit.xml", "html": "report.html"}
 PROCESS = frozenset(f.spec_type.model_fields["type"].default for f in process_faults.FAULTS)
@@ -159,6 +164,8 @@ class Runner:
             started_at=datetime.now(UTC).isoformat(timespec="seconds"),
         )
         self._t0 = time.monotonic()
+        self._watchdog: Watchdog | None = None
+        self.lost: str | None = None  # the run's proxy, deleted under it by someone else (see _leased)
 
     def clock(self) -> float:
         """Seconds since the run started: the one clock of load, faults and windows."""
@@ -189,7 +196,8 @@ class Runner:
                     "toxiproxy": stack.toxiproxy.base_url if stack.toxiproxy else "",
                 }
                 self._set_calendar(stack)
-                self._run_on(stack)
+                with self._watched(stack), self._leased(stack):
+                    self._run_on(stack)
             except Exception as exc:  # anything the harness did wrong is "errored", never "failed"
                 self.result.errors.append(f"{type(exc).__name__}: {exc}")
                 self._finish("errored", ExitCode.ENVIRONMENT_ERROR, str(exc))
@@ -199,6 +207,62 @@ class Runner:
         self.result.duration_s = round(self.clock(), 3)
         self._write_reports()
         return self.result
+
+    def deadline(self) -> float:
+        """When (``time.monotonic``) everything must have ended: ``limits.max_run_s`` after the load started."""
+        return self._t0 + self.scenario.limits.max_run_s
+
+    @contextmanager
+    def _watched(self, stack: LocalStack) -> Iterator[None]:
+        """The watchdog, from the start of the load to the verdict: a loop stuck in a blocking call is abandoned
+        (see harness.watchdog); past the deadline the run is stopped as by a second signal."""
+        limits = WatchdogLimits(self.scenario.answer_budget_s + STUCK_GRACE_S)
+
+        def past_deadline() -> None:
+            self.stop.signals += [f"limits.max_run_s ({self.scenario.limits.max_run_s:g} s)"] * 2  # forced: no drain
+
+        def abandon(why: str, thread_id: int) -> None:
+            project = self.options.docker_project if any(s.type in CONTAINER for s in self.scenario.faults) else None
+            abandon_run(self.result, why, thread_id, self.clock(), stack.state_path, project, self._write_reports)
+
+        watchdog = self._watchdog = Watchdog(limits, self.deadline, past_deadline, abandon)
+
+        def beat() -> None:
+            while True:
+                watchdog.beat()
+                gevent.sleep(BEAT_S)
+
+        beating = gevent.spawn(beat)
+        watchdog.start()
+        try:
+            yield
+        finally:
+            watchdog.stop()
+            beating.kill()
+
+    @contextmanager
+    def _leased(self, stack: LocalStack) -> Iterator[None]:
+        """Renew the run's lease on a shared Toxiproxy while it runs; a run whose proxy was deleted under it says
+        so and stops (its faults are still reverted; nothing is judged: its clients lost the platform)."""
+
+        def keep() -> None:
+            while True:
+                gevent.sleep(RENEW_S)
+                lost = stack.keep_lease()
+                if lost is not None:
+                    self.lost = lost
+                    self.result.errors.append(lost)
+                    self._finish("errored", ExitCode.ENVIRONMENT_ERROR, lost)
+                    self.observe("warning", {"text": lost})
+                    self.stop.signals += ["the loss of the run's proxy"] * 2  # forced: revert, no drain
+                    return
+
+        keeper = gevent.spawn(keep) if stack.lease is not None else None
+        try:
+            yield
+        finally:
+            if keeper is not None:
+                keeper.kill()
 
     def _set_calendar(self, stack: LocalStack) -> None:
         """The scenario's business moment on the platform's clock, before any load (its ``clock.start``)."""
@@ -364,10 +428,12 @@ class Runner:
         self.result.backlog_check = backlog_check(
             self.result.backlog_after_drain, self.result.client_backlog_after_drain, drained, settled
         )
-        self._judge(stack, driver.recorder, load_end_s, drained)
+        with self._watchdog.paused() if self._watchdog is not None else contextlib.nullcontext():
+            self._judge(stack, driver.recorder, load_end_s, drained)
         if revert_errors:
             self.result.errors.extend(revert_errors)
-            self._finish("errored", ExitCode.REVERT_FAILED, "a fault could not be reverted; run 'taxstorm reset'")
+            if self.lost is None:  # a fault on a proxy someone deleted is gone with it: the loss is the cause
+                self._finish("errored", ExitCode.REVERT_FAILED, "a fault could not be reverted; run 'taxstorm reset'")
 
     def _settle(self, driver: LoadDriver) -> dict[str, Any] | None:
         """When the drain's time ran out, a client may still count orders it sent whose outcome it has not read
@@ -377,9 +443,12 @@ class Runner:
         before = self.result.client_backlog_after_drain
         if before == 0 or self.owed.refresh() != 0:
             return None
-        self.observe("phase", {"phase": "settle", "backlog": 0})
         started = self.clock()
-        self.result.client_backlog_after_drain = driver.drain(started + SETTLE_S, lambda: self.stop.forced)
+        until_s = min(started + SETTLE_S, self.deadline() - self._t0 - 1.0)  # never into limits.max_run_s
+        if until_s <= started:
+            return None
+        self.observe("phase", {"phase": "settle", "backlog": 0})
+        self.result.client_backlog_after_drain = driver.drain(until_s, lambda: self.stop.forced)
         return {"client_before": before, "took_s": round(self.clock() - started, 3)}
 
     def _halt_condition(self, driver: LoadDriver) -> str | None:
@@ -505,12 +574,14 @@ class Runner:
         if self.result.status == "errored" and self.result.reason:
             return
         if not drained:
-            why = f"stopped by {', '.join(self.stop.signals)}" if self.stop.requested else "stopped"
+            why = f"stopped by {', '.join(dict.fromkeys(self.stop.signals))}" if self.stop.requested else "stopped"
             self._finish("interrupted", ExitCode.ENVIRONMENT_ERROR, f"{why} before the drain: not judged")
         elif self.result.reason:
             return  # failed already (a halt condition, or the client before the first fault); gates add detail
         elif self.stop.requested:
-            self._finish("interrupted", ExitCode.ENVIRONMENT_ERROR, f"stopped by {', '.join(self.stop.signals)}")
+            self._finish(
+                "interrupted", ExitCode.ENVIRONMENT_ERROR, f"stopped by {', '.join(dict.fromkeys(self.stop.signals))}"
+            )
         elif all(g.passed for g in self.result.gates):
             skipped = sum(1 for g in self.result.gates if not g.judged)
             judged = len(self.result.gates) - skipped

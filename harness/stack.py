@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -19,9 +20,11 @@ from chaos.platform_admin import PlatformAdmin, PlatformAdminError
 from chaos.platform_process import PlatformProcess
 from chaos.toxiproxy import install
 from chaos.toxiproxy.api import NotFound, ToxiproxyAPI, ToxiproxyError
+from chaos.toxiproxy.lease import Lease
 from chaos.toxiproxy.server import LocalToxiproxy
 from chaos.waiting import NotReadyError, wait_until
 from harness.errors import EnvironmentError_
+from harness.reset import process_started
 from harness.scenario import PlatformSpec
 from mock_platform.credentials import DEV_CREDENTIAL_KEY
 
@@ -79,6 +82,7 @@ class LocalStack:
         self.platform: PlatformProcess | None = None
         self.secondary: Secondary | None = None
         self._proxy_created = False
+        self.lease: Lease | None = None  # on a shared Toxiproxy: what tells `taxstorm reset` this run is alive
 
     @property
     def state_path(self) -> Path:
@@ -88,6 +92,9 @@ class LocalStack:
         """Start everything and wait for readiness; raise EnvironmentError_ naming what failed."""
         try:
             self.toxiproxy = self._start_toxiproxy()
+            if self.options.toxiproxy_url:  # shared: taken before any proxy exists, so none is ever without one
+                self.lease = Lease(self.toxiproxy, self.options.run_id)
+                self.lease.take()
             self.platform_url = self._start_platform() if not self.options.external else self._find_platform()
             self.client_url = self._client_url(self.toxiproxy)
             if self.platform_spec.secondary:
@@ -214,6 +221,10 @@ class LocalStack:
             "admin_token": self.admin_token,
             "client_url": self.client_url,
             "secondary_proxy": self.secondary.proxy_name if self.secondary else None,
+            "lease": self.lease.name if self.lease else None,
+            "runner_pid": os.getpid(),
+            "runner_started": process_started(os.getpid()),
+            "host": socket.gethostname(),
             "pids": {
                 "platform": self.platform.pid if self.platform else None,
                 "secondary": self.secondary.platform.pid if self.secondary else None,
@@ -227,6 +238,28 @@ class LocalStack:
         tmp.write_text(json.dumps(state, indent=2))
         os.replace(tmp, self.state_path)
 
+    def keep_lease(self) -> str | None:
+        """Renew the run's lease on a shared Toxiproxy and check that its proxies are still there: what was lost.
+
+        A lease someone deleted is taken again; a proxy someone deleted cannot be (clients may hold its port)."""
+        if self.lease is None or self.toxiproxy is None:
+            return None
+        try:
+            if not self.lease.renew():
+                self.lease.take()
+            present = self.toxiproxy.proxies()
+        except ToxiproxyError:
+            return None  # unreachable for a moment: the next renewal tries again, long before the lease ends
+        mine = [self.proxy_name] + ([self.secondary.proxy_name] if self.secondary is not None else [])
+        gone = [name for name in mine if name not in present]
+        if not gone:
+            return None
+        return (
+            f"the run's proxy {gone[0]} was deleted from the Toxiproxy at {self.toxiproxy.base_url} while the run "
+            "used it (a 'taxstorm reset --toxiproxy-url' of an older taxstorm, or another tool): its clients lost "
+            "the platform from then on, so the run stopped without a verdict"
+        )
+
     def stop(self) -> list[str]:
         """Delete the run's proxy, stop the platform and a local Toxiproxy; return what went wrong."""
         errors: list[str] = []
@@ -236,6 +269,12 @@ class LocalStack:
         if self.secondary is not None:
             errors += self._stop_secondary(self.secondary)
             self.secondary = None
+        if self.lease is not None:
+            try:
+                self.lease.release()
+            except ToxiproxyError as exc:
+                errors.append(f"could not release the run's lease {self.lease.name}: {exc}")
+            self.lease = None
         if self.platform is not None:
             self.platform.resume()  # a hung (SIGSTOPped) platform must be able to hear the stop
             self.platform.close()

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-DefectKind = Literal["create", "exception", "bad_return", "unknown_status", "wrong_order", "no_answer"]
+DefectKind = Literal["create", "exception", "bad_return", "unknown_status", "wrong_order", "no_answer", "blocked"]
 DEFECT_KINDS: dict[str, str] = {
     "create": "the factory raised or returned something that is not a client",
     "exception": "a method raised instead of answering",
@@ -21,6 +21,7 @@ DEFECT_KINDS: dict[str, str] = {
     "unknown_status": "an Outcome status outside issued, queued, rejected, failed",
     "wrong_order": "an Outcome for another order than the one asked about",
     "no_answer": "a call did not return within its time budget (abandoned)",
+    "blocked": "a call blocked the whole process in a system call (the run was abandoned)",
 }
 FRAMES_KEPT = 6
 

@@ -72,9 +72,12 @@ class ToxiproxyAPI:
     def proxies(self) -> dict[str, Proxy]:
         return {name: Proxy(**info) for name, info in self._call("GET", "/proxies").json().items()}
 
-    def create_proxy(self, name: str, upstream: str, listen: str = "127.0.0.1:0") -> Proxy:
-        info = self._call("POST", "/proxies", {"name": name, "upstream": upstream, "listen": listen}).json()
-        return Proxy(**info)
+    def create_proxy(self, name: str, upstream: str, listen: str = "127.0.0.1:0", enabled: bool = True) -> Proxy:
+        body = {"name": name, "upstream": upstream, "listen": listen, "enabled": enabled}
+        return Proxy(**self._call("POST", "/proxies", body).json())
+
+    def set_upstream(self, name: str, upstream: str) -> None:
+        self._call("POST", f"/proxies/{name}", {"upstream": upstream})
 
     def populate(self, proxies: list[dict[str, Any]]) -> list[Proxy]:
         """Server-side ``/populate``: create or replace several proxies in one call."""

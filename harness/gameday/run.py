@@ -22,9 +22,11 @@ from harness.gameday.door import TOKEN_PARAM, guard, is_loopback_bind, new_sessi
 from harness.gameday.export import export_scenario, names_only
 from harness.gameday.web import chaos_blueprint, install
 from harness.load_driver import DistributedLoad, LoadDriver
-from harness.runner import Observer, Runner, RunOptions
+from harness.runner import SETTLE_S, Observer, Runner, RunOptions
 from harness.scenario import WINDOW_KINDS, Scenario
 from harness.stack import LocalStack
+
+DEADLINE_SLACK_S = 120.0  # past --max-duration and the drain: stopping the load, judging, workers leaving
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,10 @@ class GamedayRun(Runner):
             self._session(driver, control, stack)
         finally:
             driver.close()
+
+    def deadline(self) -> float:
+        """A game day ends at --max-duration and is drained then: its hard deadline leaves room for the drain."""
+        return self._t0 + self.gameday.max_s + self.scenario.drain_s + SETTLE_S + DEADLINE_SLACK_S
 
     def _docker_targets(self) -> DockerTargets | None:
         """Operators may reach for container faults at any time: offer them whenever a Docker engine answers."""
