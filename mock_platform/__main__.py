@@ -8,7 +8,6 @@ loopback it refuses to start with an admin token published in this repository (e
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import os
 import socket
 from pathlib import Path
@@ -16,17 +15,8 @@ from pathlib import Path
 import uvicorn
 
 from mock_platform.app import create_app
+from mock_platform.loopback import is_loopback
 from mock_platform.settings import PUBLIC_ADMIN_TOKENS, PlatformSettings
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` (an address or ``localhost``) is reachable from this machine only."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:  # a name: it may resolve anywhere
-        return False
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -18,7 +18,8 @@ from urllib.parse import urlencode, urlsplit
 from flask import Flask, Response, jsonify, redirect, request
 from werkzeug.wrappers import Response as AnyResponse
 
-LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
+from mock_platform.loopback import LOOPBACK_NAMES, is_loopback
+
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ANY_ADDRESS = frozenset({"", "0.0.0.0", "::", "*"})
 ALIVE_PATH = "/chaos/alive"  # the one answer without the token: "the UI is up" (container health checks)
@@ -72,13 +73,7 @@ def origin_allowed(origin: str | None, host_header: str) -> bool:
 
 def is_loopback_bind(web_host: str) -> bool:
     """The UI listens on loopback only (nobody else on the network reaches it)."""
-    name = web_host.strip().lower()
-    if name in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
+    return is_loopback(web_host)
 
 
 def guard(app: Flask, web_host: str, token: str) -> None:

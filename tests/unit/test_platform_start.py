@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mock_platform.__main__ import is_loopback, main
+from mock_platform.__main__ import main
+from mock_platform.loopback import is_loopback
 
 
 @pytest.mark.parametrize("token", [None, "change-me", "taxstorm-admin-change-me"])
@@ -24,7 +25,16 @@ def test_a_public_admin_token_beyond_loopback_is_refused_before_anything_listens
 
 @pytest.mark.parametrize(
     ("host", "loopback"),
-    [("127.0.0.1", True), ("127.5.0.1", True), ("::1", True), ("localhost", True), ("0.0.0.0", False), ("::", False)],
+    [
+        ("127.0.0.1", True),
+        ("127.5.0.1", True),
+        ("::1", True),
+        ("localhost", True),
+        ("LocalHost", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("example.test", False),
+    ],
 )
 def test_what_counts_as_loopback(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
