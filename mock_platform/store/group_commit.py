@@ -48,6 +48,7 @@ class GroupCommit:
         self._queue: queue.SimpleQueue[Group] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        self._count_lock = threading.Lock()  # the loop and the writer thread both commit groups
         self.groups = 0  # transactions committed (for the counters: writes ÷ groups is the batching achieved)
         self.writes = 0
         self.deferred = 0  # groups the writer thread ran because the ledger was held when they were ready
@@ -106,8 +107,9 @@ class GroupCommit:
                         outcomes.append((False, exc))
         except Exception as exc:  # the commit itself failed: no write of the group happened
             return [(False, exc)] * len(group)
-        self.groups += 1
-        self.writes += len(group)
+        with self._count_lock:
+            self.groups += 1
+            self.writes += len(group)
         return outcomes
 
 
