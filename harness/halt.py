@@ -78,6 +78,12 @@ def check_steady_state(spec: SteadyStateSpec, records: Sequence[OperationRecord]
     else:
         if success < spec.min_success:
             problems.append(f"success {success:.0%} < {spec.min_success:.0%}")
+        issued = sum(1 for r in judged if r.outcome == "issued")
+        if answered and issued / answered < spec.min_issued:
+            problems.append(
+                f"issued {issued / answered:.0%} of the orders answered < {spec.min_issued:.0%}: the rest were told "
+                "queued while the platform was healthy"
+            )
         if p95 > spec.max_p95_ms:
             problems.append(f"p95 {p95:.0f} ms > {spec.max_p95_ms:g} ms")
     problem = "; ".join(problems) or None

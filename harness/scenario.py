@@ -315,6 +315,13 @@ class SteadyStateSpec(Strict):
     min_success: float = Field(
         0.9, ge=0, le=1, description="(issued + queued) ÷ (issued + queued + failed): users not failed"
     )
+    min_issued: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="issued ÷ (issued + queued): a healthy platform issues; a client queuing what it could issue "
+        "leaves its users without invoices, however promptly it drains later",
+    )
     max_p95_ms: float = Field(5000, gt=0)
     min_operations: int = Field(1, ge=0)
 

@@ -46,6 +46,15 @@ class QueuesEverything(OutsiderClient):
         return []
 
 
+class QueuesWhatItCouldIssue(QueuesEverything):
+    """A store-and-forward POS: every order is "queued" at the till and issued later by drain(), which works
+    the queue properly. Nothing is lost or duplicated, but no user ever leaves with an invoice, however healthy
+    the platform is."""
+
+    def drain(self, budget_s: float) -> list[Outcome]:
+        return OutsiderClient.drain(self, budget_s)
+
+
 class UnknownStatus(OutsiderClient):
     """An adapter that reports the platform's word for success instead of the protocol's ("done")."""
 
@@ -189,6 +198,7 @@ def _factory(kind: type[OutsiderClient]) -> Callable[[ClientConfig], OutsiderCli
 drops_queue = _factory(DropsQueue)
 never_drains = _factory(NeverDrains)
 queues_everything = _factory(QueuesEverything)
+queues_what_it_could_issue = _factory(QueuesWhatItCouldIssue)
 unknown_status = _factory(UnknownStatus)
 acks_on_202 = _factory(AcksOn202)
 fabricates_number = _factory(FabricatesNumber)

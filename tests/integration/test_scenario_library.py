@@ -41,11 +41,13 @@ STORIES = {
     "regional_failover": (0.3, "error_rate"),
 }
 CAREFUL = "examples.outsider_client:create"
-# one-defect client (tests.clients.defects) → (the story that exposes it, the gate, or "integrity:<finding>")
+# one-defect client (tests.clients.defects) → (the story that exposes it, the gate, "integrity:<finding>", or
+# "steady_state": failed before the first fault, the client blamed)
 DEFECTS = {
     "drops_queue": ("maintenance_window", "integrity:never_issued"),
     "never_drains": ("platform_crash", "integrity:never_issued"),
     "queues_everything": ("peak_season_filing", "drain"),
+    "queues_what_it_could_issue": ("network_degradation", "steady_state"),
     "unknown_status": ("smoke", "contract"),
     "new_serial_per_retry": ("smoke", "integrity:duplicates"),
     "acks_on_202": ("network_degradation", "integrity:no_number"),
@@ -154,6 +156,10 @@ def test_every_library_scenario_has_a_story_test_and_every_defect_a_story() -> N
 def assert_caught(name: str, expected: str, code: int, output: str, result: dict[str, Any]) -> None:
     """The run of a one-defect client failed (exit 1) on the gate or finding that names its defect."""
     assert code == 1 and result["status"] == "failed", f"{name} was not failed:\n{output[-3000:]}"
+    if expected == "steady_state":  # failed before the first fault, the client blamed
+        check = result["steady_state"]
+        assert check["problem"] and check["blame"] == "client", f"{name}: {check}"
+        return
     gate, _, finding = expected.partition(":")
     named = [g for g in result["gates"] if g["kind"] == gate]
     assert named and not all(g["passed"] for g in named), f"{name} passed {gate}: {named}\n{failures(result)}"

@@ -46,6 +46,17 @@ def test_steady_state_needs_enough_healthy_operations_before_the_first_fault() -
     assert check_steady_state(SteadyStateSpec(), late, 6.0).operations == 20
 
 
+def test_a_client_queuing_what_a_healthy_platform_would_issue_fails_the_steady_state() -> None:
+    issued = [op(t / 4, 10, f"o{t}") for t in range(10)]
+    queued = [op(2.5 + t / 4, 10, f"q{t}", "queued") for t in range(10)]
+    assert problem(SteadyStateSpec(), issued + queued, 6.0) is None  # half queued: a slow async answer is fine
+    everything = [op(t / 4, 1, f"q{t}", "queued") for t in range(20)]
+    assert problem(SteadyStateSpec(), everything, 6.0) == (
+        "issued 0% of the orders answered < 50%: the rest were told queued while the platform was healthy"
+    )
+    assert problem(SteadyStateSpec(min_issued=0), everything, 6.0) is None  # a story may expect a queue at once
+
+
 def stats(ok: int, server_errors: int = 0) -> dict[str, object]:
     rows = [{"method": "POST", "route": "/api/v1/invoices", "status": 200, "count": ok}]
     return {"requests": [*rows, {"method": "POST", "route": "/api/v1/invoices", "status": 503, "count": server_errors}]}
