@@ -40,6 +40,17 @@ def _reap(pids: list[int]) -> None:
             _waitpid(pid, 0)
 
 
+def blocked(why: str, thread_id: int, at_s: float) -> tuple[str, DefectRow | None]:
+    """Why a thread's loop is stuck, in words, and the client's defect when it is stuck inside a client call."""
+    frames = stuck_frames(thread_id)
+    where = frames[-1] if frames else "an unknown place"
+    method = client_method(thread_id)
+    if method is None:
+        return f"the run's event loop stopped turning: {why}; stuck at {where}", None
+    reason = f"the client under test blocked the whole run in {method}(): {why}; stuck at {where}"
+    return reason, DefectRow(method, "blocked", "system call", 1, round(at_s, 3), f"{reason}. {ADVICE}", frames)
+
+
 def abandon_run(
     result: RunResult,
     why: str,
@@ -50,16 +61,11 @@ def abandon_run(
     write_reports: Callable[[], None],
 ) -> NoReturn:
     """Record why, clean up as ``taxstorm reset`` would, write the reports, end the process (never returns)."""
-    frames = stuck_frames(thread_id)
-    where = frames[-1] if frames else "an unknown place"
-    method = client_method(thread_id)
-    if method is not None:
-        reason = f"the client under test blocked the whole run in {method}(): {why}; stuck at {where}"
-        defect = DefectRow(method, "blocked", "system call", 1, round(at_s, 3), f"{reason}. {ADVICE}", frames)
+    reason, defect = blocked(why, thread_id, at_s)
+    if defect is not None:
         result.client_defects.append(defect.as_dict())
         status, code = "failed", ExitCode.GATES_FAILED
     else:
-        reason = f"the run's event loop stopped turning: {why}; stuck at {where}"
         status, code = "errored", ExitCode.ENVIRONMENT_ERROR
     print(f"taxstorm: abandoning the run: {reason}", file=sys.stderr, flush=True)
     report = ResetReport()

@@ -26,6 +26,7 @@ from chaos.processes import ManagedProcess
 from chaos.waiting import NotReadyError, wait_until
 from harness.errors import EnvironmentError_
 from loadtests.context import STOP_MARGIN_S, LoadContext
+from loadtests.defects import Defect
 from loadtests.distributed import FLUSH_MESSAGE, SHIPMENT_MESSAGE, MasterCollector
 from loadtests.drain import drain_clients
 from loadtests.records import Recorder
@@ -33,6 +34,7 @@ from loadtests.records import Recorder
 PLAN_OPTION = "taxstorm_plan"  # the parsed option the master hands every worker with its spawn message
 STOP_MESSAGE = "taxstorm_stop"
 DRAIN_MESSAGE = "taxstorm_drain"
+BLOCKED_SUFFIX = ".blocked.json"  # a worker abandoned by its watchdog leaves worker-<index><this> in its state dir
 STOP_TIMEOUT_S = 30.0
 REPORT_GRACE_S = 10.0  # a worker reports every 3 s
 COLLECT_TIMEOUT_S = 1.0  # how long a flush waits for the workers' answers before judging with what came
@@ -61,6 +63,9 @@ class LoadDriver(Protocol):
 
     def drain(self, until_s: float, forced: Callable[[], bool]) -> int:
         """Let the clients empty their backlogs until run second ``until_s``; return the backlog left."""
+
+    def blocked_clients(self) -> list[tuple[Defect, float]]:
+        """Clients that blocked a whole worker process (each with its run second); the worker is gone."""
 
     def close(self) -> None:
         """Release clients, processes and sockets (safe on every path)."""
@@ -114,6 +119,9 @@ class LocalLoad:
 
     def drain(self, until_s: float, forced: Callable[[], bool]) -> int:
         return drain_clients(self.context, until_s, forced)
+
+    def blocked_clients(self) -> list[tuple[Defect, float]]:
+        return []  # here a blocked client stops the whole run: the runner's watchdog abandons it
 
     def close(self) -> None:
         self.stop()
@@ -211,7 +219,11 @@ class DistributedLoad:
         our drain request) for ``stop_timeout`` seconds afterwards."""
         self.runner.send_message(STOP_MESSAGE)
         workers = min(self.options.workers, len(self.runner.clients.all))  # those that came: others cannot report
-        self._wait_until(lambda: self.collector.complete(workers), self.clock() + self.stop_timeout_s + REPORT_GRACE_S)
+
+        def complete() -> bool:
+            return self.collector.complete(workers, self._gone())
+
+        self._wait_until(complete, self.clock() + self.stop_timeout_s + REPORT_GRACE_S)
         if self.runner.state not in ("stopped", "ready"):
             self.runner.update_state("stopped")  # what the web UI shows (its start button works again)
 
@@ -241,10 +253,28 @@ class DistributedLoad:
         self._wait_until(lambda: self._all_drained(number), latest, forced)
         return self.backlog()
 
+    def blocked_clients(self) -> list[tuple[Defect, float]]:
+        """What the watchdogs of abandoned workers wrote (workers sharing this machine's state dir)."""
+        found = []
+        for path in sorted(self.state_dir.glob(f"worker-*{BLOCKED_SUFFIX}")):
+            try:
+                row = json.loads(path.read_text(encoding="utf-8"))
+                defect = Defect(row["method"], "blocked", row["type"], row["message"], tuple(row["frames"]))
+                found.append((defect, float(row["first_s"])))
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # half written as the worker died: its missing reports still show
+        return found
+
     def _all_drained(self, number: int) -> bool:
-        statuses = self.collector.status
-        finished = (int(s.get("drained", 0)) >= number for s in statuses.values())
+        statuses, gone = self.collector.status, self._gone()
+        finished = (int(s.get("drained", 0)) >= number for worker, s in statuses.items() if worker not in gone)
         return len(statuses) >= self.options.workers and all(finished)
+
+    def _gone(self) -> set[str]:
+        """Workers their watchdog abandoned (they left a blocked file): no report will ever come from them."""
+        names = (p.name for p in self.state_dir.glob(f"worker-*{BLOCKED_SUFFIX}"))
+        indices = {n.removeprefix("worker-").removesuffix(BLOCKED_SUFFIX) for n in names}
+        return {worker for worker, index in self.runner.worker_indexes.items() if str(index) in indices}
 
     def _wait_until(
         self, condition: Callable[[], bool], until_s: float, forced: Callable[[], bool] = lambda: False

@@ -46,14 +46,13 @@ from harness.scenario import LatencyGateSpec, Scenario, TimeToInvoiceGateSpec, j
 from harness.stack import LocalStack, StackOptions
 from harness.timeseries import per_second, write_series_csv
 from harness.versions import package_versions
-from harness.watchdog import BEAT_S, Watchdog, WatchdogLimits
+from harness.watchdog import BEAT_S, STUCK_GRACE_S, Watchdog, WatchdogLimits
 from harness.windows import build_windows, invoice_times, window_stats
 from loadtests.context import LoadContext
 from loadtests.orders import OrderGenerator
 from loadtests.records import Recorder
 
 Observer = Callable[[str, dict[str, Any]], None]
-STUCK_GRACE_S = 10.0  # a loop still this much longer than the answer budget: the process is blocked
 SETTLE_S = 5.0  # the longest last drain a client gets to read outcomes the platform had decided (see _settle)
 REPORT_FILES = {"json": "result.json", "junit": "junit.xml", "html": "report.html"}
 PROCESS = frozenset(f.spec_type.model_fields["type"].default for f in process_faults.FAULTS)
@@ -422,6 +421,8 @@ class Runner:
             until_s = self.clock() + self.scenario.drain_s
             self.result.client_backlog_after_drain = driver.drain(until_s, lambda: self.stop.forced)
             drained = not self.stop.forced
+        for defect, at_s in driver.blocked_clients():  # a worker whose client blocked it left its defect behind
+            driver.recorder.defects.add(defect, at_s)
         settled = self._settle(driver) if drained else None
         self.sampler.stop()
         self.result.backlog_after_drain = self.sampler.backlog[-1][1] if self.sampler.backlog else 0

@@ -28,6 +28,7 @@ _thread_ident = monkey.get_original("_thread", "get_ident")  # gevent's would na
 _select = monkey.get_original("select", "select")
 
 BEAT_S = 0.5  # the loop's sign of life
+STUCK_GRACE_S = 10.0  # a loop still this much longer than the answer budget: the process is blocked
 POLL_S = 0.25  # how often the watchdog looks
 LIBRARY_DIRS = tuple({os.path.dirname(os.__file__), os.path.dirname(threading.__file__)})
 

@@ -9,7 +9,11 @@ records with Locust's worker reports, and drains its clients when the master ask
 from __future__ import annotations
 
 import json
+import math
+import os
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +22,11 @@ from locust.env import Environment
 from locust.runners import WorkerRunner
 
 from clients.protocol import load_factory
-from harness.load_driver import DRAIN_MESSAGE, PLAN_OPTION, STOP_MESSAGE
+from harness.abandon import blocked
+from harness.load_driver import BLOCKED_SUFFIX, DRAIN_MESSAGE, PLAN_OPTION, STOP_MESSAGE
 from harness.load_plan import user_classes
 from harness.scenario import LoadSpec
+from harness.watchdog import BEAT_S, STUCK_GRACE_S, Watchdog, WatchdogLimits
 from loadtests.context import LoadContext
 from loadtests.distributed import FLUSH_MESSAGE, WorkerShipper
 from loadtests.drain import drain_clients
@@ -70,6 +76,32 @@ class ScenarioWorker:
         )
         environment.user_classes = user_classes(self.context, load, dict(plan["platform_settings"]))
         environment.stop_timeout = self.context.stop_timeout_s  # in flight: at least one answer budget
+        self._watch(index, float(plan["answer_budget_s"]), self.context.clock)
+
+    def _watch(self, index: int, answer_budget_s: float, clock: Callable[[], float]) -> None:
+        """A watchdog beside this worker's loop (harness.watchdog): a client blocking the whole process in a
+        system call is written down beside the clients' folders, where the master reads it, and the worker
+        exits; the master goes on without it (it stops waiting for a worker that no longer reports)."""
+
+        def abandon(why: str, thread_id: int) -> None:
+            reason, defect = blocked(why, thread_id, clock())
+            path = self.state_dir / f"worker-{index}{BLOCKED_SUFFIX}"
+            try:
+                if defect is not None:
+                    path.write_text(json.dumps(defect.as_dict()), encoding="utf-8")
+                print(f"taxstorm worker {index}: abandoned: {reason}", file=sys.stderr, flush=True)
+            finally:
+                os._exit(1)
+
+        watchdog = Watchdog(WatchdogLimits(answer_budget_s + STUCK_GRACE_S), lambda: math.inf, lambda: None, abandon)
+
+        def beat() -> None:
+            while True:
+                watchdog.beat()
+                gevent.sleep(BEAT_S)
+
+        gevent.spawn(beat)
+        watchdog.start()
 
     def on_stop(self, environment: Environment, **_: Any) -> None:
         """Stop the users gracefully (Locust's own stop message would hold the worker's inbox for stop_timeout)."""

@@ -12,7 +12,7 @@ the flush's number, and the master knows whose records are in up to that moment.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import astuple
 from decimal import Decimal
 from typing import Any
@@ -102,6 +102,6 @@ class MasterCollector:
         self.done[client_id] = shipment["done"]
         self.status[client_id] = shipment.get("status", {})
 
-    def complete(self, workers: int) -> bool:
-        """Every worker has reported that it stopped with nothing left to ship."""
-        return len(self.done) >= workers and all(self.done.values())
+    def complete(self, workers: int, gone: Collection[str] = ()) -> bool:
+        """Every worker has reported that it stopped with nothing left to ship (but those ``gone``: dead)."""
+        return len(self.done) >= workers and all(done for worker, done in self.done.items() if worker not in gone)

@@ -101,3 +101,28 @@ def test_a_run_frozen_by_a_blocked_client_is_abandoned_by_itself(
     result = assert_abandoned_cleanly(tmp_path, toxiproxy, output, proc.returncode)
     assert why in result["reason"], result["reason"]
     assert result["duration_s"] < 30, result["duration_s"]
+
+
+def test_a_worker_frozen_by_a_blocked_client_is_abandoned_and_the_master_reports_it(
+    tmp_path: Path, toxiproxy: ToxiproxyAPI
+) -> None:
+    load = {"users": 2, "rate_per_s": 4, "seed": 2}
+    data = {"duration_s": 10, "drain_s": 4, "load": load, "faults": SLOW, "gates": [{"type": "integrity"}]}
+    path = scenario(tmp_path, client={"answer_budget_s": 2}, platform=AT_ONCE, **data)
+    args = ["run", str(path), "--client", CLIENT, "--workers", "2", "--toxiproxy-url", toxiproxy.base_url]
+    proc = taxstorm(*args, "--report-dir", str(tmp_path / "reports"), start_new_session=True)
+    try:
+        output, _ = proc.communicate(timeout=180)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 1, output[-3000:]
+    result = json.loads((run_dir(tmp_path) / "result.json").read_text())
+    blocked = [d for d in result["client_defects"] if d["kind"] == "blocked"]
+    assert blocked and blocked[0]["method"] == "issue", result["client_defects"]
+    assert any("tests/clients/blocking.py" in frame for frame in blocked[0]["frames"]), blocked
+    contract = [g for g in result["gates"] if g["kind"] == "contract"]
+    assert contract and not contract[0]["passed"], result["gates"]
+    assert result["faults"][0]["reverted_s"] is not None and result["cleanup"]["toxics_left"] == []
+    assert [name for name in toxiproxy.proxies()] == [], "the run left its proxy or lease"
+    assert result["duration_s"] < 45, "the master should stop waiting for workers that are gone"
