@@ -23,7 +23,7 @@ def run_proxies(toxiproxy: ToxiproxyAPI) -> list[str]:
 
 
 def test_reset_leaves_a_live_run_alone_and_the_run_passes(tmp_path: Path, toxiproxy: ToxiproxyAPI) -> None:
-    path = scenario(tmp_path, duration_s=8, drain_s=3, faults=[], gates=[{"type": "integrity"}])
+    path = scenario(tmp_path, duration_s=5, drain_s=2, faults=[], gates=[{"type": "integrity"}])
     reports = tmp_path / "reports"
     proc = taxstorm("run", str(path), "--report-dir", str(reports), "--toxiproxy-url", toxiproxy.base_url)
     try:
