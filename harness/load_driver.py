@@ -256,7 +256,7 @@ class DistributedLoad:
     def blocked_clients(self) -> list[tuple[Defect, float]]:
         """What the watchdogs of abandoned workers wrote (workers sharing this machine's state dir)."""
         found = []
-        for path in sorted(self.state_dir.glob(f"worker-*{BLOCKED_SUFFIX}")):
+        for path in self._blocked_files().values():
             try:
                 row = json.loads(path.read_text(encoding="utf-8"))
                 defect = Defect(row["method"], "blocked", row["type"], row["message"], tuple(row["frames"]))
@@ -265,6 +265,11 @@ class DistributedLoad:
                 continue  # half written as the worker died: its missing reports still show
         return found
 
+    def _blocked_files(self) -> dict[str, Path]:
+        """worker index → the file its watchdog left when it abandoned the worker."""
+        paths = sorted(self.state_dir.glob(f"worker-*{BLOCKED_SUFFIX}"))
+        return {p.name.removeprefix("worker-").removesuffix(BLOCKED_SUFFIX): p for p in paths}
+
     def _all_drained(self, number: int) -> bool:
         statuses, gone = self.collector.status, self._gone()
         finished = (int(s.get("drained", 0)) >= number for worker, s in statuses.items() if worker not in gone)
@@ -272,8 +277,7 @@ class DistributedLoad:
 
     def _gone(self) -> set[str]:
         """Workers their watchdog abandoned (they left a blocked file): no report will ever come from them."""
-        names = (p.name for p in self.state_dir.glob(f"worker-*{BLOCKED_SUFFIX}"))
-        indices = {n.removeprefix("worker-").removesuffix(BLOCKED_SUFFIX) for n in names}
+        indices = self._blocked_files()
         return {worker for worker, index in self.runner.worker_indexes.items() if str(index) in indices}
 
     def _wait_until(

@@ -46,7 +46,7 @@ from harness.scenario import LatencyGateSpec, Scenario, TimeToInvoiceGateSpec, j
 from harness.stack import LocalStack, StackOptions
 from harness.timeseries import per_second, write_series_csv
 from harness.versions import package_versions
-from harness.watchdog import BEAT_S, STUCK_GRACE_S, Watchdog, WatchdogLimits
+from harness.watchdog import STUCK_GRACE_S, Watchdog, WatchdogLimits
 from harness.windows import build_windows, invoice_times, window_stats
 from loadtests.context import LoadContext
 from loadtests.orders import OrderGenerator
@@ -87,6 +87,11 @@ class StopRequest:
     @property
     def forced(self) -> bool:
         return len(self.signals) > 1
+
+    @property
+    def why(self) -> str:
+        """What asked for the stop, each cause once."""
+        return ", ".join(dict.fromkeys(self.signals))
 
 
 @contextmanager
@@ -225,13 +230,7 @@ class Runner:
             abandon_run(self.result, why, thread_id, self.clock(), stack.state_path, project, self._write_reports)
 
         watchdog = self._watchdog = Watchdog(limits, self.deadline, past_deadline, abandon)
-
-        def beat() -> None:
-            while True:
-                watchdog.beat()
-                gevent.sleep(BEAT_S)
-
-        beating = gevent.spawn(beat)
+        beating = watchdog.beat_from_loop()
         watchdog.start()
         try:
             yield
@@ -575,14 +574,12 @@ class Runner:
         if self.result.status == "errored" and self.result.reason:
             return
         if not drained:
-            why = f"stopped by {', '.join(dict.fromkeys(self.stop.signals))}" if self.stop.requested else "stopped"
+            why = f"stopped by {self.stop.why}" if self.stop.requested else "stopped"
             self._finish("interrupted", ExitCode.ENVIRONMENT_ERROR, f"{why} before the drain: not judged")
         elif self.result.reason:
             return  # failed already (a halt condition, or the client before the first fault); gates add detail
         elif self.stop.requested:
-            self._finish(
-                "interrupted", ExitCode.ENVIRONMENT_ERROR, f"stopped by {', '.join(dict.fromkeys(self.stop.signals))}"
-            )
+            self._finish("interrupted", ExitCode.ENVIRONMENT_ERROR, f"stopped by {self.stop.why}")
         elif all(g.passed for g in self.result.gates):
             skipped = sum(1 for g in self.result.gates if not g.judged)
             judged = len(self.result.gates) - skipped

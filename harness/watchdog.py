@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import gevent
 from gevent import monkey
 
 _start_thread = monkey.get_original("_thread", "start_new_thread")
@@ -110,6 +111,16 @@ class Watchdog:
     def beat(self) -> None:
         """The loop turns (called from a greenlet every BEAT_S)."""
         self._last_beat = self._clock()
+
+    def beat_from_loop(self) -> gevent.Greenlet[None]:
+        """A greenlet that beats every BEAT_S for as long as the loop turns (kill it when done)."""
+
+        def beat() -> None:
+            while True:
+                self.beat()
+                gevent.sleep(BEAT_S)
+
+        return gevent.spawn(beat)
 
     @contextlib.contextmanager
     def paused(self) -> Iterator[None]:

@@ -26,7 +26,7 @@ from harness.abandon import blocked
 from harness.load_driver import BLOCKED_SUFFIX, DRAIN_MESSAGE, PLAN_OPTION, STOP_MESSAGE
 from harness.load_plan import user_classes
 from harness.scenario import LoadSpec
-from harness.watchdog import BEAT_S, STUCK_GRACE_S, Watchdog, WatchdogLimits
+from harness.watchdog import STUCK_GRACE_S, Watchdog, WatchdogLimits
 from loadtests.context import LoadContext
 from loadtests.distributed import FLUSH_MESSAGE, WorkerShipper
 from loadtests.drain import drain_clients
@@ -94,13 +94,7 @@ class ScenarioWorker:
                 os._exit(1)
 
         watchdog = Watchdog(WatchdogLimits(answer_budget_s + STUCK_GRACE_S), lambda: math.inf, lambda: None, abandon)
-
-        def beat() -> None:
-            while True:
-                watchdog.beat()
-                gevent.sleep(BEAT_S)
-
-        gevent.spawn(beat)
+        watchdog.beat_from_loop()  # for the worker's life
         watchdog.start()
 
     def on_stop(self, environment: Environment, **_: Any) -> None:
