@@ -24,13 +24,13 @@ sys.path.insert(0, str(REPO))
 
 from chaos.timeline import FaultEvent  # noqa: E402
 from harness.gates import Snapshot, evaluate, recovery_times  # noqa: E402
-from harness.reconcile import reconcile  # noqa: E402
+from harness.reconcile import reconcile_run  # noqa: E402
 from harness.report.html import write_html  # noqa: E402
 from harness.report.junit import write_junit  # noqa: E402
 from harness.result import RunResult  # noqa: E402
 from harness.scenario import Scenario  # noqa: E402
 from harness.timeseries import per_second, write_series_csv  # noqa: E402
-from harness.windows import build_windows, window_stats  # noqa: E402
+from harness.windows import build_windows, judge_windows  # noqa: E402
 from loadtests.records import OperationRecord, Recorder  # noqa: E402
 
 OPERATIONS = 1_000_000
@@ -54,7 +54,7 @@ def generate(recorder: Recorder) -> None:
 
 def ledger_stream(recorder: Recorder) -> Iterator[dict[str, Any]]:
     """The platform's ledger as the admin API streams it (NDJSON rows, one at a time)."""
-    for record in recorder.records:
+    for record in recorder.stream():
         if record.invoice_no is not None:
             totals = {"totalWithTax": "113.00"}
             yield {"orderRef": record.order_ref, "invoiceNo": record.invoice_no, "status": "ISSUED", "totals": totals}
@@ -82,10 +82,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="taxstorm-bench-") as tmp:
         run_dir = Path(tmp)
         started = time.perf_counter()
-        reconciliation = reconcile(recorder.expected_totals, recorder.records, ledger_stream(recorder))
+        reconciliation = reconcile_run(recorder, ledger_stream(recorder))
         reconciled = time.perf_counter() - started
-        windows = [window_stats(w, recorder.records) for w in build_windows(faults, DURATION_S)]
-        series = per_second(recorder.records, DURATION_S, [(float(t), 0) for t in range(0, 3600, 1)])
+        windows = judge_windows(build_windows(faults, DURATION_S), recorder.issues_with_invoice_time())
+        backlog = [(float(t), 0) for t in range(0, 3600, 1)]
+        series = per_second(recorder.stream_by_start("issue"), DURATION_S, backlog)
         snapshot = Snapshot(windows, reconciliation, series, faults)
         result = RunResult("bench", scenario.model_dump(mode="json"), {}, "2026-11-28T00:00:00+00:00")
         result.faults, result.windows, result.series = faults, windows, series

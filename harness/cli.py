@@ -178,7 +178,7 @@ def capacity(
     if result.status in ("errored", "interrupted"):
         console.print(f"[yellow]capacity run {result.status}:[/] {result.reason}")
         sys.exit(result.exit_code)
-    records = Recorder.read_csv(run_dir / "operations.csv")
+    records = list(Recorder.read_csv(run_dir / "operations.csv"))  # a capacity probe is a few minutes long
     results = judge_steps(records, start_per_s, step_per_s, step_s, steps, criteria)
     report = capacity_report(loaded, criteria, results, result.run_id)
     (run_dir / "capacity.json").write_text(json.dumps(report, indent=2), encoding="utf-8")

@@ -5,7 +5,7 @@ Both are pure functions over the records so far; the runner calls them and acts.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,23 +14,16 @@ from harness.timeseries import USER_OPERATION
 from harness.windows import percentile
 from loadtests.records import OperationRecord
 
-_LOOKBACK_S = 120.0  # records finish in end order; anything started in the span has ended within this
 
-
-def _recent(records: Sequence[OperationRecord], since_s: float, now_s: float) -> list[OperationRecord]:
-    recent = []
-    for record in reversed(records):
-        if record.end_s < since_s - _LOOKBACK_S:
-            break
-        if record.operation == USER_OPERATION and since_s <= record.start_s < now_s and record.end_s <= now_s:
-            recent.append(record)
-    return recent
+def _recent(records: Iterable[OperationRecord], since_s: float, now_s: float) -> list[OperationRecord]:
+    return [r for r in records if r.operation == USER_OPERATION and since_s <= r.start_s < now_s and r.end_s <= now_s]
 
 
 def halt_reason(
-    spec: ErrorRateHaltSpec | LatencyHaltSpec, records: Sequence[OperationRecord], now_s: float
+    spec: ErrorRateHaltSpec | LatencyHaltSpec, records: Iterable[OperationRecord], now_s: float
 ) -> str | None:
-    """Why the run must stop now, or None. Looks at operations started in the last ``for_s`` seconds."""
+    """Why the run must stop now, or None. Looks at operations started and finished in the last ``for_s``
+    seconds: ``records`` must hold at least those that ended then (``Recorder.ended_between``)."""
     if now_s < spec.for_s:
         return None
     recent = _recent(records, now_s - spec.for_s, now_s)

@@ -8,13 +8,29 @@ The drain gate and the live status use this count; the client's count is only co
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import sqlite3
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from loadtests.records import CLAIM_OPERATIONS, Recorder
+from loadtests.records import CLAIM_OPERATIONS, Recorder, transaction
 
 Lookup = Callable[[list[str]], set[str]]  # which of these orders have an invoice in the ledger
 UploadsOwed = Callable[[], set[str]]  # the orders (of any run on the ledger) whose upload FAILED, not repeated
+
+
+class _Landed:
+    """Orders seen in the ledger, on disk (SQLite's private temporary database): a long run lands many."""
+
+    def __init__(self) -> None:
+        self._db = sqlite3.connect("", check_same_thread=False, isolation_level=None)
+        self._db.executescript("PRAGMA journal_mode = OFF; CREATE TABLE landed (ref TEXT PRIMARY KEY) WITHOUT ROWID;")
+
+    def update(self, refs: Iterable[str]) -> None:
+        with transaction(self._db):
+            self._db.executemany("INSERT OR IGNORE INTO landed (ref) VALUES (?)", ((ref,) for ref in refs))
+
+    def __contains__(self, ref: object) -> bool:
+        return self._db.execute("SELECT 1 FROM landed WHERE ref = ?", (ref,)).fetchone() is not None
 
 
 class OwedInvoices:
@@ -26,40 +42,39 @@ class OwedInvoices:
         self._lookup = lookup
         self._uploads_owed = uploads_owed
         self._seen = 0  # records read so far (the recorder only appends)
-        self._claimed: set[str] = set()  # every order some user got an answer about
-        self._queued: set[str] = set()  # latest claim "queued"
-        self._landed: set[str] = set()  # seen in the ledger: no longer owed, whatever comes later
+        self._queued: set[str] = set()  # latest claim "queued", not yet seen in the ledger
+        self._landed = _Landed()  # seen in the ledger: no longer owed, whatever comes later
         self._not_uploaded: set[str] = set()  # at the last look, an upload still to repeat
         self.lookup_errors = 0  # look-ups that failed (the platform may be down: the count stays as it was)
 
     def owed(self) -> set[str]:
         """The orders still owed, by what is known now (no look-up)."""
         self._read_claims()
-        return (self._queued - self._landed) | self._not_uploaded
+        return self._queued | self._not_uploaded
 
     def refresh(self) -> int:
         """Read the new claims, ask the ledger about every order still owed, and return how many remain."""
         waiting = self.owed() - self._not_uploaded
         try:
             if waiting:
-                self._landed |= self._lookup(sorted(waiting))
-            self._not_uploaded = self._uploads_owed() & self._claimed
+                landed = self._lookup(sorted(waiting))
+                self._landed.update(landed)
+                self._queued -= landed
+            self._not_uploaded = self._recorder.claimed(self._uploads_owed())
         except Exception:
             self.lookup_errors += 1
         return len(self.owed())
 
     def _read_claims(self) -> None:
-        records = self._recorder.records
-        fresh = records[self._seen :]
+        fresh = self._recorder.since(self._seen)
         self._seen += len(fresh)
         for record in fresh:
             if record.operation not in CLAIM_OPERATIONS:
                 continue
-            self._claimed.add(record.order_ref)
-            if record.outcome == "queued":
-                self._queued.add(record.order_ref)
-            else:
+            if record.outcome != "queued":
                 self._queued.discard(record.order_ref)
+            elif record.order_ref not in self._landed:
+                self._queued.add(record.order_ref)
 
 
 def backlog_check(owed: int, client_says: int, drained: bool, settled: dict[str, Any] | None = None) -> dict[str, Any]:

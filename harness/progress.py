@@ -28,9 +28,9 @@ class Progress:
         """The figures since the previous tick (rates per second) and totals so far; ``backlog`` is the harness's
         count of orders owed, ``client_backlog`` what the clients say."""
         span = max(1e-6, now_s - self._last_s)
-        records = self._recorder.records[self._seen_records :]
+        records = self._recorder.since(self._seen_records)
         arrivals = self._recorder.arrivals - self._seen_arrivals
-        self._last_s, self._seen_records = now_s, len(self._recorder.records)
+        self._last_s, self._seen_records = now_s, self._seen_records + len(records)
         self._seen_arrivals = self._recorder.arrivals
         user = [r for r in records if r.operation == USER_OPERATION]
         self._failed += sum(1 for r in user if r.outcome == "failed")

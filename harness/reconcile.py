@@ -8,13 +8,14 @@ to a user; ``FINDINGS`` is the one list of them, with what each means.
 
 from __future__ import annotations
 
+import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from loadtests.records import CLAIM_OPERATIONS, OperationRecord
+from loadtests.records import CLAIM_OPERATIONS, PAGE, OperationRecord, Recorder, transaction
 
 FINDINGS: dict[str, str] = {
     "lost": "told issued, but the order has no live invoice in the ledger (none at all, or the number the client "
@@ -74,15 +75,6 @@ class Reconciliation:
         return sum(len(items) for items in self.findings().values())
 
 
-def claims_by_order(records: Iterable[OperationRecord]) -> dict[str, list[OperationRecord]]:
-    """Everything each order's user was told, in the order it was told (``issue``/``batch`` answers, then drains)."""
-    claims: dict[str, list[OperationRecord]] = defaultdict(list)
-    for record in sorted(records, key=lambda r: r.end_s):
-        if record.operation in CLAIM_OPERATIONS:  # verifications and returns are not claims about an order
-            claims[record.order_ref].append(record)
-    return claims
-
-
 @dataclass
 class _Blue:
     """A blue invoice of the ledger, as far as reconciliation cares."""
@@ -98,55 +90,109 @@ class _Blue:
         return self.issued and self.total + self.reversed_by > 0
 
 
-@dataclass
+_LEDGER_SCHEMA = """
+PRAGMA journal_mode = OFF;
+PRAGMA synchronous = OFF;
+PRAGMA cache_size = -2048;
+CREATE TABLE blues (id INTEGER PRIMARY KEY, order_ref TEXT NOT NULL, number TEXT, total TEXT, issued INTEGER,
+                    upload_failed INTEGER);
+CREATE TABLE reds (blue_no TEXT NOT NULL, total TEXT NOT NULL);
+"""
+
+
 class _Ledger:
-    """The ledger grouped by order: blue invoices by order ref, and every number's owner."""
+    """The ledger on disk (SQLite's private temporary database): blue invoices by order, red ones by the blue
+    invoice they reverse, every number's owner. Read once from a stream (the admin API's NDJSON export)."""
 
-    blues: dict[str, list[_Blue]] = field(default_factory=lambda: defaultdict(list))
-    owner: dict[str, str] = field(default_factory=dict)  # invoice number -> order ref
-
-    @classmethod
-    def read(cls, rows: Iterable[Mapping[str, Any]]) -> _Ledger:
-        """Keep what judging needs; ``rows`` may be a stream (the admin API's NDJSON export)."""
-        ledger = cls()
-        by_number: dict[str, _Blue] = {}
-        reds: list[tuple[str, Decimal]] = []
+    def __init__(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        self._db = sqlite3.connect("", isolation_level=None)
+        self._db.executescript(_LEDGER_SCHEMA)
+        blues: list[tuple[Any, ...]] = []
+        reds: list[tuple[str, str]] = []
         for row in rows:
             issued = str(row.get("finalStatus", row.get("status"))) == "ISSUED"
             number = row.get("invoiceNo")
-            total = Decimal(str(row["totals"]["totalWithTax"]))
+            total = str(Decimal(str(row["totals"]["totalWithTax"])))
             if row.get("kind", "blue") == "red":
                 if issued and row.get("blueInvoiceNo"):
                     reds.append((str(row["blueInvoiceNo"]), total))
-                continue
-            blue = _Blue(
-                str(number) if number else None, total, issued, upload_failed=row.get("uploadState") == "FAILED"
-            )
-            ledger.blues[str(row["orderRef"])].append(blue)
-            if blue.number:
-                by_number[blue.number] = blue
-                ledger.owner[blue.number] = str(row["orderRef"])
-        for blue_no, total in reds:
-            if blue_no in by_number:
-                by_number[blue_no].reversed_by += total
-        return ledger
+            else:
+                failed = row.get("uploadState") == "FAILED"
+                blues.append((str(row["orderRef"]), str(number) if number else None, total, issued, failed))
+            if len(blues) + len(reds) >= 5_000:
+                self._write(blues, reds)
+        self._write(blues, reds)
+        self._db.execute("CREATE INDEX reds_blue ON reds (blue_no)")
+        self._reds = bool(self._db.execute("SELECT 1 FROM reds LIMIT 1").fetchone())
+        self._numbered = False  # the index by number is built at the first look-up (most runs need none)
 
-    def live(self, order_ref: str) -> list[_Blue]:
-        return [b for b in self.blues.get(order_ref, []) if b.live]
+    def _write(self, blues: list[tuple[Any, ...]], reds: list[tuple[str, str]]) -> None:
+        sql = "INSERT INTO blues (order_ref, number, total, issued, upload_failed) VALUES (?, ?, ?, ?, ?)"
+        with transaction(self._db):
+            self._db.executemany(sql, blues)
+            self._db.executemany("INSERT INTO reds (blue_no, total) VALUES (?, ?)", reds)
+        blues.clear()
+        reds.clear()
 
-    def reversed_numbers(self, order_ref: str) -> set[str]:
-        return {b.number for b in self.blues.get(order_ref, []) if b.issued and not b.live and b.number}
+    def by_order(self) -> Iterator[tuple[str, list[_Blue]]]:
+        """Every order's blue invoices (each with the red invoices against it summed), sorted by order ref."""
+        reds = "(SELECT group_concat(total, ' ') FROM reds WHERE reds.blue_no = blues.number)" if self._reds else "NULL"
+        cursor = self._db.execute(
+            f"SELECT order_ref, number, total, issued, upload_failed, {reds} FROM blues ORDER BY order_ref, id"
+        )
+        current: str | None = None
+        group: list[_Blue] = []
+        while rows := cursor.fetchmany(PAGE):
+            for ref, number, total, issued, failed, reds in rows:
+                if ref != current:
+                    if current is not None:
+                        yield current, group
+                    current, group = ref, []
+                reversed_by = sum((Decimal(t) for t in reds.split()), Decimal(0)) if reds else Decimal(0)
+                group.append(_Blue(number, Decimal(total), bool(issued), reversed_by, bool(failed)))
+        if current is not None:
+            yield current, group
+
+    def owner(self, number: str) -> str | None:
+        """The order an invoice number belongs to (None: not in the ledger)."""
+        if not self._numbered:
+            self._db.execute("CREATE INDEX blues_number ON blues (number)")
+            self._numbered = True
+        row = self._db.execute("SELECT order_ref FROM blues WHERE number = ? LIMIT 1", (number,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def close(self) -> None:
+        self._db.close()
+
+
+_V = TypeVar("_V")
+Owner = Callable[[str], str | None]  # the order an invoice number belongs to (None: not in the ledger)
+
+
+class _Aligned(Generic[_V]):
+    """Look-ups by ascending key into a stream sorted by key: each key is read once, skipped ones dropped."""
+
+    def __init__(self, stream: Iterator[tuple[str, _V]]) -> None:
+        self._stream = stream
+        self._head: tuple[str, _V] | None = next(stream, None)
+
+    def take(self, key: str, default: _V) -> _V:
+        while self._head is not None and self._head[0] < key:
+            self._head = next(self._stream, None)
+        if self._head is not None and self._head[0] == key:
+            return self._head[1]
+        return default
 
 
 def _judge_order(
-    told: Sequence[OperationRecord], order_ref: str, ledger: _Ledger, expected: Decimal, returned: bool
+    told: Sequence[OperationRecord], blues: Sequence[_Blue], owner: Owner, expected: Decimal, returned: bool
 ) -> Iterator[tuple[str, str]]:
-    """(finding kind, detail) for one order, each kind at most once.
+    """(finding kind, detail) for one order (``blues``: its blue invoices in the ledger), each kind at most once.
 
     Every ``issued`` answer is final for the user who got it (a number handed to a buyer), so each one is
     checked, even one a later drain superseded; the last answer decides what a ``queued``, ``failed`` or
     ``rejected`` user was promised."""
-    live = ledger.live(order_ref)
+    live = [b for b in blues if b.live]
     numbers = [b.number or "?" for b in live]
     found: dict[str, str] = {}
     if len(live) > 1:
@@ -158,9 +204,10 @@ def _judge_order(
             found.setdefault(
                 "mismatched", f"invoice {blue.number}: ledger total {blue.total} != order total {expected}"
             )
+    reversed_numbers = {b.number for b in blues if b.issued and not b.live and b.number}
     for claim in told:
         if claim.outcome == "issued":
-            for kind, detail in _judge_issued(claim.invoice_no, order_ref, ledger, live, returned):
+            for kind, detail in _judge_issued(claim.invoice_no, owner, live, reversed_numbers, returned):
                 found.setdefault(kind, detail)
     last = told[-1].outcome if told else None
     if last is None:
@@ -175,7 +222,7 @@ def _judge_order(
 
 
 def _judge_issued(
-    claimed: str | None, order_ref: str, ledger: _Ledger, live: Sequence[_Blue], returned: bool
+    claimed: str | None, owner: Owner, live: Sequence[_Blue], reversed_numbers: set[str], returned: bool
 ) -> Iterator[tuple[str, str]]:
     """What is wrong with one ``issued`` answer (nothing, when its number is the order's live invoice)."""
     numbers = [b.number for b in live]
@@ -187,12 +234,12 @@ def _judge_issued(
         return
     if claimed in numbers:
         return
-    if claimed in ledger.reversed_numbers(order_ref):
+    if claimed in reversed_numbers:
         if not returned:
             yield "lost", f"the client's invoice {claimed} was reversed by a red invoice nobody in the run asked for"
         return
-    owner = ledger.owner.get(claimed)
-    where = "is not in the ledger" if owner is None else f"belongs to order {owner}"
+    belongs_to = owner(claimed)
+    where = "is not in the ledger" if belongs_to is None else f"belongs to order {belongs_to}"
     if live:
         shown = ", ".join(map(str, numbers))
         yield "mismatched", f"told issued {claimed}, which {where}; the order's invoice is {shown}"
@@ -209,50 +256,59 @@ def _evidence(told: Sequence[OperationRecord], kind: str, live: Sequence[str]) -
     return told[-1] if told else None
 
 
-def reconcile(
-    expected_totals: Mapping[str, Decimal],
-    records: Sequence[OperationRecord],
-    ledger_rows: Iterable[Mapping[str, Any]],
-) -> Reconciliation:
-    """Judge every order the load handed to a client against the ledger (blue and red rows, any status)."""
-    ledger = _Ledger.read(ledger_rows)
-    claims = claims_by_order(records)
-    returned = {r.order_ref.removesuffix("-R") for r in records if r.operation == "red"}
-    contradictions: dict[str, OperationRecord] = {}
-    for record in records:
-        if record.operation == "verify" and record.outcome in CONTRADICTING:
-            contradictions.setdefault(record.order_ref, record)
-    counts: dict[str, int] = defaultdict(int)
-    found: dict[str, list[OrderFinding]] = defaultdict(list)
-    live_invoices = 0
-    for order_ref, expected in expected_totals.items():
-        told = claims.get(order_ref, [])
-        claim = told[-1] if told else None
-        counts[claim.outcome if claim else "no-answer"] += 1
-        live = tuple(b.number or "?" for b in ledger.live(order_ref))
-        live_invoices += len(live)
-        judged = list(_judge_order(told, order_ref, ledger, expected, order_ref in returned))
-        check = contradictions.get(order_ref)
-        if check is not None:
-            judged.append(
-                ("contradicted", f"verification of {check.invoice_no}: {check.outcome} ({check.error or ''})")
-            )
-        for kind, detail in judged:
-            evidence = _evidence(told, kind, live)
-            status = evidence.outcome if evidence else "no-answer"
-            found[kind].append(OrderFinding(order_ref, status, evidence.invoice_no if evidence else None, live, detail))
+def reconcile_run(recorder: Recorder, ledger_rows: Iterable[Mapping[str, Any]]) -> Reconciliation:
+    """Judge every order the load handed to a client against the ledger (blue and red rows, any status).
+
+    Three streams sorted by order ref are walked side by side (the orders, every record about them, the ledger's
+    blue invoices), so judging keeps one order in memory at a time, whatever the length of the run."""
+    ledger = _Ledger(ledger_rows)
+    try:
+        about = _Aligned(recorder.about_orders())
+        invoices = _Aligned(ledger.by_order())
+        counts: dict[str, int] = defaultdict(int)
+        found: dict[str, list[OrderFinding]] = defaultdict(list)
+        orders = live_invoices = returned = 0
+        for order_ref, expected in recorder.orders_by_ref():
+            orders += 1
+            records = about.take(order_ref, [])
+            told = [r for r in records if r.operation in CLAIM_OPERATIONS]
+            was_returned = any(r.operation == "red" for r in records)
+            returned += was_returned
+            claim = told[-1] if told else None
+            counts[claim.outcome if claim else "no-answer"] += 1
+            blues = invoices.take(order_ref, [])
+            live = tuple(b.number or "?" for b in blues if b.live)
+            live_invoices += len(live)
+            judged = list(_judge_order(told, blues, ledger.owner, expected, was_returned))
+            check = next((r for r in records if r.operation == "verify" and r.outcome in CONTRADICTING), None)
+            if check is not None:
+                judged.append(
+                    ("contradicted", f"verification of {check.invoice_no}: {check.outcome} ({check.error or ''})")
+                )
+            for kind, detail in judged:
+                evidence = _evidence(told, kind, live)
+                status = evidence.outcome if evidence else "no-answer"
+                number = evidence.invoice_no if evidence else None
+                found[kind].append(OrderFinding(order_ref, status, number, live, detail))
+    finally:
+        ledger.close()
     return Reconciliation(
-        orders=len(expected_totals),
+        orders=orders,
         claims=dict(counts),
         ledger_invoices=live_invoices,
-        returned=len(returned & set(expected_totals)),
-        lost=found["lost"],
-        never_issued=found["never_issued"],
-        duplicates=found["duplicates"],
-        mismatched=found["mismatched"],
-        unknown=found["unknown"],
-        no_number=found["no_number"],
-        no_answer=found["no_answer"],
-        not_uploaded=found["not_uploaded"],
-        contradicted=found["contradicted"],
+        returned=returned,
+        **{kind: found[kind] for kind in FINDINGS},
     )
+
+
+def reconcile(
+    expected_totals: Mapping[str, Decimal],
+    records: Iterable[OperationRecord],
+    ledger_rows: Iterable[Mapping[str, Any]],
+) -> Reconciliation:
+    """:func:`reconcile_run` on records and orders at hand (records read back, a test's story)."""
+    recorder = Recorder.from_records(records, expected_totals.items())
+    try:
+        return reconcile_run(recorder, ledger_rows)
+    finally:
+        recorder.close()

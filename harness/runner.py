@@ -37,17 +37,17 @@ from harness.load_driver import DistributedLoad, LoadDriver, LocalLoad, WorkerOp
 from harness.load_plan import user_classes
 from harness.owed import OwedInvoices, backlog_check
 from harness.progress import Progress
-from harness.reconcile import reconcile
+from harness.reconcile import reconcile_run
 from harness.report.html import write_html
 from harness.report.junit import write_junit
 from harness.result import RunResult
 from harness.sampler import Sampler, issue_traffic
 from harness.scenario import LatencyGateSpec, Scenario, TimeToInvoiceGateSpec, judged_gates
 from harness.stack import LocalStack, StackOptions
-from harness.timeseries import per_second, write_series_csv
+from harness.timeseries import USER_OPERATION, per_second, write_series_csv
 from harness.versions import package_versions
 from harness.watchdog import STUCK_GRACE_S, Watchdog, WatchdogLimits
-from harness.windows import build_windows, invoice_times, window_stats
+from harness.windows import build_windows, judge_windows
 from loadtests.context import LoadContext
 from loadtests.orders import OrderGenerator
 from loadtests.records import Recorder
@@ -456,7 +456,7 @@ class Runner:
         now = self.clock()
         driver.collect()  # a distributed run's workers ship their records first
         for spec in self.scenario.halt:
-            reason = halt_reason(spec, driver.recorder.records, now)
+            reason = halt_reason(spec, driver.recorder.ended_between(now - spec.for_s, now), now)
             if reason is not None:
                 return f"halted at {now:.0f} s: {reason}"
         return None
@@ -487,7 +487,8 @@ class Runner:
                 if not should_stop():
                     before_s = self.clock()
                     driver.collect()  # everything finished before_s is in now
-                    check = check_steady_state(scenario.steady_state, recorder.records, before_s)
+                    baseline = recorder.ended_before(before_s, USER_OPERATION)
+                    check = check_steady_state(scenario.steady_state, baseline, before_s)
                     self.result.steady_state = dataclasses.asdict(check)
                     if check.problem is not None:
                         self._unhealthy_baseline(check.problem, recorder, before_s)
@@ -509,7 +510,8 @@ class Runner:
         except Exception:
             stats = None
         limit = self.scenario.steady_state.max_p95_ms
-        blame = blame_baseline(recorder.records, before_s, stats, proxy_round_trip_ms(stack.client_url), limit)
+        baseline = recorder.ended_before(before_s, USER_OPERATION)
+        blame = blame_baseline(baseline, before_s, stats, proxy_round_trip_ms(stack.client_url), limit)
         assert self.result.steady_state is not None
         self.result.steady_state["blame"] = "client" if blame.client else "environment"
         if blame.client:
@@ -548,13 +550,13 @@ class Runner:
             "dropped": recorder.dropped,
             "operations": recorder.outcome_counts(),
         }
-        reconciliation = reconcile(recorder.expected_totals, recorder.records, stack.admin.ledger())
+        reconciliation = reconcile_run(recorder, stack.admin.ledger())
         self.result.reconciliation = reconciliation
         wanted = [g.percentile for g in self.scenario.gates if isinstance(g, LatencyGateSpec | TimeToInvoiceGateSpec)]
         windows = build_windows(self.result.faults, load_end_s)
-        invoiced = invoice_times(recorder.records)
-        self.result.windows = [window_stats(w, recorder.records, wanted, invoiced) for w in windows]
-        self.result.series = per_second(recorder.records, self.clock(), self.sampler.backlog)
+        self.result.windows = judge_windows(windows, recorder.issues_with_invoice_time(), wanted)
+        issues = recorder.stream_by_start(USER_OPERATION)
+        self.result.series = per_second(issues, self.clock(), self.sampler.backlog)
         snapshot = Snapshot(
             self.result.windows,
             reconciliation,

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.windows import percentile
-from loadtests.records import OperationRecord
+from loadtests.records import Operation, OperationRecord
 
-USER_OPERATION = "issue"  # the operation a user waits on: what latency, error-rate and TTR look at
+USER_OPERATION: Operation = "issue"  # the operation a user waits on: what latency, error-rate and TTR look at
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,38 +44,50 @@ class Second:
 def per_second(
     records: Iterable[OperationRecord], end_s: float, backlog: Sequence[tuple[float, int]] = ()
 ) -> list[Second]:
-    """The series from second 0 to ``end_s``; ``backlog`` samples are (time, backlog) pairs, last one wins."""
+    """The series from second 0 to ``end_s``; ``backlog`` samples are (time, backlog) pairs, last one wins.
+
+    ``records`` come in the order they started (``Recorder.stream_by_start``): each second is summed up as
+    soon as the next one begins, so only one second's operations are held at a time."""
     length = max(1, math.ceil(end_s))
-    latencies: list[list[float]] = [[] for _ in range(length)]
-    outcomes: list[dict[str, int]] = [{} for _ in range(length)]
-    for record in records:
-        if record.operation != USER_OPERATION:
-            continue
-        index = min(length - 1, max(0, int(record.start_s)))
-        latencies[index].append(record.latency_ms)
-        outcomes[index][record.outcome] = outcomes[index].get(record.outcome, 0) + 1
     backlog_at: dict[int, int] = {}
     for t, value in backlog:
         backlog_at[min(length - 1, max(0, int(t)))] = value
-    series = []
-    for t in range(length):
-        values = sorted(latencies[t])
-        counts = outcomes[t]
-        series.append(
-            Second(
-                t=t,
-                operations=len(values),
-                issued=counts.get("issued", 0),
-                queued=counts.get("queued", 0),
-                rejected=counts.get("rejected", 0),
-                failed=counts.get("failed", 0),
-                p50_ms=round(percentile(values, 50), 3),
-                p95_ms=round(percentile(values, 95), 3),
-                p99_ms=round(percentile(values, 99), 3),
-                backlog=backlog_at.get(t),
-            )
-        )
+    series: list[Second] = []
+    latencies: list[float] = []
+    outcomes: dict[str, int] = {}
+    last_start = -math.inf
+    for record in records:
+        if record.operation != USER_OPERATION:
+            continue
+        if record.start_s < last_start:
+            raise ValueError(f"per_second needs records in start order: {record.start_s} came after {last_start}")
+        last_start = record.start_s
+        index = min(length - 1, max(0, int(record.start_s)))
+        while len(series) < index:
+            series.append(_second(len(series), latencies, outcomes, backlog_at))
+            latencies, outcomes = [], {}
+        latencies.append(record.latency_ms)
+        outcomes[record.outcome] = outcomes.get(record.outcome, 0) + 1
+    while len(series) < length:
+        series.append(_second(len(series), latencies, outcomes, backlog_at))
+        latencies, outcomes = [], {}
     return series
+
+
+def _second(t: int, latencies: list[float], counts: dict[str, int], backlog_at: dict[int, int]) -> Second:
+    values = sorted(latencies)
+    return Second(
+        t=t,
+        operations=len(values),
+        issued=counts.get("issued", 0),
+        queued=counts.get("queued", 0),
+        rejected=counts.get("rejected", 0),
+        failed=counts.get("failed", 0),
+        p50_ms=round(percentile(values, 50), 3),
+        p95_ms=round(percentile(values, 95), 3),
+        p99_ms=round(percentile(values, 99), 3),
+        backlog=backlog_at.get(t),
+    )
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 from chaos.timeline import FaultEvent
+from harness.digest import Digest
 from loadtests.records import CLAIM_OPERATIONS, OperationRecord
 
 WindowKind = Literal["all", "baseline", "fault", "recovery"]
@@ -94,9 +95,10 @@ def build_windows(events: Sequence[FaultEvent], end_s: float) -> list[Window]:
 DEFAULT_PERCENTILES = (50.0, 90.0, 95.0, 99.0)
 
 
-def invoice_times(records: Sequence[OperationRecord]) -> dict[str, float]:
+def invoice_times(records: Iterable[OperationRecord]) -> dict[str, float]:
     """When each order's user first held an invoice number: the end of its first ``issued`` claim (an ``issue``
-    answer, or a drain after a ``queued`` one)."""
+    answer, or a drain after a ``queued`` one). In memory: for records at hand (a run streams them instead:
+    ``Recorder.issues_with_invoice_time``)."""
     first: dict[str, float] = {}
     for record in records:
         if record.operation in CLAIM_OPERATIONS and record.outcome == "issued" and record.invoice_no:
@@ -105,35 +107,80 @@ def invoice_times(records: Sequence[OperationRecord]) -> dict[str, float]:
     return first
 
 
+class _Tally:
+    """What one window has seen of the ``issue`` stream so far."""
+
+    def __init__(self, window: Window) -> None:
+        self.window = window
+        self.latency = Digest()
+        self.waits = Digest()
+        self.outcomes: Counter[str] = Counter()
+        self.undefined = self.defects = self.abandoned = 0
+
+    def add(self, record: OperationRecord, invoiced_at: float | None) -> None:
+        self.latency.add(record.latency_ms)
+        self.outcomes[record.outcome] += 1
+        if record.outcome not in DEFINED_OUTCOMES or (record.outcome == "issued" and not record.invoice_no):
+            self.undefined += 1
+        if record.defect:
+            self.defects += 1
+            self.abandoned += record.defect.endswith(":no_answer")
+        if invoiced_at is not None:
+            self.waits.add((invoiced_at - record.start_s) * 1000.0)
+
+    def stats(self, percentiles: Sequence[float]) -> WindowStats:
+        wanted = sorted({*DEFAULT_PERCENTILES, *percentiles})
+        latency = {f"p{p:g}": round(v, 3) for p, v in self.latency.percentiles(wanted).items()}
+        if self.latency.count:
+            latency["max"] = round(self.latency.max, 3)
+            latency["mean"] = round(self.latency.mean, 3)
+        invoice = {f"p{p:g}": round(v, 3) for p, v in self.waits.percentiles(wanted).items()}
+        if self.waits.count:
+            invoice["max"] = round(self.waits.max, 3)
+        return WindowStats(
+            self.window,
+            self.latency.count,
+            dict(self.outcomes),
+            latency,
+            self.undefined,
+            self.defects,
+            self.abandoned,
+            invoice,
+            self.waits.count,
+        )
+
+
+def judge_windows(
+    windows: Sequence[Window],
+    issues: Iterable[tuple[OperationRecord, float | None]],
+    percentiles: Sequence[float] = DEFAULT_PERCENTILES,
+) -> list[WindowStats]:
+    """Outcome counts and latency percentiles of the ``issue`` operations that belong to each window, and the
+    time to invoice of their orders, in one pass over ``issues``: (record, when its order's user first held an
+    invoice number or None). Memory is bounded: see :class:`harness.digest.Digest`.
+
+    Latency is the time to the user's *answer* (``queued`` answers quickly on an async platform); time to
+    invoice is how long until the user held the invoice number, however many answers that took."""
+    tallies = [_Tally(window) for window in windows]
+    for record, invoiced_at in issues:
+        if record.operation != "issue":
+            continue
+        for tally in tallies:
+            if tally.window.includes(record.start_s, record.end_s):
+                tally.add(record, invoiced_at)
+    return [tally.stats(percentiles) for tally in tallies]
+
+
 def window_stats(
     window: Window,
     records: Sequence[OperationRecord],
     percentiles: Sequence[float] = DEFAULT_PERCENTILES,
     invoiced_at: Mapping[str, float] | None = None,
 ) -> WindowStats:
-    """Outcome counts and latency percentiles of the ``issue`` operations that belong to ``window``, and the time
-    to invoice (``invoiced_at``: see :func:`invoice_times`) of their orders.
-
-    Latency is the time to the user's *answer* (``queued`` answers quickly on an async platform); time to
-    invoice is how long until the user held the invoice number, however many answers that took."""
-    inside = [r for r in records if r.operation == "issue" and window.includes(r.start_s, r.end_s)]
-    latencies = sorted(r.latency_ms for r in inside)
-    stats = {f"p{p:g}": round(percentile(latencies, p), 3) for p in sorted({*DEFAULT_PERCENTILES, *percentiles})}
-    if latencies:
-        stats["max"] = round(latencies[-1], 3)
-        stats["mean"] = round(sum(latencies) / len(latencies), 3)
-    undefined = sum(
-        1 for r in inside if r.outcome not in DEFINED_OUTCOMES or (r.outcome == "issued" and not r.invoice_no)
-    )
-    defects = [r.defect for r in inside if r.defect]
-    abandoned = sum(1 for d in defects if d.endswith(":no_answer"))
-    outcomes = dict(Counter(r.outcome for r in inside))
+    """:func:`judge_windows` of one window over records at hand (``invoiced_at``: see :func:`invoice_times`)."""
     invoiced_at = invoice_times(records) if invoiced_at is None else invoiced_at
-    waits = sorted((invoiced_at[r.order_ref] - r.start_s) * 1000.0 for r in inside if r.order_ref in invoiced_at)
-    invoice = {f"p{p:g}": round(percentile(waits, p), 3) for p in sorted({*DEFAULT_PERCENTILES, *percentiles})}
-    if waits:
-        invoice["max"] = round(waits[-1], 3)
-    return WindowStats(window, len(inside), outcomes, stats, undefined, len(defects), abandoned, invoice, len(waits))
+    issues = ((r, invoiced_at.get(r.order_ref)) for r in records if r.operation == "issue")
+    return judge_windows([window], issues, percentiles)[0]
 
 
 def select(stats: Sequence[WindowStats], selector: str) -> list[WindowStats]:

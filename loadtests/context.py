@@ -7,6 +7,7 @@ no user reads module globals.
 from __future__ import annotations
 
 import itertools
+import re
 import threading
 import time
 from collections import deque
@@ -27,6 +28,8 @@ from mock_platform.credentials import DEV_CREDENTIAL_KEY, credentials_for
 DEFAULT_ANSWER_BUDGET_S = 30.0
 STOP_MARGIN_S = 5.0
 FAILED_OUTCOMES = frozenset({"failed", "error", "mismatch", "not_found"})
+DIGITS = re.compile(r"\d+")
+ISSUED_KEPT = 5_000  # the most recent invoices receivers and returns pick from (a long run keeps no more)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +59,7 @@ class LoadContext:
     drain_every_s: float = 2.0
     first_seller: int = 0  # sellers are numbered from here (distributed workers take disjoint ranges)
     stop_timeout_s: float = 30.0
-    issued: deque[IssuedInvoice] = field(default_factory=lambda: deque(maxlen=20_000))
+    issued: deque[IssuedInvoice] = field(default_factory=lambda: deque(maxlen=ISSUED_KEPT))
     period_open: threading.Event = field(default_factory=threading.Event)  # set once housekeeping has run
     _seller_index: itertools.count[int] = field(default_factory=itertools.count)
     _session: PlatformSession | None = None
@@ -194,6 +197,13 @@ class SellerSeat:
             self._drainer.kill(block=False)
 
 
+def failure_key(error: str) -> str:
+    """What Locust's failure table groups by: the message with its numbers blanked (a port, a serial, a count)
+    and cut short. Locust keeps one entry per distinct message for the whole run: messages naming an order
+    each would grow it with every failure."""
+    return DIGITS.sub("#", error)[:160]
+
+
 def fire(environment: Any, operation: str, outcome: str, started: float, error: str | None, ref: str) -> None:
     """Report one operation to Locust's statistics (type = operation, name = outcome)."""
     environment.events.request.fire(
@@ -201,6 +211,6 @@ def fire(environment: Any, operation: str, outcome: str, started: float, error: 
         name=outcome,
         response_time=(time.perf_counter() - started) * 1000.0,
         response_length=0,
-        exception=RuntimeError(error or outcome) if outcome in FAILED_OUTCOMES else None,
+        exception=RuntimeError(failure_key(error or outcome)) if outcome in FAILED_OUTCOMES else None,
         context={"ref": ref},
     )

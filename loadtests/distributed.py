@@ -36,7 +36,7 @@ class WorkerShipper:
         self.recorder = recorder
         self.status = status or dict  # what else the master should know (a harness worker: backlog, drained)
         self._sent_records = 0
-        self._sent_orders: set[str] = set()
+        self._sent_orders = 0  # orders shipped so far (the recorder numbers them in the order they came)
         self._sent_arrivals = 0
         self._sent_dropped = 0
         environment.events.report_to_master.add_listener(self.on_report)  # type: ignore[no-untyped-call]
@@ -54,10 +54,11 @@ class WorkerShipper:
         """Everything gathered since the last shipment; each record leaves once."""
         recorder = self.recorder
         status = self.status()  # before the records: a status saying "drained" ships with the last drained record
-        records = recorder.records[self._sent_records :]
+        records = recorder.since(self._sent_records)
         self._sent_records += len(records)
-        expected = {ref: str(total) for ref, total in recorder.expected_totals.items() if ref not in self._sent_orders}
-        self._sent_orders.update(expected)
+        orders = recorder.orders_since(self._sent_orders)
+        self._sent_orders += len(orders)
+        expected = {ref: str(total) for ref, total in orders}
         arrivals, dropped = recorder.arrivals - self._sent_arrivals, recorder.dropped - self._sent_dropped
         self._sent_arrivals, self._sent_dropped = recorder.arrivals, recorder.dropped
         runner = self.environment.runner
