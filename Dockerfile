@@ -17,18 +17,18 @@ RUN set -eu; \
       printf '[global]\nno-index = true\nfind-links = /tmp/wheelhouse\n' > /etc/pip.conf; \
       echo "installing offline from the wheelhouse"; \
     fi; \
-    python3 -c 'import sys, tomllib; print("\n".join(tomllib.load(open(sys.argv[1], "rb"))["project"]["dependencies"]))' \
+    python3 -c 'import sys, tomllib; p = tomllib.load(open(sys.argv[1], "rb"))["project"]; x = p["optional-dependencies"]; print("\n".join(p["dependencies"] + x["postgres"] + x["docker"]))' \
       /tmp/wheelhouse/pyproject.toml > /tmp/requirements.txt; \
     /opt/taxstorm/bin/pip install --quiet -r /tmp/requirements.txt
 
 # The project as a wheel, built from source (offline, the wheelhouse holds its build backend).
 FROM deps AS build
 COPY pyproject.toml README.md /src/
+COPY taxstorm /src/taxstorm
 COPY mock_platform /src/mock_platform
 COPY chaos /src/chaos
-COPY clients /src/clients
 COPY loadtests /src/loadtests
-COPY harness /src/harness
+COPY scenarios /src/scenarios
 RUN /opt/taxstorm/bin/pip wheel --quiet --no-deps --wheel-dir /dist /src
 
 # The image: the base, the dependency venv (a layer shared by every build) and the project (a small layer).
@@ -46,7 +46,7 @@ COPY --from=build /dist /tmp/dist
 RUN /opt/taxstorm/bin/pip install --quiet --no-cache-dir --disable-pip-version-check --root-user-action=ignore \
       --no-index --no-deps /tmp/dist/*.whl \
     && rm -rf /tmp/dist \
-    && /opt/taxstorm/bin/python -c 'import harness.cli, mock_platform.app, loadtests, clients, chaos'
+    && /opt/taxstorm/bin/python -c 'import taxstorm.cli, taxstorm.mock_platform.app, taxstorm.loadtests, taxstorm.clients, taxstorm.chaos'
 COPY scenarios /opt/taxstorm/scenarios
 ENV PATH=/opt/taxstorm/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     PYTHONUNBUFFERED=1 \
@@ -58,4 +58,4 @@ EXPOSE 8080 8089 5557
 # Meaningful for the platform role; compose disables or replaces it for the harness and Locust roles.
 HEALTHCHECK --interval=5s --timeout=3s --start-period=20s --retries=3 \
     CMD ["/opt/taxstorm/bin/python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/health', timeout=2)"]
-CMD ["python", "-m", "mock_platform", "--host", "0.0.0.0", "--port", "8080"]
+CMD ["python", "-m", "taxstorm.mock_platform", "--host", "0.0.0.0", "--port", "8080"]

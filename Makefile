@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 toxiproxy: $(VENV)/.installed
-	$(PY) -m chaos.toxiproxy.install --bin-dir $(BIN)
+	$(PY) -m taxstorm.chaos.toxiproxy.install --bin-dir $(BIN)
 
 setup: $(VENV)/.installed toxiproxy
 

@@ -10,7 +10,7 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
-from mock_platform.models import IssueInvoiceRequest
+from taxstorm.mock_platform.models import IssueInvoiceRequest
 
 
 def create_bare_app() -> FastAPI:

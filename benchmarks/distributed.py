@@ -36,7 +36,7 @@ def scenario(directory: Path) -> Path:
 
 
 def measure(path: Path, report_dir: Path, workers: int | None) -> dict[str, float]:
-    args = [sys.executable, "-m", "harness", "run", str(path), "--report-dir", str(report_dir)]
+    args = [sys.executable, "-m", "taxstorm", "run", str(path), "--report-dir", str(report_dir)]
     if workers is not None:
         args += ["--workers", str(workers)]
     env = {**os.environ, "PATH": f"{REPO / '.bin'}:{os.environ['PATH']}"}

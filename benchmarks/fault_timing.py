@@ -22,12 +22,12 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from chaos.network import LatencyFault, LatencySpec  # noqa: E402
-from chaos.platform_process import PlatformProcess  # noqa: E402
-from chaos.registry import FaultContext  # noqa: E402
-from chaos.timeline import FaultScheduler  # noqa: E402
-from chaos.toxiproxy import install  # noqa: E402
-from chaos.toxiproxy.server import LocalToxiproxy  # noqa: E402
+from taxstorm.chaos.network import LatencyFault, LatencySpec  # noqa: E402
+from taxstorm.chaos.platform_process import PlatformProcess  # noqa: E402
+from taxstorm.chaos.registry import FaultContext  # noqa: E402
+from taxstorm.chaos.timeline import FaultScheduler  # noqa: E402
+from taxstorm.chaos.toxiproxy import install  # noqa: E402
+from taxstorm.chaos.toxiproxy.server import LocalToxiproxy  # noqa: E402
 
 FAULTS = 60
 SPACING_S = 0.1

@@ -20,7 +20,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from chaos.platform_process import PlatformProcess  # noqa: E402
+from taxstorm.chaos.platform_process import PlatformProcess  # noqa: E402
 
 SECONDS = 10.0
 

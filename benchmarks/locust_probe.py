@@ -14,7 +14,7 @@ import time
 import uuid
 from pathlib import Path
 
-from mock_platform.credentials import DEV_CREDENTIAL_KEY, credentials_for
+from taxstorm.mock_platform.credentials import DEV_CREDENTIAL_KEY, credentials_for
 
 
 def token_request(taxpayer: str) -> dict[str, str]:
@@ -38,12 +38,12 @@ def main() -> int:
     from locust import FastHttpUser, constant, constant_throughput, task
     from locust.env import Environment
 
-    from clients.protocol import load_factory
-    from loadtests.context import LoadContext
-    from loadtests.orders import OrderGenerator
-    from loadtests.records import Recorder
-    from loadtests.shapes import Steady
-    from loadtests.users import make_issuing_user
+    from taxstorm.clients.protocol import load_factory
+    from taxstorm.loadtests.context import LoadContext
+    from taxstorm.loadtests.orders import OrderGenerator
+    from taxstorm.loadtests.records import Recorder
+    from taxstorm.loadtests.shapes import Steady
+    from taxstorm.loadtests.users import make_issuing_user
 
     mode, url, users, rate, seconds = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
     generator = OrderGenerator(7, f"{mode}{uuid.uuid4().hex[:6]}")

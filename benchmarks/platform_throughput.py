@@ -30,15 +30,15 @@ from pathlib import Path
 
 import httpx
 
-from mock_platform.credentials import DEV_CREDENTIAL_KEY, credentials_for
+from taxstorm.mock_platform.credentials import DEV_CREDENTIAL_KEY, credentials_for
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from chaos.processes import ManagedProcess  # noqa: E402
-from chaos.toxiproxy.server import free_port  # noqa: E402
-from chaos.waiting import wait_until  # noqa: E402
-from loadtests.orders import OrderGenerator  # noqa: E402
+from taxstorm.chaos.processes import ManagedProcess  # noqa: E402
+from taxstorm.chaos.toxiproxy.server import free_port  # noqa: E402
+from taxstorm.chaos.waiting import wait_until  # noqa: E402
+from taxstorm.loadtests.orders import OrderGenerator  # noqa: E402
 
 DURATION_S = int(os.environ.get("BENCH_DURATION_S", "5"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
@@ -169,7 +169,7 @@ def main() -> int:
         processes = [
             start(
                 "platform",
-                [sys.executable, "-m", "mock_platform", "--port", str(platform_port)],
+                [sys.executable, "-m", "taxstorm.mock_platform", "--port", str(platform_port)],
                 workdir,
                 env,
                 platform_url,

@@ -23,16 +23,16 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from chaos.timeline import FaultEvent  # noqa: E402
-from harness.gates import Snapshot, evaluate, recovery_times  # noqa: E402
-from harness.reconcile import reconcile_run  # noqa: E402
-from harness.report.html import write_html  # noqa: E402
-from harness.report.junit import write_junit  # noqa: E402
-from harness.result import RunResult  # noqa: E402
-from harness.scenario import Scenario  # noqa: E402
-from harness.timeseries import per_second, write_series_csv  # noqa: E402
-from harness.windows import build_windows, judge_windows  # noqa: E402
-from loadtests.records import OperationRecord, Recorder  # noqa: E402
+from taxstorm.chaos.timeline import FaultEvent  # noqa: E402
+from taxstorm.gates import Snapshot, evaluate, recovery_times  # noqa: E402
+from taxstorm.loadtests.records import OperationRecord, Recorder  # noqa: E402
+from taxstorm.reconcile import reconcile_run  # noqa: E402
+from taxstorm.report.html import write_html  # noqa: E402
+from taxstorm.report.junit import write_junit  # noqa: E402
+from taxstorm.result import RunResult  # noqa: E402
+from taxstorm.scenario import Scenario  # noqa: E402
+from taxstorm.timeseries import per_second, write_series_csv  # noqa: E402
+from taxstorm.windows import build_windows, judge_windows  # noqa: E402
 
 OPERATIONS = 1_000_000
 DURATION_S = 3600.0

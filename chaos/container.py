@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from chaos.registry import Fault
-from chaos.spec import FaultSpec
+from taxstorm.chaos.registry import Fault
+from taxstorm.chaos.spec import FaultSpec
 
 SERVICE_LABEL = "com.docker.compose.service"
 PROJECT_LABEL = "com.docker.compose.project"

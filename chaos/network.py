@@ -12,9 +12,9 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from chaos.registry import Fault
-from chaos.spec import FaultSpec
-from chaos.toxiproxy.api import NotFound
+from taxstorm.chaos.registry import Fault
+from taxstorm.chaos.spec import FaultSpec
+from taxstorm.chaos.toxiproxy.api import NotFound
 
 Stream = Literal["upstream", "downstream"]
 

@@ -10,8 +10,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from chaos.registry import Fault
-from chaos.spec import FaultSpec
+from taxstorm.chaos.registry import Fault
+from taxstorm.chaos.spec import FaultSpec
 
 Family = Literal["auth", "issue", "query", "red", "verify", "quota"]
 Feature = Literal["issue", "red", "verify", "quota", "delivery", "auth"]

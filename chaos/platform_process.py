@@ -12,13 +12,13 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from chaos.platform_admin import PlatformAdmin
-from chaos.processes import ManagedProcess
-from chaos.waiting import NotReadyError, wait_until
+from taxstorm.chaos.platform_admin import PlatformAdmin
+from taxstorm.chaos.processes import ManagedProcess
+from taxstorm.chaos.waiting import NotReadyError, wait_until
 
 
 class PlatformProcess:
-    """``python -m mock_platform`` with settings as ``TAXSTORM_PLATFORM_*`` variables."""
+    """``python -m taxstorm.mock_platform`` with settings as ``TAXSTORM_PLATFORM_*`` variables."""
 
     def __init__(
         self, workdir: Path, admin_token: str, settings: dict[str, str], ready_timeout_s: float = 30.0
@@ -56,7 +56,7 @@ class PlatformProcess:
             "TAXSTORM_PLATFORM_ADMIN_TOKEN": self.admin_token,
             "TAXSTORM_PLATFORM_RELEASE": self.release,
         }
-        argv = [sys.executable, "-m", "mock_platform", "--port", str(self.port), "--port-file", str(port_file)]
+        argv = [sys.executable, "-m", "taxstorm.mock_platform", "--port", str(self.port), "--port-file", str(port_file)]
         process = ManagedProcess("platform", argv, self.workdir / "platform.log", env=env)
         process.start()
         self.process = process

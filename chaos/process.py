@@ -6,9 +6,9 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from chaos.platform_process import PlatformProcess
-from chaos.registry import Fault
-from chaos.spec import FaultSpec
+from taxstorm.chaos.platform_process import PlatformProcess
+from taxstorm.chaos.registry import Fault
+from taxstorm.chaos.spec import FaultSpec
 
 
 class ProcessFault(Fault[Any]):

@@ -6,13 +6,13 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
-from chaos.platform_admin import PlatformAdmin
+from taxstorm.chaos.platform_admin import PlatformAdmin
 
 if TYPE_CHECKING:
-    from chaos.container import DockerTargets
-from chaos.platform_process import PlatformProcess
-from chaos.spec import FaultSpec
-from chaos.toxiproxy.api import ToxiproxyAPI
+    from taxstorm.chaos.container import DockerTargets
+from taxstorm.chaos.platform_process import PlatformProcess
+from taxstorm.chaos.spec import FaultSpec
+from taxstorm.chaos.toxiproxy.api import ToxiproxyAPI
 
 SpecT = TypeVar("SpecT", bound=FaultSpec)
 
@@ -90,7 +90,7 @@ class FaultRegistry:
 
 def default_registry() -> FaultRegistry:
     """A registry holding every built-in fault."""
-    from chaos import container, network, platform, process
+    from taxstorm.chaos import container, network, platform, process
 
     registry = FaultRegistry()
     for fault_cls in (*network.FAULTS, *platform.FAULTS, *process.FAULTS, *container.FAULTS):

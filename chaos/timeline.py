@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from chaos.registry import Fault
+from taxstorm.chaos.registry import Fault
 
 ActionKind = Literal["apply", "revert"]
 RevertCause = Literal["schedule", "operator", "halt", "end"]

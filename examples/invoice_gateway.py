@@ -12,10 +12,10 @@ from typing import Any
 
 from fastapi import Body, FastAPI
 
-from clients.protocol import ClientConfig
-from clients.resilient import ResilientClient, ResilientOptions
-from clients.wire import order_from_json
-from mock_platform.credentials import DEV_CREDENTIAL_KEY, credentials_for
+from taxstorm.clients.protocol import ClientConfig
+from taxstorm.clients.resilient import ResilientClient, ResilientOptions
+from taxstorm.clients.wire import order_from_json
+from taxstorm.mock_platform.credentials import DEV_CREDENTIAL_KEY, credentials_for
 
 
 def create_gateway() -> FastAPI:

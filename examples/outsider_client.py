@@ -59,8 +59,7 @@ from typing import IO, Any, ClassVar, Literal
 
 import httpx
 
-from clients.orders import Order
-from clients.protocol import ClientConfig, Outcome
+from taxstorm.clients import ClientConfig, Order, Outcome
 
 log = logging.getLogger(__name__)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from locust import User, task
 
-from loadtests.arrivals import Arrivals
-from loadtests.context import LoadContext, SellerSeat
-from loadtests.shapes import Shape
+from taxstorm.loadtests.arrivals import Arrivals
+from taxstorm.loadtests.context import LoadContext, SellerSeat
+from taxstorm.loadtests.shapes import Shape
 
 
 class ArrivalUser(User):

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from gevent.pool import Pool
 
-from loadtests.records import Recorder
+from taxstorm.loadtests.records import Recorder
 
 RECHECK_S = 0.5
 

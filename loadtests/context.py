@@ -18,12 +18,12 @@ from typing import Any
 
 import gevent
 
-from clients.protocol import ClientConfig, ClientFactory
-from loadtests.guard import Answer, GuardedClient
-from loadtests.orders import OrderGenerator, Seller
-from loadtests.platform_session import PlatformSession
-from loadtests.records import Operation, OperationRecord, Recorder
-from mock_platform.credentials import DEV_CREDENTIAL_KEY, credentials_for
+from taxstorm.clients.protocol import ClientConfig, ClientFactory
+from taxstorm.loadtests.guard import Answer, GuardedClient
+from taxstorm.loadtests.orders import OrderGenerator, Seller
+from taxstorm.loadtests.platform_session import PlatformSession
+from taxstorm.loadtests.records import Operation, OperationRecord, Recorder
+from taxstorm.mock_platform.credentials import DEV_CREDENTIAL_KEY, credentials_for
 
 DEFAULT_ANSWER_BUDGET_S = 30.0
 STOP_MARGIN_S = 5.0

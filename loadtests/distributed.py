@@ -19,7 +19,7 @@ from typing import Any
 
 from locust.env import Environment
 
-from loadtests.records import OperationRecord, Recorder
+from taxstorm.loadtests.records import OperationRecord, Recorder
 
 KEY = "taxstorm"
 FLUSH_MESSAGE = "taxstorm_flush"  # master → workers: ship what you have now (data: the flush's number)

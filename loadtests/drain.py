@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import gevent
 
-from loadtests.context import LoadContext
-from loadtests.guard import Answer, GuardedClient
+from taxstorm.loadtests.context import LoadContext
+from taxstorm.loadtests.guard import Answer, GuardedClient
 
 PAUSE_S = 0.2
 

@@ -6,9 +6,9 @@ import time
 
 from locust import User
 
-from loadtests.arrival_user import ArrivalUser
-from loadtests.context import LoadContext, SellerSeat
-from loadtests.shapes import Shape
+from taxstorm.loadtests.arrival_user import ArrivalUser
+from taxstorm.loadtests.context import LoadContext, SellerSeat
+from taxstorm.loadtests.shapes import Shape
 
 
 def make_erp_user(
@@ -16,7 +16,7 @@ def make_erp_user(
 ) -> type[User]:
     """An ERP tenant: ``shape`` gives orders per second; they arrive in batches of ``batch_size``.
 
-    Clients with ``issue_batch`` (:class:`clients.protocol.BatchIssuingClient`) get the whole batch at once;
+    Clients with ``issue_batch`` (:class:`taxstorm.clients.protocol.BatchIssuingClient`) get the whole batch at once;
     others get its orders one by one, as an ERP without batch support would send them.
     """
 

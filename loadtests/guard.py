@@ -20,9 +20,9 @@ from typing import Any
 import gevent
 from gevent.lock import Semaphore
 
-from clients.orders import Order
-from clients.protocol import ClientConfig, ClientFactory, InvoiceClient, Outcome
-from loadtests.defects import Defect, DefectKind, DefectLog
+from taxstorm.clients.orders import Order
+from taxstorm.clients.protocol import ClientConfig, ClientFactory, InvoiceClient, Outcome
+from taxstorm.loadtests.defects import Defect, DefectKind, DefectLog
 
 DEFINED_STATUSES = ("issued", "queued", "rejected", "failed")
 BACKLOG_BUDGET_S = 2.0  # backlog() is a count of local state: it has no business taking longer
@@ -201,7 +201,7 @@ class GuardedClient:
     def _checked(self, method: str, value: Any, order_ref: str) -> Answer:
         """``value`` as a defined outcome for ``order_ref``, or a failed one with the defect."""
         if not isinstance(value, Outcome):
-            return self._failed(order_ref, self._wrong_type(method, value, "clients.protocol.Outcome"))
+            return self._failed(order_ref, self._wrong_type(method, value, "taxstorm.clients.protocol.Outcome"))
         if value.order_ref != order_ref:
             return self._failed(
                 order_ref,

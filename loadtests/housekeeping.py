@@ -14,9 +14,9 @@ from decimal import Decimal
 
 from locust import User, constant, task
 
-from loadtests.context import LoadContext, fire
-from loadtests.orders import Seller
-from loadtests.platform_session import CallResult, PlatformSession
+from taxstorm.loadtests.context import LoadContext, fire
+from taxstorm.loadtests.orders import Seller
+from taxstorm.loadtests.platform_session import CallResult, PlatformSession
 
 
 @dataclass(frozen=True)

@@ -28,18 +28,18 @@ from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 from pydantic import TypeAdapter, ValidationError
 
-from clients.protocol import load_factory, parse_options_json
-from loadtests.context import LoadContext
-from loadtests.distributed import MasterCollector, WorkerShipper
-from loadtests.erp import make_erp_user
-from loadtests.housekeeping import HousekeepingPlan, make_housekeeping_user
-from loadtests.orders import OrderGenerator
-from loadtests.receivers import make_receiver_user
-from loadtests.records import Recorder
-from loadtests.returns import make_returns_user
-from loadtests.shapes import Shape, ShapeSpec, Steady
-from loadtests.users import make_issuing_user
-from mock_platform.credentials import DEV_CREDENTIAL_KEY
+from taxstorm.clients.protocol import load_factory, parse_options_json
+from taxstorm.loadtests.context import LoadContext
+from taxstorm.loadtests.distributed import MasterCollector, WorkerShipper
+from taxstorm.loadtests.erp import make_erp_user
+from taxstorm.loadtests.housekeeping import HousekeepingPlan, make_housekeeping_user
+from taxstorm.loadtests.orders import OrderGenerator
+from taxstorm.loadtests.receivers import make_receiver_user
+from taxstorm.loadtests.records import Recorder
+from taxstorm.loadtests.returns import make_returns_user
+from taxstorm.loadtests.shapes import Shape, ShapeSpec, Steady
+from taxstorm.loadtests.users import make_issuing_user
+from taxstorm.mock_platform.credentials import DEV_CREDENTIAL_KEY
 
 
 def _options(parser: Any) -> None:

@@ -6,7 +6,7 @@ import random
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from clients.orders import Order, OrderLine
+from taxstorm.clients.orders import Order, OrderLine
 
 _CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from clients.http_stack import ConnectFailed, HttpStack, JsonBody, Reply, RequestFailed, StackKind, make_stack
-from clients.transport import TokenProvider
-from mock_platform.credentials import DEV_CREDENTIAL_KEY, credentials_for
+from taxstorm.clients.http_stack import ConnectFailed, HttpStack, JsonBody, Reply, RequestFailed, StackKind, make_stack
+from taxstorm.clients.transport import TokenProvider
+from taxstorm.mock_platform.credentials import DEV_CREDENTIAL_KEY, credentials_for
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ import time
 
 from locust import User
 
-from loadtests.arrival_user import ArrivalUser
-from loadtests.context import LoadContext, fire
-from loadtests.shapes import Shape
+from taxstorm.loadtests.arrival_user import ArrivalUser
+from taxstorm.loadtests.context import LoadContext, fire
+from taxstorm.loadtests.shapes import Shape
 
 
 def make_receiver_user(context: LoadContext, shape: Shape, users: int, buyers: int, max_in_flight: int) -> type[User]:

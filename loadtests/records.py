@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from loadtests.defects import DefectLog
+from taxstorm.loadtests.defects import DefectLog
 
 Operation = Literal["issue", "batch", "drain", "verify", "red", "housekeeping"]
 CLAIM_OPERATIONS = frozenset({"issue", "batch", "drain"})  # what a client told its user about an order
@@ -37,7 +37,9 @@ class OperationRecord:
     attempts: int
     invoice_no: str | None = None
     error: str | None = None
-    defect: str | None = None  # ``method:kind`` when the client under test broke the protocol (loadtests.defects)
+    defect: str | None = (
+        None  # ``method:kind`` when the client under test broke the protocol (taxstorm.loadtests.defects)
+    )
 
     @property
     def latency_ms(self) -> float:

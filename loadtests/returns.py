@@ -8,10 +8,10 @@ import uuid
 import gevent
 from locust import User
 
-from loadtests.arrival_user import ArrivalUser
-from loadtests.context import IssuedInvoice, LoadContext, fire
-from loadtests.platform_session import CallResult, PlatformSession
-from loadtests.shapes import Shape
+from taxstorm.loadtests.arrival_user import ArrivalUser
+from taxstorm.loadtests.context import IssuedInvoice, LoadContext, fire
+from taxstorm.loadtests.platform_session import CallResult, PlatformSession
+from taxstorm.loadtests.shapes import Shape
 
 RED_TRIES = 4
 POLL_S = 0.1

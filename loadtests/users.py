@@ -10,9 +10,9 @@ import time
 
 from locust import User
 
-from loadtests.arrival_user import ArrivalUser
-from loadtests.context import LoadContext, SellerSeat
-from loadtests.shapes import Shape
+from taxstorm.loadtests.arrival_user import ArrivalUser
+from taxstorm.loadtests.context import LoadContext, SellerSeat
+from taxstorm.loadtests.shapes import Shape
 
 
 def make_issuing_user(context: LoadContext, shape: Shape, users: int, max_in_flight: int) -> type[User]:

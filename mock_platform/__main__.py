@@ -1,4 +1,4 @@
-"""Run one platform process: ``python -m mock_platform --port 0 --port-file FILE``.
+"""Run one platform process: ``python -m taxstorm.mock_platform --port 0 --port-file FILE``.
 
 Settings come from ``TAXSTORM_PLATFORM_*`` environment variables. With ``--port 0`` the socket is bound
 here, so the chosen port can be written to ``--port-file`` before serving (no log scraping, no race). Beyond
@@ -8,19 +8,20 @@ loopback it refuses to start with an admin token published in this repository (e
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import socket
 from pathlib import Path
 
 import uvicorn
 
-from mock_platform.app import create_app
-from mock_platform.loopback import is_loopback
-from mock_platform.settings import PUBLIC_ADMIN_TOKENS, PlatformSettings
+from taxstorm.mock_platform.app import create_app
+from taxstorm.mock_platform.loopback import is_loopback
+from taxstorm.mock_platform.settings import PUBLIC_ADMIN_TOKENS, PlatformSettings
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m mock_platform", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m taxstorm.mock_platform", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080, help="0 picks a free port")
     parser.add_argument("--port-file", type=Path, help="write the bound port here once listening")
@@ -33,6 +34,11 @@ def main(argv: list[str] | None = None) -> None:
             "and anyone who reaches the port could reset the ledger or inject faults. Set "
             "TAXSTORM_PLATFORM_ADMIN_TOKEN to a secret of your own (e.g. $(openssl rand -hex 16)), or listen on "
             "127.0.0.1."
+        )
+    if settings.database_url and importlib.util.find_spec("psycopg") is None:
+        parser.error(
+            "TAXSTORM_PLATFORM_LEDGER_URL names PostgreSQL, and psycopg is not installed: pip install "
+            "'taxstorm[postgres]', or leave the URL unset for the SQLite ledger"
         )
     app = create_app(settings)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -10,26 +10,27 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute
 
-from mock_platform.api import admin, auth, faults, health, invoices, red, reference, services
-from mock_platform.api.responses import drop_validation_422, error
-from mock_platform.asgi import AdminGuard, IdempotencyKeyAlias
-from mock_platform.auth import Authenticator
-from mock_platform.batch import BatchService
-from mock_platform.capacity import CapacityMiddleware, CapacityModel
-from mock_platform.clock import Clock, OffsetClock
-from mock_platform.errors import ApiError, ErrorCode
-from mock_platform.faultgate import FaultGateMiddleware
-from mock_platform.faultmodes import FaultModes
-from mock_platform.issuing import IssuingService
-from mock_platform.red import RedLetterService
-from mock_platform.settings import PlatformSettings
-from mock_platform.state import PlatformState, document_bearer
-from mock_platform.stats import CountingMiddleware, RequestCounters
-from mock_platform.store.db import open_database
-from mock_platform.store.meta import load_clock_offset, save_clock_offset
-from mock_platform.store.numbers import Numbering
-from mock_platform.store.quota import QuotaBook, QuotaRules
-from mock_platform.verify import VerificationService
+from taxstorm import __version__
+from taxstorm.mock_platform.api import admin, auth, faults, health, invoices, red, reference, services
+from taxstorm.mock_platform.api.responses import drop_validation_422, error
+from taxstorm.mock_platform.asgi import AdminGuard, IdempotencyKeyAlias
+from taxstorm.mock_platform.auth import Authenticator
+from taxstorm.mock_platform.batch import BatchService
+from taxstorm.mock_platform.capacity import CapacityMiddleware, CapacityModel
+from taxstorm.mock_platform.clock import Clock, OffsetClock
+from taxstorm.mock_platform.errors import ApiError, ErrorCode
+from taxstorm.mock_platform.faultgate import FaultGateMiddleware
+from taxstorm.mock_platform.faultmodes import FaultModes
+from taxstorm.mock_platform.issuing import IssuingService
+from taxstorm.mock_platform.red import RedLetterService
+from taxstorm.mock_platform.settings import PlatformSettings
+from taxstorm.mock_platform.state import PlatformState, document_bearer
+from taxstorm.mock_platform.stats import CountingMiddleware, RequestCounters
+from taxstorm.mock_platform.store.db import open_database
+from taxstorm.mock_platform.store.meta import load_clock_offset, save_clock_offset
+from taxstorm.mock_platform.store.numbers import Numbering
+from taxstorm.mock_platform.store.quota import QuotaBook, QuotaRules
+from taxstorm.mock_platform.verify import VerificationService
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:
@@ -109,7 +110,7 @@ def create_app(settings: PlatformSettings, clock: Clock | None = None) -> FastAP
     state = build_state(settings, clock or OffsetClock())
     app = PlatformApp(
         title="taxstorm mock tax platform",
-        version="1.0.0",
+        version=__version__,  # one version: the package's
         description="A 数电票-style e-invoicing platform for chaos and load testing (see DOMAIN.md §A).",
     )
     app.state.platform = state

@@ -7,8 +7,8 @@ import secrets
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mock_platform.api.responses import new_trace_id
-from mock_platform.errors import API_VERSION, ApiError, ErrorCode
+from taxstorm.mock_platform.api.responses import new_trace_id
+from taxstorm.mock_platform.errors import API_VERSION, ApiError, ErrorCode
 
 
 async def reject(send: Send, error: ApiError, headers: dict[str, str] | None = None) -> None:

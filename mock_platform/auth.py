@@ -6,14 +6,14 @@ import secrets
 import threading
 from dataclasses import dataclass
 
-from mock_platform.clock import Clock
-from mock_platform.credentials import bound_taxpayer, secret_for
-from mock_platform.errors import ApiError, ErrorCode
-from mock_platform.settings import PlatformSettings
-from mock_platform.store import tokens
-from mock_platform.store.db import Database
-from mock_platform.store.tokens import TokenInfo
-from mock_platform.taxid import is_valid_tax_id
+from taxstorm.mock_platform.clock import Clock
+from taxstorm.mock_platform.credentials import bound_taxpayer, secret_for
+from taxstorm.mock_platform.errors import ApiError, ErrorCode
+from taxstorm.mock_platform.settings import PlatformSettings
+from taxstorm.mock_platform.store import tokens
+from taxstorm.mock_platform.store.db import Database
+from taxstorm.mock_platform.store.tokens import TokenInfo
+from taxstorm.mock_platform.taxid import is_valid_tax_id
 
 CACHE_S = 1.0
 EVERY_TAXPAYER = "*"  # in ``reverify``: every taxpayer must re-verify

@@ -8,11 +8,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from mock_platform.auth import Caller
-from mock_platform.errors import ApiError, ErrorCode
-from mock_platform.issuing import IssuingService
-from mock_platform.models import IssueInvoiceRequest
-from mock_platform.store import invoices
+from taxstorm.mock_platform.auth import Caller
+from taxstorm.mock_platform.errors import ApiError, ErrorCode
+from taxstorm.mock_platform.issuing import IssuingService
+from taxstorm.mock_platform.models import IssueInvoiceRequest
+from taxstorm.mock_platform.store import invoices
 
 
 def _field(loc: tuple[int | str, ...]) -> str:

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mock_platform.asgi import reject
-from mock_platform.errors import ApiError, ErrorCode
-from mock_platform.sampling import sample_ms
-from mock_platform.settings import Family, FamilyCapacity
-from mock_platform.stats import response_headers
+from taxstorm.mock_platform.asgi import reject
+from taxstorm.mock_platform.errors import ApiError, ErrorCode
+from taxstorm.mock_platform.sampling import sample_ms
+from taxstorm.mock_platform.settings import Family, FamilyCapacity
+from taxstorm.mock_platform.stats import response_headers
 
 PUBLIC = frozenset({"status", "notices", "tax-rates"})  # what a client reads to learn *why* it is refused
 

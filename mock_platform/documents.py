@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from xml.sax.saxutils import escape
 
-from mock_platform.clock import iso
-from mock_platform.store.invoices import Invoice
+from taxstorm.mock_platform.clock import iso
+from taxstorm.mock_platform.store.invoices import Invoice
 
 DOCUMENT_TYPES = {"pdf": "application/pdf", "ofd": "application/ofd", "xml": "application/xml"}
 

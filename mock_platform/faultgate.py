@@ -13,11 +13,11 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mock_platform.asgi import reject
-from mock_platform.capacity import family_of
-from mock_platform.errors import ApiError, ErrorCode
-from mock_platform.faultmodes import FaultModes
-from mock_platform.modes import FeatureBoard
+from taxstorm.mock_platform.asgi import reject
+from taxstorm.mock_platform.capacity import family_of
+from taxstorm.mock_platform.errors import ApiError, ErrorCode
+from taxstorm.mock_platform.faultmodes import FaultModes
+from taxstorm.mock_platform.modes import FeatureBoard
 
 WRITE_FAMILIES = frozenset({"auth", "issue", "red", "quota"})
 

@@ -11,8 +11,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from mock_platform.errors import ErrorCode
-from mock_platform.settings import Family, ServiceTime, TaxRate
+from taxstorm.mock_platform.errors import ErrorCode
+from taxstorm.mock_platform.settings import Family, ServiceTime, TaxRate
 
 RELEASES: dict[str, str] = {
     "stable": "the good release",
@@ -113,7 +113,7 @@ class FaultModes:
         return injection if self.rng.random() < injection.rate else None
 
     def added_latency_s(self, family: Family, now: float) -> float:
-        from mock_platform.sampling import sample_ms
+        from taxstorm.mock_platform.sampling import sample_ms
 
         delay = 0.0
         mode = self.latency

@@ -17,19 +17,19 @@ from datetime import date
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
-from mock_platform.clock import Clock, local_date
-from mock_platform.errors import ApiError, ErrorCode
-from mock_platform.faultmodes import FaultModes, rates_for
-from mock_platform.models import IssueInvoiceRequest
-from mock_platform.sampling import sample_ms
-from mock_platform.settings import PlatformSettings
-from mock_platform.store import invoices
-from mock_platform.store.db import Database, Tx
-from mock_platform.store.group_commit import GroupCommit
-from mock_platform.store.invoices import Invoice
-from mock_platform.store.numbers import Numbering
-from mock_platform.store.quota import QuotaBook
-from mock_platform.validation import CENT, Rules, money_text, rates_on, validate_issue
+from taxstorm.mock_platform.clock import Clock, local_date
+from taxstorm.mock_platform.errors import ApiError, ErrorCode
+from taxstorm.mock_platform.faultmodes import FaultModes, rates_for
+from taxstorm.mock_platform.models import IssueInvoiceRequest
+from taxstorm.mock_platform.sampling import sample_ms
+from taxstorm.mock_platform.settings import PlatformSettings
+from taxstorm.mock_platform.store import invoices
+from taxstorm.mock_platform.store.db import Database, Tx
+from taxstorm.mock_platform.store.group_commit import GroupCommit
+from taxstorm.mock_platform.store.invoices import Invoice
+from taxstorm.mock_platform.store.numbers import Numbering
+from taxstorm.mock_platform.store.quota import QuotaBook
+from taxstorm.mock_platform.validation import CENT, Rules, money_text, rates_on, validate_issue
 
 
 def canonical_json(payload: dict[str, Any]) -> str:

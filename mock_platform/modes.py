@@ -12,9 +12,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from mock_platform.clock import iso
-from mock_platform.errors import ApiError, ErrorCode
-from mock_platform.settings import Family
+from taxstorm.mock_platform.clock import iso
+from taxstorm.mock_platform.errors import ApiError, ErrorCode
+from taxstorm.mock_platform.settings import Family
 
 Feature = Literal["issue", "red", "verify", "quota", "delivery", "auth"]
 FEATURES: tuple[Feature, ...] = ("issue", "red", "verify", "quota", "delivery", "auth")

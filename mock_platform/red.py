@@ -8,14 +8,14 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from mock_platform.auth import Caller
-from mock_platform.clock import iso
-from mock_platform.errors import ApiError, ErrorCode
-from mock_platform.issuing import Accepted, IssuingService, NewRow, payload_hash
-from mock_platform.models import RedConfirmationRequest, RedInvoiceRequest
-from mock_platform.store import invoices
-from mock_platform.store.db import Tx
-from mock_platform.validation import money_text
+from taxstorm.mock_platform.auth import Caller
+from taxstorm.mock_platform.clock import iso
+from taxstorm.mock_platform.errors import ApiError, ErrorCode
+from taxstorm.mock_platform.issuing import Accepted, IssuingService, NewRow, payload_hash
+from taxstorm.mock_platform.models import RedConfirmationRequest, RedInvoiceRequest
+from taxstorm.mock_platform.store import invoices
+from taxstorm.mock_platform.store.db import Tx
+from taxstorm.mock_platform.validation import money_text
 
 AWAITING = ("02", "03")
 USABLE = ("01", "04")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import random
 
-from mock_platform.settings import ServiceTime
+from taxstorm.mock_platform.settings import ServiceTime
 
 Z99 = 2.3263478740408408
 

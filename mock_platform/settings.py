@@ -10,7 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from mock_platform.credentials import DEV_CREDENTIAL_KEY
+from taxstorm.mock_platform.credentials import DEV_CREDENTIAL_KEY
 
 Family = Literal["auth", "issue", "query", "red", "verify", "quota"]
 FAMILIES: tuple[Family, ...] = ("auth", "issue", "query", "red", "verify", "quota")

@@ -11,19 +11,19 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
 
-from mock_platform.auth import Authenticator, Caller
-from mock_platform.batch import BatchService
-from mock_platform.capacity import CapacityModel
-from mock_platform.clock import Clock
-from mock_platform.faultmodes import FaultModes
-from mock_platform.issuing import IssuingService
-from mock_platform.modes import FeatureBoard
-from mock_platform.red import RedLetterService
-from mock_platform.settings import PlatformSettings
-from mock_platform.stats import RequestCounters
-from mock_platform.store.db import Database
-from mock_platform.store.quota import QuotaBook
-from mock_platform.verify import VerificationService
+from taxstorm.mock_platform.auth import Authenticator, Caller
+from taxstorm.mock_platform.batch import BatchService
+from taxstorm.mock_platform.capacity import CapacityModel
+from taxstorm.mock_platform.clock import Clock
+from taxstorm.mock_platform.faultmodes import FaultModes
+from taxstorm.mock_platform.issuing import IssuingService
+from taxstorm.mock_platform.modes import FeatureBoard
+from taxstorm.mock_platform.red import RedLetterService
+from taxstorm.mock_platform.settings import PlatformSettings
+from taxstorm.mock_platform.stats import RequestCounters
+from taxstorm.mock_platform.store.db import Database
+from taxstorm.mock_platform.store.quota import QuotaBook
+from taxstorm.mock_platform.verify import VerificationService
 
 
 @dataclass

@@ -10,8 +10,8 @@ from typing import Any
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mock_platform.api.responses import error
-from mock_platform.errors import API_VERSION, ApiError, ErrorCode
+from taxstorm.mock_platform.api.responses import error
+from taxstorm.mock_platform.errors import API_VERSION, ApiError, ErrorCode
 
 log = logging.getLogger(__name__)
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from mock_platform.errors import ApiError, ErrorCode
-from mock_platform.models import InvoiceLine, IssueInvoiceRequest
-from mock_platform.settings import TaxRate
-from mock_platform.taxid import is_valid_tax_id
+from taxstorm.mock_platform.errors import ApiError, ErrorCode
+from taxstorm.mock_platform.models import InvoiceLine, IssueInvoiceRequest
+from taxstorm.mock_platform.settings import TaxRate
+from taxstorm.mock_platform.taxid import is_valid_tax_id
 
 CENT = Decimal("0.01")
 

@@ -6,11 +6,11 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from mock_platform.clock import Clock, day, local
-from mock_platform.errors import ApiError, ErrorCode
-from mock_platform.models import VerifyRequest
-from mock_platform.store import invoices
-from mock_platform.store.db import Database
+from taxstorm.mock_platform.clock import Clock, day, local
+from taxstorm.mock_platform.errors import ApiError, ErrorCode
+from taxstorm.mock_platform.models import VerifyRequest
+from taxstorm.mock_platform.store import invoices
+from taxstorm.mock_platform.store.db import Database
 
 
 class VerificationService:

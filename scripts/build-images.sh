@@ -27,7 +27,7 @@ done
 here=$(cd "$(dirname "$0")/.." && pwd)
 python=${PYTHON:-$here/.venv/bin/python}
 base=taxstorm-base:bookworm
-toxiproxy_version=$(cd "$here" && "$python" -m chaos.toxiproxy.install --print-default-version) # set in install.py
+toxiproxy_version=$(cd "$here" && "$python" -m taxstorm.chaos.toxiproxy.install --print-default-version) # set in install.py
 toxiproxy_image=ghcr.io/shopify/toxiproxy:$toxiproxy_version
 work=${TAXSTORM_BASE_WORK:-/var/tmp/taxstorm-base}
 rootfs=$work/rootfs
@@ -76,7 +76,8 @@ build_wheelhouse() {
 import sys, tomllib
 with open(sys.argv[1], "rb") as f:
     project = tomllib.load(f)
-print("\n".join(project["project"]["dependencies"] + project["build-system"]["requires"]))
+extras = project["project"]["optional-dependencies"]  # the image plays every role: postgres and docker too
+print("\n".join(project["project"]["dependencies"] + extras["postgres"] + extras["docker"] + project["build-system"]["requires"]))
 EOF
   "$python" -m pip freeze --exclude-editable | grep -v -e ' @ ' -e '^-' > "$tmp/constraints.txt" || true
   have=$(py_minor "$python")
@@ -139,7 +140,7 @@ build_toxiproxy() {
   mkdir -p "$ctx"
   if ! usable_toxiproxy "$server" "$cli"; then
     echo "$server (and toxiproxy-cli) is not a static v$toxiproxy_version: installing a static one"
-    (cd "$here" && "$python" -m chaos.toxiproxy.install --no-search --bin-dir "$ctx/bin" --version "$toxiproxy_version")
+    (cd "$here" && "$python" -m taxstorm.chaos.toxiproxy.install --no-search --bin-dir "$ctx/bin" --version "$toxiproxy_version")
     server=$ctx/bin/toxiproxy-server cli=$ctx/bin/toxiproxy-cli
     usable_toxiproxy "$server" "$cli" || { echo "the rebuilt Toxiproxy is not a static v$toxiproxy_version" >&2; exit 3; }
   fi

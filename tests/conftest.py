@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from chaos.platform_admin import PlatformAdmin
-from chaos.platform_process import PlatformProcess
-from chaos.toxiproxy import install
-from chaos.toxiproxy.api import ToxiproxyAPI
-from chaos.toxiproxy.server import LocalToxiproxy
+from taxstorm.chaos.platform_admin import PlatformAdmin
+from taxstorm.chaos.platform_process import PlatformProcess
+from taxstorm.chaos.toxiproxy import install
+from taxstorm.chaos.toxiproxy.api import ToxiproxyAPI
+from taxstorm.chaos.toxiproxy.server import LocalToxiproxy
 from tests.postgres_server import PostgresServer, find_bin_dir
 
 REPO = Path(__file__).resolve().parents[1]
@@ -79,7 +79,7 @@ class RunningPlatform:
 def start_platform(
     tmp_path: Path, ledger_path: Path | None = None, port: int = 0, **settings: str | Path
 ) -> RunningPlatform:
-    """Start ``python -m mock_platform`` (settings as ``TAXSTORM_PLATFORM_*`` values) and wait for /health.
+    """Start ``python -m taxstorm.mock_platform`` (settings as ``TAXSTORM_PLATFORM_*`` values) and wait for /health.
     Issuing is instant unless ``processing_ms`` says otherwise (these tests check one rule at a time)."""
     token = secrets.token_urlsafe(16)
     tmp_path.mkdir(parents=True, exist_ok=True)

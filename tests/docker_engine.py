@@ -17,9 +17,9 @@ from typing import Any
 
 import docker
 
-from chaos.processes import ManagedProcess
-from chaos.toxiproxy.install import DEFAULT_VERSION
-from chaos.waiting import wait_until
+from taxstorm.chaos.processes import ManagedProcess
+from taxstorm.chaos.toxiproxy.install import DEFAULT_VERSION
+from taxstorm.chaos.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[1]
 IMAGES = {"taxstorm-platform:v1": "stable", "taxstorm-platform:v2": "renamed-field"}
@@ -65,11 +65,10 @@ TOXIPROXY_IMAGE = f"ghcr.io/shopify/toxiproxy:{DEFAULT_VERSION}"  # made by scri
 IMAGE_SOURCES = (
     "Dockerfile",
     "pyproject.toml",
+    "taxstorm",
     "mock_platform",
     "chaos",
-    "clients",
     "loadtests",
-    "harness",
     "scenarios",
 )
 

@@ -6,12 +6,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from chaos.registry import Fault, FaultContext, default_registry
-from clients.orders import Order, OrderLine
-from clients.protocol import ClientConfig
-from clients.resilient import ResilientOptions
-from loadtests.orders import OrderGenerator, Seller
-from mock_platform.credentials import DEV_CREDENTIAL_KEY, credentials_for
+from taxstorm.chaos.registry import Fault, FaultContext, default_registry
+from taxstorm.clients.orders import Order, OrderLine
+from taxstorm.clients.protocol import ClientConfig
+from taxstorm.clients.resilient import ResilientOptions
+from taxstorm.loadtests.orders import OrderGenerator, Seller
+from taxstorm.mock_platform.credentials import DEV_CREDENTIAL_KEY, credentials_for
 
 SELLER = OrderGenerator(seed=7, run_tag="t").seller(0)
 

@@ -8,9 +8,9 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from mock_platform.app import create_app
-from mock_platform.clock import OffsetClock
-from mock_platform.settings import PlatformSettings
+from taxstorm.mock_platform.app import create_app
+from taxstorm.mock_platform.clock import OffsetClock
+from taxstorm.mock_platform.settings import PlatformSettings
 from tests.helpers import SELLER, fetch
 
 ADMIN = {"Authorization": "Bearer admin-secret"}

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import psycopg
 
-from chaos.processes import ManagedProcess
-from chaos.toxiproxy.server import free_port
-from chaos.waiting import wait_until
+from taxstorm.chaos.processes import ManagedProcess
+from taxstorm.chaos.toxiproxy.server import free_port
+from taxstorm.chaos.waiting import wait_until
 
 
 def find_bin_dir() -> Path | None:

@@ -1,8 +1,10 @@
 """Find or install the real Toxiproxy server and CLI (v2.12.0 by default).
 
-Order: ``$TOXIPROXY_SERVER`` / the project bin folder / ``PATH`` if it is v2.x; else ``go install`` when Go is
-present; else the official release binaries, verified against the release's SHA-256 checksums.
-Run as ``python -m chaos.toxiproxy.install --bin-dir .bin``.
+Order: ``$TOXIPROXY_SERVER`` / the project bin folder (``.bin`` of a checkout) / the user cache
+(:func:`user_bin_dir`) / ``PATH`` if it is v2.x; else ``go install`` when Go is present; else the official
+release binaries, verified against the release's SHA-256 checksums. ``taxstorm doctor --install-toxiproxy``
+(and the first run that finds none) installs into the user cache; a checkout's ``make setup`` runs
+``python -m taxstorm.chaos.toxiproxy.install --bin-dir .bin``.
 """
 
 from __future__ import annotations
@@ -66,6 +68,16 @@ def _is_v2(version: str | None) -> bool:
     return version is not None and version.startswith("2.")
 
 
+def user_bin_dir() -> Path:
+    """Where taxstorm installs Toxiproxy for its user: ``$TAXSTORM_CACHE_DIR/bin``, else
+    ``$XDG_CACHE_HOME/taxstorm/bin``, else ``~/.cache/taxstorm/bin``."""
+    cache = os.environ.get("TAXSTORM_CACHE_DIR")
+    if cache:
+        return Path(cache) / "bin"
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "taxstorm" / "bin"
+
+
 def candidates(bin_dir: Path) -> list[tuple[Path, str]]:
     """Existing servers worth checking, in order of preference."""
     found: list[tuple[Path, str]] = []
@@ -73,6 +85,7 @@ def candidates(bin_dir: Path) -> list[tuple[Path, str]]:
     if env:
         found.append((Path(env), "TOXIPROXY_SERVER"))
     found.append((bin_dir / SERVER, "project bin folder"))
+    found.append((user_bin_dir() / SERVER, "user cache"))
     on_path = shutil.which(SERVER)
     if on_path:
         found.append((Path(on_path), "PATH"))
@@ -182,7 +195,7 @@ def _installed(bin_dir: Path, source: str) -> ToxiproxyBinaries:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m chaos.toxiproxy.install", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m taxstorm.chaos.toxiproxy.install", description=__doc__)
     parser.add_argument("--bin-dir", type=Path, default=Path(".bin"))
     parser.add_argument("--version", default=DEFAULT_VERSION)
     parser.add_argument(

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 
 from toxiproxy.proxy import Proxy
 
-from chaos.toxiproxy.api import NotFound, ToxiproxyAPI
+from taxstorm.chaos.toxiproxy.api import NotFound, ToxiproxyAPI
 
 PREFIX = "taxstorm-"
 LEASE_PREFIX = "taxstorm-lease-"

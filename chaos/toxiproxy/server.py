@@ -5,9 +5,9 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from chaos.processes import ManagedProcess
-from chaos.toxiproxy.api import ToxiproxyAPI
-from chaos.waiting import NotReadyError, wait_until
+from taxstorm.chaos.processes import ManagedProcess
+from taxstorm.chaos.toxiproxy.api import ToxiproxyAPI
+from taxstorm.chaos.waiting import NotReadyError, wait_until
 
 
 def free_port(host: str = "127.0.0.1") -> int:

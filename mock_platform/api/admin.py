@@ -14,14 +14,14 @@ from fastapi import APIRouter, Depends, Header, Path, Query
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from mock_platform.api.responses import responses
-from mock_platform.auth import EVERY_TAXPAYER
-from mock_platform.clock import OffsetClock, iso
-from mock_platform.errors import ApiError, ErrorCode
-from mock_platform.modes import FEATURES, Feature
-from mock_platform.settings import Family, FamilyCapacity
-from mock_platform.state import PlatformState, get_state
-from mock_platform.store import invoices, tokens
+from taxstorm.mock_platform.api.responses import responses
+from taxstorm.mock_platform.auth import EVERY_TAXPAYER
+from taxstorm.mock_platform.clock import OffsetClock, iso
+from taxstorm.mock_platform.errors import ApiError, ErrorCode
+from taxstorm.mock_platform.modes import FEATURES, Feature
+from taxstorm.mock_platform.settings import Family, FamilyCapacity
+from taxstorm.mock_platform.state import PlatformState, get_state
+from taxstorm.mock_platform.store import invoices, tokens
 
 
 async def require_admin(

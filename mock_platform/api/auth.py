@@ -5,12 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from mock_platform.api.responses import ok, responses
-from mock_platform.api.schemas import Token
-from mock_platform.clock import iso
-from mock_platform.errors import ApiError
-from mock_platform.models import TokenRequest
-from mock_platform.state import StateDep
+from taxstorm.mock_platform.api.responses import ok, responses
+from taxstorm.mock_platform.api.schemas import Token
+from taxstorm.mock_platform.clock import iso
+from taxstorm.mock_platform.errors import ApiError
+from taxstorm.mock_platform.models import TokenRequest
+from taxstorm.mock_platform.state import StateDep
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 

@@ -7,9 +7,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from mock_platform.api.admin import require_admin
-from mock_platform.api.responses import responses
-from mock_platform.faultmodes import (
+from taxstorm.mock_platform.api.admin import require_admin
+from taxstorm.mock_platform.api.responses import responses
+from taxstorm.mock_platform.faultmodes import (
     DEFAULT_COMMIT_RATE,
     ERROR_CODES,
     RELEASES,
@@ -21,8 +21,8 @@ from mock_platform.faultmodes import (
     Policy,
     UploadFailure,
 )
-from mock_platform.settings import Family, ServiceTime, TaxRate
-from mock_platform.state import PlatformState
+from taxstorm.mock_platform.settings import Family, ServiceTime, TaxRate
+from taxstorm.mock_platform.state import PlatformState
 
 router = APIRouter(prefix="/admin", tags=["admin: faults"], responses=responses(401))
 AdminDep = Annotated[PlatformState, Depends(require_admin)]

@@ -6,10 +6,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from mock_platform.api.responses import EVERY_ANSWER, ok, responses
-from mock_platform.api.schemas import Health
-from mock_platform.state import StateDep
-from mock_platform.store import invoices
+from taxstorm.mock_platform.api.responses import EVERY_ANSWER, ok, responses
+from taxstorm.mock_platform.api.schemas import Health
+from taxstorm.mock_platform.state import StateDep
+from taxstorm.mock_platform.store import invoices
 
 router = APIRouter(tags=["health"])
 

@@ -12,9 +12,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Path, Query
 from fastapi.responses import JSONResponse, Response
 
-from mock_platform.api.lean import LeanRoute
-from mock_platform.api.responses import ok, responses
-from mock_platform.api.schemas import (
+from taxstorm.mock_platform.api.lean import LeanRoute
+from taxstorm.mock_platform.api.responses import ok, responses
+from taxstorm.mock_platform.api.schemas import (
     Batch,
     Invoice,
     InvoiceDetail,
@@ -23,13 +23,13 @@ from mock_platform.api.schemas import (
     ProcessingInvoice,
     SettledInvoice,
 )
-from mock_platform.documents import DOCUMENT_TYPES, render_document
-from mock_platform.errors import ApiError, ErrorCode
-from mock_platform.issuing import Accepted
-from mock_platform.models import SERIAL_PATTERN, IssueInvoiceRequest, RedInvoiceRequest
-from mock_platform.state import CallDep, PlatformState
-from mock_platform.store import invoices
-from mock_platform.validation import money_text
+from taxstorm.mock_platform.documents import DOCUMENT_TYPES, render_document
+from taxstorm.mock_platform.errors import ApiError, ErrorCode
+from taxstorm.mock_platform.issuing import Accepted
+from taxstorm.mock_platform.models import SERIAL_PATTERN, IssueInvoiceRequest, RedInvoiceRequest
+from taxstorm.mock_platform.state import CallDep, PlatformState
+from taxstorm.mock_platform.store import invoices
+from taxstorm.mock_platform.validation import money_text
 
 router = APIRouter(prefix="/api/v1", tags=["invoices"])
 issue_router = APIRouter(prefix="/api/v1", tags=["invoices"], route_class=LeanRoute)  # the hot path: see lean.py

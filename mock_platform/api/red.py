@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 
-from mock_platform.api.responses import ok, responses
-from mock_platform.api.schemas import RedConfirmation
-from mock_platform.models import ConfirmRequest, RedConfirmationRequest
-from mock_platform.state import CallDep
+from taxstorm.mock_platform.api.responses import ok, responses
+from taxstorm.mock_platform.api.schemas import RedConfirmation
+from taxstorm.mock_platform.models import ConfirmRequest, RedConfirmationRequest
+from taxstorm.mock_platform.state import CallDep
 
 router = APIRouter(prefix="/api/v1/red-confirmations", tags=["red-letter"])
 Uuid = Annotated[str, Path(max_length=64)]

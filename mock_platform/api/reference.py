@@ -5,13 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from mock_platform.api.responses import ok, responses
-from mock_platform.api.schemas import Notices, PlatformStatus, TaxRates
-from mock_platform.clock import iso
-from mock_platform.faultmodes import rates_for
-from mock_platform.models import ZERO_RATE_MARKS
-from mock_platform.modes import FEATURE_OF_FAMILY, FEATURES
-from mock_platform.state import StateDep
+from taxstorm.mock_platform.api.responses import ok, responses
+from taxstorm.mock_platform.api.schemas import Notices, PlatformStatus, TaxRates
+from taxstorm.mock_platform.clock import iso
+from taxstorm.mock_platform.faultmodes import rates_for
+from taxstorm.mock_platform.models import ZERO_RATE_MARKS
+from taxstorm.mock_platform.modes import FEATURE_OF_FAMILY, FEATURES
+from taxstorm.mock_platform.state import StateDep
 
 router = APIRouter(prefix="/api/v1", tags=["reference"])
 

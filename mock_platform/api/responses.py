@@ -12,9 +12,9 @@ from typing import Any, Literal
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from mock_platform.api.schemas import Absent, Code, Serial, TraceId, omitted
-from mock_platform.errors import API_VERSION, ApiError, ErrorCode
-from mock_platform.modes import Feature
+from taxstorm.mock_platform.api.schemas import Absent, Code, Serial, TraceId, omitted
+from taxstorm.mock_platform.errors import API_VERSION, ApiError, ErrorCode
+from taxstorm.mock_platform.modes import Feature
 
 
 class TraceIds:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from mock_platform.api.responses import ok, responses
-from mock_platform.api.schemas import NumberSegment, NumberSegments, Quota, Verification
-from mock_platform.errors import ApiError, ErrorCode
-from mock_platform.models import QuotaAmountRequest, SegmentRequest, VerifyRequest
-from mock_platform.state import CallDep
-from mock_platform.store.numbers import segments_of
+from taxstorm.mock_platform.api.responses import ok, responses
+from taxstorm.mock_platform.api.schemas import NumberSegment, NumberSegments, Quota, Verification
+from taxstorm.mock_platform.errors import ApiError, ErrorCode
+from taxstorm.mock_platform.models import QuotaAmountRequest, SegmentRequest, VerifyRequest
+from taxstorm.mock_platform.state import CallDep
+from taxstorm.mock_platform.store.numbers import segments_of
 
 router = APIRouter(prefix="/api/v1", tags=["services"])
 

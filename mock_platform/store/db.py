@@ -20,7 +20,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
 
-from mock_platform.store.checkpoint import SAFETY_NET_PAGES, Checkpointer
+from taxstorm.mock_platform.store.checkpoint import SAFETY_NET_PAGES, Checkpointer
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS invoices (
@@ -355,7 +355,7 @@ class SqliteDatabase(Database):
 def open_database(path: Path, url: str | None) -> Database:
     """PostgreSQL when a ``postgresql://`` URL is given, else the SQLite file."""
     if url:
-        from mock_platform.store.postgres import PostgresDatabase
+        from taxstorm.mock_platform.store.postgres import PostgresDatabase
 
         return PostgresDatabase(url)
     return SqliteDatabase(path)

@@ -23,7 +23,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from mock_platform.store.db import Database, Tx
+from taxstorm.mock_platform.store.db import Database, Tx
 
 T = TypeVar("T")
 

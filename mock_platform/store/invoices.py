@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from mock_platform.clock import iso
-from mock_platform.store.db import Database, Row, Tx
+from taxstorm.mock_platform.clock import iso
+from taxstorm.mock_platform.store.db import Database, Row, Tx
 
 COLUMNS = (
     "seller_tax_id, request_serial_no, payload_hash, order_ref, kind, invoice_type, invoice_no, blue_invoice_no, "

@@ -3,7 +3,7 @@ them: the platform clock's offset."""
 
 from __future__ import annotations
 
-from mock_platform.store.db import Database
+from taxstorm.mock_platform.store.db import Database
 
 CLOCK_OFFSET = "clock_offset_s"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mock_platform.clock import local_date
-from mock_platform.errors import ApiError, ErrorCode
-from mock_platform.store.db import Tx
+from taxstorm.mock_platform.clock import local_date
+from taxstorm.mock_platform.errors import ApiError, ErrorCode
+from taxstorm.mock_platform.store.db import Tx
 
 
 @dataclass(frozen=True)

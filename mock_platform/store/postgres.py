@@ -11,7 +11,7 @@ import psycopg
 from psycopg._cursor_base import BaseCursor
 from psycopg.rows import BaseRowFactory, RowMaker
 
-from mock_platform.store.db import ADDED_COLUMNS, SCHEMA, Cursor, Database, Row, Tx, to_pyformat
+from taxstorm.mock_platform.store.db import ADDED_COLUMNS, SCHEMA, Cursor, Database, Row, Tx, to_pyformat
 
 WRITE_LOCK = 7_466_201  # one advisory lock: writers queue like SQLite's BEGIN IMMEDIATE
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
-from mock_platform.clock import local, local_date, period
-from mock_platform.errors import ApiError, ErrorCode
-from mock_platform.store.db import Tx
+from taxstorm.mock_platform.clock import local, local_date, period
+from taxstorm.mock_platform.errors import ApiError, ErrorCode
+from taxstorm.mock_platform.store.db import Tx
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from mock_platform.errors import ApiError, ErrorCode
-from mock_platform.store.db import Tx
+from taxstorm.mock_platform.errors import ApiError, ErrorCode
+from taxstorm.mock_platform.store.db import Tx
 
 THIRTY_DAYS_S = 30 * 86_400
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 import os
 import time
 
-from clients.orders import Order
-from clients.protocol import ClientConfig, Outcome
-from clients.resilient import ResilientClient, create_client
+from taxstorm.clients.orders import Order
+from taxstorm.clients.protocol import ClientConfig, Outcome
+from taxstorm.clients.resilient import ResilientClient, create_client
 
 SLOW_S = 0.25
 

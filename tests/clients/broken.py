@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from clients.orders import Order
-from clients.protocol import ClientConfig, Outcome
+from taxstorm.clients.orders import Order
+from taxstorm.clients.protocol import ClientConfig, Outcome
 
 
 class _Quiet:

@@ -13,9 +13,9 @@ from collections.abc import Callable
 
 import httpx
 
-from clients.orders import Order
-from clients.protocol import ClientConfig, Outcome
 from examples.outsider_client import OutsiderClient, Record, Reply
+from taxstorm.clients.orders import Order
+from taxstorm.clients.protocol import ClientConfig, Outcome
 
 
 class DropsQueue(OutsiderClient):

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from chaos.toxiproxy.api import ToxiproxyAPI
-from chaos.waiting import wait_until
+from taxstorm.chaos.toxiproxy.api import ToxiproxyAPI
+from taxstorm.chaos.waiting import wait_until
 from tests.integration.test_cli_run import scenario, taxstorm
 
 pytestmark = pytest.mark.integration

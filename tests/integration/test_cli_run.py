@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
-from chaos.toxiproxy.api import ToxiproxyAPI
-from chaos.waiting import wait_until
+from taxstorm.chaos.toxiproxy.api import ToxiproxyAPI
+from taxstorm.chaos.waiting import wait_until
 from tests.chromium import distinct_colours, dump_dom, screenshot
 from tests.conftest import REPO
 
@@ -43,7 +43,7 @@ def scenario(tmp_path: Path, **changes: Any) -> Path:
 
 def taxstorm(*args: str, **kwargs: Any) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "harness", *args],
+        [sys.executable, "-m", "taxstorm", *args],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -232,7 +232,7 @@ def test_sigkill_mid_fault_then_reset_leaves_everything_clean(tmp_path: Path, to
     wait_until(lambda: process_state(platform_pid) in (None, "Z"), 10, "the frozen platform to die with the harness")
 
     reset = subprocess.run(
-        [sys.executable, "-m", "harness", "reset", "--report-dir", str(reports)],
+        [sys.executable, "-m", "taxstorm", "reset", "--report-dir", str(reports)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -242,7 +242,7 @@ def test_sigkill_mid_fault_then_reset_leaves_everything_clean(tmp_path: Path, to
     assert toxiproxy.proxies() == {}, "reset must remove the run's proxy and toxics"
     assert json.loads((run_dir / "state.json").read_text())["status"] == "reset"
     again = subprocess.run(
-        [sys.executable, "-m", "harness", "reset", "--report-dir", str(reports)],
+        [sys.executable, "-m", "taxstorm", "reset", "--report-dir", str(reports)],
         capture_output=True,
         text=True,
         timeout=60,

@@ -13,7 +13,7 @@ from tests.integration.test_cli_run import only_run, scenario, taxstorm
 BROKEN = {
     "tests.clients.broken:raising_factory": ("create", "create", "RuntimeError", "cannot read erp.ini"),
     "tests.clients.broken:raising_issue": ("issue", "exception", "ValueError", "cannot map order"),
-    "tests.clients.broken:dict_issue": ("issue", "bad_return", "dict", "expected clients.protocol.Outcome"),
+    "tests.clients.broken:dict_issue": ("issue", "bad_return", "dict", "expected taxstorm.clients.protocol.Outcome"),
     "tests.clients.broken:none_issue": ("issue", "bad_return", "NoneType", "returned None"),
 }
 

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from chaos.registry import Fault, FaultContext
-from chaos.waiting import wait_until
-from clients.naive import NaiveClient, NaiveOptions
-from clients.protocol import InvoiceClient
-from clients.resilient import ResilientClient
+from taxstorm.chaos.registry import Fault, FaultContext
+from taxstorm.chaos.waiting import wait_until
+from taxstorm.clients.naive import NaiveClient, NaiveOptions
+from taxstorm.clients.protocol import InvoiceClient
+from taxstorm.clients.resilient import ResilientClient
 from tests.conftest import Proxied, running_platform
 from tests.helpers import build_fault, client_config, fast_resilient, order
 

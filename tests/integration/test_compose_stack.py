@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from chaos.waiting import wait_until
+from taxstorm.chaos.waiting import wait_until
 from tests.docker_engine import REPO, project_image
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]  # a first image build takes minutes

@@ -13,11 +13,11 @@ from typing import Any
 import httpx
 import pytest
 
-from chaos.container import DockerTargets
-from chaos.registry import Fault, FaultContext
-from chaos.toxiproxy.api import ToxiproxyAPI
-from chaos.toxiproxy.server import free_port
-from chaos.waiting import wait_until
+from taxstorm.chaos.container import DockerTargets
+from taxstorm.chaos.registry import Fault, FaultContext
+from taxstorm.chaos.toxiproxy.api import ToxiproxyAPI
+from taxstorm.chaos.toxiproxy.server import free_port
+from taxstorm.chaos.waiting import wait_until
 from tests.docker_engine import ensure_images
 from tests.helpers import build_fault, http_token, order
 
@@ -132,7 +132,16 @@ def test_image_swap_upgrades_keeps_the_ledger_and_rolls_back(service: Service) -
 def test_reset_restores_a_killed_runs_containers(service: Service, tmp_path: Path) -> None:
     make(service, type="container_pause").apply()  # a run died here: never reverted
     reset = subprocess.run(
-        [sys.executable, "-m", "harness", "reset", "--report-dir", str(tmp_path), "--compose-project", service.project],
+        [
+            sys.executable,
+            "-m",
+            "taxstorm",
+            "reset",
+            "--report-dir",
+            str(tmp_path),
+            "--compose-project",
+            service.project,
+        ],
         capture_output=True,
         text=True,
         timeout=60,

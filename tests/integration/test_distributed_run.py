@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from chaos.toxiproxy.api import ToxiproxyAPI
-from chaos.toxiproxy.server import free_port
-from harness.reset import ResetReport, reset_run
+from taxstorm.chaos.toxiproxy.api import ToxiproxyAPI
+from taxstorm.chaos.toxiproxy.server import free_port
+from taxstorm.reset import ResetReport, reset_run
 from tests.conftest import REPO, RunningPlatform
 from tests.integration.test_cli_run import assert_no_child_left, only_run, scenario, taxstorm
 
@@ -91,7 +91,16 @@ def test_external_mode_uses_the_running_stack_and_workers_started_elsewhere(
     run = taxstorm(*args, "--report-dir", str(tmp_path / "reports"), env=env)
     workers = [
         subprocess.Popen(
-            [sys.executable, "-m", "harness", "worker", "--master-port", str(port), "--state-dir", str(tmp_path / "w")],
+            [
+                sys.executable,
+                "-m",
+                "taxstorm",
+                "worker",
+                "--master-port",
+                str(port),
+                "--state-dir",
+                str(tmp_path / "w"),
+            ],
             cwd=REPO,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

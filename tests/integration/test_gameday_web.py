@@ -31,10 +31,10 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.wait import WebDriverWait
 
-from chaos.processes import ManagedProcess
-from chaos.toxiproxy.api import ToxiproxyAPI
-from chaos.waiting import wait_until
-from harness.scenario import load_scenario
+from taxstorm.chaos.processes import ManagedProcess
+from taxstorm.chaos.toxiproxy.api import ToxiproxyAPI
+from taxstorm.chaos.waiting import wait_until
+from taxstorm.scenario import load_scenario
 from tests.conftest import REPO
 
 DEADLINE_S = 20.0
@@ -118,7 +118,7 @@ def running_gameday(tmp_path: Path, scenario: dict[str, Any], *extra: str, clien
     path = tmp_path / "scenario.yaml"
     path.write_text(yaml.safe_dump(scenario))
     log = tmp_path / "gameday.log"
-    command = [sys.executable, "-m", "harness", "gameday", str(path), "--web-port", "0", "--client", client, *extra]
+    command = [sys.executable, "-m", "taxstorm", "gameday", str(path), "--web-port", "0", "--client", client, *extra]
     command += ["--web-token", WEB_TOKEN]
     no_docker = {**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"}  # container faults: unavailable
     process = ManagedProcess("gameday", [*command, "--report-dir", str(tmp_path / "reports")], log, no_docker)
@@ -354,7 +354,7 @@ def test_an_exported_session_replays_with_taxstorm_run(tmp_path: Path) -> None:
     path = tmp_path / "replay.yaml"
     path.write_text(exported, encoding="utf-8")
     replay = subprocess.run(
-        [sys.executable, "-m", "harness", "run", str(path), "--scale", "0.5", "--report-dir", str(tmp_path / "r")],
+        [sys.executable, "-m", "taxstorm", "run", str(path), "--scale", "0.5", "--report-dir", str(tmp_path / "r")],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -11,13 +11,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from chaos.network import DownFault, DownSpec
-from chaos.processes import ManagedProcess
-from chaos.registry import FaultContext
-from chaos.toxiproxy.server import free_port
-from chaos.waiting import wait_until
-from clients.http_adapter import HttpServiceClient, HttpServiceOptions
-from clients.protocol import InvoiceClient, load_factory, parse_options
+from taxstorm.chaos.network import DownFault, DownSpec
+from taxstorm.chaos.processes import ManagedProcess
+from taxstorm.chaos.registry import FaultContext
+from taxstorm.chaos.toxiproxy.server import free_port
+from taxstorm.chaos.waiting import wait_until
+from taxstorm.clients.http_adapter import HttpServiceClient, HttpServiceOptions
+from taxstorm.clients.protocol import InvoiceClient, load_factory, parse_options
 from tests.conftest import REPO, Proxied
 from tests.helpers import client_config, order
 

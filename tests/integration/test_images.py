@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from chaos.waiting import NotReadyError, wait_until
+from taxstorm.chaos.waiting import NotReadyError, wait_until
 from tests.docker_engine import TOXIPROXY_IMAGE, project_image
 from tests.helpers import http_token, order
 

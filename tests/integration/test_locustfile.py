@@ -8,8 +8,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from chaos.processes import ManagedProcess
-from chaos.toxiproxy.server import free_port
+from taxstorm.chaos.processes import ManagedProcess
+from taxstorm.chaos.toxiproxy.server import free_port
 from tests.conftest import REPO, running_platform
 
 LOCUST = [sys.executable, "-m", "locust", "-f", str(REPO / "loadtests" / "locustfile.py")]

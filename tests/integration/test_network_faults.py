@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from chaos.network import DownFault, DownSpec, LatencyFault, LatencySpec
-from chaos.registry import Fault, FaultContext
-from chaos.toxiproxy.api import NotFound, ToxiproxyAPI
+from taxstorm.chaos.network import DownFault, DownSpec, LatencyFault, LatencySpec
+from taxstorm.chaos.registry import Fault, FaultContext
+from taxstorm.chaos.toxiproxy.api import NotFound, ToxiproxyAPI
 from tests.conftest import Proxied
 from tests.helpers import build_fault
 

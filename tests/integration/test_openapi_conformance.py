@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from mock_platform.app import create_app
-from mock_platform.settings import PlatformSettings
+from taxstorm.mock_platform.app import create_app
+from taxstorm.mock_platform.settings import PlatformSettings
 from tests.conftest import RunningPlatform
 from tests.helpers import http_token, order
 

@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from chaos.registry import Fault, FaultContext
-from chaos.toxiproxy.api import ToxiproxyAPI
-from chaos.waiting import wait_until
+from taxstorm.chaos.registry import Fault, FaultContext
+from taxstorm.chaos.toxiproxy.api import ToxiproxyAPI
+from taxstorm.chaos.waiting import wait_until
 from tests import helpers
 from tests.conftest import RunningPlatform
 from tests.helpers import SELLER, build_fault, http_token, order

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from chaos.waiting import wait_until
+from taxstorm.chaos.waiting import wait_until
 from tests.conftest import Ledger, RunningPlatform, running_platform
 from tests.helpers import http_token, order
 

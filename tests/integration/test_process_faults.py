@@ -7,8 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
-from chaos.registry import Fault, FaultContext
-from chaos.toxiproxy.api import ToxiproxyAPI
+from taxstorm.chaos.registry import Fault, FaultContext
+from taxstorm.chaos.toxiproxy.api import ToxiproxyAPI
 from tests.conftest import RunningPlatform
 from tests.helpers import build_fault, http_token, order
 

@@ -43,11 +43,11 @@ def test_the_fixture_runs_scenarios_for_another_suite(
     monkeypatch.setenv("TOXIPROXY_SERVER", str(toxiproxy_binary))  # the other suite runs in another folder
     pytester.makepyfile(test_inner=INNER)
     installed = any(e.name == "taxstorm" for e in entry_points(group="pytest11"))  # else load it by name
-    plugin = [] if installed else ["-p", "harness.pytest_plugin"]
+    plugin = [] if installed else ["-p", "taxstorm.pytest_plugin"]
     result = pytester.runpytest_subprocess(*plugin, "-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
 
 
 def test_the_plugin_is_registered_for_pytest() -> None:
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
-    assert project["project"]["entry-points"]["pytest11"] == {"taxstorm": "harness.pytest_plugin"}
+    assert project["project"]["entry-points"]["pytest11"] == {"taxstorm": "taxstorm.pytest_plugin"}

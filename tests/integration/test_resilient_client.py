@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from chaos.network import DownFault, DownSpec, LatencyFault, LatencySpec
-from chaos.registry import FaultContext
-from clients.orders import Order
-from clients.protocol import InvoiceClient, Outcome
-from clients.resilient import ResilientClient, create_client
+from taxstorm.chaos.network import DownFault, DownSpec, LatencyFault, LatencySpec
+from taxstorm.chaos.registry import FaultContext
+from taxstorm.clients.orders import Order
+from taxstorm.clients.protocol import InvoiceClient, Outcome
+from taxstorm.clients.resilient import ResilientClient, create_client
 from tests.conftest import Proxied, RunningPlatform, running_platform
 from tests.helpers import client_config, fast_resilient, order
 

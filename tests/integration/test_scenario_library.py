@@ -68,7 +68,7 @@ MAX_RUNS_AT_ONCE = 9  # runs of several stories overlap (each has its own stack)
 
 
 def start(scenario: str, scale: float, client: str, report_dir: Path) -> subprocess.Popen[str]:
-    command = [sys.executable, "-m", "harness", "run", str(REPO / "scenarios" / f"{scenario}.yaml")]
+    command = [sys.executable, "-m", "taxstorm", "run", str(REPO / "scenarios" / f"{scenario}.yaml")]
     command += ["--scale", str(scale), "--client", client, "--report-dir", str(report_dir)]
     return subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from chaos.toxiproxy.api import ToxiproxyAPI
-from chaos.toxiproxy.lease import LEASE_PREFIX, SKEW_S, lease_upstream
-from chaos.waiting import wait_until
-from harness.reset import reset_all
+from taxstorm.chaos.toxiproxy.api import ToxiproxyAPI
+from taxstorm.chaos.toxiproxy.lease import LEASE_PREFIX, SKEW_S, lease_upstream
+from taxstorm.chaos.waiting import wait_until
+from taxstorm.reset import reset_all
 from tests.integration.test_cli_run import assert_no_child_left, only_run, scenario, taxstorm
 
 pytestmark = pytest.mark.integration

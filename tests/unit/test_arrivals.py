@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from loadtests.arrivals import RECHECK_S, Arrivals
-from loadtests.records import Recorder
+from taxstorm.loadtests.arrivals import RECHECK_S, Arrivals
+from taxstorm.loadtests.records import Recorder
 
 
 def simulate(rate_at: Callable[[float], float], until_s: float) -> list[float]:

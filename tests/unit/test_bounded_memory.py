@@ -14,15 +14,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from chaos.timeline import FaultEvent
-from harness.halt import halt_reason
-from harness.owed import OwedInvoices
-from harness.progress import Progress
-from harness.reconcile import reconcile_run
-from harness.scenario import ErrorRateHaltSpec
-from harness.timeseries import per_second
-from harness.windows import build_windows, judge_windows
-from loadtests.records import OperationRecord, Recorder
+from taxstorm.chaos.timeline import FaultEvent
+from taxstorm.halt import halt_reason
+from taxstorm.loadtests.records import OperationRecord, Recorder
+from taxstorm.owed import OwedInvoices
+from taxstorm.progress import Progress
+from taxstorm.reconcile import reconcile_run
+from taxstorm.scenario import ErrorRateHaltSpec
+from taxstorm.timeseries import per_second
+from taxstorm.windows import build_windows, judge_windows
 
 RATE_PER_S = 100
 HALT = ErrorRateHaltSpec(above=0.5, for_s=10)

@@ -8,7 +8,7 @@ import time
 import pybreaker
 import pytest
 
-from clients.breaker import ConcurrentCircuitBreaker
+from taxstorm.clients.breaker import ConcurrentCircuitBreaker
 
 
 class Transient(Exception):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from harness.capacity import Criteria, capacity_scenario, judge_steps, knee
-from harness.scenario import Scenario
+from taxstorm.capacity import Criteria, capacity_scenario, judge_steps, knee
+from taxstorm.scenario import Scenario
 from tests.unit.test_gates_and_windows import op
 
 
@@ -55,7 +55,7 @@ def test_the_capacity_scenario_keeps_platform_and_client_and_drops_faults() -> N
 def test_gates_on_fault_windows_and_recovery_are_left_out_with_the_reason() -> None:
     """month_end_overload's amplification gate names the 'month-end' fault: capacity drops the fault, so the gate
     goes too (it used to end in a validation traceback)."""
-    from harness.scenario import load_scenario
+    from taxstorm.scenario import load_scenario
     from tests.conftest import REPO
 
     story = load_scenario(REPO / "scenarios" / "network_partition.yaml")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import main
-from harness.gates import GATES
+from taxstorm.cli import main
+from taxstorm.gates import GATES
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from harness.gates import GATES
-from harness.reconcile import FINDINGS
-from loadtests.defects import DEFECT_KINDS
-from mock_platform.errors import ErrorCode
+from taxstorm.gates import GATES
+from taxstorm.loadtests.defects import DEFECT_KINDS
+from taxstorm.mock_platform.errors import ErrorCode
+from taxstorm.reconcile import FINDINGS
 from tests.conftest import REPO
 
 GUIDE = " ".join((REPO / "docs" / "writing-a-client.md").read_text(encoding="utf-8").split())

@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 import yaml
 
-from chaos.network import DownSpec, LatencySpec
-from chaos.platform import ErrorInjectionSpec
-from chaos.registry import Fault, FaultContext, FaultRegistry, default_registry
-from chaos.spec import FaultSpec
-from chaos.timeline import FaultEvent
-from chaos.toxiproxy.api import ToxiproxyAPI
-from harness.gameday.control import (
+from taxstorm.chaos.network import DownSpec, LatencySpec
+from taxstorm.chaos.platform import ErrorInjectionSpec
+from taxstorm.chaos.registry import Fault, FaultContext, FaultRegistry, default_registry
+from taxstorm.chaos.spec import FaultSpec
+from taxstorm.chaos.timeline import FaultEvent
+from taxstorm.chaos.toxiproxy.api import ToxiproxyAPI
+from taxstorm.gameday.control import (
     ChaosControl,
     FaultApplyError,
     HaltedError,
@@ -24,7 +24,7 @@ from harness.gameday.control import (
     UnknownLabelError,
     export_scenario,
 )
-from harness.scenario import load_scenario
+from taxstorm.scenario import load_scenario
 from tests.conftest import REPO
 
 

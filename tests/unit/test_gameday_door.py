@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from flask import Flask, Response, jsonify
 
-from harness.gameday.door import guard, host_allowed, host_name, is_loopback_bind, origin_allowed
+from taxstorm.gameday.door import guard, host_allowed, host_name, is_loopback_bind, origin_allowed
 
 
 def app(web_host: str = "127.0.0.1") -> Flask:

@@ -9,10 +9,12 @@ from dataclasses import dataclass
 
 import pytest
 
-from chaos.timeline import FaultEvent
-from harness.gates import GATES, GateResult, Snapshot, evaluate
-from harness.reconcile import Reconciliation, reconcile
-from harness.scenario import (
+from taxstorm.chaos.timeline import FaultEvent
+from taxstorm.gates import GATES, GateResult, Snapshot, evaluate
+from taxstorm.loadtests.defects import Defect, DefectLog
+from taxstorm.loadtests.records import OperationRecord
+from taxstorm.reconcile import Reconciliation, reconcile
+from taxstorm.scenario import (
     AmplificationGateSpec,
     ContractGateSpec,
     DrainGateSpec,
@@ -24,10 +26,8 @@ from harness.scenario import (
     RecoveryTimeGateSpec,
     TimeToInvoiceGateSpec,
 )
-from harness.timeseries import per_second
-from harness.windows import build_windows, window_stats
-from loadtests.defects import Defect, DefectLog
-from loadtests.records import OperationRecord
+from taxstorm.timeseries import per_second
+from taxstorm.windows import build_windows, window_stats
 from tests.unit.test_reconcile import CASES as FINDING_CASES
 
 Samples = list[tuple[float, int]]

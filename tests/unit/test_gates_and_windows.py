@@ -5,12 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from chaos.timeline import FaultEvent
-from harness.gates import Snapshot, evaluate
-from harness.reconcile import reconcile
-from harness.scenario import IntegrityGateSpec, LatencyGateSpec
-from harness.windows import build_windows, percentile, select, window_stats
-from loadtests.records import OperationRecord
+from taxstorm.chaos.timeline import FaultEvent
+from taxstorm.gates import Snapshot, evaluate
+from taxstorm.loadtests.records import OperationRecord
+from taxstorm.reconcile import reconcile
+from taxstorm.scenario import IntegrityGateSpec, LatencyGateSpec
+from taxstorm.windows import build_windows, percentile, select, window_stats
 
 
 def op(start: float, latency_ms: float, ref: str, outcome: str = "issued", inv: str | None = "N1") -> OperationRecord:

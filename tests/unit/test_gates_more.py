@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from chaos.timeline import FaultEvent
-from harness.gates import Snapshot, evaluate, recovery_times
-from harness.reconcile import reconcile
-from harness.scenario import (
+from taxstorm.chaos.timeline import FaultEvent
+from taxstorm.gates import Snapshot, evaluate, recovery_times
+from taxstorm.loadtests.records import OperationRecord
+from taxstorm.reconcile import reconcile
+from taxstorm.scenario import (
     AmplificationGateSpec,
     DrainGateSpec,
     ErrorRateGateSpec,
     GracefulGateSpec,
     RecoveryTimeGateSpec,
 )
-from harness.timeseries import RecoveryCriteria, per_second, time_to_recover
-from harness.windows import build_windows, window_stats
-from loadtests.records import OperationRecord
+from taxstorm.timeseries import RecoveryCriteria, per_second, time_to_recover
+from taxstorm.windows import build_windows, window_stats
 from tests.unit.test_gates_and_windows import event, op
 
 

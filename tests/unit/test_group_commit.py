@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from chaos.waiting import wait_until
-from mock_platform.store.checkpoint import SAFETY_NET_PAGES, Checkpointer
-from mock_platform.store.db import SqliteDatabase, Tx
-from mock_platform.store.group_commit import GroupCommit
+from taxstorm.chaos.waiting import wait_until
+from taxstorm.mock_platform.store.checkpoint import SAFETY_NET_PAGES, Checkpointer
+from taxstorm.mock_platform.store.db import SqliteDatabase, Tx
+from taxstorm.mock_platform.store.group_commit import GroupCommit
 
 
 def count(db: SqliteDatabase, name: str) -> int:

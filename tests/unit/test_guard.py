@@ -11,10 +11,10 @@ from typing import Any
 import gevent
 import pytest
 
-from clients.orders import Order
-from clients.protocol import ClientConfig, Outcome
-from loadtests.defects import DefectLog
-from loadtests.guard import Answer, GuardedClient
+from taxstorm.clients.orders import Order
+from taxstorm.clients.protocol import ClientConfig, Outcome
+from taxstorm.loadtests.defects import DefectLog
+from taxstorm.loadtests.guard import Answer, GuardedClient
 from tests.helpers import order
 
 CONFIG = ClientConfig("http://127.0.0.1:1", "91350100M000100Y43", "seller", Path("/nonexistent"))

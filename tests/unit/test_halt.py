@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from harness.halt import SteadyStateCheck, blame_baseline, check_steady_state, halt_reason
-from harness.scenario import ErrorRateHaltSpec, LatencyHaltSpec, SteadyStateSpec
-from loadtests.records import OperationRecord
+from taxstorm.halt import SteadyStateCheck, blame_baseline, check_steady_state, halt_reason
+from taxstorm.loadtests.records import OperationRecord
+from taxstorm.scenario import ErrorRateHaltSpec, LatencyHaltSpec, SteadyStateSpec
 from tests.unit.test_gates_and_windows import op
 
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from chaos.container import DockerTargets, repository
-from chaos.registry import FaultContext
-from chaos.toxiproxy.api import ToxiproxyAPI
+from taxstorm.chaos.container import DockerTargets, repository
+from taxstorm.chaos.registry import FaultContext
+from taxstorm.chaos.toxiproxy.api import ToxiproxyAPI
 from tests.helpers import build_fault
 
 

@@ -12,8 +12,8 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from starlette.exceptions import HTTPException
 
-from mock_platform.api.lean import LeanRoute
-from mock_platform.models import IssueInvoiceRequest
+from taxstorm.mock_platform.api.lean import LeanRoute
+from taxstorm.mock_platform.models import IssueInvoiceRequest
 from tests.helpers import order
 
 

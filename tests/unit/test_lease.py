@@ -6,8 +6,8 @@ import os
 
 from toxiproxy.proxy import Proxy
 
-from chaos.toxiproxy.lease import SKEW_S, lease_until, lease_upstream, live_runs, owner
-from harness.reset import process_started
+from taxstorm.chaos.toxiproxy.lease import SKEW_S, lease_until, lease_upstream, live_runs, owner
+from taxstorm.reset import process_started
 
 
 def proxy(name: str, upstream: str = "127.0.0.1:9") -> Proxy:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from clients.outbox import Outbox
+from taxstorm.clients.outbox import Outbox
 from tests.helpers import order
 
 

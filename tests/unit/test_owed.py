@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from harness.owed import OwedInvoices, backlog_check
-from loadtests.records import OperationRecord, Recorder
+from taxstorm.loadtests.records import OperationRecord, Recorder
+from taxstorm.owed import OwedInvoices, backlog_check
 
 
 def record(ref: str, outcome: str, operation: str = "issue") -> OperationRecord:

@@ -7,8 +7,8 @@ import random
 import re
 from datetime import datetime
 
-from mock_platform.api.responses import TraceIds
-from mock_platform.clock import CST, day, local, local_date, period
+from taxstorm.mock_platform.api.responses import TraceIds
+from taxstorm.mock_platform.clock import CST, day, local, local_date, period
 
 
 def test_business_dates_agree_with_the_calendar_everywhere() -> None:

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from loadtests.orders import OrderGenerator
-from mock_platform.clock import OffsetClock
-from mock_platform.issuing import payload_hash
-from mock_platform.models import IssueInvoiceRequest
-from mock_platform.settings import ServiceTime
+from taxstorm.loadtests.orders import OrderGenerator
+from taxstorm.mock_platform.clock import OffsetClock
+from taxstorm.mock_platform.issuing import payload_hash
+from taxstorm.mock_platform.models import IssueInvoiceRequest
+from taxstorm.mock_platform.settings import ServiceTime
 from tests.conftest import Ledger
 from tests.helpers import SELLER, fetch, order
 from tests.platform_helpers import ADMIN, platform_app, token
@@ -253,7 +253,7 @@ def test_rates_follow_the_effective_dated_table(ledger: Ledger) -> None:
     from datetime import date
     from decimal import Decimal
 
-    from mock_platform.settings import TaxRate
+    from taxstorm.mock_platform.settings import TaxRate
 
     table = [
         TaxRate(rate=Decimal("0.13"), name="13%", effective_to=date(2026, 11, 20)),
@@ -286,7 +286,7 @@ def test_lookups_by_serial_number_and_list(client: TestClient) -> None:
 
 
 def test_issuing_is_asynchronous_by_default_and_slows_with_the_platforms_own_backlog(ledger: Ledger) -> None:
-    from mock_platform.settings import PlatformSettings
+    from taxstorm.mock_platform.settings import PlatformSettings
 
     assert PlatformSettings(admin_token="admin-secret").processing_ms.median_ms > 0  # realistic by default
     slow = {"processing_ms": {"median_ms": 300, "p99_ms": 300}, "processing_per_pending_ms": 100}

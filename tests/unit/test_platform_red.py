@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from loadtests.orders import OrderGenerator
+from taxstorm.loadtests.orders import OrderGenerator
 from tests.conftest import Ledger
 from tests.helpers import order
 from tests.platform_helpers import platform_app, token

@@ -14,10 +14,10 @@ import jsonschema_rs
 import pytest
 from fastapi.testclient import TestClient
 
-from loadtests.orders import OrderGenerator
-from mock_platform.app import create_app
-from mock_platform.clock import OffsetClock
-from mock_platform.settings import PlatformSettings
+from taxstorm.loadtests.orders import OrderGenerator
+from taxstorm.mock_platform.app import create_app
+from taxstorm.mock_platform.clock import OffsetClock
+from taxstorm.mock_platform.settings import PlatformSettings
 from tests.helpers import SELLER, fetch, order
 from tests.platform_helpers import ADMIN, platform_app, token
 

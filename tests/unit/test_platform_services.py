@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from loadtests.orders import OrderGenerator
+from taxstorm.loadtests.orders import OrderGenerator
 from tests.conftest import Ledger
 from tests.helpers import fetch, order
 from tests.platform_helpers import ADMIN, platform_app, token
@@ -189,7 +189,7 @@ def test_landed_names_the_orders_with_an_invoice_that_is_or_will_be_issued(ledge
 
 
 def test_throttling_is_on_by_default_and_counts_per_credential_and_taxpayer(ledger: Ledger) -> None:
-    from mock_platform.settings import PlatformSettings
+    from taxstorm.mock_platform.settings import PlatformSettings
 
     limits = {f: c.rate_per_min for f, c in PlatformSettings(admin_token="admin-secret").capacity.items()}
     assert all(limits.values()) and limits["issue"] == 600 and limits["auth"] == 30  # on by default

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mock_platform.__main__ import main
-from mock_platform.loopback import is_loopback
+from taxstorm.mock_platform.__main__ import main
+from taxstorm.mock_platform.loopback import is_loopback
 
 
 @pytest.mark.parametrize("token", [None, "change-me", "taxstorm-admin-change-me"])

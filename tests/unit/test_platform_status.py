@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from clients.platform_status import PlatformStatus
+from taxstorm.clients.platform_status import PlatformStatus
 
 
 class Fake:

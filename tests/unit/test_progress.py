@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from harness.progress import Progress
-from harness.report.live import status_line
-from loadtests.records import Recorder
+from taxstorm.loadtests.records import Recorder
+from taxstorm.progress import Progress
+from taxstorm.report.live import status_line
 from tests.unit.test_gates_and_windows import op
 
 

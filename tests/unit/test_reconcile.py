@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from harness.gates import Snapshot, evaluate
-from harness.reconcile import FINDINGS, reconcile
-from harness.scenario import IntegrityGateSpec
-from loadtests.records import OperationRecord
+from taxstorm.gates import Snapshot, evaluate
+from taxstorm.loadtests.records import OperationRecord
+from taxstorm.reconcile import FINDINGS, reconcile
+from taxstorm.scenario import IntegrityGateSpec
 
 TOTAL = Decimal("11.30")
 

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from chaos.timeline import FaultEvent
-from harness.digest import RELATIVE_WIDTH, Digest
-from harness.reconcile import reconcile
-from harness.timeseries import per_second
-from harness.windows import DEFINED_OUTCOMES, Window, build_windows, invoice_times, judge_windows, percentile
-from loadtests.records import OperationRecord, Recorder
+from taxstorm.chaos.timeline import FaultEvent
+from taxstorm.digest import RELATIVE_WIDTH, Digest
+from taxstorm.loadtests.records import OperationRecord, Recorder
+from taxstorm.reconcile import reconcile
+from taxstorm.timeseries import per_second
+from taxstorm.windows import DEFINED_OUTCOMES, Window, build_windows, invoice_times, judge_windows, percentile
 
 OUTCOMES = ["issued", "issued", "issued", "queued", "failed", "rejected", "weird"]
 

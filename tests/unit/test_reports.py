@@ -8,14 +8,14 @@ import xml.etree.ElementTree as ET
 from decimal import Decimal
 from typing import Any
 
-from harness.compare import compare_runs
-from harness.gates import Snapshot, evaluate, recovery_times
-from harness.halt import check_steady_state
-from harness.reconcile import reconcile
-from harness.report.html import render_html
-from harness.report.junit import junit_xml
-from harness.result import RunResult
-from harness.scenario import (
+from taxstorm.compare import compare_runs
+from taxstorm.gates import Snapshot, evaluate, recovery_times
+from taxstorm.halt import check_steady_state
+from taxstorm.reconcile import reconcile
+from taxstorm.report.html import render_html
+from taxstorm.report.junit import junit_xml
+from taxstorm.result import RunResult
+from taxstorm.scenario import (
     GateSpec,
     IntegrityGateSpec,
     LatencyGateSpec,
@@ -23,8 +23,8 @@ from harness.scenario import (
     Scenario,
     SteadyStateSpec,
 )
-from harness.timeseries import per_second
-from harness.windows import build_windows, window_stats
+from taxstorm.timeseries import per_second
+from taxstorm.windows import build_windows, window_stats
 from tests.unit.test_gates_and_windows import event, op, row
 
 

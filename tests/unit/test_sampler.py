@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.sampler import IssueTraffic, Sampler, issue_traffic
+from taxstorm.sampler import IssueTraffic, Sampler, issue_traffic
 
 
 def stats(*rows: tuple[str, str, int]) -> dict[str, Any]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness.errors import InvalidInputError
-from harness.scaling import scale_scenario
-from harness.scenario import DrainGateSpec, LatencyGateSpec, Scenario
+from taxstorm.errors import InvalidInputError
+from taxstorm.scaling import scale_scenario
+from taxstorm.scenario import DrainGateSpec, LatencyGateSpec, Scenario
 
 
 def scenario() -> Scenario:

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 import yaml
 
-from chaos.network import LatencySpec
-from harness.errors import InvalidInputError
-from harness.scenario import GateSpec, load_scenario, parse_scenario
+from taxstorm.chaos.network import LatencySpec
+from taxstorm.errors import InvalidInputError
+from taxstorm.scenario import GateSpec, load_scenario, parse_scenario
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -135,7 +135,7 @@ def test_round_trip_through_yaml(tmp_path: Path) -> None:
 
 
 def test_a_scenario_without_gates_gets_integrity_contract_and_graceful_and_none_escapes_the_first_two() -> None:
-    from harness.scenario import (
+    from taxstorm.scenario import (
         ContractGateSpec,
         GracefulGateSpec,
         IntegrityGateSpec,
@@ -154,7 +154,7 @@ def test_a_scenario_without_gates_gets_integrity_contract_and_graceful_and_none_
 
 
 def test_the_answer_budget_is_the_clients_own_or_the_largest_graceful_budget() -> None:
-    from harness.scenario import Scenario
+    from taxstorm.scenario import Scenario
 
     gates = [{"type": "graceful", "budget_ms": 15000}, {"type": "graceful", "window": "baseline", "budget_ms": 2000}]
     assert Scenario.model_validate({"name": "g", "duration_s": 10, "gates": gates}).answer_budget_s == 15.0

@@ -11,12 +11,12 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from clients.protocol import ClientLoadError, load_factory
-from harness.cli import cli
-from harness.cli_options import check_report_dir
-from harness.errors import InvalidInputError
-from harness.scenario import load_scenario, parse_scenario
-from harness.scenario_text import MAX_DEPTH
+from taxstorm.cli import cli
+from taxstorm.cli_options import check_report_dir
+from taxstorm.clients.protocol import ClientLoadError, load_factory
+from taxstorm.errors import InvalidInputError
+from taxstorm.scenario import load_scenario, parse_scenario
+from taxstorm.scenario_text import MAX_DEPTH
 
 GOOD = "name: ok\nduration_s: 10\nload: {users: 1, rate_per_s: 1}\n"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from loadtests.shapes import (
+from taxstorm.loadtests.shapes import (
     B2B_DAY,
     Diurnal,
     FlashSale,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 
-from loadtests.orders import make_uscc
-from mock_platform.taxid import is_valid_tax_id, is_valid_uscc, uscc_check_char
+from taxstorm.loadtests.orders import make_uscc
+from taxstorm.mock_platform.taxid import is_valid_tax_id, is_valid_uscc, uscc_check_char
 
 
 def test_known_code_passes_and_a_changed_check_char_fails() -> None:

@@ -6,9 +6,9 @@ from typing import Any, ClassVar, Literal
 
 import pytest
 
-from chaos.registry import Fault, FaultContext, FaultRegistry
-from chaos.spec import FaultSpec
-from chaos.timeline import FaultApplyError, FaultScheduler, Timeline
+from taxstorm.chaos.registry import Fault, FaultContext, FaultRegistry
+from taxstorm.chaos.spec import FaultSpec
+from taxstorm.chaos.timeline import FaultApplyError, FaultScheduler, Timeline
 
 
 class FakeClock:

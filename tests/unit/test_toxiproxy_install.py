@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from chaos.toxiproxy import install
+from taxstorm.chaos.toxiproxy import install
 
 FAKE_SERVER = "#!/bin/sh\necho 'toxiproxy-server version 2.12.0'\n"
 FAKE_CLI = "#!/bin/sh\necho 'toxiproxy-cli version 2.12.0'\n"

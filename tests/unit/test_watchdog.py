@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from harness.watchdog import Watchdog, WatchdogLimits, stall_reason
+from taxstorm.watchdog import Watchdog, WatchdogLimits, stall_reason
 
 LIMITS = WatchdogLimits(stuck_s=12.0, grace_s=3.0)
 FAR = 1e9  # a deadline that never comes

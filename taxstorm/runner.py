@@ -1,0 +1,607 @@
+"""Run a scenario: stack up, load and fault timeline on one clock, drain, reconcile, gate, report.
+
+Must run in a gevent-patched process (Locust); the CLI patches before importing this module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import signal
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import gevent
+
+from taxstorm.abandon import abandon_run
+from taxstorm.chaos import container as container_faults
+from taxstorm.chaos import process as process_faults
+from taxstorm.chaos.container import DockerTargets
+from taxstorm.chaos.platform_admin import PlatformAdmin
+from taxstorm.chaos.registry import FaultContext, default_registry
+from taxstorm.chaos.timeline import FaultApplyError, FaultEvent, FaultScheduler
+from taxstorm.chaos.toxiproxy.lease import RENEW_S
+from taxstorm.clients.protocol import ClientLoadError, load_factory
+from taxstorm.errors import EnvironmentError_, ExitCode, InvalidInputError
+from taxstorm.gates import Snapshot, evaluate, recovery_times
+from taxstorm.halt import blame_baseline, check_steady_state, halt_reason
+from taxstorm.load_driver import DistributedLoad, LoadDriver, LocalLoad, WorkerOptions
+from taxstorm.load_plan import user_classes
+from taxstorm.loadtests.context import LoadContext
+from taxstorm.loadtests.orders import OrderGenerator
+from taxstorm.loadtests.records import Recorder
+from taxstorm.owed import OwedInvoices, backlog_check
+from taxstorm.progress import Progress
+from taxstorm.reconcile import reconcile_run
+from taxstorm.report.html import write_html
+from taxstorm.report.junit import write_junit
+from taxstorm.result import RunResult
+from taxstorm.sampler import Sampler, issue_traffic
+from taxstorm.scenario import LatencyGateSpec, Scenario, TimeToInvoiceGateSpec, judged_gates
+from taxstorm.stack import LocalStack, StackOptions
+from taxstorm.timeseries import USER_OPERATION, per_second, write_series_csv
+from taxstorm.versions import package_versions
+from taxstorm.watchdog import STUCK_GRACE_S, Watchdog, WatchdogLimits
+from taxstorm.windows import build_windows, judge_windows
+
+Observer = Callable[[str, dict[str, Any]], None]
+SETTLE_S = 5.0  # the longest last drain a client gets to read outcomes the platform had decided (see _settle)
+REPORT_FILES = {"json": "result.json", "junit": "junit.xml", "html": "report.html"}
+PROCESS = frozenset(f.spec_type.model_fields["type"].default for f in process_faults.FAULTS)
+CONTAINER = frozenset(f.spec_type.model_fields["type"].default for f in container_faults.FAULTS)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run (not what: that is the scenario)."""
+
+    report_dir: Path = Path("reports")
+    toxiproxy_url: str | None = None
+    toxiproxy_bin_dir: Path = Path(".bin")
+    workers: WorkerOptions | None = None  # None: the load runs in this process
+    platform_url: str | None = None  # external mode (docker compose): a running platform's URL
+    admin_token: str | None = None  # external mode: its admin token
+    credential_key: str | None = None  # external mode: its credential key (sellers' credentials derive from it)
+    proxy: str | None = None  # external mode: an existing Toxiproxy proxy to use
+    docker_project: str | None = None  # container faults act on this compose project's services
+
+
+@dataclass
+class StopRequest:
+    """Set by SIGINT/SIGTERM: the first asks for a clean stop, the second skips the drain (never the revert)."""
+
+    signals: list[str] = field(default_factory=list)
+
+    @property
+    def requested(self) -> bool:
+        return bool(self.signals)
+
+    @property
+    def forced(self) -> bool:
+        return len(self.signals) > 1
+
+    @property
+    def why(self) -> str:
+        """What asked for the stop, each cause once."""
+        return ", ".join(dict.fromkeys(self.signals))
+
+
+@contextmanager
+def stop_on_signals(stop: StopRequest) -> Iterator[None]:
+    """Turn SIGINT/SIGTERM into a StopRequest for the duration of the run, then restore the handlers."""
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        stop.signals.append(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def check_options(scenario: Scenario, options: RunOptions) -> None:
+    """Refuse combinations of scenario and options that cannot run, before anything starts."""
+    if options.workers is not None and scenario.load.housekeeping is not None:
+        raise InvalidInputError(
+            "load.housekeeping: period-start housekeeping runs in one process; drop --workers for this scenario"
+        )
+    if options.platform_url is not None and scenario.platform.secondary:
+        raise InvalidInputError(
+            "platform.secondary: the secondary platform is started by taxstorm on the primary's ledger; "
+            "in external mode give it up (or run locally)"
+        )
+    needs_process = [f"faults[{i}] ({step.type})" for i, step in enumerate(scenario.faults) if step.type in PROCESS]
+    if options.platform_url is not None and needs_process:
+        raise InvalidInputError(
+            f"{', '.join(needs_process)}: process faults need the platform started by taxstorm; in external mode "
+            "use the container faults (container_kill, container_restart, ...) on the compose service instead"
+        )
+
+
+def proxy_round_trip_ms(client_url: str, timeout_s: float = 3.0) -> float | None:
+    """How long the platform takes to answer /health through Toxiproxy (the way clients reach it); None if not."""
+    import requests
+
+    started = time.perf_counter()
+    try:
+        answer = requests.get(f"{client_url}/health", timeout=timeout_s)
+    except requests.RequestException:
+        return None
+    return (time.perf_counter() - started) * 1000.0 if answer.status_code == 200 else None
+
+
+def new_run_id(scenario: Scenario) -> str:
+    return f"{scenario.name}-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:4]}"
+
+
+class Runner:
+    """One run of one scenario; :meth:`run` always returns a RunResult and never leaves a fault applied."""
+
+    wait_for_workers = True  # a distributed run starts its load once every expected worker is connected
+
+    def __init__(self, scenario: Scenario, options: RunOptions, observer: Observer | None = None) -> None:
+        self.scenario = scenario
+        self.options = options
+        self.observe: Observer = observer or (lambda kind, data: None)
+        self.run_id = new_run_id(scenario)
+        self.run_dir = options.report_dir / self.run_id
+        self.stop = StopRequest()
+        try:
+            self.client_factory = load_factory(scenario.client.ref)
+        except ClientLoadError as exc:
+            raise InvalidInputError(f"client.ref: {exc}") from None
+        check_options(scenario, options)
+        self.result = RunResult(
+            run_id=self.run_id,
+            scenario=scenario.model_dump(mode="json"),
+            versions=package_versions(),
+            started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
+        self._t0 = time.monotonic()
+        self._watchdog: Watchdog | None = None
+        self.lost: str | None = None  # the run's proxy, deleted under it by someone else (see _leased)
+
+    def clock(self) -> float:
+        """Seconds since the run started: the one clock of load, faults and windows."""
+        return time.monotonic() - self._t0
+
+    def run(self) -> RunResult:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        stack = LocalStack(
+            StackOptions(
+                self.run_dir,
+                self.run_id,
+                self.options.toxiproxy_url,
+                self.options.toxiproxy_bin_dir,
+                platform_url=self.options.platform_url,
+                admin_token=self.options.admin_token,
+                credential_key=self.options.credential_key,
+                proxy=self.options.proxy,
+            ),
+            self.scenario.platform,
+        )
+        with stop_on_signals(self.stop):
+            try:
+                self.observe("phase", {"phase": "starting", "run_dir": str(self.run_dir)})
+                stack.start()
+                self.result.endpoints = {
+                    "platform": stack.platform_url,
+                    "client": stack.client_url,
+                    "toxiproxy": stack.toxiproxy.base_url if stack.toxiproxy else "",
+                }
+                self._set_calendar(stack)
+                with self._watched(stack), self._leased(stack):
+                    self._run_on(stack)
+            except Exception as exc:  # anything the harness did wrong is "errored", never "failed"
+                self.result.errors.append(f"{type(exc).__name__}: {exc}")
+                self._finish("errored", ExitCode.ENVIRONMENT_ERROR, str(exc))
+            finally:
+                for problem in stack.stop():
+                    self.result.errors.append(problem)
+        self.result.duration_s = round(self.clock(), 3)
+        self._write_reports()
+        return self.result
+
+    def deadline(self) -> float:
+        """When (``time.monotonic``) everything must have ended: ``limits.max_run_s`` after the load started."""
+        return self._t0 + self.scenario.limits.max_run_s
+
+    @contextmanager
+    def _watched(self, stack: LocalStack) -> Iterator[None]:
+        """The watchdog, from the start of the load to the verdict: a loop stuck in a blocking call is abandoned
+        (see taxstorm.watchdog); past the deadline the run is stopped as by a second signal."""
+        limits = WatchdogLimits(self.scenario.answer_budget_s + STUCK_GRACE_S)
+
+        def past_deadline() -> None:
+            self.stop.signals += [f"limits.max_run_s ({self.scenario.limits.max_run_s:g} s)"] * 2  # forced: no drain
+
+        def abandon(why: str, thread_id: int) -> None:
+            project = self.options.docker_project if any(s.type in CONTAINER for s in self.scenario.faults) else None
+            abandon_run(self.result, why, thread_id, self.clock(), stack.state_path, project, self._write_reports)
+
+        watchdog = self._watchdog = Watchdog(limits, self.deadline, past_deadline, abandon)
+        beating = watchdog.beat_from_loop()
+        watchdog.start()
+        try:
+            yield
+        finally:
+            watchdog.stop()
+            beating.kill()
+
+    @contextmanager
+    def _leased(self, stack: LocalStack) -> Iterator[None]:
+        """Renew the run's lease on a shared Toxiproxy while it runs; a run whose proxy was deleted under it says
+        so and stops (its faults are still reverted; nothing is judged: its clients lost the platform)."""
+
+        def keep() -> None:
+            while True:
+                gevent.sleep(RENEW_S)
+                lost = stack.keep_lease()
+                if lost is not None:
+                    self.lost = lost
+                    self.result.errors.append(lost)
+                    self._finish("errored", ExitCode.ENVIRONMENT_ERROR, lost)
+                    self.observe("warning", {"text": lost})
+                    self.stop.signals += ["the loss of the run's proxy"] * 2  # forced: revert, no drain
+                    return
+
+        keeper = gevent.spawn(keep) if stack.lease is not None else None
+        try:
+            yield
+        finally:
+            if keeper is not None:
+                keeper.kill()
+
+    def _set_calendar(self, stack: LocalStack) -> None:
+        """The scenario's business moment on the platform's clock, before any load (its ``clock.start``)."""
+        if self.scenario.clock is None:
+            return
+        assert stack.admin is not None
+        moved = stack.admin.call("POST", "/admin/clock", {"to": self.scenario.clock.start().isoformat()})
+        self.observe("phase", {"phase": "calendar", "platform_time": moved.get("now", "")})
+
+    def _write_reports(self) -> None:
+        """result.json, then the JUnit XML and HTML report rendered from exactly that JSON."""
+        paths = {name: self.run_dir / file for name, file in REPORT_FILES.items()}
+        self.result.reports.update({name: str(path) for name, path in paths.items()})
+        text = self.result.json_text()
+        paths["json"].write_text(text, encoding="utf-8")
+        data = json.loads(text)
+        write_junit(data, paths["junit"])
+        write_html(data, paths["html"])
+
+    def _run_on(self, stack: LocalStack) -> None:
+        assert stack.admin is not None
+        self._stack = stack
+        registry = default_registry()
+        contexts = {"primary": self._fault_context(stack)}
+        if stack.secondary is not None:
+            contexts["secondary"] = self._fault_context(stack, "secondary")
+        faults = [
+            (registry.create(step, contexts[step.target], step.label(i)), step.at_s, step.for_s)
+            for i, step in enumerate(self.scenario.faults)
+        ]
+        scheduler = FaultScheduler(faults, self.clock, gevent.sleep, self._on_fault_event)
+        self.result.faults = scheduler.events
+        load = self._load_context(stack)
+        driver = self._load_driver(load, stack)
+        try:
+            self._run_load(driver, scheduler, stack, stack.admin)
+        finally:
+            driver.close()
+
+    def _fault_context(self, stack: LocalStack, target: str = "primary") -> FaultContext:
+        """What this run's faults act on: its proxy, the platform's admin API and process, compose's containers
+        (``target`` secondary: the secondary platform and its proxy)."""
+        assert stack.toxiproxy is not None
+        if target == "secondary":
+            assert stack.secondary is not None
+            site = stack.secondary
+            return FaultContext(self.run_id, stack.toxiproxy, site.proxy_name, site.admin, site.platform, None)
+        return FaultContext(
+            self.run_id, stack.toxiproxy, stack.proxy_name, stack.admin, stack.platform, self._docker_targets()
+        )
+
+    def _load_context(self, stack: LocalStack) -> LoadContext:
+        """What this run's users share: the client under test (through the proxy), orders, records, the clock."""
+        scenario = self.scenario
+        return LoadContext(
+            client_factory=self.client_factory,
+            base_url=stack.client_url,
+            state_dir=self.run_dir / "clients",
+            generator=OrderGenerator(scenario.load.seed, self.run_id),
+            recorder=Recorder(),
+            clock=self.clock,
+            client_options=dict(scenario.client.options),
+            answer_budget_s=scenario.answer_budget_s,
+            credential_key=stack.credential_key,
+            secondary_url=stack.secondary.client_url if stack.secondary is not None else None,
+        )
+
+    def _load_driver(self, load: LoadContext, stack: LocalStack) -> LoadDriver:
+        """This process's Locust runner, or a Locust master whose workers are connected (started here or not)."""
+        scenario = self.scenario
+        classes = user_classes(load, scenario.load, scenario.platform.settings)
+        workers = self.options.workers
+        if workers is None:
+            return LocalLoad(load, classes)
+        plan = {
+            "load": scenario.load.model_dump(mode="json"),
+            "platform_settings": scenario.platform.settings,
+            "client": scenario.client.ref,
+            "client_options": dict(scenario.client.options),
+            "answer_budget_s": scenario.answer_budget_s,
+            "credential_key": stack.credential_key,
+            "secondary_url": stack.secondary.client_url if stack.secondary is not None else None,
+            "base_url": stack.client_url,
+            "run_id": self.run_id,
+        }
+        driver = DistributedLoad(plan, classes, load.recorder, self.clock, workers, self.run_dir / "clients")
+        try:
+            self.observe("phase", {"phase": "workers", "expected": workers.workers, "port": driver.port})
+            driver.connect_workers(wait=self.wait_for_workers)
+        except BaseException:
+            driver.close()
+            raise
+        return driver
+
+    def _docker_targets(self) -> DockerTargets | None:
+        """The compose project's containers, when the scenario has container faults."""
+        if not any(step.type in CONTAINER for step in self.scenario.faults):
+            return None
+        try:
+            import docker
+        except ImportError:
+            raise EnvironmentError_("container faults need the Docker SDK: pip install 'taxstorm[docker]'") from None
+
+        try:
+            return DockerTargets(docker.from_env(timeout=10), self.options.docker_project)
+        except docker.errors.DockerException as exc:
+            raise EnvironmentError_(f"container faults need a Docker engine: {exc}") from None
+
+    def _run_load(self, driver: LoadDriver, scheduler: FaultScheduler, stack: LocalStack, admin: PlatformAdmin) -> None:
+        scenario = self.scenario
+        self.sampler = self._sampler(driver, stack, scenario.duration_s, scheduler.active)
+        self._t0 = time.monotonic()
+        epoch = time.time()
+        load_end_s = scenario.duration_s
+        revert_errors: list[str] = []
+        try:
+            self.observe(
+                "phase",
+                {"phase": "load", "users": scenario.load.users, "rate_per_s": scenario.load.rate_per_s},
+            )
+            self.sampler.start()
+            driver.start(epoch)
+            self._run_timeline(scheduler, driver)
+        except FaultApplyError as exc:
+            self.result.errors.append(str(exc))
+            self._finish("errored", ExitCode.ENVIRONMENT_ERROR, str(exc))
+        finally:
+            revert_errors = scheduler.revert_all() + self._verify_clean(stack)
+            driver.stop()  # graceful: in-flight operations finish and are recorded
+            load_end_s = self.clock()
+        self._wind_down(driver, stack, load_end_s, revert_errors)
+
+    def _sampler(
+        self, driver: LoadDriver, stack: LocalStack, total_s: float, active: Callable[[], list[str]]
+    ) -> Sampler:
+        """Once-a-second samples of the backlog (owed by the harness's count, and by the clients' own) and the
+        platforms' request counters (both, with a secondary), each also feeding the progress line."""
+        assert stack.admin is not None
+        progress = Progress(total_s, driver.recorder, active)
+        # one ledger, whichever platform served
+        self.owed = OwedInvoices(driver.recorder, stack.admin.landed, stack.admin.upload_failed)
+        admins = stack.admins()
+        sampler = Sampler(
+            self.clock,
+            self.owed.refresh,
+            driver.backlog,
+            lambda: issue_traffic(*(admin.stats() for admin in admins)),
+            lambda now: self.observe("tick", progress.tick(now, sampler.backlog, sampler.client_backlog)),
+        )
+        return sampler
+
+    def _wind_down(self, driver: LoadDriver, stack: LocalStack, load_end_s: float, revert_errors: list[str]) -> None:
+        """After the load stopped: drain (unless the run errored or a second signal came), judge, report reverts.
+
+        A run that never got its drain is not judged: orders told "queued" had no chance to be issued."""
+        drained = False
+        errored = self.result.status == "errored" and bool(self.result.reason)  # the default status is "errored"
+        if not self.stop.forced and not errored:
+            self.observe("phase", {"phase": "drain", "backlog": len(self.owed.owed())})
+            until_s = self.clock() + self.scenario.drain_s
+            self.result.client_backlog_after_drain = driver.drain(until_s, lambda: self.stop.forced)
+            drained = not self.stop.forced
+        for defect, at_s in driver.blocked_clients():  # a worker whose client blocked it left its defect behind
+            driver.recorder.defects.add(defect, at_s)
+        settled = self._settle(driver) if drained else None
+        self.sampler.stop()
+        self.result.backlog_after_drain = self.sampler.backlog[-1][1] if self.sampler.backlog else 0
+        self.result.backlog_check = backlog_check(
+            self.result.backlog_after_drain, self.result.client_backlog_after_drain, drained, settled
+        )
+        with self._watchdog.paused() if self._watchdog is not None else contextlib.nullcontext():
+            self._judge(stack, driver.recorder, load_end_s, drained)
+        if revert_errors:
+            self.result.errors.extend(revert_errors)
+            if self.lost is None:  # a fault on a proxy someone deleted is gone with it: the loss is the cause
+                self._finish("errored", ExitCode.REVERT_FAILED, "a fault could not be reverted; run 'taxstorm reset'")
+
+    def _settle(self, driver: LoadDriver) -> dict[str, Any] | None:
+        """When the drain's time ran out, a client may still count orders it sent whose outcome it has not read
+        yet (a job still PROCESSING then, an answer it was waiting for): with nothing owed by the harness's
+        count, nothing is left to issue, so one more drain of at most SETTLE_S lets its count catch up before the
+        two are compared. What it says then is compared; what it said before is reported beside it."""
+        before = self.result.client_backlog_after_drain
+        if before == 0 or self.owed.refresh() != 0:
+            return None
+        started = self.clock()
+        until_s = min(started + SETTLE_S, self.deadline() - self._t0 - 1.0)  # never into limits.max_run_s
+        if until_s <= started:
+            return None
+        self.observe("phase", {"phase": "settle", "backlog": 0})
+        self.result.client_backlog_after_drain = driver.drain(until_s, lambda: self.stop.forced)
+        return {"client_before": before, "took_s": round(self.clock() - started, 3)}
+
+    def _halt_condition(self, driver: LoadDriver) -> str | None:
+        """Why the scenario's halt conditions stop the run now, judged on every operation finished by now."""
+        now = self.clock()
+        driver.collect()  # a distributed run's workers ship their records first
+        for spec in self.scenario.halt:
+            reason = halt_reason(spec, driver.recorder.ended_between(now - spec.for_s, now), now)
+            if reason is not None:
+                return f"halted at {now:.0f} s: {reason}"
+        return None
+
+    def _run_timeline(self, scheduler: FaultScheduler, driver: LoadDriver) -> None:
+        """The fault timeline, with the steady-state check before the first fault and halt conditions throughout.
+        Both judge "now", so the workers of a distributed run ship their records first (``collect``)."""
+        scenario = self.scenario
+        recorder = driver.recorder
+        halted: list[str] = []
+
+        def should_stop() -> bool:
+            return self.stop.requested or bool(halted)
+
+        def watch() -> None:
+            while not halted:
+                gevent.sleep(1.0)
+                reason = self._halt_condition(driver)
+                if reason is not None:
+                    halted.append(reason)
+                    self.observe("halt", {"reason": reason})
+
+        watcher = gevent.spawn(watch) if scenario.halt else None
+        try:
+            first_fault_s = min((step.at_s for step in scenario.faults), default=None)
+            if scenario.steady_state.enabled and first_fault_s is not None and first_fault_s > 0:
+                scheduler.run(first_fault_s - 0.02, should_stop)  # up to just before the first fault is due
+                if not should_stop():
+                    before_s = self.clock()
+                    driver.collect()  # everything finished before_s is in now
+                    baseline = recorder.ended_before(before_s, USER_OPERATION)
+                    check = check_steady_state(scenario.steady_state, baseline, before_s)
+                    self.result.steady_state = dataclasses.asdict(check)
+                    if check.problem is not None:
+                        self._unhealthy_baseline(check.problem, recorder, before_s)
+                        return
+            scheduler.run(scenario.duration_s, should_stop)
+        finally:
+            if watcher is not None:
+                watcher.kill()
+        if halted:
+            self.result.halted = halted[0]
+            self._finish("failed", ExitCode.GATES_FAILED, halted[0])
+
+    def _unhealthy_baseline(self, problem: str, recorder: Recorder, before_s: float) -> None:
+        """Stop the run: as the client's failure (exit 1) when the environment was healthy, else as errored."""
+        stack = self._stack
+        assert stack.admin is not None
+        try:
+            stats: dict[str, Any] | None = stack.admin.stats()
+        except Exception:
+            stats = None
+        limit = self.scenario.steady_state.max_p95_ms
+        baseline = recorder.ended_before(before_s, USER_OPERATION)
+        blame = blame_baseline(baseline, before_s, stats, proxy_round_trip_ms(stack.client_url), limit)
+        assert self.result.steady_state is not None
+        self.result.steady_state["blame"] = "client" if blame.client else "environment"
+        if blame.client:
+            reason = f"the client under test failed before the first fault: {problem}; {blame.reason}"
+            self._finish("failed", ExitCode.GATES_FAILED, reason)
+        else:
+            reason = f"environment not healthy before the first fault: {problem}; {blame.reason}"
+            self.result.errors.append(reason)
+            self._finish("errored", ExitCode.ENVIRONMENT_ERROR, reason)
+
+    def _verify_clean(self, stack: LocalStack) -> list[str]:
+        """Ask Toxiproxy itself whether the run's proxies are clean again (belt and braces after the reverts)."""
+        assert stack.toxiproxy is not None
+        names = [stack.proxy_name, *([stack.secondary.proxy_name] if stack.secondary is not None else [])]
+        problems: list[str] = []
+        for name in names:
+            try:
+                leftover = sorted(stack.toxiproxy.toxics(name))
+                enabled = stack.toxiproxy.proxies()[name].enabled
+            except Exception as exc:
+                problems.append(f"could not verify that proxy {name} is clean: {exc}")
+                continue
+            if name == stack.proxy_name:
+                self.result.cleanup = {"toxics_left": leftover, "proxy_enabled": enabled}
+            problems += [f"toxics still on {name} after revert: {leftover}"] if leftover else []
+            problems += [] if enabled else [f"{name} still disabled after revert"]
+        return problems
+
+    def _judge(self, stack: LocalStack, recorder: Recorder, load_end_s: float, drained: bool) -> None:
+        assert stack.admin is not None
+        self.observe("phase", {"phase": "reconcile"})
+        self.result.client_defects = [row.as_dict() for row in recorder.defects.rows()]
+        self.result.platform_stats = stack.admin.stats()
+        self.result.load = {
+            "arrivals": recorder.arrivals,
+            "dropped": recorder.dropped,
+            "operations": recorder.outcome_counts(),
+        }
+        reconciliation = reconcile_run(recorder, stack.admin.ledger())
+        self.result.reconciliation = reconciliation
+        wanted = [g.percentile for g in self.scenario.gates if isinstance(g, LatencyGateSpec | TimeToInvoiceGateSpec)]
+        windows = build_windows(self.result.faults, load_end_s)
+        self.result.windows = judge_windows(windows, recorder.issues_with_invoice_time(), wanted)
+        issues = recorder.stream_by_start(USER_OPERATION)
+        self.result.series = per_second(issues, self.clock(), self.sampler.backlog)
+        snapshot = Snapshot(
+            self.result.windows,
+            reconciliation,
+            self.result.series,
+            self.result.faults,
+            self.sampler.platform_submissions,
+            self.sampler.backlog,
+            load_end_s,
+            recorder.defects.rows(),
+            self.sampler.platform_lookups,
+        )
+        self.result.recovery_s = recovery_times(snapshot)
+        recorder.write_csv(self.run_dir / "operations.csv")
+        write_series_csv(self.run_dir / "per_second.csv", self.result.series)
+        if drained:
+            self.result.gates = evaluate(judged_gates(list(self.scenario.gates)), snapshot)
+        if self.result.status == "errored" and self.result.reason:
+            return
+        if not drained:
+            why = f"stopped by {self.stop.why}" if self.stop.requested else "stopped"
+            self._finish("interrupted", ExitCode.ENVIRONMENT_ERROR, f"{why} before the drain: not judged")
+        elif self.result.reason:
+            return  # failed already (a halt condition, or the client before the first fault); gates add detail
+        elif self.stop.requested:
+            self._finish("interrupted", ExitCode.ENVIRONMENT_ERROR, f"stopped by {self.stop.why}")
+        elif all(g.passed for g in self.result.gates):
+            skipped = sum(1 for g in self.result.gates if not g.judged)
+            judged = len(self.result.gates) - skipped
+            self._finish(
+                "passed",
+                ExitCode.PASSED,
+                f"all {judged} gates passed" + (f" ({skipped} not judged)" if skipped else ""),
+            )
+        else:
+            failed = [f"{g.name} [{g.window}]" for g in self.result.gates if not g.passed]
+            self._finish("failed", ExitCode.GATES_FAILED, "gates failed: " + "; ".join(failed))
+
+    def _finish(self, status: str, code: ExitCode, reason: str) -> None:
+        self.result.status = status  # type: ignore[assignment]
+        self.result.exit_code = int(code)
+        self.result.reason = reason
+
+    def _on_fault_event(self, kind: str, event: FaultEvent) -> None:
+        gevent.spawn(self.sampler.sample)  # the counters at the window boundary (a paused platform may not answer)
+        self.observe("fault", {"kind": kind, "label": event.label, "type": event.type, "at_s": round(self.clock(), 3)})
