@@ -22,10 +22,12 @@ from taxstorm.mock_platform.errors import ApiError, ErrorCode
 from taxstorm.mock_platform.faultgate import FaultGateMiddleware
 from taxstorm.mock_platform.faultmodes import FaultModes
 from taxstorm.mock_platform.issuing import IssuingService
+from taxstorm.mock_platform.metrics import StateCollector
 from taxstorm.mock_platform.red import RedLetterService
 from taxstorm.mock_platform.settings import PlatformSettings
 from taxstorm.mock_platform.state import PlatformState, document_bearer
 from taxstorm.mock_platform.stats import CountingMiddleware, RequestCounters
+from taxstorm.mock_platform.store import invoices as invoices_store
 from taxstorm.mock_platform.store.db import open_database
 from taxstorm.mock_platform.store.meta import load_clock_offset, save_clock_offset
 from taxstorm.mock_platform.store.numbers import Numbering
@@ -105,6 +107,11 @@ def build_state(settings: PlatformSettings, clock: Clock) -> PlatformState:
     )
 
 
+def _ledger_size(state: PlatformState) -> int:
+    with state.db.read() as tx:
+        return invoices_store.count(tx)
+
+
 def create_app(settings: PlatformSettings, clock: Clock | None = None) -> FastAPI:
     """Build a platform app with its own ledger connection, counters, capacity model and clock."""
     state = build_state(settings, clock or OffsetClock())
@@ -131,6 +138,7 @@ def create_app(settings: PlatformSettings, clock: Clock | None = None) -> FastAP
     routes = [route for router in routers for route in router.routes]
     app.api_routes = tuple(routes)
     app.add_middleware(IdempotencyKeyAlias)  # inside the counting middleware: its refusals are counted and marked
-    app.add_middleware(CountingMiddleware, counters=state.counters, routes=routes)
+    state.metrics.watch(StateCollector(state.counters.snapshot, state.capacity.snapshot, lambda: _ledger_size(state)))
+    app.add_middleware(CountingMiddleware, counters=state.counters, routes=routes, observe=state.metrics.observe)
     app.add_middleware(AdminGuard, admin_token=settings.admin_token)  # outermost: before anything reads a body
     return app

@@ -17,6 +17,7 @@ from taxstorm.mock_platform.capacity import CapacityModel
 from taxstorm.mock_platform.clock import Clock
 from taxstorm.mock_platform.faultmodes import FaultModes
 from taxstorm.mock_platform.issuing import IssuingService
+from taxstorm.mock_platform.metrics import PlatformMetrics
 from taxstorm.mock_platform.modes import FeatureBoard
 from taxstorm.mock_platform.red import RedLetterService
 from taxstorm.mock_platform.settings import PlatformSettings
@@ -43,6 +44,7 @@ class PlatformState:
     verification: VerificationService
     modes: FaultModes
     board: FeatureBoard = field(default_factory=FeatureBoard)
+    metrics: PlatformMetrics = field(default_factory=PlatformMetrics)
 
 
 # Dependencies are ``async def`` on purpose: FastAPI runs plain ``def`` dependencies in the thread pool, a

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from starlette.routing import BaseRoute, Match
@@ -69,10 +71,17 @@ class CountingMiddleware:
     here, so they count under the route they were meant for.
     """
 
-    def __init__(self, app: ASGIApp, counters: RequestCounters, routes: list[BaseRoute] | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        counters: RequestCounters,
+        routes: list[BaseRoute] | None = None,
+        observe: Callable[[str, str, float], None] | None = None,
+    ) -> None:
         self.app = app
         self.counters = counters
         self.routes = routes or []
+        self.observe = observe  # (method, path, seconds) of every answered request: the latency histogram
 
     def _template(self, scope: Scope) -> str:
         route = scope.get("route") or _resolve(self.routes, scope)
@@ -94,6 +103,7 @@ class CountingMiddleware:
             await send(message)
 
         self.counters.started()
+        began = time.perf_counter()
         try:
             await self.app(scope, receive, capture)
         except Exception as exc:  # a bug: answered here, so that it carries X-Api-Version like every answer
@@ -103,3 +113,5 @@ class CountingMiddleware:
             await error(ApiError(ErrorCode.INTERNAL, type(exc).__name__))(scope, receive, capture)
         finally:
             self.counters.finished(scope["method"], self._template(scope), status)
+            if self.observe is not None:
+                self.observe(scope["method"], scope["path"], time.perf_counter() - began)

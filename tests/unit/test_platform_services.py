@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
 
 from taxstorm.loadtests.orders import OrderGenerator
 from tests.conftest import Ledger
@@ -156,6 +157,13 @@ def test_status_notices_metrics_and_admin(ledger: Ledger) -> None:
         metrics = client.get("/metrics").text
         assert 'taxstorm_requests_total{method="POST",route="/api/v1/invoices",status="200"} 1' in metrics
         assert "taxstorm_ledger_invoices 1" in metrics
+        families = {f.name: f for f in text_string_to_metric_families(metrics)}
+        assert all(f.documentation for f in families.values())  # every metric says what it counts (# HELP)
+        latency = families["taxstorm_request_duration_seconds"]
+        assert latency.type == "histogram"
+        counts = {s.labels["family"]: s.value for s in latency.samples if s.name.endswith("_count")}
+        assert counts["issue"] == 1 and counts["auth"] == 1  # the issue and the token it needed, each in its family
+        assert families["taxstorm_family_shed"].type == "counter" and families["taxstorm_in_flight"].type == "gauge"
         before = clock()
         assert client.post("/admin/clock", json={"advance_s": 60}, headers=ADMIN).json()["offsetS"] == 60
         assert clock() == before + 60
