@@ -13,7 +13,6 @@ PACKAGES = (
     "pydantic",
     "toxiproxy-python",
     "tenacity",
-    "pybreaker",
     "httpx",
     "docker",
     "psycopg",

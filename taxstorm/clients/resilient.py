@@ -1,4 +1,5 @@
-"""The ``resilient`` reference client: what DOMAIN.md §D recommends, on tenacity, pybreaker and a pooled HTTP stack.
+"""The ``resilient`` reference client: what DOMAIN.md §D recommends, on tenacity, a circuit breaker and a pooled HTTP
+stack.
 
 - the serial is persisted with the order before the first send (outbox) and reused for every retry;
 - after an unknown outcome (timeout, reset, 5xx, 504) it queries by serial before resubmitting the same serial;
@@ -19,11 +20,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-import pybreaker
 from tenacity import RetryCallState, Retrying, retry_if_exception_type
 from tenacity.wait import wait_random_exponential
 
-from taxstorm.clients.breaker import ConcurrentCircuitBreaker
+from taxstorm.clients.breaker import CircuitBreaker, CircuitOpenError
 from taxstorm.clients.http_stack import StackKind
 from taxstorm.clients.orders import Order
 from taxstorm.clients.outbox import EntryState, Outbox, OutboxEntry
@@ -140,11 +140,10 @@ class ResilientClient:
             max_connections=self.options.max_connections,
         )
         self._outbox = Outbox(config.state_dir / "outbox.sqlite3", config.seller_tax_id)
-        self._breaker = ConcurrentCircuitBreaker(
+        self._breaker = CircuitBreaker(
             fail_max=self.options.breaker_fail_max,
-            reset_timeout=self.options.breaker_reset_s,
+            reset_timeout_s=self.options.breaker_reset_s,
             exclude=[RejectedError, StillProcessing, AccountNotReady],
-            name="issue",
         )
         self._next_batch_at = float("-inf")  # the drain's pace: no batch of the outbox before this
         self._in_flight: set[str] = set()  # orders an issue() or a drain is working on: nobody else touches them
@@ -245,7 +244,7 @@ class ResilientClient:
             answer = self._breaker.call(self._http.submit_batch, [e.body for e in entries])
         except RejectedError:  # the whole batch refused (e.g. too many items): go one by one instead
             return entries
-        except (TransientError, pybreaker.CircuitBreakerError):
+        except (TransientError, CircuitOpenError):
             return entries  # the outcome of every item is unknown: look each up by serial before resubmitting
         by_serial = {e.serial: e for e in entries}
         waiting = self._settle_items(answer.items, by_serial, outcomes, failed)
@@ -404,7 +403,7 @@ class ResilientClient:
             self._account_held = (time.monotonic() + ACCOUNT_RECHECK_S, str(exc))
             error = f"queued until the seller's account is ready: {exc}"
             return Outcome("queued", entry.order_ref, attempts=call.attempts, error=error)
-        except (TransientError, pybreaker.CircuitBreakerError) as exc:
+        except (TransientError, CircuitOpenError) as exc:
             return Outcome("queued", entry.order_ref, attempts=call.attempts, error=f"queued offline: {exc}")
         return self._accept(call.current, answer, call.attempts)
 

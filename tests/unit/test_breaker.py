@@ -1,14 +1,12 @@
-"""The concurrent circuit breaker keeps pybreaker's state machine but lets guarded calls overlap."""
+"""The circuit breaker: its state machine on a fake clock, and guarded calls that overlap."""
 
 from __future__ import annotations
 
 import threading
-import time
 
-import pybreaker
 import pytest
 
-from taxstorm.clients.breaker import ConcurrentCircuitBreaker
+from taxstorm.clients.breaker import CircuitBreaker, CircuitOpenError
 
 
 class Transient(Exception):
@@ -19,8 +17,20 @@ class Business(Exception):
     pass
 
 
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def fail() -> None:
+    raise Transient("platform 503")
+
+
 def test_calls_overlap_instead_of_queueing_on_the_lock() -> None:
-    breaker = ConcurrentCircuitBreaker(fail_max=5, reset_timeout=60)
+    breaker = CircuitBreaker(fail_max=5, reset_timeout_s=60)
     inside = threading.Barrier(4, timeout=5)
 
     def guarded() -> str:
@@ -36,43 +46,62 @@ def test_calls_overlap_instead_of_queueing_on_the_lock() -> None:
     assert results == ["ok"] * 4
 
 
-def test_opens_after_fail_max_then_half_opens_and_closes() -> None:
-    breaker = ConcurrentCircuitBreaker(fail_max=2, reset_timeout=0.2, exclude=[Business])
-
-    def fail() -> None:
-        raise Transient
-
-    def business() -> None:
-        raise Business
-
-    with pytest.raises(Business):
-        breaker.call(business)  # excluded: not counted
+def test_opens_after_fail_max_in_a_row_refuses_then_a_trial_closes_it() -> None:
+    clock = FakeClock()
+    breaker = CircuitBreaker(fail_max=2, reset_timeout_s=5, exclude=[Business], clock=clock)
     with pytest.raises(Transient):
         breaker.call(fail)
-    with pytest.raises(pybreaker.CircuitBreakerError):
-        breaker.call(fail)  # the second counted failure trips it
-    assert breaker.current_state == pybreaker.STATE_OPEN
-    with pytest.raises(pybreaker.CircuitBreakerError):
-        breaker.call(lambda: "never called")
-    time.sleep(0.25)
-    assert breaker.call(lambda: "trial") == "trial"  # half-open trial succeeds
-    assert breaker.current_state == pybreaker.STATE_CLOSED
-
-
-def test_an_open_circuit_admits_one_trial_run_once_after_the_reset_timeout() -> None:
-    # A client checks open_now() before sending: the circuit must not stay open forever for want of a call.
-    breaker = ConcurrentCircuitBreaker(fail_max=1, reset_timeout=0.2)
-    with pytest.raises(pybreaker.CircuitBreakerError):
-        breaker.call(lambda: (_ for _ in ()).throw(Transient()))
+    with pytest.raises(Business):
+        breaker.call(lambda: (_ for _ in ()).throw(Business()))  # excluded: passes through, counts as a success
+    assert breaker.failures == 0 and breaker.state == "closed"
+    with pytest.raises(Transient):
+        breaker.call(fail)
+    with pytest.raises(CircuitOpenError, match="opened by Transient") as tripped:
+        breaker.call(fail)  # the second failure in a row trips it
+    assert isinstance(tripped.value.__cause__, Transient)
+    assert str(breaker.state) == "open" and breaker.open_now()
+    ran: list[int] = []
+    with pytest.raises(CircuitOpenError, match="not passed"):
+        breaker.call(lambda: ran.append(1))
+    assert ran == []  # refused without running
+    clock.now += 4.99
     assert breaker.open_now()
-    time.sleep(0.25)
-    assert not breaker.open_now()  # a call now would be a trial
-    calls: list[int] = []
+    clock.now += 0.02
+    assert not breaker.open_now() and str(breaker.state) == "half_open"  # a call now is a trial
 
     def trial() -> str:
-        calls.append(1)
+        ran.append(1)
         return "trial"
 
     assert breaker.call(trial) == "trial"
-    assert calls == [1]  # run exactly once (pybreaker's own open state would run it twice through this class)
-    assert breaker.current_state == pybreaker.STATE_CLOSED and not breaker.open_now()
+    assert ran == [1] and str(breaker.state) == "closed" and breaker.failures == 0
+
+
+def test_a_failed_trial_opens_the_circuit_again_at_once() -> None:
+    clock = FakeClock()
+    breaker = CircuitBreaker(fail_max=3, reset_timeout_s=5, clock=clock)
+    for _ in range(2):
+        with pytest.raises(Transient):
+            breaker.call(fail)
+    with pytest.raises(CircuitOpenError):
+        breaker.call(fail)
+    clock.now += 5
+    with pytest.raises(CircuitOpenError):
+        breaker.call(fail)  # one failure in half-open is enough (not fail_max)
+    assert breaker.open_now()
+    clock.now += 5
+    assert breaker.call(lambda: "ok") == "ok"
+
+
+def test_a_success_resets_the_count_of_failures_in_a_row() -> None:
+    breaker = CircuitBreaker(fail_max=2, reset_timeout_s=5, clock=FakeClock())
+    for _ in range(3):
+        with pytest.raises(Transient):
+            breaker.call(fail)
+        breaker.call(lambda: None)
+    assert breaker.state == "closed"
+
+
+def test_bad_settings_are_refused() -> None:
+    with pytest.raises(ValueError, match="fail_max"):
+        CircuitBreaker(fail_max=0, reset_timeout_s=1)
