@@ -1,8 +1,9 @@
 """Container faults through the Docker engine (the ``docker`` SDK), addressed by compose service name.
 
 kill (SIGKILL; revert starts it again), pause/unpause, restart, and an image swap (recreate the service's
-container from another tag of its image, already on the engine, with the same name, labels, environment, ports,
-volumes and networks; revert recreates it from the old tag: the rollback).
+container from another tag of its image, already on the engine, with the same name and everything compose set:
+command, user, healthcheck, environment, labels, ports, volumes, networks …; revert recreates it from the old
+tag: the rollback).
 """
 
 from __future__ import annotations
@@ -56,43 +57,74 @@ class DockerTargets:
             ) from exc
 
     def recreate(self, service: str, image: str) -> Any:
-        """Replace the service's container by one from ``image``, keeping what compose gave it."""
+        """Replace the service's container by one from ``image``, with everything compose gave it
+        (:func:`creation_body`)."""
         old = self.container(service)
         attrs = old.attrs
-        config, host = attrs["Config"], attrs["HostConfig"]
-        image_env = set(self.client.images.get(config["Image"]).attrs["Config"].get("Env") or [])
-        environment = [e for e in config.get("Env") or [] if e not in image_env]  # only what was set on top
-        bindings = {
-            int(port.split("/")[0]): [(b.get("HostIp") or "", int(b["HostPort"])) for b in binds]
-            for port, binds in (host.get("PortBindings") or {}).items()
-            if binds
-        }
+        image_config = self.client.images.get(attrs["Config"]["Image"]).attrs["Config"] or {}
+        body = creation_body(attrs, image_config, image)
         networks = attrs["NetworkSettings"]["Networks"]
-        first = next(iter(networks))
-        aliases = [a for a in (networks[first].get("Aliases") or []) if a != old.id[:12]]
         api = self.client.api
         name = old.name
         old.stop(timeout=10)
         old.remove()
-        created = api.create_container(
-            image,
-            name=name,
-            environment=environment,
-            labels=config.get("Labels") or {},
-            ports=list(bindings),
-            host_config=api.create_host_config(
-                port_bindings={p: b[0] for p, b in bindings.items()},
-                binds=host.get("Binds") or [],
-                restart_policy=host.get("RestartPolicy"),
-            ),
-            networking_config=api.create_networking_config(
-                {first: api.create_endpoint_config(aliases=aliases or None)}
-            ),
-        )
+        created = api.create_container_from_config(body, name)
         for network in list(networks)[1:]:
             self.client.networks.get(network).connect(created["Id"], aliases=networks[network].get("Aliases"))
         api.start(created["Id"])
         return self.client.containers.get(created["Id"])
+
+
+# What a container's Config holds that compose (or `docker run`) may have set on top of its image: each is kept
+# when it differs from the old image's own default, else left to the new image (a release may change it).
+CONTAINER_SET = (
+    "Cmd",
+    "Entrypoint",
+    "User",
+    "WorkingDir",
+    "Healthcheck",
+    "StopSignal",
+    "StopTimeout",
+    "Tty",
+    "OpenStdin",
+    "StdinOnce",
+    "AttachStdin",
+    "Domainname",
+)
+
+
+def creation_body(attrs: dict[str, Any], image_config: dict[str, Any], image: str) -> dict[str, Any]:
+    """The Engine API's create body for a container like the inspected one (``attrs``) from ``image``.
+
+    The whole HostConfig (ports, volumes, restart policy, capabilities, limits, logging: all of it set on the
+    container, none by the image) and the first network's aliases carry over; of the Config, what the
+    container set on top of its old image (``image_config``): command, entrypoint, user, working dir,
+    healthcheck, stop signal, environment, labels, exposed ports. The old image's defaults do not, so the
+    new image's own apply (the upgrade's ENV, CMD or HEALTHCHECK)."""
+    config = attrs["Config"]
+    body: dict[str, Any] = {"Image": image}
+    for key in CONTAINER_SET:
+        value = config.get(key)
+        if value not in (None, "", [], {}, False) and value != image_config.get(key):
+            body[key] = value
+    if config.get("Hostname") and config["Hostname"] != attrs.get("Id", "")[:12]:
+        body["Hostname"] = config["Hostname"]  # set by compose (hostname:); the engine's default is the short id
+    image_env = set(image_config.get("Env") or [])
+    body["Env"] = [e for e in config.get("Env") or [] if e not in image_env]
+    image_labels = image_config.get("Labels") or {}
+    body["Labels"] = {k: v for k, v in (config.get("Labels") or {}).items() if image_labels.get(k) != v}
+    image_ports = image_config.get("ExposedPorts") or {}
+    exposed: dict[str, dict[str, Any]] = {p: {} for p in config.get("ExposedPorts") or {} if p not in image_ports}
+    if exposed:
+        body["ExposedPorts"] = exposed
+    body["HostConfig"] = dict(attrs["HostConfig"])
+    networks = attrs["NetworkSettings"]["Networks"]
+    if networks:
+        first = next(iter(networks))
+        short_id = attrs.get("Id", "")[:12]
+        aliases = [a for a in (networks[first].get("Aliases") or []) if a != short_id] or None
+        body["NetworkingConfig"] = {"EndpointsConfig": {first: {"Aliases": aliases}}}
+    return body
 
 
 class ContainerFault(Fault[Any]):

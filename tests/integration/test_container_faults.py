@@ -21,6 +21,10 @@ from taxstorm.chaos.waiting import wait_until
 from tests.docker_engine import ensure_images
 from tests.helpers import build_fault, http_token, order
 
+COMMAND = ["python", "-m", "taxstorm.mock_platform", "--host", "0.0.0.0", "--port", "8080", "--port-file", "/tmp/port"]
+PROBE = "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/health', timeout=2)"
+HEALTHCHECK = {"test": ["CMD", "/opt/taxstorm/bin/python", "-c", PROBE], "interval": 3_000_000_000, "retries": 4}
+
 
 @dataclass
 class Service:
@@ -56,6 +60,9 @@ def service(docker_client: Any, platform_images: None) -> Iterator[Service]:
         environment={"TAXSTORM_PLATFORM_ADMIN_TOKEN": "container-admin-token"},
         ports={"8080/tcp": ("127.0.0.1", port)},
         volumes={volume.name: {"bind": "/data", "mode": "rw"}},
+        command=COMMAND,  # as compose's command:, user: and healthcheck: would (an image swap must keep them)
+        user="10001:10001",
+        healthcheck=HEALTHCHECK,
     )
     url = f"http://127.0.0.1:{port}"
     wait_until(lambda: healthy(url), 60, "the platform container")
@@ -122,6 +129,9 @@ def test_image_swap_upgrades_keeps_the_ledger_and_rolls_back(service: Service) -
         assert found.json()["data"]["invoiceNumber"] == issued["invoiceNo"]  # same volume, new release's field
         container = service.targets.container("platform")
         assert container.labels["com.docker.compose.project"] == service.project
+        config = container.attrs["Config"]
+        assert config["Cmd"] == COMMAND and config["User"] == "10001:10001"  # compose's settings survived
+        assert config["Healthcheck"]["Test"] == HEALTHCHECK["test"] and config["Healthcheck"]["Retries"] == 4
     finally:
         fault.revert()
     wait_until(lambda: healthy(service.url), 60, "the rolled-back container")
