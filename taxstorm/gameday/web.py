@@ -25,7 +25,7 @@ from taxstorm.gameday.control import (
     RevertError,
     UnknownLabelError,
 )
-from taxstorm.gameday.page import PAGE
+from taxstorm.gameday.page import chaos_page
 
 log = logging.getLogger(__name__)
 TAB_KEY = "chaos"
@@ -122,7 +122,7 @@ def chaos_blueprint(
 
     @bp.get("/chaos")
     def page() -> Response:
-        return Response(PAGE, mimetype="text/html")
+        return Response(chaos_page(), mimetype="text/html")
 
     @bp.get("/chaos/api/faults")
     def faults() -> Response:

@@ -112,6 +112,9 @@ def test_the_wheel_installs_and_runs_a_library_scenario_with_a_users_client(
         60,
     )
     assert typed.stdout.strip() == "True"
+    page = "from taxstorm.gameday.page import chaos_page; print('HALT' in chaos_page() and 'refresh' in chaos_page())"
+    chaos = _run([str(venv / "bin" / "python"), "-c", page], home, env, 60)  # the Chaos page's template and assets
+    assert chaos.stdout.strip() == "True", chaos.stderr
 
     listed = _run([taxstorm, "list"], home, env, 120)
     assert listed.returncode == 0 and "smoke" in listed.stdout and "network_partition" in listed.stdout, listed.stderr
