@@ -3,63 +3,90 @@
 Built from the run's JSON, so ``taxstorm report RUN_DIR`` can rebuild it: the verdict, charts over time
 (throughput by outcome, latency percentiles, offline backlog) with fault windows shaded, the fault timeline
 with time-to-recover, the per-window table, the gates (observed against threshold) and reconciliation.
+The page is a Jinja2 template (``templates/report.html``, autoescaped); this module turns the result into its
+sections: a title, paragraphs and lists, charts (SVG from :mod:`taxstorm.report.charts`) and a table.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from html import escape
+from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 from taxstorm.reconcile import FINDINGS
 from taxstorm.report import steady_state_summary
 from taxstorm.report.charts import Line, Span, line_chart
 
-STYLE = """
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px auto;max-width:960px;color:#1d2733}
-h1{font-size:22px;margin:0 0 4px} h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #d8dee4}
-.verdict{display:inline-block;padding:4px 10px;border-radius:4px;color:#fff;font-weight:600}
-.passed{background:#2a9d8f}.failed{background:#e63946}.errored,.interrupted{background:#e9c46a;color:#1d2733}
-table{border-collapse:collapse;width:100%;margin:6px 0} th,td{border-bottom:1px solid #e5e9ee;padding:4px 6px;
-text-align:left;vertical-align:top} td.n{text-align:right;font-variant-numeric:tabular-nums}
-.pass{color:#2a9d8f;font-weight:600}.fail{color:#e63946;font-weight:600} .muted{color:#66737f}
-svg.chart{width:100%;height:auto;margin:8px 0;font-size:11px} .chart-title{font-size:13px;font-weight:600}
-.grid{stroke:#e5e9ee} .tick,.legend,.axis,.span-label{fill:#444} .span-label{font-size:10px}
-code{background:#f3f5f7;padding:1px 4px;border-radius:3px}
-"""
+Section = dict[str, Any]  # title, before / after (paragraphs and lists), charts (SVG markup), table
+Item = dict[str, Any]  # a paragraph (kind p, css, text) or a list (kind ul, entries)
+
+
+@cache
+def templates() -> Environment:
+    """The report templates (package data), autoescaped: a value is text unless it is :class:`Markup`."""
+    return Environment(loader=PackageLoader("taxstorm.report", "templates"), autoescape=select_autoescape())
+
+
+@cache
+def report_style() -> str:
+    """The reports' stylesheet (inlined: a report is one file)."""
+    return resources.files("taxstorm.report").joinpath("templates", "report.css").read_text(encoding="utf-8")
+
+
+def p(text: str | Markup, css: str = "") -> Item:
+    return {"kind": "p", "css": css, "text": text}
+
+
+def ul(entries: Sequence[str | Markup]) -> Item:
+    return {"kind": "ul", "entries": list(entries)}
+
+
+def section(title: str, *before: Item, table: dict[str, Any] | None = None, **parts: Any) -> Section:
+    return {"title": title, "before": list(before), "charts": [], "table": table, "after": [], **parts}
+
+
+def table(
+    headers: Sequence[str], rows: Iterable[Sequence[str | Markup]], numeric: Sequence[int] = ()
+) -> dict[str, Any]:
+    return {"headers": list(headers), "rows": [list(row) for row in rows], "numeric": set(numeric)}
 
 
 def render_html(result: dict[str, Any]) -> str:
     """The whole report as one HTML document."""
     scenario = result["scenario"]
-    status = str(result.get("status", "errored"))
-    body = [
-        f"<h1>taxstorm · {escape(str(scenario['name']))}</h1>",
-        f'<p class="muted">{escape(str(scenario.get("description", "")))}</p>',
-        f'<p><span class="verdict {escape(status)}">{escape(status.upper())}</span> exit {result.get("exit_code")}'
-        f" — {escape(str(result.get('reason', '')))}</p>",
-        f'<p class="muted">run <code>{escape(str(result["run_id"]))}</code>'
-        f" · started {escape(str(result['started_at']))} · {float(result.get('duration_s', 0)):.1f} s"
-        f" · client <code>{escape(str(scenario['client']['ref']))}</code></p>",
+    sections = [
+        _charts(result),
+        *_faults(result),
+        *_notes(result),
+        _gates(result),
+        _windows(result),
+        *_reconciliation(result),
+        *_defects(result),
+        *_load(result),
     ]
-    if result.get("halted"):
-        body.append(f'<p class="fail">Stopped early: {escape(str(result["halted"]))}</p>')
-    body += _charts(result)
-    body += _faults(result)
-    body += _notes(result)
-    body += _gates(result)
-    body += _windows(result)
-    body += _reconciliation(result)
-    body += _defects(result)
-    body += _load(result)
-    errors = result.get("errors") or []
-    if errors:
-        body.append("<h2>Errors</h2><ul>" + "".join(f"<li>{escape(str(e))}</li>" for e in errors) + "</ul>")
-    title = f"taxstorm {escape(str(scenario['name']))} {escape(status)}"
     return (
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
-        f"<style>{STYLE}</style></head><body>{''.join(body)}</body></html>"
+        templates()
+        .get_template("report.html")
+        .render(
+            style=report_style(),
+            name=str(scenario["name"]),
+            description=str(scenario.get("description", "")),
+            status=str(result.get("status", "errored")),
+            exit_code=result.get("exit_code"),
+            reason=str(result.get("reason", "")),
+            run_id=str(result["run_id"]),
+            started_at=str(result["started_at"]),
+            duration_s=float(result.get("duration_s", 0)),
+            client=str(scenario["client"]["ref"]),
+            halted=result.get("halted"),
+            sections=sections,
+            errors=[str(e) for e in result.get("errors") or []],
+        )
     )
 
 
@@ -77,10 +104,10 @@ def _spans(result: dict[str, Any], end_s: float) -> list[Span]:
     return spans
 
 
-def _charts(result: dict[str, Any]) -> list[str]:
+def _charts(result: dict[str, Any]) -> Section:
     series = result.get("series") or []
     if not series:
-        return ["<h2>Over time</h2><p class='muted'>No per-second data (the run ended before load).</p>"]
+        return section("Over time", p("No per-second data (the run ended before load).", "muted"))
     end_s = float(len(series))
     spans = _spans(result, end_s)
     x = [float(s["t"]) + 0.5 for s in series]
@@ -103,17 +130,16 @@ def _charts(result: dict[str, Any]) -> list[str]:
         line("p99", "#e63946", "p99_ms", True),
     ]
     charts = [
-        "<h2>Over time</h2>",
-        line_chart("Operations by outcome (by start second)", "operations / s", outcomes, spans, end_s),
-        line_chart("Latency percentiles incl. retries", "ms", latency, spans, end_s),
+        Markup(line_chart("Operations by outcome (by start second)", "operations / s", outcomes, spans, end_s)),
+        Markup(line_chart("Latency percentiles incl. retries", "ms", latency, spans, end_s)),
     ]
     backlog_points = [
         (xi, None if s.get("backlog") is None else float(s["backlog"])) for xi, s in zip(x, series, strict=True)
     ]
     if any(y is not None for _, y in backlog_points):
         backlog = [Line("offline backlog", "#6d597a", _carry_forward(backlog_points))]
-        charts.append(line_chart("Clients' offline backlog", "orders", backlog, spans, end_s))
-    return charts
+        charts.append(Markup(line_chart("Clients' offline backlog", "orders", backlog, spans, end_s)))
+    return section("Over time", charts=charts)
 
 
 def _carry_forward(points: Iterable[tuple[float, float | None]]) -> list[tuple[float, float | None]]:
@@ -125,20 +151,11 @@ def _carry_forward(points: Iterable[tuple[float, float | None]]) -> list[tuple[f
     return out
 
 
-def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], numeric: Sequence[int] = ()) -> str:
-    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
-    body = []
-    for row in rows:
-        cells = "".join(f'<td class="n">{c}</td>' if i in numeric else f"<td>{c}</td>" for i, c in enumerate(row))
-        body.append(f"<tr>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-
-
 def _num(value: Any, digits: int = 1) -> str:
     return "" if value is None else f"{float(value):.{digits}f}"
 
 
-def _faults(result: dict[str, Any]) -> list[str]:
+def _faults(result: dict[str, Any]) -> list[Section]:
     faults = result.get("faults") or []
     if not faults:
         return []
@@ -152,80 +169,83 @@ def _faults(result: dict[str, Any]) -> list[str]:
         planned_end = fault.get("planned_revert_s")
         rows.append(
             [
-                escape(label),
-                escape(str(fault["type"])),
+                label,
+                str(fault["type"]),
                 f"{fault['planned_apply_s']:g}–{'end' if planned_end is None else f'{planned_end:g}'}",
                 _num(fault.get("applied_s"), 2),
                 _num(fault.get("reverted_s"), 2),
                 ttr,
-                escape(str(fault.get("error") or "")),
+                str(fault.get("error") or ""),
             ]
         )
     headers = ["fault", "type", "planned s", "applied s", "reverted s", "time to recover s", "error"]
-    return ["<h2>Fault timeline</h2>", _table(headers, rows, (3, 4, 5))]
+    return [section("Fault timeline", table=table(headers, rows, (3, 4, 5)))]
 
 
-def _notes(result: dict[str, Any]) -> list[str]:
+def _notes(result: dict[str, Any]) -> list[Section]:
     """A game day's operator notes, on the run's clock."""
     notes = result.get("notes") or []
     if not notes:
         return []
-    rows = [[_num(note.get("at_s"), 1), escape(str(note.get("text", "")))] for note in notes]
-    return ["<h2>Operator notes</h2>", _table(["at s", "note"], rows, (0,))]
+    rows = [[_num(note.get("at_s"), 1), str(note.get("text", ""))] for note in notes]
+    return [section("Operator notes", table=table(["at s", "note"], rows, (0,)))]
 
 
-def _gates(result: dict[str, Any]) -> list[str]:
+def _gates(result: dict[str, Any]) -> Section:
     gates = result.get("gates") or []
     if not gates:
-        return ["<h2>Gates</h2><p class='muted'>No gate was evaluated.</p>"]
+        return section("Gates", p("No gate was evaluated.", "muted"))
     rows = [
         [
-            escape(str(g["name"])),
-            escape(str(g["window"])),
+            str(g["name"]),
+            str(g["window"]),
             _verdict(g),
             _num(g.get("observed"), 3),
             _num(g.get("threshold"), 3),
-            escape(str(g["message"])),
+            str(g["message"]),
         ]
         for g in gates
     ]
-    return ["<h2>Gates</h2>", _table(["gate", "window", "verdict", "observed", "threshold", "why"], rows, (3, 4))]
+    return section("Gates", table=table(["gate", "window", "verdict", "observed", "threshold", "why"], rows, (3, 4)))
 
 
-def _verdict(gate: dict[str, Any]) -> str:
+def _verdict(gate: dict[str, Any]) -> Markup:
     if not gate.get("judged", True):
-        return '<span class="muted">NOT JUDGED</span>'
-    return '<span class="pass">PASS</span>' if gate["passed"] else '<span class="fail">FAIL</span>'
+        return Markup('<span class="muted">NOT JUDGED</span>')
+    return Markup('<span class="pass">PASS</span>' if gate["passed"] else '<span class="fail">FAIL</span>')
 
 
-def _defects(result: dict[str, Any]) -> list[str]:
+def _defects(result: dict[str, Any]) -> list[Section]:
     """What the client under test did against the protocol, with the first occurrence's evidence."""
     defects = result.get("client_defects") or []
     if not defects:
         return []
     rows = [
         [
-            escape(f"{d['method']}()"),
-            escape(str(d["kind"])),
-            escape(str(d["type"])),
+            f"{d['method']}()",
+            str(d["kind"]),
+            str(d["type"]),
             str(d["count"]),
             _num(d.get("first_s"), 1),
-            escape(str(d["message"])) + (f"<pre>{escape(chr(10).join(d['frames']))}</pre>" if d.get("frames") else ""),
+            Markup("{}{}").format(
+                str(d["message"]),
+                Markup("<pre>{}</pre>").format("\n".join(d["frames"])) if d.get("frames") else "",
+            ),
         ]
         for d in defects
     ]
-    intro = "<p>Each broke the client protocol; the guard answered the user <code>failed</code> in its place.</p>"
+    intro = Markup("Each broke the client protocol; the guard answered the user <code>failed</code> in its place.")
     headers = ["method", "defect", "type", "count", "first at s", "message and where"]
-    return ["<h2>Client defects</h2>", intro, _table(headers, rows, (3, 4))]
+    return [section("Client defects", p(intro), table=table(headers, rows, (3, 4)))]
 
 
-def _windows(result: dict[str, Any]) -> list[str]:
+def _windows(result: dict[str, Any]) -> Section:
     rows = []
     for stats in result.get("windows") or []:
         window, outcomes, latency = stats["window"], stats["outcomes"], stats["latency_ms"]
         rows.append(
             [
-                escape(str(window["name"])),
+                str(window["name"]),
                 f"{window['start_s']:.1f}–{window['end_s']:.1f}",
                 str(stats["operations"]),
                 *(str(outcomes.get(k, 0)) for k in ("issued", "queued", "rejected", "failed")),
@@ -233,68 +253,56 @@ def _windows(result: dict[str, Any]) -> list[str]:
             ]
         )
     headers = ["window", "span s", "ops", "issued", "queued", "rejected", "failed", "p50", "p95", "p99", "max ms"]
-    section = ["<h2>Windows</h2>", _table(headers, rows, tuple(range(2, 11)))]
+    windows = section("Windows", table=table(headers, rows, tuple(range(2, 11))))
     check = result.get("steady_state")
     if check:
-        css = "muted" if check["problem"] is None else "fail"
-        section.append(f'<p class="{css}">{escape(steady_state_summary(check))}</p>')
-    return section
+        windows["after"].append(p(steady_state_summary(check), "muted" if check["problem"] is None else "fail"))
+    return windows
 
 
-def _reconciliation(result: dict[str, Any]) -> list[str]:
+def _reconciliation(result: dict[str, Any]) -> list[Section]:
     rec = result.get("reconciliation")
     if not rec:
         return []
-    summary = (
-        f"<p>{rec['orders']} orders handed to clients, {rec['ledger_invoices']} live invoices in the ledger"
-        f" ({rec.get('returned', 0)} orders returned on purpose); final claims {escape(str(rec['claims']))}.</p>"
-    )
+    items = [
+        p(
+            f"{rec['orders']} orders handed to clients, {rec['ledger_invoices']} live invoices in the ledger"
+            f" ({rec.get('returned', 0)} orders returned on purpose); final claims {rec['claims']}."
+        )
+    ]
     check = result.get("backlog_check") or {}
     if check:
-        summary += (
-            f'<p class="{"muted" if check.get("agrees") else "fail"}">Backlog: {escape(str(check["message"]))}</p>'
-        )
+        items.append(p(f"Backlog: {check['message']}", "muted" if check.get("agrees") else "fail"))
     found = [kind for kind in FINDINGS if rec.get(kind)]
     if found:
-        summary += (
-            "<ul>"
-            + "".join(f"<li><b>{escape(kind)}</b> ({len(rec[kind])}): {escape(FINDINGS[kind])}</li>" for kind in found)
-            + "</ul>"
-        )
-    rows = []
-    for kind in found:
-        for finding in rec.get(kind, [])[:200]:
-            rows.append(
-                [
-                    kind,
-                    escape(str(finding["order_ref"])),
-                    escape(str(finding["claim"])),
-                    escape(str(finding.get("client_invoice_no") or "")),
-                    escape(", ".join(finding.get("ledger_invoice_nos", []))),
-                    escape(str(finding["detail"])),
-                ]
-            )
-    if not rows:
-        return [
-            "<h2>Reconciliation</h2>",
-            summary,
-            "<p class='pass'>Every claim matches the ledger: nothing lost, never issued, duplicated, mismatched, "
-            "unknown, unnumbered, unanswered or contradicted.</p>",
+        items.append(ul([Markup("<b>{}</b> ({}): {}").format(kind, len(rec[kind]), FINDINGS[kind]) for kind in found]))
+    rows = [
+        [
+            kind,
+            str(finding["order_ref"]),
+            str(finding["claim"]),
+            str(finding.get("client_invoice_no") or ""),
+            ", ".join(finding.get("ledger_invoice_nos", [])),
+            str(finding["detail"]),
         ]
+        for kind in found
+        for finding in rec.get(kind, [])[:200]
+    ]
+    if not rows:
+        clean = (
+            "Every claim matches the ledger: nothing lost, never issued, duplicated, mismatched, unknown, "
+            "unnumbered, unanswered or contradicted."
+        )
+        return [section("Reconciliation", *items, p(clean, "pass"))]
     headers = ["finding", "orderRef", "client said", "client invoice", "ledger invoices", "detail"]
-    return ["<h2>Reconciliation</h2>", summary, _table(headers, rows)]
+    return [section("Reconciliation", *items, table=table(headers, rows))]
 
 
-def _load(result: dict[str, Any]) -> list[str]:
+def _load(result: dict[str, Any]) -> list[Section]:
     load = result.get("load") or {}
     if not load:
         return []
     operations = load.get("operations", {})
-    rows = [
-        [escape(op), escape(", ".join(f"{k} {v}" for k, v in sorted(counts.items())))]
-        for op, counts in operations.items()
-    ]
-    intro = (
-        f"<p>{load.get('arrivals', 0)} arrivals offered, {load.get('dropped', 0)} dropped by the load generator.</p>"
-    )
-    return ["<h2>Load</h2>", intro, _table(["operation", "outcomes"], rows)]
+    rows = [[op, ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))] for op, counts in operations.items()]
+    intro = f"{load.get('arrivals', 0)} arrivals offered, {load.get('dropped', 0)} dropped by the load generator."
+    return [section("Load", p(intro), table=table(["operation", "outcomes"], rows))]
