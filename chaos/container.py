@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from taxstorm.chaos.registry import Fault
-from taxstorm.chaos.spec import FaultSpec
+from taxstorm.chaos.spec import PHYSICAL, FaultSpec
 
 SERVICE_LABEL = "com.docker.compose.service"
 PROJECT_LABEL = "com.docker.compose.project"
@@ -183,7 +183,7 @@ class ContainerRestartSpec(FaultSpec):
 
     type: Literal["container_restart"] = "container_restart"
     service: str = Field(description="compose service name")
-    grace_s: int = Field(5, ge=0, description="s between SIGTERM and SIGKILL")
+    grace_s: int = Field(5, ge=0, description="s between SIGTERM and SIGKILL", json_schema_extra=PHYSICAL)
 
 
 class ContainerRestartFault(ContainerFault):

@@ -11,7 +11,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from taxstorm.chaos.registry import Fault
-from taxstorm.chaos.spec import FaultSpec
+from taxstorm.chaos.spec import PHYSICAL, TIMELINE, FaultSpec
 
 Family = Literal["auth", "issue", "query", "red", "verify", "quota"]
 Feature = Literal["issue", "red", "verify", "quota", "delivery", "auth"]
@@ -43,7 +43,7 @@ class ErrorInjectionSpec(FaultSpec):
     code: str = Field("E9003", pattern=r"^E\d{4}$", description="a documented error code")
     rate: float = Field(ge=0, le=1, description="share of requests answered with the error")
     families: list[Family] | None = Field(None, description="endpoint families; omitted = all")
-    retry_after_s: int = Field(2, ge=0, description="Retry-After on 429/503/504")
+    retry_after_s: int = Field(2, ge=0, description="Retry-After on 429/503/504", json_schema_extra=PHYSICAL)
     commit_rate: float | None = Field(
         None,
         ge=0,
@@ -131,7 +131,9 @@ class PolicyChangeSpec(FaultSpec):
     """From ``effective_in_s`` after apply: a new rate table and/or newly required fields."""
 
     type: Literal["policy_change"] = "policy_change"
-    effective_in_s: float = Field(0, ge=0, description="s from apply to the policy taking effect")
+    effective_in_s: float = Field(
+        0, ge=0, description="s from apply to the policy taking effect", json_schema_extra=TIMELINE
+    )
     tax_rates: list[TaxRateRow] | None = Field(None, description="the new rate table; omitted = unchanged")
     required_fields: list[Literal["buyer.taxId", "remarks", "issuer", "lines.taxCategoryCode"]] = Field(
         default_factory=list, description="fields that become mandatory"
@@ -180,7 +182,7 @@ class CapacitySpec(BaseModel):
     queue: int | None = Field(None, ge=0)
     policy: Literal["shed", "queue", "collapse"] | None = None
     collapse_factor: float | None = Field(None, ge=0)
-    retry_after_s: int | None = Field(None, ge=0)
+    retry_after_s: int | None = Field(None, ge=0, json_schema_extra=PHYSICAL)
     rate_per_min: int | None = Field(None, ge=1)
 
 
@@ -253,7 +255,9 @@ class MaintenanceSpec(FaultSpec):
     """A maintenance notice published at ``at_s``; the window opens ``notice_ahead_s`` later, ends at revert."""
 
     type: Literal["maintenance"] = "maintenance"
-    notice_ahead_s: float = Field(0, ge=0, description="s between the notice and the window")
+    notice_ahead_s: float = Field(
+        0, ge=0, description="s between the notice and the window", json_schema_extra=TIMELINE
+    )
     features: list[Feature] | None = Field(None, description="affected features; omitted = the whole platform")
     direct_connect_affected: bool = Field(True, description="false: only portal users are affected")
     title: str = "系统维护 scheduled maintenance"
@@ -362,7 +366,9 @@ class ClockJumpSpec(FaultSpec):
 
     type: Literal["clock_jump"] = "clock_jump"
     to: AwareDatetime | None = Field(None, description="the moment, with its zone, e.g. 2026-12-16T00:00:00+08:00")
-    by_s: float | None = Field(None, gt=0, le=10 * 366 * 86_400, description="seconds forward (business time)")
+    by_s: float | None = Field(
+        None, gt=0, le=10 * 366 * 86_400, description="seconds forward (business time)", json_schema_extra=PHYSICAL
+    )
 
     @model_validator(mode="after")
     def _one_jump(self) -> ClockJumpSpec:

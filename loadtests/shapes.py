@@ -11,6 +11,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from taxstorm.chaos.spec import INVERSE, TIMELINE
+
 # Intraday profiles: (hour, share of the base rate), interpolated linearly between points (DOMAIN.md §C).
 B2B_DAY = (
     (0, 0.02),
@@ -55,7 +57,9 @@ class Shape(BaseModel):
 class SimulatedTime(Shape):
     """Shapes that follow business time: simulated clock = start + elapsed × time_scale."""
 
-    time_scale: float = Field(720.0, gt=0, le=1_000_000, description="simulated seconds per real second")
+    time_scale: float = Field(
+        720.0, gt=0, le=1_000_000, description="simulated seconds per real second", json_schema_extra=INVERSE
+    )
     start_hour: float = Field(9.0, ge=0, lt=24, description="simulated hour of day at the start of the run")
 
     def sim_hours(self, elapsed_s: float) -> float:
@@ -79,7 +83,7 @@ class Step(Shape):
     type: Literal["step"] = "step"
     start_per_s: float = Field(gt=0)
     step_per_s: float = Field(gt=0)
-    every_s: float = Field(gt=0)
+    every_s: float = Field(gt=0, json_schema_extra=TIMELINE)
     max_per_s: float = Field(100_000, gt=0)
 
     def rate_at(self, elapsed_s: float) -> float:
@@ -92,8 +96,8 @@ class Spike(Shape):
     type: Literal["spike"] = "spike"
     base_per_s: float = Field(gt=0)
     peak_per_s: float = Field(gt=0)
-    at_s: float = Field(ge=0)
-    for_s: float = Field(gt=0)
+    at_s: float = Field(ge=0, json_schema_extra=TIMELINE)
+    for_s: float = Field(gt=0, json_schema_extra=TIMELINE)
 
     def rate_at(self, elapsed_s: float) -> float:
         return self.peak_per_s if self.at_s <= elapsed_s < self.at_s + self.for_s else self.base_per_s
@@ -170,9 +174,9 @@ class RecoverySurge(Shape):
 
     type: Literal["recovery_surge"] = "recovery_surge"
     base_per_s: float = Field(gt=0)
-    at_s: float = Field(ge=0)
+    at_s: float = Field(ge=0, json_schema_extra=TIMELINE)
     backlog_ops: int = Field(gt=0)
-    for_s: float = Field(gt=0)
+    for_s: float = Field(gt=0, json_schema_extra=TIMELINE)
 
     def rate_at(self, elapsed_s: float) -> float:
         surge = self.backlog_ops / self.for_s if self.at_s <= elapsed_s < self.at_s + self.for_s else 0.0

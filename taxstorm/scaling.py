@@ -11,15 +11,16 @@ A drain phase ends as soon as every client's backlog is empty, so a longer one c
 
 from __future__ import annotations
 
-from typing import Any
+from functools import cache
+from typing import Any, get_args
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
+from taxstorm.chaos.registry import default_registry
 from taxstorm.errors import InvalidInputError
-from taxstorm.scenario import Scenario
+from taxstorm.loadtests.shapes import ShapeSpec
+from taxstorm.scenario import ClockSpec, Scenario
 
-FAULT_TIMES = ("at_s", "for_s", "notice_ahead_s", "effective_in_s")
-SHAPE_TIMES = ("at_s", "for_s", "every_s")
 MIN_DRAIN_S = 15.0
 MIN_DRAIN_GATE_S = 30.0
 MIN_CHORES_S = 2.0
@@ -33,9 +34,9 @@ def scale_scenario(scenario: Scenario, factor: float) -> Scenario:
     data["duration_s"] = round(scenario.duration_s * factor, 3)
     data["drain_s"] = max(min(MIN_DRAIN_S, scenario.drain_s), round(scenario.drain_s * factor, 3))
     for fault in data.get("faults", []):
-        _scale(fault, FAULT_TIMES, factor)
+        _scale(fault, fault_spec(fault["type"]), factor)
     if data.get("clock"):
-        _scale(data["clock"], ("at_s",), factor)
+        _scale(data["clock"], ClockSpec, factor)
     chores = data.get("load", {}).get("housekeeping")
     if chores:  # the back office's rounds are story time too (never faster than every MIN_CHORES_S)
         chores["every_s"] = max(MIN_CHORES_S, round(scenario.load.housekeeping.every_s * factor, 3))  # type: ignore[union-attr]
@@ -43,9 +44,7 @@ def scale_scenario(scenario: Scenario, factor: float) -> Scenario:
     for traffic in (load, *(load.get(k) or {} for k in ("erp", "receivers", "returns"))):
         shape = traffic.get("shape") if isinstance(traffic, dict) else None
         if shape:
-            _scale(shape, SHAPE_TIMES, factor)
-            if "time_scale" in shape:
-                shape["time_scale"] = shape["time_scale"] / factor
+            _scale(shape, shape_spec(shape["type"]), factor)
     if factor > 1:  # a longer story needs a longer hard limit
         limits = data.setdefault("limits", {})
         limits["max_run_s"] = min(86_400.0, round(scenario.limits.max_run_s * factor, 3))
@@ -60,7 +59,36 @@ def scale_scenario(scenario: Scenario, factor: float) -> Scenario:
         raise InvalidInputError(f"--scale {factor:g} makes the scenario invalid: {problems}") from None
 
 
-def _scale(item: dict[str, Any], keys: tuple[str, ...], factor: float) -> None:
-    for key in keys:
-        if item.get(key) is not None:
-            item[key] = round(item[key] * factor, 3)
+def timeline(model: type[BaseModel]) -> dict[str, bool | str]:
+    """Each field of ``model`` with its ``x-timeline`` mark (taxstorm.chaos.spec.TIMELINE and friends)."""
+    marks: dict[str, bool | str] = {}
+    for name, field in model.model_fields.items():
+        extra = field.json_schema_extra
+        if isinstance(extra, dict) and "x-timeline" in extra:
+            mark = extra["x-timeline"]
+            assert isinstance(mark, bool | str)
+            marks[name] = mark
+    return marks
+
+
+def fault_spec(kind: str) -> type[BaseModel]:
+    return default_registry().get(kind).spec_type
+
+
+@cache
+def shapes() -> dict[str, type[BaseModel]]:
+    """Every load shape by its ``type`` (the members of the scenario's shape union)."""
+    members = get_args(get_args(ShapeSpec)[0])
+    return {member.model_fields["type"].default: member for member in members}
+
+
+def shape_spec(kind: str) -> type[BaseModel]:
+    return shapes()[kind]
+
+
+def _scale(item: dict[str, Any], model: type[BaseModel], factor: float) -> None:
+    """Story-time fields stretch with the run; ``inverse`` ones (a rate of story time) shrink."""
+    for key, mark in timeline(model).items():
+        if item.get(key) is None or mark is False:
+            continue
+        item[key] = item[key] / factor if mark == "inverse" else round(item[key] * factor, 3)

@@ -16,6 +16,7 @@ from taxstorm.chaos.container import CONTAINER_SPECS
 from taxstorm.chaos.network import NETWORK_SPECS
 from taxstorm.chaos.platform import PLATFORM_SPECS
 from taxstorm.chaos.process import PROCESS_SPECS
+from taxstorm.chaos.spec import TIMELINE
 from taxstorm.errors import InvalidInputError
 from taxstorm.loadtests.shapes import Shape, ShapeSpec, Steady
 from taxstorm.mock_platform.settings import PlatformSettings
@@ -272,7 +273,13 @@ class ClockSpec(Strict):
     crosses midnight 25 s into the run still crosses it when shortened."""
 
     moment: AwareDatetime = Field(description="a business moment with its zone, e.g. 2026-12-01T00:00:00+08:00")
-    at_s: float = Field(0, ge=0, le=86_400, description="the run second at which the platform's clock reads it")
+    at_s: float = Field(
+        0,
+        ge=0,
+        le=86_400,
+        description="the run second at which the platform's clock reads it",
+        json_schema_extra=TIMELINE,
+    )
 
     def start(self) -> datetime:
         """The platform's time at run second 0."""

@@ -136,5 +136,6 @@ def test_the_wheel_installs_and_runs_a_library_scenario_with_a_users_client(
     (result_file,) = (home / "reports").glob("*/result.json")
     result = json.loads(result_file.read_text(encoding="utf-8"))
     assert result["status"] == "passed" and result["scenario"]["client"]["ref"] == "my_erp:create"
+    assert "<svg" in (result_file.parent / "report.html").read_text(encoding="utf-8")  # templates from the wheel
     noted = sum(len(p.read_text().split()) for p in (home / "reports").rglob("my_erp.txt"))
     assert noted == result["reconciliation"]["orders"] > 0  # every order went through the user's module
