@@ -1,0 +1,43 @@
+"""Where an extension point still has more than one list, the lists must agree: a fault, a gate or a shape that
+one of them forgets fails here, naming the list (instead of a scenario silently refusing it, or a gate that
+validates and is never judged)."""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import get_args
+
+import pytest
+
+from taxstorm.chaos import container, network, platform, process
+from taxstorm.chaos.registry import default_registry
+from taxstorm.gameday.catalogue import catalogue
+from taxstorm.gates import GATES
+from taxstorm.scaling import shapes
+from taxstorm.scenario import FaultStep, GateSpec
+
+
+@pytest.mark.parametrize("family", [network, platform, process, container], ids=lambda m: m.__name__)
+def test_each_family_lists_its_faults_and_their_specs_alike(family: ModuleType) -> None:
+    specs = next(value for name, value in vars(family).items() if name.endswith("_SPECS"))
+    assert set(get_args(specs)) == {fault.spec_type for fault in family.FAULTS}
+
+
+def test_every_registered_fault_can_be_a_scenario_step_and_nothing_else_can() -> None:
+    steps = {spec.model_fields["type"].default for spec in get_args(get_args(FaultStep)[0])}
+    assert steps == set(default_registry().names())
+
+
+def test_every_gate_a_scenario_can_name_is_judged_by_a_function() -> None:
+    names = {spec.model_fields["type"].default for spec in get_args(GateSpec)}
+    assert names == set(GATES)
+
+
+def test_the_chaos_tab_offers_every_registered_fault() -> None:
+    offered = {info.type: info for info in catalogue(default_registry())}
+    assert set(offered) == set(default_registry().names())
+    assert all(info.params or info.type in ("down", "crash", "hang") for info in offered.values())  # a form each
+
+
+def test_every_shape_has_its_own_type() -> None:
+    assert all(name == spec.model_fields["type"].default for name, spec in shapes().items())
