@@ -61,7 +61,7 @@ def service(docker_client: Any, platform_images: None) -> Iterator[Service]:
         ports={"8080/tcp": ("127.0.0.1", port)},
         volumes={volume.name: {"bind": "/data", "mode": "rw"}},
         command=COMMAND,  # as compose's command:, user: and healthcheck: would (an image swap must keep them)
-        user="10001:10001",
+        user="10001:0",  # not the image's own 10001:10001
         healthcheck=HEALTHCHECK,
     )
     url = f"http://127.0.0.1:{port}"
@@ -130,7 +130,7 @@ def test_image_swap_upgrades_keeps_the_ledger_and_rolls_back(service: Service) -
         container = service.targets.container("platform")
         assert container.labels["com.docker.compose.project"] == service.project
         config = container.attrs["Config"]
-        assert config["Cmd"] == COMMAND and config["User"] == "10001:10001"  # compose's settings survived
+        assert config["Cmd"] == COMMAND and config["User"] == "10001:0"  # compose's settings survived
         assert config["Healthcheck"]["Test"] == HEALTHCHECK["test"] and config["Healthcheck"]["Retries"] == 4
     finally:
         fault.revert()
