@@ -14,9 +14,10 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from taxstorm.gates import ErrorRateGateSpec, LatencyGateSpec
 from taxstorm.loadtests.records import OperationRecord
 from taxstorm.loadtests.shapes import Step
-from taxstorm.scenario import ErrorRateGateSpec, LatencyGateSpec, Scenario
+from taxstorm.scenario import Scenario
 from taxstorm.windows import percentile
 
 SETTLE_S = 1.0  # the first second of a step belongs to the transition

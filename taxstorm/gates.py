@@ -1,5 +1,9 @@
 """Gates are pure functions over a frozen snapshot: ``gate(spec, snapshot) -> [GateResult]``.
 
+Each gate's spec (what a scenario writes under ``gates:``) sits right above its function; a new gate is one spec
+class and one function here, named in ``GateSpec`` and ``GATES`` below (tests/unit/test_extension_lists.py fails
+when the two disagree).
+
 No gate passes vacuously: a window without operations, or a measure without data, fails with "no data" unless
 the scenario says the window may be empty (``allow_empty``); then, and for a recovery that a fault lasting to
 the run's end never had, the result is *not judged* — reported, and neither a pass nor a failure.
@@ -9,23 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
 
 from taxstorm.chaos.timeline import FaultEvent
 from taxstorm.loadtests.defects import DefectRow
 from taxstorm.reconcile import Reconciliation
-from taxstorm.scenario import (
-    AmplificationGateSpec,
-    ContractGateSpec,
-    DrainGateSpec,
-    ErrorRateGateSpec,
-    GateSpec,
-    GracefulGateSpec,
-    IntegrityGateSpec,
-    LatencyGateSpec,
-    RecoveryTimeGateSpec,
-    TimeToInvoiceGateSpec,
-)
+from taxstorm.strict import Strict
 from taxstorm.timeseries import RecoveryCriteria, Second, time_to_recover, value_at
 from taxstorm.windows import DEFINED_OUTCOMES, WindowStats, select
 
@@ -109,6 +104,16 @@ def _per_window(
     return results
 
 
+class LatencyGateSpec(Strict):
+    """pNN latency of operations in a window must stay at or under ``max_ms``."""
+
+    type: Literal["latency"] = "latency"
+    window: str = Field("all", description="all | baseline | fault | recovery | a fault id")
+    percentile: float = Field(95, gt=0, le=100)
+    max_ms: float = Field(gt=0)
+    allow_empty: bool = Field(False, description="a window without operations is 'not judged' instead of failed")
+
+
 def latency_gate(spec: LatencyGateSpec, snapshot: Snapshot) -> list[GateResult]:
     key = f"p{spec.percentile:g}"
     name = f"latency {key} <= {spec.max_ms:g} ms"
@@ -131,6 +136,18 @@ def _observed_percentile(stats: WindowStats, pct: float, measure: str = "latency
     raise ValueError(f"percentile {pct} was not computed; use one of {sorted(values)}")
 
 
+class TimeToInvoiceGateSpec(Strict):
+    """pNN of the time until the user holds the invoice number (the issuing answer, or the drain that settled a
+    ``queued`` order) of the orders that got one, in a window, at or under ``max_ms``. Latency gates judge the
+    time to the user's *answer*; this one judges the time to the *invoice*."""
+
+    type: Literal["time_to_invoice"] = "time_to_invoice"
+    window: str = Field("all", description="all | baseline | fault | recovery | a fault id")
+    percentile: float = Field(95, gt=0, le=100)
+    max_ms: float = Field(gt=0)
+    allow_empty: bool = Field(False, description="a window without operations is 'not judged' instead of failed")
+
+
 def time_to_invoice_gate(spec: TimeToInvoiceGateSpec, snapshot: Snapshot) -> list[GateResult]:
     key = f"p{spec.percentile:g}"
     name = f"time_to_invoice {key} <= {spec.max_ms:g} ms"
@@ -145,6 +162,14 @@ def time_to_invoice_gate(spec: TimeToInvoiceGateSpec, snapshot: Snapshot) -> lis
         return GateResult(name, stats.window.name, passed, observed, spec.max_ms, message)
 
     return _per_window(name, spec.window, snapshot, judge, spec.max_ms, spec.allow_empty)
+
+
+class IntegrityGateSpec(Strict):
+    """Every claim checked against the ledger after the drain: nothing lost, never issued, duplicated,
+    mismatched, of unknown outcome, issued without a number, unanswered or contradicted (taxstorm.reconcile's
+    FINDINGS). Always judged: added when a scenario does not list it."""
+
+    type: Literal["integrity"] = "integrity"
 
 
 def integrity_gate(spec: IntegrityGateSpec, snapshot: Snapshot) -> list[GateResult]:
@@ -162,6 +187,13 @@ def integrity_gate(spec: IntegrityGateSpec, snapshot: Snapshot) -> list[GateResu
     return [GateResult("integrity", "all", not bad, float(total), 0.0, message)]
 
 
+class ContractGateSpec(Strict):
+    """The client kept the protocol: no exception, wrong return type, unknown status, outcome for another order
+    or call past its budget (taxstorm.loadtests.defects). Always judged: added when a scenario does not list it."""
+
+    type: Literal["contract"] = "contract"
+
+
 def contract_gate(spec: ContractGateSpec, snapshot: Snapshot) -> list[GateResult]:
     rows = snapshot.defects
     total = sum(row.count for row in rows)
@@ -170,6 +202,22 @@ def contract_gate(spec: ContractGateSpec, snapshot: Snapshot) -> list[GateResult
     parts = [f"{row.count}× {row.method}() {row.kind} ({row.type}: {row.message})" for row in rows[:4]]
     more = f"; and {len(rows) - 4} more kinds" if len(rows) > 4 else ""
     return [GateResult("contract", "all", False, float(total), 0.0, "; ".join(parts) + more)]
+
+
+class ErrorRateGateSpec(Strict):
+    """The share of operations ending ``failed`` in a window stays at or under ``max_rate`` (queued and
+    rejected are not failures: queueing is graceful degradation, rejection the user's business error)."""
+
+    type: Literal["error_rate"] = "error_rate"
+    window: str = Field("all", description="all | baseline | fault | recovery | a fault id")
+    max_rate: float = Field(ge=0, le=1, description="e.g. 0.01 for 1 %")
+    outcomes: list[Literal["failed", "rejected"]] = Field(
+        ["failed"],
+        min_length=1,
+        description="the answers that count: failed; add rejected in a story whose orders are all valid "
+        "(an order refused for the seller's account state — quota, numbers — must wait, not bounce)",
+    )
+    allow_empty: bool = Field(False, description="a window without operations is 'not judged' instead of failed")
 
 
 def error_rate_gate(spec: ErrorRateGateSpec, snapshot: Snapshot) -> list[GateResult]:
@@ -184,6 +232,15 @@ def error_rate_gate(spec: ErrorRateGateSpec, snapshot: Snapshot) -> list[GateRes
         return GateResult(name, stats.window.name, passed, rate, spec.max_rate, message)
 
     return _per_window(name, spec.window, snapshot, judge, spec.max_rate, spec.allow_empty)
+
+
+class GracefulGateSpec(Strict):
+    """No operation outlives its time budget (no hangs) and every one ends issued, queued, rejected or failed."""
+
+    type: Literal["graceful"] = "graceful"
+    window: str = Field("all", description="all | baseline | fault | recovery | a fault id")
+    budget_ms: float = Field(gt=0, description="the longest a user may wait for an answer")
+    allow_empty: bool = Field(False, description="a window without operations is 'not judged' instead of failed")
 
 
 def graceful_gate(spec: GracefulGateSpec, snapshot: Snapshot) -> list[GateResult]:
@@ -207,6 +264,18 @@ def graceful_gate(spec: GracefulGateSpec, snapshot: Snapshot) -> list[GateResult
         return GateResult(name, stats.window.name, not problems, longest, spec.budget_ms, message)
 
     return _per_window(name, spec.window, snapshot, judge, spec.budget_ms, spec.allow_empty)
+
+
+class RecoveryTimeGateSpec(Strict):
+    """After a fault is reverted, users get back to baseline within ``within_s``: success rate ≥
+    ``min_success`` and p95 ≤ ``latency_factor`` × baseline p95, held for ``hold_s`` seconds."""
+
+    type: Literal["recovery_time"] = "recovery_time"
+    fault: str = Field("*", description="a fault id, or * for every fault")
+    within_s: float = Field(gt=0)
+    min_success: float = Field(0.99, ge=0, le=1)
+    latency_factor: float = Field(2.0, ge=1)
+    hold_s: int = Field(3, ge=1, le=3600)
 
 
 def recovery_time_gate(spec: RecoveryTimeGateSpec, snapshot: Snapshot) -> list[GateResult]:
@@ -249,6 +318,21 @@ def _recovery_end(snapshot: Snapshot, fault: FaultEvent) -> tuple[float | None, 
     return None, "the run's end"
 
 
+class AmplificationGateSpec(Strict):
+    """Platform issue-family submissions (or every request, ``count: requests``) ÷ user issue operations in a
+    window stays at or under ``max_ratio`` (a retry-storm detector)."""
+
+    type: Literal["amplification"] = "amplification"
+    window: str = Field("all", description="all | baseline | fault | recovery | a fault id")
+    max_ratio: float = Field(gt=0)
+    count: Literal["submissions", "requests"] = Field(
+        "submissions",
+        description="submissions: POSTs under /api/v1/invoices (issues, batches, red invoices, re-uploads: what a"
+        " retry storm multiplies); requests: look-ups (GET) too, e.g. to judge how a client polls",
+    )
+    allow_empty: bool = Field(False, description="a window without operations is 'not judged' instead of failed")
+
+
 def amplification_gate(spec: AmplificationGateSpec, snapshot: Snapshot) -> list[GateResult]:
     name = f"amplification <= {spec.max_ratio:g}x" + (" (all requests)" if spec.count == "requests" else "")
 
@@ -278,6 +362,13 @@ def _increase(samples: Sequence[tuple[float, int]], start_s: float, end_s: float
     if after is None:
         return None
     return after - (value_at(samples, start_s) or 0)
+
+
+class DrainGateSpec(Strict):
+    """The clients' offline backlog is empty within ``within_s`` after the last fault clears."""
+
+    type: Literal["drain"] = "drain"
+    within_s: float = Field(gt=0)
 
 
 def drain_gate(spec: DrainGateSpec, snapshot: Snapshot) -> list[GateResult]:
@@ -335,3 +426,32 @@ def evaluate(specs: Sequence[GateSpec], snapshot: Snapshot) -> list[GateResult]:
     for spec in specs:
         results.extend(replace(result, kind=spec.type) for result in GATES[spec.type](spec, snapshot))
     return results
+
+
+GateSpec = (
+    LatencyGateSpec
+    | TimeToInvoiceGateSpec
+    | IntegrityGateSpec
+    | ContractGateSpec
+    | ErrorRateGateSpec
+    | GracefulGateSpec
+    | RecoveryTimeGateSpec
+    | AmplificationGateSpec
+    | DrainGateSpec
+)
+GateStep = Annotated[GateSpec, Field(discriminator="type")]
+
+
+def default_gates() -> list[GateSpec]:
+    """The gates of a scenario that names none: nothing lost or duplicated, the protocol kept, nobody left hanging."""
+    return [IntegrityGateSpec(), ContractGateSpec(), GracefulGateSpec(budget_ms=30_000)]
+
+
+ALWAYS_JUDGED: tuple[type[IntegrityGateSpec | ContractGateSpec], ...] = (IntegrityGateSpec, ContractGateSpec)
+
+
+def judged_gates(gates: list[GateSpec]) -> list[GateSpec]:
+    """The scenario's gates plus the ones every run judges (integrity, contract) where it does not list them:
+    no scenario can switch off the check that a client kept its promises."""
+    missing = [kind() for kind in ALWAYS_JUDGED if not any(isinstance(g, kind) for g in gates)]
+    return [*gates, *missing]

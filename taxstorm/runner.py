@@ -31,7 +31,7 @@ from taxstorm.chaos.timeline import FaultApplyError, FaultEvent, FaultScheduler
 from taxstorm.chaos.toxiproxy.lease import RENEW_S
 from taxstorm.clients.protocol import ClientLoadError, load_factory
 from taxstorm.errors import EnvironmentError_, ExitCode, InvalidInputError
-from taxstorm.gates import Snapshot, evaluate, recovery_times
+from taxstorm.gates import LatencyGateSpec, Snapshot, TimeToInvoiceGateSpec, evaluate, judged_gates, recovery_times
 from taxstorm.halt import blame_baseline, check_steady_state, halt_reason
 from taxstorm.load_driver import DistributedLoad, LoadDriver, LocalLoad, WorkerOptions
 from taxstorm.load_plan import user_classes
@@ -45,7 +45,7 @@ from taxstorm.report.html import write_html
 from taxstorm.report.junit import write_junit
 from taxstorm.result import RunResult
 from taxstorm.sampler import Sampler, issue_traffic
-from taxstorm.scenario import LatencyGateSpec, Scenario, TimeToInvoiceGateSpec, judged_gates
+from taxstorm.scenario import Scenario
 from taxstorm.stack import LocalStack, StackOptions
 from taxstorm.timeseries import USER_OPERATION, per_second, write_series_csv
 from taxstorm.versions import package_versions

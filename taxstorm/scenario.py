@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AwareDatetime, Field, ValidationError, field_validator, model_validator
 
 from taxstorm.chaos.container import CONTAINER_SPECS
 from taxstorm.chaos.network import NETWORK_SPECS
@@ -18,19 +18,15 @@ from taxstorm.chaos.platform import PLATFORM_SPECS
 from taxstorm.chaos.process import PROCESS_SPECS
 from taxstorm.chaos.spec import TIMELINE
 from taxstorm.errors import InvalidInputError
+from taxstorm.gates import GateStep, GracefulGateSpec, default_gates
 from taxstorm.loadtests.shapes import Shape, ShapeSpec, Steady
 from taxstorm.mock_platform.settings import PlatformSettings
 from taxstorm.scenario_text import load_scenario_data, read_scenario_text
+from taxstorm.strict import Strict
 
 DEFAULT_ANSWER_BUDGET_S = 30.0
 FaultStep = Annotated[NETWORK_SPECS | PLATFORM_SPECS | PROCESS_SPECS | CONTAINER_SPECS, Field(discriminator="type")]
 WINDOW_KINDS = ("all", "baseline", "fault", "recovery")
-
-
-class Strict(BaseModel):
-    """Base: unknown keys are errors (a typo must never be silently ignored)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 RESERVED_PLATFORM_SETTINGS = frozenset({"ledger_path", "database_url", "admin_token", "instance", "credential_key"})
@@ -140,131 +136,6 @@ class LoadSpec(TrafficSpec):
     def sellers(self) -> int:
         """Every seller of the run: point-of-sale users plus ERP tenants."""
         return self.users + (self.erp.users if self.erp else 0)
-
-
-class LatencyGateSpec(Strict):
-    """pNN latency of operations in a window must stay at or under ``max_ms``."""
-
-    type: Literal["latency"] = "latency"
-    window: str = Field("all", description="all | baseline | fault | recovery | a fault id")
-    percentile: float = Field(95, gt=0, le=100)
-    max_ms: float = Field(gt=0)
-    allow_empty: bool = Field(False, description="a window without operations is 'not judged' instead of failed")
-
-
-class TimeToInvoiceGateSpec(Strict):
-    """pNN of the time until the user holds the invoice number (the issuing answer, or the drain that settled a
-    ``queued`` order) of the orders that got one, in a window, at or under ``max_ms``. Latency gates judge the
-    time to the user's *answer*; this one judges the time to the *invoice*."""
-
-    type: Literal["time_to_invoice"] = "time_to_invoice"
-    window: str = Field("all", description="all | baseline | fault | recovery | a fault id")
-    percentile: float = Field(95, gt=0, le=100)
-    max_ms: float = Field(gt=0)
-    allow_empty: bool = Field(False, description="a window without operations is 'not judged' instead of failed")
-
-
-class IntegrityGateSpec(Strict):
-    """Every claim checked against the ledger after the drain: nothing lost, never issued, duplicated,
-    mismatched, of unknown outcome, issued without a number, unanswered or contradicted (taxstorm.reconcile's
-    FINDINGS). Always judged: added when a scenario does not list it."""
-
-    type: Literal["integrity"] = "integrity"
-
-
-class ContractGateSpec(Strict):
-    """The client kept the protocol: no exception, wrong return type, unknown status, outcome for another order
-    or call past its budget (taxstorm.loadtests.defects). Always judged: added when a scenario does not list it."""
-
-    type: Literal["contract"] = "contract"
-
-
-class ErrorRateGateSpec(Strict):
-    """The share of operations ending ``failed`` in a window stays at or under ``max_rate`` (queued and
-    rejected are not failures: queueing is graceful degradation, rejection the user's business error)."""
-
-    type: Literal["error_rate"] = "error_rate"
-    window: str = Field("all", description="all | baseline | fault | recovery | a fault id")
-    max_rate: float = Field(ge=0, le=1, description="e.g. 0.01 for 1 %")
-    outcomes: list[Literal["failed", "rejected"]] = Field(
-        ["failed"],
-        min_length=1,
-        description="the answers that count: failed; add rejected in a story whose orders are all valid "
-        "(an order refused for the seller's account state — quota, numbers — must wait, not bounce)",
-    )
-    allow_empty: bool = Field(False, description="a window without operations is 'not judged' instead of failed")
-
-
-class GracefulGateSpec(Strict):
-    """No operation outlives its time budget (no hangs) and every one ends issued, queued, rejected or failed."""
-
-    type: Literal["graceful"] = "graceful"
-    window: str = Field("all", description="all | baseline | fault | recovery | a fault id")
-    budget_ms: float = Field(gt=0, description="the longest a user may wait for an answer")
-    allow_empty: bool = Field(False, description="a window without operations is 'not judged' instead of failed")
-
-
-class RecoveryTimeGateSpec(Strict):
-    """After a fault is reverted, users get back to baseline within ``within_s``: success rate ≥
-    ``min_success`` and p95 ≤ ``latency_factor`` × baseline p95, held for ``hold_s`` seconds."""
-
-    type: Literal["recovery_time"] = "recovery_time"
-    fault: str = Field("*", description="a fault id, or * for every fault")
-    within_s: float = Field(gt=0)
-    min_success: float = Field(0.99, ge=0, le=1)
-    latency_factor: float = Field(2.0, ge=1)
-    hold_s: int = Field(3, ge=1, le=3600)
-
-
-class AmplificationGateSpec(Strict):
-    """Platform issue-family submissions (or every request, ``count: requests``) ÷ user issue operations in a
-    window stays at or under ``max_ratio`` (a retry-storm detector)."""
-
-    type: Literal["amplification"] = "amplification"
-    window: str = Field("all", description="all | baseline | fault | recovery | a fault id")
-    max_ratio: float = Field(gt=0)
-    count: Literal["submissions", "requests"] = Field(
-        "submissions",
-        description="submissions: POSTs under /api/v1/invoices (issues, batches, red invoices, re-uploads: what a"
-        " retry storm multiplies); requests: look-ups (GET) too, e.g. to judge how a client polls",
-    )
-    allow_empty: bool = Field(False, description="a window without operations is 'not judged' instead of failed")
-
-
-class DrainGateSpec(Strict):
-    """The clients' offline backlog is empty within ``within_s`` after the last fault clears."""
-
-    type: Literal["drain"] = "drain"
-    within_s: float = Field(gt=0)
-
-
-GateSpec = (
-    LatencyGateSpec
-    | TimeToInvoiceGateSpec
-    | IntegrityGateSpec
-    | ContractGateSpec
-    | ErrorRateGateSpec
-    | GracefulGateSpec
-    | RecoveryTimeGateSpec
-    | AmplificationGateSpec
-    | DrainGateSpec
-)
-GateStep = Annotated[GateSpec, Field(discriminator="type")]
-
-
-def default_gates() -> list[GateSpec]:
-    """The gates of a scenario that names none: nothing lost or duplicated, the protocol kept, nobody left hanging."""
-    return [IntegrityGateSpec(), ContractGateSpec(), GracefulGateSpec(budget_ms=30_000)]
-
-
-ALWAYS_JUDGED: tuple[type[IntegrityGateSpec | ContractGateSpec], ...] = (IntegrityGateSpec, ContractGateSpec)
-
-
-def judged_gates(gates: list[GateSpec]) -> list[GateSpec]:
-    """The scenario's gates plus the ones every run judges (integrity, contract) where it does not list them:
-    no scenario can switch off the check that a client kept its promises."""
-    missing = [kind() for kind in ALWAYS_JUDGED if not any(isinstance(g, kind) for g in gates)]
-    return [*gates, *missing]
 
 
 class ClockSpec(Strict):

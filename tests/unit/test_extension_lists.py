@@ -12,9 +12,9 @@ import pytest
 from taxstorm.chaos import container, network, platform, process
 from taxstorm.chaos.registry import default_registry
 from taxstorm.gameday.catalogue import catalogue
-from taxstorm.gates import GATES
+from taxstorm.gates import GATES, GateSpec
 from taxstorm.scaling import shapes
-from taxstorm.scenario import FaultStep, GateSpec
+from taxstorm.scenario import FaultStep
 
 
 @pytest.mark.parametrize("family", [network, platform, process, container], ids=lambda m: m.__name__)

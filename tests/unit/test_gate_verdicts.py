@@ -10,22 +10,25 @@ from dataclasses import dataclass
 import pytest
 
 from taxstorm.chaos.timeline import FaultEvent
-from taxstorm.gates import GATES, GateResult, Snapshot, evaluate
-from taxstorm.loadtests.defects import Defect, DefectLog
-from taxstorm.loadtests.records import OperationRecord
-from taxstorm.reconcile import Reconciliation, reconcile
-from taxstorm.scenario import (
+from taxstorm.gates import (
+    GATES,
     AmplificationGateSpec,
     ContractGateSpec,
     DrainGateSpec,
     ErrorRateGateSpec,
+    GateResult,
     GateSpec,
     GracefulGateSpec,
     IntegrityGateSpec,
     LatencyGateSpec,
     RecoveryTimeGateSpec,
+    Snapshot,
     TimeToInvoiceGateSpec,
+    evaluate,
 )
+from taxstorm.loadtests.defects import Defect, DefectLog
+from taxstorm.loadtests.records import OperationRecord
+from taxstorm.reconcile import Reconciliation, reconcile
 from taxstorm.timeseries import per_second
 from taxstorm.windows import build_windows, window_stats
 from tests.unit.test_reconcile import CASES as FINDING_CASES

@@ -6,10 +6,9 @@ from decimal import Decimal
 from typing import Any
 
 from taxstorm.chaos.timeline import FaultEvent
-from taxstorm.gates import Snapshot, evaluate
+from taxstorm.gates import IntegrityGateSpec, LatencyGateSpec, Snapshot, evaluate
 from taxstorm.loadtests.records import OperationRecord
 from taxstorm.reconcile import reconcile
-from taxstorm.scenario import IntegrityGateSpec, LatencyGateSpec
 from taxstorm.windows import build_windows, percentile, select, window_stats
 
 

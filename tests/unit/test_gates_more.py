@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from taxstorm.chaos.timeline import FaultEvent
-from taxstorm.gates import Snapshot, evaluate, recovery_times
-from taxstorm.loadtests.records import OperationRecord
-from taxstorm.reconcile import reconcile
-from taxstorm.scenario import (
+from taxstorm.gates import (
     AmplificationGateSpec,
     DrainGateSpec,
     ErrorRateGateSpec,
     GracefulGateSpec,
     RecoveryTimeGateSpec,
+    Snapshot,
+    evaluate,
+    recovery_times,
 )
+from taxstorm.loadtests.records import OperationRecord
+from taxstorm.reconcile import reconcile
 from taxstorm.timeseries import RecoveryCriteria, per_second, time_to_recover
 from taxstorm.windows import build_windows, window_stats
 from tests.unit.test_gates_and_windows import event, op

@@ -9,10 +9,9 @@ from typing import Any
 
 import pytest
 
-from taxstorm.gates import Snapshot, evaluate
+from taxstorm.gates import IntegrityGateSpec, Snapshot, evaluate
 from taxstorm.loadtests.records import OperationRecord
 from taxstorm.reconcile import FINDINGS, reconcile
-from taxstorm.scenario import IntegrityGateSpec
 
 TOTAL = Decimal("11.30")
 

@@ -9,20 +9,21 @@ from decimal import Decimal
 from typing import Any
 
 from taxstorm.compare import compare_runs
-from taxstorm.gates import Snapshot, evaluate, recovery_times
+from taxstorm.gates import (
+    GateSpec,
+    IntegrityGateSpec,
+    LatencyGateSpec,
+    RecoveryTimeGateSpec,
+    Snapshot,
+    evaluate,
+    recovery_times,
+)
 from taxstorm.halt import check_steady_state
 from taxstorm.reconcile import reconcile
 from taxstorm.report.html import render_html
 from taxstorm.report.junit import junit_xml
 from taxstorm.result import RunResult
-from taxstorm.scenario import (
-    GateSpec,
-    IntegrityGateSpec,
-    LatencyGateSpec,
-    RecoveryTimeGateSpec,
-    Scenario,
-    SteadyStateSpec,
-)
+from taxstorm.scenario import Scenario, SteadyStateSpec
 from taxstorm.timeseries import per_second
 from taxstorm.windows import build_windows, window_stats
 from tests.unit.test_gates_and_windows import event, op, row

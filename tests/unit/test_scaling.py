@@ -6,8 +6,9 @@ import pytest
 
 from taxstorm.chaos.registry import default_registry
 from taxstorm.errors import InvalidInputError
+from taxstorm.gates import DrainGateSpec, LatencyGateSpec
 from taxstorm.scaling import fault_spec, scale_scenario, shapes, timeline
-from taxstorm.scenario import DrainGateSpec, LatencyGateSpec, Scenario
+from taxstorm.scenario import Scenario
 
 
 def scenario() -> Scenario:

@@ -10,7 +10,8 @@ import yaml
 
 from taxstorm.chaos.network import LatencySpec
 from taxstorm.errors import InvalidInputError
-from taxstorm.scenario import GateSpec, load_scenario, parse_scenario
+from taxstorm.gates import GateSpec
+from taxstorm.scenario import load_scenario, parse_scenario
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -135,14 +136,8 @@ def test_round_trip_through_yaml(tmp_path: Path) -> None:
 
 
 def test_a_scenario_without_gates_gets_integrity_contract_and_graceful_and_none_escapes_the_first_two() -> None:
-    from taxstorm.scenario import (
-        ContractGateSpec,
-        GracefulGateSpec,
-        IntegrityGateSpec,
-        LatencyGateSpec,
-        Scenario,
-        judged_gates,
-    )
+    from taxstorm.gates import ContractGateSpec, GracefulGateSpec, IntegrityGateSpec, LatencyGateSpec, judged_gates
+    from taxstorm.scenario import Scenario
 
     default = Scenario.model_validate({"name": "g", "duration_s": 10})
     assert default.gates == [IntegrityGateSpec(), ContractGateSpec(), GracefulGateSpec(budget_ms=30_000)]
