@@ -305,8 +305,7 @@ def report(run_dir: Path) -> None:
       taxstorm report reports/smoke-20261128T081500-ab12
     """
     from taxstorm.errors import InvalidInputError
-    from taxstorm.report.html import write_html
-    from taxstorm.report.junit import write_junit
+    from taxstorm.report.files import render_reports
     from taxstorm.result import load_result
 
     try:
@@ -314,8 +313,7 @@ def report(run_dir: Path) -> None:
     except ValueError as exc:
         raise InvalidInputError(str(exc)) from None
     folder = run_dir if run_dir.is_dir() else run_dir.parent
-    write_html(data, folder / "report.html")
-    write_junit(data, folder / "junit.xml")
+    render_reports(data, folder)
     click.echo(f"{data['run_id']}: {str(data['status']).upper()} (exit {data['exit_code']}) {data.get('reason', '')}")
     for gate in data.get("gates", []):
         click.echo(f"  [{'PASS' if gate['passed'] else 'FAIL'}] {gate['name']} [{gate['window']}] {gate['message']}")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import signal
 import time
 import uuid
@@ -41,8 +40,7 @@ from taxstorm.loadtests.records import Recorder
 from taxstorm.owed import OwedInvoices, backlog_check
 from taxstorm.progress import Progress
 from taxstorm.reconcile import reconcile_run
-from taxstorm.report.html import write_html
-from taxstorm.report.junit import write_junit
+from taxstorm.report.files import write_reports
 from taxstorm.result import RunResult
 from taxstorm.sampler import Sampler, issue_traffic
 from taxstorm.scenario import Scenario
@@ -54,7 +52,6 @@ from taxstorm.windows import build_windows, judge_windows
 
 Observer = Callable[[str, dict[str, Any]], None]
 SETTLE_S = 5.0  # the longest last drain a client gets to read outcomes the platform had decided (see _settle)
-REPORT_FILES = {"json": "result.json", "junit": "junit.xml", "html": "report.html"}
 PROCESS = frozenset(f.spec_type.model_fields["type"].default for f in process_faults.FAULTS)
 CONTAINER = frozenset(f.spec_type.model_fields["type"].default for f in container_faults.FAULTS)
 
@@ -271,14 +268,7 @@ class Runner:
         self.observe("phase", {"phase": "calendar", "platform_time": moved.get("now", "")})
 
     def _write_reports(self) -> None:
-        """result.json, then the JUnit XML and HTML report rendered from exactly that JSON."""
-        paths = {name: self.run_dir / file for name, file in REPORT_FILES.items()}
-        self.result.reports.update({name: str(path) for name, path in paths.items()})
-        text = self.result.json_text()
-        paths["json"].write_text(text, encoding="utf-8")
-        data = json.loads(text)
-        write_junit(data, paths["junit"])
-        write_html(data, paths["html"])
+        write_reports(self.result, self.run_dir)
 
     def _run_on(self, stack: LocalStack) -> None:
         assert stack.admin is not None
