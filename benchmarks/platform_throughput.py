@@ -35,7 +35,7 @@ from taxstorm.mock_platform.credentials import DEV_CREDENTIAL_KEY, credentials_f
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from taxstorm.chaos.processes import ManagedProcess  # noqa: E402
+from taxstorm.chaos.children import ManagedProcess  # noqa: E402
 from taxstorm.chaos.toxiproxy.server import free_port  # noqa: E402
 from taxstorm.chaos.waiting import wait_until  # noqa: E402
 from taxstorm.loadtests.orders import OrderGenerator  # noqa: E402

@@ -12,8 +12,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from taxstorm.chaos.children import ManagedProcess
 from taxstorm.chaos.platform_admin import PlatformAdmin
-from taxstorm.chaos.processes import ManagedProcess
 from taxstorm.chaos.waiting import NotReadyError, wait_until
 
 

@@ -19,8 +19,8 @@ from taxstorm.mock_platform.batch import BatchService
 from taxstorm.mock_platform.capacity import CapacityMiddleware, CapacityModel
 from taxstorm.mock_platform.clock import Clock, OffsetClock
 from taxstorm.mock_platform.errors import ApiError, ErrorCode
-from taxstorm.mock_platform.faultgate import FaultGateMiddleware
-from taxstorm.mock_platform.faultmodes import FaultModes
+from taxstorm.mock_platform.fault_middleware import FaultGateMiddleware
+from taxstorm.mock_platform.fault_modes import FaultModes
 from taxstorm.mock_platform.issuing import IssuingService
 from taxstorm.mock_platform.metrics import StateCollector
 from taxstorm.mock_platform.red import RedLetterService

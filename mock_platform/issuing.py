@@ -19,7 +19,7 @@ from typing import Any
 
 from taxstorm.mock_platform.clock import Clock, local_date
 from taxstorm.mock_platform.errors import ApiError, ErrorCode
-from taxstorm.mock_platform.faultmodes import FaultModes, rates_for
+from taxstorm.mock_platform.fault_modes import FaultModes, rates_for
 from taxstorm.mock_platform.models import IssueInvoiceRequest
 from taxstorm.mock_platform.sampling import sample_ms
 from taxstorm.mock_platform.settings import PlatformSettings

@@ -12,13 +12,13 @@ from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
 
 from taxstorm.mock_platform.auth import Authenticator, Caller
+from taxstorm.mock_platform.availability import FeatureBoard
 from taxstorm.mock_platform.batch import BatchService
 from taxstorm.mock_platform.capacity import CapacityModel
 from taxstorm.mock_platform.clock import Clock
-from taxstorm.mock_platform.faultmodes import FaultModes
+from taxstorm.mock_platform.fault_modes import FaultModes
 from taxstorm.mock_platform.issuing import IssuingService
 from taxstorm.mock_platform.metrics import PlatformMetrics
-from taxstorm.mock_platform.modes import FeatureBoard
 from taxstorm.mock_platform.red import RedLetterService
 from taxstorm.mock_platform.settings import PlatformSettings
 from taxstorm.mock_platform.stats import RequestCounters

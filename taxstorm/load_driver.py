@@ -22,7 +22,7 @@ from locust import User, argument_parser
 from locust.env import Environment
 from locust.runners import LocalRunner, MasterRunner
 
-from taxstorm.chaos.processes import ManagedProcess
+from taxstorm.chaos.children import ManagedProcess
 from taxstorm.chaos.waiting import NotReadyError, wait_until
 from taxstorm.errors import EnvironmentError_
 from taxstorm.loadtests.context import STOP_MARGIN_S, LoadContext

@@ -17,7 +17,7 @@ from typing import Any
 
 import docker
 
-from taxstorm.chaos.processes import ManagedProcess
+from taxstorm.chaos.children import ManagedProcess
 from taxstorm.chaos.toxiproxy.install import DEFAULT_VERSION
 from taxstorm.chaos.waiting import wait_until
 

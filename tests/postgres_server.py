@@ -12,7 +12,7 @@ from pathlib import Path
 
 import psycopg
 
-from taxstorm.chaos.processes import ManagedProcess
+from taxstorm.chaos.children import ManagedProcess
 from taxstorm.chaos.toxiproxy.server import free_port
 from taxstorm.chaos.waiting import wait_until
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from taxstorm.chaos.processes import ManagedProcess
+from taxstorm.chaos.children import ManagedProcess
 from taxstorm.chaos.toxiproxy.api import ToxiproxyAPI
 from taxstorm.chaos.waiting import NotReadyError, wait_until
 

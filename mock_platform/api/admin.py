@@ -16,9 +16,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 
 from taxstorm.mock_platform.api.responses import responses
 from taxstorm.mock_platform.auth import EVERY_TAXPAYER
+from taxstorm.mock_platform.availability import FEATURES, Feature
 from taxstorm.mock_platform.clock import OffsetClock, iso
 from taxstorm.mock_platform.errors import ApiError, ErrorCode
-from taxstorm.mock_platform.modes import FEATURES, Feature
 from taxstorm.mock_platform.settings import Family, FamilyCapacity
 from taxstorm.mock_platform.state import PlatformState, get_state
 from taxstorm.mock_platform.store import invoices, tokens

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from taxstorm.mock_platform.api.admin import require_admin
 from taxstorm.mock_platform.api.responses import responses
-from taxstorm.mock_platform.faultmodes import (
+from taxstorm.mock_platform.fault_modes import (
     DEFAULT_COMMIT_RATE,
     ERROR_CODES,
     RELEASES,

@@ -7,10 +7,10 @@ from fastapi.responses import JSONResponse
 
 from taxstorm.mock_platform.api.responses import ok, responses
 from taxstorm.mock_platform.api.schemas import Notices, PlatformStatus, TaxRates
+from taxstorm.mock_platform.availability import FEATURE_OF_FAMILY, FEATURES
 from taxstorm.mock_platform.clock import iso
-from taxstorm.mock_platform.faultmodes import rates_for
+from taxstorm.mock_platform.fault_modes import rates_for
 from taxstorm.mock_platform.models import ZERO_RATE_MARKS
-from taxstorm.mock_platform.modes import FEATURE_OF_FAMILY, FEATURES
 from taxstorm.mock_platform.state import StateDep
 
 router = APIRouter(prefix="/api/v1", tags=["reference"])

@@ -13,8 +13,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from taxstorm.mock_platform.api.schemas import Absent, Code, Serial, TraceId, omitted
+from taxstorm.mock_platform.availability import Feature
 from taxstorm.mock_platform.errors import API_VERSION, ApiError, ErrorCode
-from taxstorm.mock_platform.modes import Feature
 
 
 class TraceIds:

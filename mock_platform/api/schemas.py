@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel
 from pydantic.config import JsonDict
 from pydantic.json_schema import SkipJsonSchema
 
+from taxstorm.mock_platform.availability import Feature
 from taxstorm.mock_platform.models import SERIAL_PATTERN, TAX_ID_PATTERN
-from taxstorm.mock_platform.modes import Feature
 
 Absent = SkipJsonSchema[None]  # ``X | Absent = omitted()``: the key is left out of the answer, never sent as null
 DecimalText = Annotated[

@@ -31,7 +31,7 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.wait import WebDriverWait
 
-from taxstorm.chaos.processes import ManagedProcess
+from taxstorm.chaos.children import ManagedProcess
 from taxstorm.chaos.toxiproxy.api import ToxiproxyAPI
 from taxstorm.chaos.waiting import wait_until
 from taxstorm.scenario import load_scenario

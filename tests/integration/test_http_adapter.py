@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from taxstorm.chaos.children import ManagedProcess
 from taxstorm.chaos.network import DownFault, DownSpec
-from taxstorm.chaos.processes import ManagedProcess
 from taxstorm.chaos.registry import FaultContext
 from taxstorm.chaos.toxiproxy.server import free_port
 from taxstorm.chaos.waiting import wait_until

@@ -21,6 +21,7 @@ from taxstorm import __version__
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.integration
+NOT_SOURCE = (".git", ".venv", ".bin", "build", "reports", "wheelhouse", "*.egg-info", "__pycache__", ".*_cache")
 
 USER_CLIENT = '''
 """A client system of the user's own, outside the taxstorm repo: the reference client behind a wrapper that
@@ -64,13 +65,14 @@ def _run(command: list[str], cwd: Path, env: dict[str, str], timeout: float) -> 
 def test_the_wheel_installs_and_runs_a_library_scenario_with_a_users_client(
     tmp_path: Path, toxiproxy_binary: Path
 ) -> None:
-    dist = tmp_path / "dist"
-    built = _run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(dist), str(REPO)],
-        tmp_path,
-        dict(os.environ),
-        600,
+    source = tmp_path / "source"  # a copy: an in-tree build leaves build/ behind, and a stale one leaks into wheels
+    skip = shutil.ignore_patterns(
+        ".git", ".venv", ".bin", "build", "reports", "wheelhouse", "*.egg-info", "__pycache__"
     )
+    shutil.copytree(REPO, source, symlinks=True, ignore=skip)
+    dist = tmp_path / "dist"
+    wheel_command = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(dist), str(source)]
+    built = _run(wheel_command, tmp_path, dict(os.environ), 600)
     assert built.returncode == 0, built.stderr[-3000:]
     (wheel,) = dist.glob("taxstorm-*.whl")
     assert wheel.name.startswith(f"taxstorm-{__version__}-")

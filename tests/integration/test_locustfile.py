@@ -8,7 +8,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from taxstorm.chaos.processes import ManagedProcess
+from taxstorm.chaos.children import ManagedProcess
 from taxstorm.chaos.toxiproxy.server import free_port
 from tests.conftest import REPO, running_platform
 

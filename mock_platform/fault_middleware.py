@@ -14,10 +14,10 @@ from collections.abc import Callable
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from taxstorm.mock_platform.asgi import reject
+from taxstorm.mock_platform.availability import FeatureBoard
 from taxstorm.mock_platform.capacity import family_of
 from taxstorm.mock_platform.errors import ApiError, ErrorCode
-from taxstorm.mock_platform.faultmodes import FaultModes
-from taxstorm.mock_platform.modes import FeatureBoard
+from taxstorm.mock_platform.fault_modes import FaultModes
 
 WRITE_FAMILIES = frozenset({"auth", "issue", "red", "quota"})
 
