@@ -83,7 +83,7 @@ def test_the_wheel_installs_and_runs_a_library_scenario_with_a_users_client(
     }
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     env["TAXSTORM_CACHE_DIR"] = str(tmp_path / "cache")
-    installed = _run([str(venv / "bin" / "pip"), "install", "--quiet", str(wheel)], tmp_path, env, 900)
+    installed = _run([str(venv / "bin" / "pip"), "install", "--quiet", "--no-compile", str(wheel)], tmp_path, env, 900)
     assert installed.returncode == 0, installed.stderr[-3000:]
 
     home = tmp_path / "work"  # the user's folder: no checkout, no scenarios/, no .bin/
