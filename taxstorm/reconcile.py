@@ -142,14 +142,18 @@ class _Ledger:
         )
         current: str | None = None
         group: list[_Blue] = []
-        while rows := cursor.fetchmany(PAGE):
-            for ref, number, total, issued, failed, reds in rows:
+        while True:
+            rows = cursor.fetchmany(PAGE)
+            if not rows:
+                break
+            for ref, number, total, issued, failed, red_totals in rows:
                 if ref != current:
                     if current is not None:
                         yield current, group
                     current, group = ref, []
-                reversed_by = sum((Decimal(t) for t in reds.split()), Decimal(0)) if reds else Decimal(0)
+                reversed_by = sum((Decimal(t) for t in red_totals.split()), Decimal(0)) if red_totals else Decimal(0)
                 group.append(_Blue(number, Decimal(total), bool(issued), reversed_by, bool(failed)))
+            del rows  # before the next page is read: one page held at a time
         if current is not None:
             yield current, group
 

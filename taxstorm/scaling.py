@@ -71,7 +71,9 @@ def timeline(model: type[BaseModel]) -> dict[str, bool | str]:
     return marks
 
 
+@cache
 def fault_spec(kind: str) -> type[BaseModel]:
+    """The spec class of a registered fault (looked up once per kind: building the registry imports every family)."""
     return default_registry().get(kind).spec_type
 
 
