@@ -96,7 +96,7 @@ def build_state(settings: PlatformSettings, clock: Clock) -> PlatformState:
         clock=clock,
         db=db,
         counters=RequestCounters(),
-        capacity=CapacityModel(dict(settings.capacity), settings.seed),
+        capacity=CapacityModel(dict(settings.capacity), settings.seed, clock),
         auth=Authenticator(db, settings, clock),
         quota=quota,
         issuing=issuing,

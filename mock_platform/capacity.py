@@ -129,9 +129,11 @@ class FixedWindowLimiter:
 class CapacityModel:
     """Every family's gate, changeable at runtime."""
 
-    def __init__(self, config: dict[Family, FamilyCapacity], seed: int = 0) -> None:
+    def __init__(
+        self, config: dict[Family, FamilyCapacity], seed: int = 0, clock: Callable[[], float] = time.time
+    ) -> None:
         self.gates: dict[Family, FamilyGate] = {name: FamilyGate(cfg) for name, cfg in config.items()}
-        self.limiter = FixedWindowLimiter()
+        self.limiter = FixedWindowLimiter(clock)  # windows are the platform clock's minutes
         self.rng = random.Random(seed)
 
     def configure(self, family: Family, config: FamilyCapacity) -> None:

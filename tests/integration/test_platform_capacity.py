@@ -83,7 +83,17 @@ def test_collapse_loses_throughput_under_overload(platform: RunningPlatform, hea
     assert collapsed_s > 2 * queued_s, (queued_s, collapsed_s)
 
 
+def clear_of_a_minute_boundary(deadline_s: float = 30.0) -> None:
+    """Polls until the wall clock is at least 15 s before a minute ends: the limiter's windows are clock minutes, so a test that
+    counts within one window must not straddle a boundary (CI once saw the fourth request land in a fresh window)."""
+    deadline = time.monotonic() + deadline_s
+    while time.time() % 60 > 45:
+        assert time.monotonic() < deadline, "the clock never left the last 15 s of a minute"
+        time.sleep(0.2)
+
+
 def test_rate_limit_per_client_with_headers(platform: RunningPlatform, headers: dict[str, str]) -> None:
+    clear_of_a_minute_boundary()
     configure(platform, "query", rate_per_min=3)
     answers = [httpx.get(f"{platform.url}/api/v1/invoices", headers=headers, timeout=10) for _ in range(4)]
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
