@@ -84,8 +84,8 @@ def test_collapse_loses_throughput_under_overload(platform: RunningPlatform, hea
 
 
 def clear_of_a_minute_boundary(deadline_s: float = 30.0) -> None:
-    """Polls until the wall clock is at least 15 s before a minute ends: the limiter's windows are clock minutes, so a test that
-    counts within one window must not straddle a boundary (CI once saw the fourth request land in a fresh window)."""
+    """Polls until the wall clock is at least 15 s before a minute ends: the limiter's windows are clock minutes, so
+    a test that counts within one window must not straddle a boundary (CI saw a fourth request land in a new one)."""
     deadline = time.monotonic() + deadline_s
     while time.time() % 60 > 45:
         assert time.monotonic() < deadline, "the clock never left the last 15 s of a minute"
