@@ -45,10 +45,10 @@ class FaultGateMiddleware:
         invoice_write = scope["method"] == "POST" and scope["path"].startswith("/api/v1/invoices")
         injected = self.modes.error_for(family, now)
         if injected is not None:
-            retry = injected.retry_after_s if injected.code.http_status in (429, 503, 504) else None
+            retry = injected.retry_after_s if injected.error.http_status in (429, 503, 504) else None
             if invoice_write and self.modes.commits_before(injected):
                 await self.app(scope, receive, _discard)  # served and committed; the answer is what goes wrong
-            await reject(send, ApiError(injected.code, "injected by the fault mode", retry_after_s=retry))
+            await reject(send, ApiError(injected.error, "injected by the fault mode", retry_after_s=retry))
             return
         release = self.modes.release.name
         if release == "bad-5xx-by-serial" and "/invoices/by-serial/" in scope["path"]:
@@ -71,7 +71,7 @@ class FaultGateMiddleware:
         answer = _Captured()
         await self.app(scope, receive, answer.send)
         ghost = self.modes.ghost_for(self.clock()) if answer.committed_new_work else None
-        if ghost is not None and ghost.mode == "504":
+        if ghost is not None and ghost.answer == "504":
             timeout = ApiError(ErrorCode.TIMEOUT, "upstream timed out; query by serial before resubmitting")
             await reject(send, timeout, {"Retry-After": "1"})
             return

@@ -1,18 +1,26 @@
-"""Runtime fault modes of the platform, switched on and off through the admin API.
+"""Runtime fault modes of the platform: one table, switched on and off through the admin API.
 
-Each mode has an end (``until`` on the platform clock, or an explicit revert) and shows in ``/status``:
-error injection, added latency, ghost success (commit, then lose the answer), ledger stall, a bad release
-profile, a policy change and a platform-wide quota suspension.
+A mode is one class: the body of its admin request (``PUT /admin/faults/<route>``, validated like any request),
+how it shows in ``/status``, and what it changes once in force. Subclassing ``Mode`` registers it; the admin
+routes are made from the table (``api/faults.py``), so a new mode is this file plus where the platform obeys it.
+Each has an end (``for_s`` on the platform clock, or ``DELETE /admin/faults/<route>``). A bad release profile is
+a switch rather than a mode (``PUT /admin/release``).
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, TypeVar, cast
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from taxstorm.mock_platform.errors import ErrorCode
 from taxstorm.mock_platform.settings import Family, ServiceTime, TaxRate
+
+if TYPE_CHECKING:
+    from taxstorm.mock_platform.state import PlatformState
 
 RELEASES: dict[str, str] = {
     "stable": "the good release",
@@ -23,60 +31,212 @@ RELEASES: dict[str, str] = {
 }
 REQUIRABLE_FIELDS = ("buyer.taxId", "remarks", "issuer", "lines.taxCategoryCode")
 ERROR_CODES = {e.code: e for e in ErrorCode}
-
-
 UNKNOWN_OUTCOME = frozenset({ErrorCode.INTERNAL, ErrorCode.TIMEOUT})  # E9005, E9004: the work may have been done
 DEFAULT_COMMIT_RATE = 0.5  # of writes answered E9005/E9004, the share that committed first (outcome unknown)
+FOREVER = float("inf")
+MODES: dict[str, type[Mode]] = {}  # by route; filled by subclassing Mode
 
 
-@dataclass
-class ErrorInjection:
+def one_of(value: str, table: Mapping[str, Any], what: str) -> str:
+    """``value`` if the table knows it; else the error a validator raises, listing what it knows."""
+    if value not in table:
+        raise ValueError(f"unknown {what} {value!r}; use one of {sorted(table)}")
+    return value
+
+
+class Mode(BaseModel):
+    """A fault mode as its admin request switches it on; ``for_s`` omitted: in force until deleted."""
+
+    model_config = ConfigDict(extra="forbid")
+    route: ClassVar[str]  # PUT/DELETE /admin/faults/<route>
+    shown_as: ClassVar[str]  # its name in /status and in the admin answers
+    summary: ClassVar[str]
+
+    for_s: float | None = Field(None, gt=0, le=366 * 86_400, description="seconds in force; omitted: until deleted")
+    _until: float = PrivateAttr(FOREVER)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "route" in cls.__dict__:
+            MODES[cls.route] = cls
+
+    def begin(self, state: PlatformState) -> None:
+        """Put the mode in force (replacing one of its kind)."""
+        now = state.clock()
+        self._until = now + self.for_s if self.for_s is not None else FOREVER
+        state.modes.on[type(self)] = self
+
+    @classmethod
+    def end(cls, state: PlatformState, request: Self | None) -> None:
+        """End the mode (``request``: the DELETE's body, if it sent one)."""
+        state.modes.on.pop(cls, None)
+
+    def live(self, now: float) -> bool:
+        return now < self._until
+
+    def shown(self, now: float) -> dict[str, Any]:
+        """What ``/status`` shows about it while in force."""
+        return {"mode": self.shown_as}
+
+    def applies_to(self, family: Family) -> bool:
+        families: list[Family] | None = getattr(self, "families", None)
+        return families is None or family in families
+
+
+class ErrorsMode(Mode):
     """Answer ``rate`` of the requests of some families with an error code instead of serving them; of the writes
     answered with an error of unknown outcome (E9005, E9004), ``commit_rate`` were served first (committed)."""
 
-    code: ErrorCode
-    rate: float
-    families: frozenset[Family] | None
-    until: float
-    retry_after_s: int = 2
-    commit_rate: float = 0.0
+    route: ClassVar[str] = "errors"
+    shown_as: ClassVar[str] = "error_injection"
+    summary: ClassVar[str] = "Answer a share of requests with an error code"
+
+    code: str = Field(description="a documented error code, e.g. E9003")
+    rate: float = Field(ge=0, le=1)
+    families: list[Family] | None = None
+    retry_after_s: int = Field(2, ge=0, le=86_400)
+    commit_rate: float | None = Field(
+        None, ge=0, le=1, description="E9005/E9004 only: share of writes committed before the error (default 0.5)"
+    )
+
+    @field_validator("code")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        return one_of(value, ERROR_CODES, "code")
+
+    @model_validator(mode="after")
+    def _commit_only_when_unknown(self) -> ErrorsMode:
+        if self.commit_rate and ERROR_CODES[self.code] not in UNKNOWN_OUTCOME:
+            raise ValueError(f"commit_rate: {self.code} is a refusal (nothing was done); only E9005 and E9004 commit")
+        return self
+
+    @property
+    def error(self) -> ErrorCode:
+        return ERROR_CODES[self.code]
+
+    @property
+    def committed_share(self) -> float:
+        if self.commit_rate is not None:
+            return self.commit_rate
+        return DEFAULT_COMMIT_RATE if self.error in UNKNOWN_OUTCOME else 0.0
+
+    def shown(self, now: float) -> dict[str, Any]:
+        return {"mode": self.shown_as, "code": self.code, "rate": self.rate}
 
 
-@dataclass
-class AddedLatency:
+class LatencyMode(Mode):
     """Sleep a lognormal time before serving requests of some families."""
 
-    service_time: ServiceTime
-    families: frozenset[Family] | None
-    until: float
+    route: ClassVar[str] = "latency"
+    shown_as: ClassVar[str] = "added_latency"
+    summary: ClassVar[str] = "Add lognormal latency before serving"
+
+    median_ms: float = Field(gt=0, le=600_000)
+    p99_ms: float = Field(0, ge=0, le=600_000)
+    families: list[Family] | None = None
+
+    @property
+    def service_time(self) -> ServiceTime:
+        return ServiceTime(median_ms=self.median_ms, p99_ms=self.p99_ms)
+
+    def shown(self, now: float) -> dict[str, Any]:
+        return {"mode": self.shown_as, "medianMs": self.median_ms}
 
 
-@dataclass
-class GhostSuccess:
-    """Commit a new invoice, then answer 504 or hold the answer past the client's timeout."""
+class GhostMode(Mode):
+    """Commit a new invoice (single, batch, red), then answer 504 or hold the answer past the client's timeout."""
 
-    rate: float
-    mode: Literal["504", "hang"]
-    hang_ms: int
-    until: float
+    route: ClassVar[str] = "ghost"
+    shown_as: ClassVar[str] = "ghost_success"
+    summary: ClassVar[str] = "Commit new invoices (single, batch, red), then lose the answer (504 or a hang)"
+
+    rate: float = Field(ge=0, le=1)
+    answer: Literal["504", "hang"] = "504"
+    hang_ms: int = Field(30_000, ge=0, le=600_000)
+
+    def shown(self, now: float) -> dict[str, Any]:
+        return {"mode": self.shown_as, "rate": self.rate, "answer": self.answer}
 
 
-@dataclass
-class UploadFailure:
+class UploadMode(Mode):
     """The upload channel to the tax bureau fails (乐企 issue-then-upload): ``rate`` of new invoices end with
     uploadState FAILED, and re-uploads are refused (503 E9006) until the mode ends."""
 
-    rate: float
-    until: float
+    route: ClassVar[str] = "upload"
+    shown_as: ClassVar[str] = "upload_failure"
+    summary: ClassVar[str] = "The upload channel fails: new invoices end uploadState FAILED, re-uploads 503"
+
+    rate: float = Field(ge=0, le=1, description="share of new invoices whose upload to the tax bureau fails")
+
+    def shown(self, now: float) -> dict[str, Any]:
+        return {"mode": self.shown_as, "rate": self.rate}
 
 
-@dataclass
-class Policy:
-    """A policy change in force from ``effective_at``: a new rate table and/or newly required fields."""
+class StallMode(Mode):
+    """Every write waits ``stall_ms`` before it reaches the ledger."""
 
-    effective_at: float
-    tax_rates: list[TaxRate] | None
-    required_fields: tuple[str, ...]
+    route: ClassVar[str] = "ledger-stall"
+    shown_as: ClassVar[str] = "ledger_stall"
+    summary: ClassVar[str] = "Make every write wait stall_ms before it reaches the ledger"
+
+    stall_ms: int = Field(ge=1, le=600_000)
+
+    def shown(self, now: float) -> dict[str, Any]:
+        return {"mode": self.shown_as, "stallMs": self.stall_ms}
+
+
+class PolicyMode(Mode):
+    """A policy change in force from ``effective_in_s`` on: a new rate table and/or newly required fields."""
+
+    route: ClassVar[str] = "policy"
+    shown_as: ClassVar[str] = "policy_change"
+    summary: ClassVar[str] = "A new rate table and/or newly required fields from a given time"
+
+    effective_in_s: float = Field(0, ge=0, le=366 * 86_400)
+    tax_rates: list[TaxRate] | None = None
+    required_fields: list[Literal["buyer.taxId", "remarks", "issuer", "lines.taxCategoryCode"]] = []
+    _effective_at: float = PrivateAttr(0.0)
+
+    def begin(self, state: PlatformState) -> None:
+        self._effective_at = state.clock() + self.effective_in_s
+        super().begin(state)
+
+    def effective(self, now: float) -> bool:
+        return now >= self._effective_at
+
+    def shown(self, now: float) -> dict[str, Any]:
+        return {"mode": self.shown_as, "effective": self.effective(now)}
+
+
+class SuspensionMode(Mode):
+    """The tax bureau suspends quota (ztsxbz=Y): issuing answers 403 E4002, for everyone or some taxpayers."""
+
+    route: ClassVar[str] = "quota-suspension"
+    shown_as: ClassVar[str] = "quota_suspension"
+    summary: ClassVar[str] = "Suspend quota (ztsxbz=Y): issuing answers 403 E4002"
+
+    taxpayers: list[str] | None = Field(None, description="omitted: every taxpayer")
+
+    def begin(self, state: PlatformState) -> None:
+        if self.taxpayers is None:
+            super().begin(state)
+            return
+        now = state.clock()
+        with state.db.write() as tx:  # a taxpayer's suspension is kept with its quota, in the ledger
+            for taxpayer in self.taxpayers:
+                state.quota.set_suspended(tx, taxpayer, True, now)
+
+    @classmethod
+    def end(cls, state: PlatformState, request: SuspensionMode | None) -> None:
+        super().end(state, request)
+        if request is not None and request.taxpayers:
+            now = state.clock()
+            with state.db.write() as tx:
+                for taxpayer in request.taxpayers:
+                    state.quota.set_suspended(tx, taxpayer, False, now)
+
+
+M = TypeVar("M", bound=Mode)
 
 
 @dataclass
@@ -91,24 +251,20 @@ class Release:
 
 @dataclass
 class FaultModes:
-    """All runtime modes of one platform process."""
+    """The modes in force in one platform process, and the questions the platform asks them."""
 
-    errors: ErrorInjection | None = None
-    latency: AddedLatency | None = None
-    ghost: GhostSuccess | None = None
-    upload: UploadFailure | None = None
-    stall_ms: int = 0
-    stall_until: float = 0.0
-    policy: Policy | None = None
-    quota_suspended_until: float = 0.0
+    on: dict[type[Mode], Mode] = field(default_factory=dict)
     release: Release = field(default_factory=Release)
     rng: random.Random = field(default_factory=lambda: random.Random(7))
 
-    def error_for(self, family: Family, now: float) -> ErrorInjection | None:
-        injection = self.errors
-        if injection is None or now >= injection.until:
-            return None
-        if injection.families is not None and family not in injection.families:
+    def live(self, kind: type[M], now: float) -> M | None:
+        """The mode of this kind in force now, if any."""
+        mode = self.on.get(kind)
+        return cast(M, mode) if mode is not None and mode.live(now) else None
+
+    def error_for(self, family: Family, now: float) -> ErrorsMode | None:
+        injection = self.live(ErrorsMode, now)
+        if injection is None or not injection.applies_to(family):
             return None
         return injection if self.rng.random() < injection.rate else None
 
@@ -116,8 +272,8 @@ class FaultModes:
         from taxstorm.mock_platform.sampling import sample_ms
 
         delay = 0.0
-        mode = self.latency
-        if mode is not None and now < mode.until and (mode.families is None or family in mode.families):
+        mode = self.live(LatencyMode, now)
+        if mode is not None and mode.applies_to(family):
             delay += sample_ms(mode.service_time, self.rng) / 1000.0
         if self.release.name == "latency-leak":
             self.release.requests += 1
@@ -125,34 +281,35 @@ class FaultModes:
         return delay
 
     def ghost_active(self, now: float) -> bool:
-        return self.ghost is not None and now < self.ghost.until
+        return self.live(GhostMode, now) is not None
 
-    def ghost_for(self, now: float) -> GhostSuccess | None:
-        ghost = self.ghost
-        if ghost is None or now >= ghost.until:
-            return None
-        return ghost if self.rng.random() < ghost.rate else None
+    def ghost_for(self, now: float) -> GhostMode | None:
+        ghost = self.live(GhostMode, now)
+        return ghost if ghost is not None and self.rng.random() < ghost.rate else None
 
     def upload_down(self, now: float) -> bool:
-        return self.upload is not None and now < self.upload.until
+        return self.live(UploadMode, now) is not None
 
     def upload_fails(self, now: float) -> bool:
         """Whether the upload of an invoice issued now fails."""
-        upload = self.upload
-        return upload is not None and now < upload.until and self.rng.random() < upload.rate
+        upload = self.live(UploadMode, now)
+        return upload is not None and self.rng.random() < upload.rate
 
-    def commits_before(self, injection: ErrorInjection) -> bool:
+    def commits_before(self, injection: ErrorsMode) -> bool:
         """Whether this write answered with ``injection``'s error was served (committed) first."""
-        return injection.commit_rate > 0 and self.rng.random() < injection.commit_rate
+        share = injection.committed_share
+        return share > 0 and self.rng.random() < share
 
     def stall_s(self, now: float) -> float:
-        return self.stall_ms / 1000.0 if now < self.stall_until else 0.0
+        stall = self.live(StallMode, now)
+        return stall.stall_ms / 1000.0 if stall is not None else 0.0
 
-    def policy_at(self, now: float) -> Policy | None:
-        return self.policy if self.policy is not None and now >= self.policy.effective_at else None
+    def policy_at(self, now: float) -> PolicyMode | None:
+        policy = self.live(PolicyMode, now)
+        return policy if policy is not None and policy.effective(now) else None
 
     def quota_suspended(self, now: float) -> bool:
-        return now < self.quota_suspended_until
+        return self.live(SuspensionMode, now) is not None
 
     def switch_release(self, name: str, now: float, leak_ms: float = 5.0) -> str:
         previous = self.release.name
@@ -161,32 +318,16 @@ class FaultModes:
 
     def active(self, now: float) -> list[dict[str, Any]]:
         """What ``/status`` shows about the modes in force."""
-        shown: list[dict[str, Any]] = []
-        if self.errors is not None and now < self.errors.until:
-            shown.append({"mode": "error_injection", "code": self.errors.code.code, "rate": self.errors.rate})
-        if self.latency is not None and now < self.latency.until:
-            shown.append({"mode": "added_latency", "medianMs": self.latency.service_time.median_ms})
-        if self.ghost is not None and now < self.ghost.until:
-            shown.append({"mode": "ghost_success", "rate": self.ghost.rate, "answer": self.ghost.mode})
-        if self.upload_down(now):
-            shown.append({"mode": "upload_failure", "rate": self.upload.rate if self.upload else 0.0})
-        if self.stall_s(now):
-            shown.append({"mode": "ledger_stall", "stallMs": self.stall_ms})
-        if self.policy is not None:
-            shown.append({"mode": "policy_change", "effective": self.policy_at(now) is not None})
-        if self.quota_suspended(now):
-            shown.append({"mode": "quota_suspension"})
+        shown = [mode.shown(now) for mode in self.on.values() if mode.live(now)]
         if self.release.name != "stable":
             shown.append({"mode": "release", "name": self.release.name})
         return shown
 
     def clear(self) -> None:
-        self.errors = self.latency = self.ghost = self.upload = None
-        self.stall_ms, self.stall_until, self.quota_suspended_until = 0, 0.0, 0.0
-        self.policy = None
+        self.on.clear()
         self.release = Release()
 
 
-def rates_for(policy: Policy | None, default: list[TaxRate]) -> list[TaxRate]:
+def rates_for(policy: PolicyMode | None, default: list[TaxRate]) -> list[TaxRate]:
     """The rate table in force: the policy's when it has one."""
     return policy.tax_rates if policy is not None and policy.tax_rates is not None else default

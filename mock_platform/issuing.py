@@ -109,7 +109,7 @@ class IssuingService:
         key = (local_date(now), id(policy))
         if self._rules is None or self._rules[0] != key:
             rates = rates_on(rates_for(policy, self.settings.tax_rates), key[0])
-            required = policy.required_fields if policy is not None else ()
+            required = tuple(policy.required_fields) if policy is not None else ()
             rules = Rules(self.settings.max_lines, rates, self.settings.line_tax_tolerance, required)
             self._rules = (key, rules)
         return self._rules[1]

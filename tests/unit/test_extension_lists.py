@@ -41,3 +41,21 @@ def test_the_chaos_tab_offers_every_registered_fault() -> None:
 
 def test_every_shape_has_its_own_type() -> None:
     assert all(name == spec.model_fields["type"].default for name, spec in shapes().items())
+
+
+def test_every_platform_mode_has_a_harness_fault_and_every_mode_fault_a_route() -> None:
+    from taxstorm.mock_platform.fault_modes import MODES
+
+    switched = {fault.path for fault in platform.FAULTS if issubclass(fault, platform.ModeFault)}
+    assert switched == {f"/admin/faults/{route}" for route in MODES}
+
+
+def test_every_platform_mode_has_its_admin_routes() -> None:
+    from taxstorm.mock_platform.api.faults import router
+    from taxstorm.mock_platform.fault_modes import MODES
+
+    routes = {
+        (method, getattr(route, "path", "")) for route in router.routes for method in getattr(route, "methods", ())
+    }
+    for name in MODES:
+        assert {("PUT", f"/admin/faults/{name}"), ("DELETE", f"/admin/faults/{name}")} <= routes, name
