@@ -25,12 +25,16 @@ if TYPE_CHECKING:
     from taxstorm.scenario import Scenario
 
 
-def _patch_and_load(scenario: Path, client: dict[str, Any]) -> Scenario:
-    """Monkey-patch for Locust (before anything imports ssl or socket users), then load SCENARIO with the
-    ``--client`` and ``--client-options`` flags applied."""
+def _patch_for_locust() -> None:
+    """Monkey-patch with gevent, as Locust needs, before anything imports ssl or socket users (the runner's
+    options import the runner, which imports requests: so this comes first)."""
     from gevent import monkey
 
     monkey.patch_all()
+
+
+def _load(scenario: Path, client: dict[str, Any]) -> Scenario:
+    """Load SCENARIO with the ``--client`` and ``--client-options`` flags applied."""
     from taxstorm.clients.protocol import parse_options_json
     from taxstorm.errors import InvalidInputError
     from taxstorm.library import resolve_scenario
@@ -120,8 +124,9 @@ def run(
       taxstorm run scenarios/smoke.yaml --toxiproxy-url http://toxiproxy:8474 --toxiproxy-proxy platform \\
           --platform-url http://platform:8080 --expect-workers 2     # external mode (docker compose)
     """
+    _patch_for_locust()
     options = run_options(report_dir, stack)
-    loaded = _patch_and_load(scenario, {"client_ref": client_ref, "client_options": client_options})
+    loaded = _load(scenario, {"client_ref": client_ref, "client_options": client_options})
     from taxstorm.report import terminal
     from taxstorm.report.live import LiveView
     from taxstorm.runner import Runner
@@ -164,8 +169,9 @@ def capacity(
     Example:
       taxstorm capacity scenarios/month_end_overload.yaml --start 10 --step 10 --steps 10 --step-s 15
     """
+    _patch_for_locust()
     options = run_options(report_dir, stack)
-    loaded = _patch_and_load(scenario, {"client_ref": client_ref, "client_options": client_options})
+    loaded = _load(scenario, {"client_ref": client_ref, "client_options": client_options})
     import json
 
     from taxstorm.capacity import Criteria, capacity_report, capacity_scenario, judge_steps, knee
@@ -494,8 +500,9 @@ def gameday(
       taxstorm gameday scenarios/smoke.yaml --workers 2 --web-port 0  # load from two Locust workers
       taxstorm gameday scenarios/bad_upgrade.yaml --play-faults       # the scripted incident, plus yours
     """
+    _patch_for_locust()
     options = run_options(report_dir, stack)
-    loaded = _patch_and_load(scenario, {"client_ref": client_ref, "client_options": client_options})
+    loaded = _load(scenario, {"client_ref": client_ref, "client_options": client_options})
     from taxstorm.gameday.run import GamedayOptions, GamedayRun
     from taxstorm.report import terminal
     from taxstorm.report.live import LiveView
@@ -526,9 +533,7 @@ def worker(master_host: str, master_port: int, state_dir: Path | None) -> None:
     Example:
       taxstorm worker --master-host locust-master --master-port 5557
     """
-    from gevent import monkey
-
-    monkey.patch_all()
+    _patch_for_locust()
     import tempfile
 
     from taxstorm.worker import run_worker

@@ -18,8 +18,6 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-import gevent
-
 from taxstorm.abandon import abandon_run
 from taxstorm.chaos import container as container_faults
 from taxstorm.chaos import process as process_faults
@@ -32,8 +30,7 @@ from taxstorm.clients.protocol import ClientLoadError, load_factory
 from taxstorm.errors import EnvironmentError_, ExitCode, InvalidInputError
 from taxstorm.gates import LatencyGateSpec, Snapshot, TimeToInvoiceGateSpec, evaluate, judged_gates, recovery_times
 from taxstorm.halt import blame_baseline, check_steady_state, halt_reason
-from taxstorm.load_driver import DistributedLoad, LoadDriver, LocalLoad, WorkerOptions
-from taxstorm.load_plan import user_classes
+from taxstorm.load_driver import LoadDriver, WorkerOptions
 from taxstorm.loadtests.context import LoadContext
 from taxstorm.loadtests.orders import OrderGenerator
 from taxstorm.loadtests.records import Recorder
@@ -42,9 +39,10 @@ from taxstorm.progress import Progress
 from taxstorm.reconcile import reconcile_run
 from taxstorm.report.files import write_reports
 from taxstorm.result import RunResult
+from taxstorm.run_loop import GeventLoop, RunLoop
 from taxstorm.sampler import Sampler, issue_traffic
 from taxstorm.scenario import Scenario
-from taxstorm.stack import LocalStack, StackOptions
+from taxstorm.stack import LocalStack, Stack, StackFactory, StackOptions
 from taxstorm.timeseries import USER_OPERATION, per_second, write_series_csv
 from taxstorm.versions import package_versions
 from taxstorm.watchdog import STUCK_GRACE_S, Watchdog, WatchdogLimits
@@ -69,6 +67,19 @@ class RunOptions:
     credential_key: str | None = None  # external mode: its credential key (sellers' credentials derive from it)
     proxy: str | None = None  # external mode: an existing Toxiproxy proxy to use
     docker_project: str | None = None  # container faults act on this compose project's services
+
+
+LoadFactory = Callable[[LoadContext, Stack], LoadDriver]
+
+
+@dataclass(frozen=True)
+class RunParts:
+    """What a run is made of, each replaceable (tests run the whole verdict path on in-memory parts): the stack
+    it stands on, what drives the load (None: Locust, here or on workers), and its loop (clock, sleeps, tasks)."""
+
+    stack: StackFactory = LocalStack
+    load: LoadFactory | None = None
+    loop: RunLoop = field(default_factory=GeventLoop)
 
 
 @dataclass
@@ -146,7 +157,11 @@ class Runner:
 
     wait_for_workers = True  # a distributed run starts its load once every expected worker is connected
 
-    def __init__(self, scenario: Scenario, options: RunOptions, observer: Observer | None = None) -> None:
+    def __init__(
+        self, scenario: Scenario, options: RunOptions, observer: Observer | None = None, parts: RunParts | None = None
+    ) -> None:
+        self.parts = parts or RunParts()
+        self.loop = self.parts.loop
         self.scenario = scenario
         self.options = options
         self.observe: Observer = observer or (lambda kind, data: None)
@@ -164,17 +179,17 @@ class Runner:
             versions=package_versions(),
             started_at=datetime.now(UTC).isoformat(timespec="seconds"),
         )
-        self._t0 = time.monotonic()
+        self._t0 = self.loop.monotonic()
         self._watchdog: Watchdog | None = None
         self.lost: str | None = None  # the run's proxy, deleted under it by someone else (see _leased)
 
     def clock(self) -> float:
         """Seconds since the run started: the one clock of load, faults and windows."""
-        return time.monotonic() - self._t0
+        return self.loop.monotonic() - self._t0
 
     def run(self) -> RunResult:
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        stack = LocalStack(
+        stack = self.parts.stack(
             StackOptions(
                 self.run_dir,
                 self.run_id,
@@ -214,7 +229,7 @@ class Runner:
         return self._t0 + self.scenario.limits.max_run_s
 
     @contextmanager
-    def _watched(self, stack: LocalStack) -> Iterator[None]:
+    def _watched(self, stack: Stack) -> Iterator[None]:
         """The watchdog, from the start of the load to the verdict: a loop stuck in a blocking call is abandoned
         (see taxstorm.watchdog); past the deadline the run is stopped as by a second signal."""
         limits = WatchdogLimits(self.scenario.answer_budget_s + STUCK_GRACE_S)
@@ -227,39 +242,33 @@ class Runner:
             abandon_run(self.result, why, thread_id, self.clock(), stack.state_path, project, self._write_reports)
 
         watchdog = self._watchdog = Watchdog(limits, self.deadline, past_deadline, abandon)
-        beating = watchdog.beat_from_loop()
-        watchdog.start()
-        try:
+        with self.loop.guarded(watchdog):
             yield
-        finally:
-            watchdog.stop()
-            beating.kill()
 
     @contextmanager
-    def _leased(self, stack: LocalStack) -> Iterator[None]:
+    def _leased(self, stack: Stack) -> Iterator[None]:
         """Renew the run's lease on a shared Toxiproxy while it runs; a run whose proxy was deleted under it says
         so and stops (its faults are still reverted; nothing is judged: its clients lost the platform)."""
 
-        def keep() -> None:
-            while True:
-                gevent.sleep(RENEW_S)
-                lost = stack.keep_lease()
-                if lost is not None:
-                    self.lost = lost
-                    self.result.errors.append(lost)
-                    self._finish("errored", ExitCode.ENVIRONMENT_ERROR, lost)
-                    self.observe("warning", {"text": lost})
-                    self.stop.signals += ["the loss of the run's proxy"] * 2  # forced: revert, no drain
-                    return
+        def keep() -> bool:
+            lost = stack.keep_lease()
+            if lost is None:
+                return False
+            self.lost = lost
+            self.result.errors.append(lost)
+            self._finish("errored", ExitCode.ENVIRONMENT_ERROR, lost)
+            self.observe("warning", {"text": lost})
+            self.stop.signals += ["the loss of the run's proxy"] * 2  # forced: revert, no drain
+            return True
 
-        keeper = gevent.spawn(keep) if stack.lease is not None else None
+        keeper = self.loop.every(RENEW_S, keep) if stack.lease is not None else None
         try:
             yield
         finally:
             if keeper is not None:
                 keeper.kill()
 
-    def _set_calendar(self, stack: LocalStack) -> None:
+    def _set_calendar(self, stack: Stack) -> None:
         """The scenario's business moment on the platform's clock, before any load (its ``clock.start``)."""
         if self.scenario.clock is None:
             return
@@ -270,7 +279,7 @@ class Runner:
     def _write_reports(self) -> None:
         write_reports(self.result, self.run_dir)
 
-    def _run_on(self, stack: LocalStack) -> None:
+    def _run_on(self, stack: Stack) -> None:
         assert stack.admin is not None
         self._stack = stack
         registry = default_registry()
@@ -281,7 +290,7 @@ class Runner:
             (registry.create(step, contexts[step.target], step.label(i)), step.at_s, step.for_s)
             for i, step in enumerate(self.scenario.faults)
         ]
-        scheduler = FaultScheduler(faults, self.clock, gevent.sleep, self._on_fault_event)
+        scheduler = FaultScheduler(faults, self.clock, self.loop.sleep, self._on_fault_event)
         self.result.faults = scheduler.events
         load = self._load_context(stack)
         driver = self._load_driver(load, stack)
@@ -290,7 +299,7 @@ class Runner:
         finally:
             driver.close()
 
-    def _fault_context(self, stack: LocalStack, target: str = "primary") -> FaultContext:
+    def _fault_context(self, stack: Stack, target: str = "primary") -> FaultContext:
         """What this run's faults act on: its proxy, the platform's admin API and process, compose's containers
         (``target`` secondary: the secondary platform and its proxy)."""
         assert stack.toxiproxy is not None
@@ -302,7 +311,7 @@ class Runner:
             self.run_id, stack.toxiproxy, stack.proxy_name, stack.admin, stack.platform, self._docker_targets()
         )
 
-    def _load_context(self, stack: LocalStack) -> LoadContext:
+    def _load_context(self, stack: Stack) -> LoadContext:
         """What this run's users share: the client under test (through the proxy), orders, records, the clock."""
         scenario = self.scenario
         return LoadContext(
@@ -318,8 +327,14 @@ class Runner:
             secondary_url=stack.secondary.client_url if stack.secondary is not None else None,
         )
 
-    def _load_driver(self, load: LoadContext, stack: LocalStack) -> LoadDriver:
-        """This process's Locust runner, or a Locust master whose workers are connected (started here or not)."""
+    def _load_driver(self, load: LoadContext, stack: Stack) -> LoadDriver:
+        """The run's load driver: its parts' own, else this process's Locust runner or a Locust master whose
+        workers are connected (started here or not)."""
+        if self.parts.load is not None:
+            return self.parts.load(load, stack)
+        from taxstorm.load_plan import user_classes  # Locust: imported only by runs that use it
+        from taxstorm.locust_load import DistributedLoad, LocalLoad
+
         scenario = self.scenario
         classes = user_classes(load, scenario.load, scenario.platform.settings)
         workers = self.options.workers
@@ -359,11 +374,11 @@ class Runner:
         except docker.errors.DockerException as exc:
             raise EnvironmentError_(f"container faults need a Docker engine: {exc}") from None
 
-    def _run_load(self, driver: LoadDriver, scheduler: FaultScheduler, stack: LocalStack, admin: PlatformAdmin) -> None:
+    def _run_load(self, driver: LoadDriver, scheduler: FaultScheduler, stack: Stack, admin: PlatformAdmin) -> None:
         scenario = self.scenario
         self.sampler = self._sampler(driver, stack, scenario.duration_s, scheduler.active)
-        self._t0 = time.monotonic()
-        epoch = time.time()
+        self._t0 = self.loop.monotonic()
+        epoch = self.loop.wall()
         load_end_s = scenario.duration_s
         revert_errors: list[str] = []
         try:
@@ -371,7 +386,7 @@ class Runner:
                 "phase",
                 {"phase": "load", "users": scenario.load.users, "rate_per_s": scenario.load.rate_per_s},
             )
-            self.sampler.start()
+            self.sampler.start(self.loop)
             driver.start(epoch)
             self._run_timeline(scheduler, driver)
         except FaultApplyError as exc:
@@ -383,9 +398,7 @@ class Runner:
             load_end_s = self.clock()
         self._wind_down(driver, stack, load_end_s, revert_errors)
 
-    def _sampler(
-        self, driver: LoadDriver, stack: LocalStack, total_s: float, active: Callable[[], list[str]]
-    ) -> Sampler:
+    def _sampler(self, driver: LoadDriver, stack: Stack, total_s: float, active: Callable[[], list[str]]) -> Sampler:
         """Once-a-second samples of the backlog (owed by the harness's count, and by the clients' own) and the
         platforms' request counters (both, with a secondary), each also feeding the progress line."""
         assert stack.admin is not None
@@ -402,7 +415,7 @@ class Runner:
         )
         return sampler
 
-    def _wind_down(self, driver: LoadDriver, stack: LocalStack, load_end_s: float, revert_errors: list[str]) -> None:
+    def _wind_down(self, driver: LoadDriver, stack: Stack, load_end_s: float, revert_errors: list[str]) -> None:
         """After the load stopped: drain (unless the run errored or a second signal came), judge, report reverts.
 
         A run that never got its drain is not judged: orders told "queued" had no chance to be issued."""
@@ -464,15 +477,14 @@ class Runner:
         def should_stop() -> bool:
             return self.stop.requested or bool(halted)
 
-        def watch() -> None:
-            while not halted:
-                gevent.sleep(1.0)
-                reason = self._halt_condition(driver)
-                if reason is not None:
-                    halted.append(reason)
-                    self.observe("halt", {"reason": reason})
+        def watch() -> bool:
+            reason = self._halt_condition(driver)
+            if reason is not None:
+                halted.append(reason)
+                self.observe("halt", {"reason": reason})
+            return reason is not None
 
-        watcher = gevent.spawn(watch) if scenario.halt else None
+        watcher = self.loop.every(1.0, watch) if scenario.halt else None
         try:
             first_fault_s = min((step.at_s for step in scenario.faults), default=None)
             if scenario.steady_state.enabled and first_fault_s is not None and first_fault_s > 0:
@@ -515,7 +527,7 @@ class Runner:
             self.result.errors.append(reason)
             self._finish("errored", ExitCode.ENVIRONMENT_ERROR, reason)
 
-    def _verify_clean(self, stack: LocalStack) -> list[str]:
+    def _verify_clean(self, stack: Stack) -> list[str]:
         """Ask Toxiproxy itself whether the run's proxies are clean again (belt and braces after the reverts)."""
         assert stack.toxiproxy is not None
         names = [stack.proxy_name, *([stack.secondary.proxy_name] if stack.secondary is not None else [])]
@@ -533,7 +545,7 @@ class Runner:
             problems += [] if enabled else [f"{name} still disabled after revert"]
         return problems
 
-    def _judge(self, stack: LocalStack, recorder: Recorder, load_end_s: float, drained: bool) -> None:
+    def _judge(self, stack: Stack, recorder: Recorder, load_end_s: float, drained: bool) -> None:
         assert stack.admin is not None
         self.observe("phase", {"phase": "reconcile"})
         self.result.client_defects = [row.as_dict() for row in recorder.defects.rows()]
@@ -593,5 +605,5 @@ class Runner:
         self.result.reason = reason
 
     def _on_fault_event(self, kind: str, event: FaultEvent) -> None:
-        gevent.spawn(self.sampler.sample)  # the counters at the window boundary (a paused platform may not answer)
+        self.loop.soon(self.sampler.sample)  # the counters at the window boundary (a paused platform may not answer)
         self.observe("fault", {"kind": kind, "label": event.label, "type": event.type, "at_s": round(self.clock(), 3)})

@@ -7,7 +7,7 @@ import bisect
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
-import gevent
+from taxstorm.run_loop import Repeating, RunLoop
 
 ISSUE_FAMILY = "/api/v1/invoices"  # issues, batches, red invoices, re-uploads; look-ups by serial, lists
 Samples = list[tuple[float, int]]
@@ -61,10 +61,11 @@ class Sampler:
         self.platform_submissions: Samples = []
         self.platform_lookups: Samples = []
         self.errors: dict[str, int] = {}  # samples that could not be taken, by series
-        self._loop: gevent.Greenlet[Any] | None = None
+        self._loop: Repeating | None = None
 
     def sample(self) -> None:
-        """One sample of each, stamped with the time it was asked for (kept in time order: samples may overlap)."""
+        """One sample of each, stamped with the time it was asked for (kept in time order: samples may overlap;
+        one taken at the same time as an earlier one goes after it)."""
         now = self._clock()
         self._take("backlog", self.backlog, now, self._owed)
         self._take("client_backlog", self.client_backlog, now, self._client_backlog)
@@ -73,26 +74,26 @@ class Sampler:
         except Exception:
             self.errors["platform_requests"] = self.errors.get("platform_requests", 0) + 1
         else:
-            bisect.insort(self.platform_submissions, (now, traffic.submissions))
-            bisect.insort(self.platform_lookups, (now, traffic.lookups))
+            bisect.insort(self.platform_submissions, (now, traffic.submissions), key=_time)
+            bisect.insort(self.platform_lookups, (now, traffic.lookups), key=_time)
 
     def _take(self, name: str, series: Samples, now: float, read: Callable[[], int]) -> None:
         try:
-            bisect.insort(series, (now, read()))
+            bisect.insort(series, (now, read()), key=_time)
         except Exception:
             self.errors[name] = self.errors.get(name, 0) + 1
 
-    def start(self, every_s: float = 1.0) -> None:
-        def loop() -> None:
-            while True:
-                self.sample()
-                try:
-                    self._on_sample(self._clock())
-                except Exception:
-                    self.errors["on_sample"] = self.errors.get("on_sample", 0) + 1
-                gevent.sleep(every_s)
+    def start(self, loop: RunLoop, every_s: float = 1.0) -> None:
+        """Sample every ``every_s`` on ``loop``, the first time at once."""
 
-        self._loop = gevent.spawn(loop)
+        def tick() -> None:
+            self.sample()
+            try:
+                self._on_sample(self._clock())
+            except Exception:
+                self.errors["on_sample"] = self.errors.get("on_sample", 0) + 1
+
+        self._loop = loop.every(every_s, tick, first_s=0.0)
 
     def stop(self) -> None:
         if self._loop is not None:
@@ -103,3 +104,8 @@ class Sampler:
 
 def last_value(samples: Sequence[tuple[float, int]]) -> int | None:
     return samples[-1][1] if samples else None
+
+
+def _time(sample: tuple[float, int]) -> float:
+    """Samples sort by time alone: of two taken at the same moment, the later one is the later value."""
+    return sample[0]

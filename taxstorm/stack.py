@@ -12,8 +12,10 @@ import json
 import os
 import secrets
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from taxstorm.chaos.platform_admin import PlatformAdmin, PlatformAdminError
@@ -61,6 +63,35 @@ class Secondary:
     def admin(self) -> PlatformAdmin:
         assert self.platform.admin is not None
         return self.platform.admin
+
+
+class Stack(Protocol):
+    """What a run stands on: the platform (and a secondary), the Toxiproxy proxy clients reach it through, and
+    their admin APIs; ``start`` waits for readiness, ``stop`` is safe on every path and returns its problems."""
+
+    credential_key: str
+    proxy_name: str
+    toxiproxy: ToxiproxyAPI | None
+    admin: PlatformAdmin | None
+    platform_url: str
+    client_url: str
+    platform: PlatformProcess | None
+    secondary: Secondary | None
+    lease: Lease | None
+
+    @property
+    def state_path(self) -> Path: ...
+
+    def start(self) -> None: ...
+
+    def stop(self) -> list[str]: ...
+
+    def keep_lease(self) -> str | None: ...
+
+    def admins(self) -> list[PlatformAdmin]: ...
+
+
+StackFactory = Callable[[StackOptions, PlatformSpec], Stack]
 
 
 class LocalStack:

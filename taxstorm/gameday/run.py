@@ -21,10 +21,11 @@ from taxstorm.gameday.control import ChaosControl
 from taxstorm.gameday.door import TOKEN_PARAM, guard, is_loopback_bind, new_session_token
 from taxstorm.gameday.export import export_scenario, names_only
 from taxstorm.gameday.web import chaos_blueprint, install
-from taxstorm.load_driver import DistributedLoad, LoadDriver
+from taxstorm.load_driver import LoadDriver
+from taxstorm.locust_load import DistributedLoad
 from taxstorm.runner import SETTLE_S, Observer, Runner, RunOptions
 from taxstorm.scenario import WINDOW_KINDS, Scenario
-from taxstorm.stack import LocalStack
+from taxstorm.stack import Stack
 
 DEADLINE_SLACK_S = 120.0  # past --max-duration and the drain: stopping the load, judging, workers leaving
 
@@ -63,7 +64,7 @@ class GamedayRun(Runner):
         self.url = ""
         self._driver: LoadDriver | None = None
 
-    def _run_on(self, stack: LocalStack) -> None:
+    def _run_on(self, stack: Stack) -> None:
         context = self._fault_context(stack)
         control = self.control = ChaosControl(default_registry(), context, self.clock, self._on_operator_event)
         self.result.faults = control.events
@@ -92,7 +93,7 @@ class GamedayRun(Runner):
             return None  # the Chaos tab shows container faults as unavailable, with the reason
         return DockerTargets(client, self.options.docker_project)
 
-    def _session(self, driver: LoadDriver, control: ChaosControl, stack: LocalStack) -> None:
+    def _session(self, driver: LoadDriver, control: ChaosControl, stack: Stack) -> None:
         assert stack.admin is not None
 
         def active() -> list[str]:
@@ -123,7 +124,7 @@ class GamedayRun(Runner):
                 named = f"window {window!r}" if window not in WINDOW_KINDS else f"fault {getattr(gate, 'fault', '')!r}"
                 why = "no such fault in its timeline" if self.timeline else "--play-faults was not given"
                 control.note(f"gate {gate.type} on {named} left out: {why}")
-            self.sampler.start()
+            self.sampler.start(self.loop)
             port = web_ui.server.server_port if web_ui.server else self.gameday.web_port  # the bound one
             self.url = f"http://{self.gameday.web_host}:{port}"
             login = f"{self.url}/chaos?{TOKEN_PARAM}={token}"  # printed on the terminal only, never in a report

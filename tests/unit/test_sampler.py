@@ -44,3 +44,29 @@ def test_a_failed_read_is_counted_and_skipped_in_both_series() -> None:
     assert sampler.platform_submissions == [(1.0, 3), (3.0, 9)]
     assert sampler.platform_lookups == [(1.0, 4), (3.0, 12)]
     assert sampler.errors == {"platform_requests": 1}
+
+
+def test_a_sample_taken_at_the_same_moment_as_an_earlier_one_goes_after_it() -> None:
+    owed = iter([100, 0])  # a drain that took no time on the run clock: the last word is 0, whatever the values
+    sampler = Sampler(lambda: 60.0, lambda: next(owed), lambda: 0, lambda: IssueTraffic(0, 0))
+    sampler.sample()
+    sampler.sample()
+    assert sampler.backlog == [(60.0, 100), (60.0, 0)]
+
+
+def test_started_on_a_loop_it_samples_at_once_then_every_period_and_survives_a_failing_hook() -> None:
+    from taxstorm.run_loop import VirtualLoop
+
+    loop = VirtualLoop(start_s=0.0)
+    ticks: list[float] = []
+
+    def on_sample(now: float) -> None:
+        ticks.append(now)
+        raise RuntimeError("a progress line that breaks")
+
+    sampler = Sampler(loop.monotonic, lambda: 1, lambda: 2, lambda: IssueTraffic(0, 0), on_sample)
+    sampler.start(loop)
+    loop.sleep(3.5)
+    sampler.stop()
+    assert ticks == [0.0, 1.0, 2.0, 3.0] and sampler.errors == {"on_sample": 4}
+    assert [t for t, _ in sampler.backlog] == [0.0, 1.0, 2.0, 3.0, 3.5]  # and one more as it stops

@@ -1,0 +1,120 @@
+"""The whole verdict path of ``Runner`` on in-memory parts and virtual time (``tests/simulated.py``): the real
+fault classes and scheduler, sampler, steady-state check, halt conditions, windows, gates, reconciliation and
+reports, in milliseconds. Each story is judged for a careful client and for a broken one: every gate shown
+passing here is also shown failing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from taxstorm.errors import ExitCode
+from taxstorm.result import RunResult
+from taxstorm.runner import Runner, RunOptions
+from taxstorm.scenario import parse_scenario
+from tests.simulated import ClientModel, Simulation
+
+BASE: dict[str, Any] = {
+    "name": "in-memory",
+    "duration_s": 60,
+    "drain_s": 15,
+    "load": {"users": 2, "rate_per_s": 10, "seed": 1},
+    "client": {"ref": "resilient"},
+    "faults": [
+        {"type": "latency", "id": "slow", "at_s": 15, "for_s": 10, "latency_ms": 800},
+        {"type": "down", "id": "outage", "at_s": 35, "for_s": 10},
+    ],
+    "gates": [
+        {"type": "latency", "window": "baseline", "percentile": 95, "max_ms": 500},
+        {"type": "latency", "window": "slow", "percentile": 95, "max_ms": 2000},
+        {"type": "graceful", "window": "outage", "budget_ms": 1000},
+        {"type": "integrity"},
+        {"type": "drain", "within_s": 10},
+    ],
+}
+
+
+def run(tmp_path: Path, simulation: Simulation, **changes: Any) -> RunResult:
+    scenario = parse_scenario({**BASE, **changes})
+    return Runner(scenario, RunOptions(report_dir=tmp_path), parts=simulation.parts()).run()
+
+
+def gates(result: RunResult) -> dict[str, bool]:
+    return {f"{g.kind} [{g.window}]": g.passed for g in result.gates}
+
+
+def test_a_careful_client_passes_every_gate_and_the_faults_are_reverted(tmp_path: Path) -> None:
+    simulation = Simulation()
+    result = run(tmp_path, simulation)
+    assert result.status == "passed", (result.reason, gates(result), result.errors)
+    assert (
+        result.exit_code == ExitCode.PASSED and all(gates(result).values()) and len(result.gates) == 6
+    )  # and the contract, always judged
+    windows = [(e.label, e.applied_s, e.reverted_s) for e in result.faults]
+    assert windows == [("slow", 15.0, 25.0), ("outage", 35.0, 45.0)]  # on time: virtual time never runs late
+    assert result.cleanup == {"toxics_left": [], "proxy_enabled": True}
+    assert simulation.toxiproxy.proxies_ == {} and simulation.stacks[0].stopped  # the run's proxy is deleted
+    reconciliation = result.reconciliation
+    assert reconciliation is not None and reconciliation.orders == result.load["arrivals"] == 601  # 0 s to 60 s
+    assert reconciliation.claims == {"issued": 601} and reconciliation.ledger_invoices == 601
+    operations = result.load["operations"]
+    assert operations["issue"]["queued"] == 100 == operations["drain"]["issued"]  # the outage's 10 s at 10/s
+    assert result.backlog_after_drain == 0 and result.client_backlog_after_drain == 0
+    assert result.steady_state is not None and result.steady_state["problem"] is None
+    written = json.loads((tmp_path / result.run_id / "result.json").read_text())
+    assert written["status"] == "passed"
+    assert {"report.html", "junit.xml", "operations.csv", "per_second.csv"} <= {
+        p.name for p in (tmp_path / result.run_id).iterdir()
+    }
+
+
+def test_a_client_that_forgets_its_queue_fails_integrity_and_the_drain(tmp_path: Path) -> None:
+    result = run(tmp_path, Simulation(ClientModel(drains=False, reports=False)))
+    assert result.status == "failed" and result.exit_code == ExitCode.GATES_FAILED
+    failed = {name for name, passed in gates(result).items() if not passed}
+    assert failed == {"integrity [all]", "drain [drain]"}, gates(result)
+    assert result.reconciliation is not None and len(result.reconciliation.never_issued) == 100
+
+
+def test_a_client_that_blocks_its_users_fails_the_graceful_gate(tmp_path: Path) -> None:
+    result = run(tmp_path, Simulation(ClientModel(offline="block")))
+    failed = {name for name, passed in gates(result).items() if not passed}
+    assert result.status == "failed" and failed == {"graceful [outage]", "contract [all]"}, gates(result)
+
+
+def test_latency_beyond_the_window_s_limit_fails_that_window_only(tmp_path: Path) -> None:
+    slow = {**BASE["faults"][0], "latency_ms": 3000}
+    result = run(tmp_path, Simulation(), faults=[slow, BASE["faults"][1]])
+    failed = {name for name, passed in gates(result).items() if not passed}
+    assert failed == {"latency [slow]"}, gates(result)
+
+
+def test_a_sick_baseline_stops_the_run_before_the_first_fault(tmp_path: Path) -> None:
+    simulation = Simulation(ClientModel(base_ms=9_000))
+    result = run(tmp_path, simulation)
+    assert result.steady_state is not None and result.steady_state["problem"] is not None
+    assert result.status in ("failed", "errored") and "before the first fault" in (result.reason or "")
+    assert all(e.applied_s is None for e in result.faults)  # no fault was ever applied
+    assert simulation.toxiproxy.calls.count(("POST", f"/proxies/{simulation.stacks[0].proxy_name}/toxics")) == 0
+
+
+def test_a_halt_condition_stops_the_run_and_reverts_the_fault(tmp_path: Path) -> None:
+    halt = [{"type": "error_rate", "above": 0.2, "for_s": 5}]
+    simulation = Simulation(ClientModel(offline="fail"))
+    result = run(tmp_path, simulation, halt=halt)
+    assert result.status == "failed" and (result.halted or "").startswith("halted at")
+    halted_at = float((result.halted or "").split()[2])
+    assert 35 < halted_at < 45  # within the outage, once five seconds of it failed
+    assert simulation.toxiproxy.proxies_ == {}  # reverted, and the proxy deleted
+
+
+@pytest.mark.parametrize("rate", [0.0, 1.0])
+def test_platform_error_injection_goes_through_the_admin_api(tmp_path: Path, rate: float) -> None:
+    errors = {"type": "error_injection", "id": "errors", "at_s": 35, "for_s": 10, "rate": rate, "code": "E9003"}
+    simulation = Simulation()
+    result = run(tmp_path, simulation, faults=[BASE["faults"][0], errors], gates=[{"type": "integrity"}])
+    assert result.status == "passed" and simulation.platform.modes == {}  # reverted through DELETE
+    assert result.load["operations"]["issue"].get("queued", 0) == (100 if rate else 0)
