@@ -4,6 +4,8 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 BIN    := $(CURDIR)/.bin
 PYTEST_ARGS ?=
+# pytest-xdist processes for the whole suite (a test file runs in one of them; the Docker files share one)
+TEST_WORKERS ?= 2
 IMAGES_ARGS ?=
 
 .PHONY: setup toxiproxy demo test test-fast images bench lint clean
@@ -29,7 +31,7 @@ test: setup lint
 	scripts/ensure-docker.sh
 	scripts/ensure-compose.sh
 	scripts/ensure-chromium.sh
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # The fast tier: verdict logic, gates, reconciliation, the guard, the platform in-process; no servers, seconds.
 test-fast: $(VENV)/.installed
