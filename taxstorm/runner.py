@@ -396,6 +396,7 @@ class Runner:
             revert_errors = scheduler.revert_all() + self._verify_clean(stack)
             driver.stop()  # graceful: in-flight operations finish and are recorded
             load_end_s = self.clock()
+            self.result.errors.extend(f"fault event hook failed: {e}" for e in scheduler.executor.hook_errors)
         self._wind_down(driver, stack, load_end_s, revert_errors)
 
     def _sampler(self, driver: LoadDriver, stack: Stack, total_s: float, active: Callable[[], list[str]]) -> Sampler:

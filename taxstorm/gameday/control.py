@@ -15,9 +15,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from taxstorm.chaos.registry import Fault, FaultContext, FaultRegistry
+from taxstorm.chaos.executor import FaultApplyError, FaultEvent, FaultExecutor, RevertCause
+from taxstorm.chaos.registry import FaultContext, FaultRegistry
 from taxstorm.chaos.spec import FaultSpec
-from taxstorm.chaos.timeline import FaultApplyError, FaultEvent, RevertCause
 from taxstorm.errors import InvalidInputError, RevertFailedError, TaxstormError
 from taxstorm.gameday.catalogue import TIMING_FIELDS, FaultInfo, catalogue, describe_errors
 from taxstorm.gameday.export import Note, export_scenario
@@ -74,15 +74,8 @@ class ActiveFault:
     error: str | None = None
 
 
-@dataclass
-class _Applied:
-    fault: Fault[Any]
-    event: FaultEvent
-    expires_s: float | None
-
-
 class ChaosControl:
-    """The operators' faults on one run; every successful apply is remembered until it is reverted."""
+    """The operators' faults on one run, on a ``FaultExecutor`` (the rules a scenario's timeline follows too)."""
 
     def __init__(
         self,
@@ -97,12 +90,17 @@ class ChaosControl:
         self._on_event = on_event
         self._lock = threading.RLock()  # gevent patches it into a greenlet lock inside Locust
         self._catalogue = {info.type: info for info in catalogue(registry, context)}
-        self._applied: list[_Applied] = []  # apply order
-        self.events: list[FaultEvent] = []
+        self.executor = FaultExecutor(clock, on_event)
+        self.events: list[FaultEvent] = self.executor.events
         self.notes: list[Note] = []
         self.halted: str | None = None
         self.halted_s: float | None = None
-        self.hook_errors: list[str] = []
+        self._hook_errors: list[str] = []
+
+    @property
+    def hook_errors(self) -> list[str]:
+        """Event hooks that raised (on faults, notes and the halt), each logged when it happened."""
+        return self.executor.hook_errors + self._hook_errors
 
     def catalogue(self) -> list[FaultInfo]:
         """Every registered fault with its parameters, for the UI's forms."""
@@ -139,7 +137,7 @@ class ChaosControl:
         holder = next(
             (
                 a
-                for a in self._applied
+                for a in self.executor.applied
                 if slot is not None and (a.fault.spec.target, a.fault.spec.slot()) == (spec.target, slot)
             ),
             None,
@@ -168,46 +166,32 @@ class ChaosControl:
             elif label in taken:
                 raise OperatorInputError("label", f"label: {label!r} already names a fault of this session")
             fault = self.registry.create(spec, self.context, label)
-            now = round(self.clock(), 3)  # the effect starts while the fault is applied: its window starts here
+            now = round(self.clock(), 3)
             shown = spec.model_dump(mode="json", exclude={"at_s", "for_s", "id", "target"})
-            event = FaultEvent(label, fault_type, shown, now, None if spec.for_s is None else now + spec.for_s)
-            self.events.append(event)
-            try:
-                fault.apply()
-            except Exception as exc:
-                event.error = f"apply failed: {exc}"
-                item = _Applied(fault, event, None)
-                self._applied.append(item)  # half-applied faults get reverted too
-                self._revert(item, "end")
-                self._emit("apply_failed", event)
-                raise FaultApplyError(f"fault {label} could not be applied: {exc}") from exc
-            event.applied_s = now
-            expires = None if spec.for_s is None else round(self.clock() + spec.for_s, 3)
-            event.planned_revert_s = expires
-            self._applied.append(_Applied(fault, event, expires))
-            self._emit("applied", event)
+            expires = None if spec.for_s is None else now + spec.for_s
+            event = FaultEvent(label, fault_type, shown, now, expires)
+            self.executor.apply(fault, event, expires)  # FaultApplyError when it failed (then reverted at once)
             return event
 
     def revert(self, label: str) -> FaultEvent:
         """Revert one fault by label; reverting a fault that is no longer applied does nothing."""
         with self._lock:
-            item = next((a for a in self._applied if a.event.label == label), None)
+            item = self.executor.find(label)
             if item is None:
                 event = next((e for e in self.events if e.label == label), None)
                 if event is None:
-                    known = ", ".join(a.event.label for a in self._applied) or "none is applied"
+                    known = ", ".join(a.event.label for a in self.executor.applied) or "none is applied"
                     raise UnknownLabelError("label", f"label: no fault {label!r} in this session; active: {known}")
                 return event
-            if not self._revert(item, "operator"):
+            if not self.executor.revert(item, "operator"):
                 raise RevertError(f"fault {label} could not be reverted ({item.event.error}); run 'taxstorm reset'")
             return item.event
 
     def tick(self) -> list[str]:
-        """Revert every fault whose ``for_s`` has run out; return the errors of those that would not revert."""
+        """Revert every fault whose ``for_s`` has run out; return the errors of those that would not revert (each
+        once: the fault stays applied and ``revert_all`` tries it again)."""
         with self._lock:
-            now = self.clock()
-            due = [a for a in self._applied if a.expires_s is not None and a.expires_s <= now]
-            return [f"{a.event.label}: {a.event.error}" for a in due if not self._revert(a, "schedule")]
+            return self.executor.expire()
 
     def active(self) -> list[ActiveFault]:
         """Faults still applied, oldest first, with the seconds each has left."""
@@ -222,7 +206,7 @@ class ChaosControl:
                     None if a.expires_s is None else max(0.0, a.expires_s - now),
                     a.event.error,
                 )
-                for a in self._applied
+                for a in self.executor.applied
             ]
 
     def halt(self, reason: str = "") -> list[str]:
@@ -253,30 +237,16 @@ class ChaosControl:
     def revert_all(self, cause: RevertCause = "end") -> list[str]:
         """Revert every applied fault, newest first; return the errors of those that would not revert."""
         with self._lock:
-            applied = reversed(list(self._applied))
-            return [f"{a.event.label}: {a.event.error}" for a in applied if not self._revert(a, cause)]
-
-    def _revert(self, item: _Applied, cause: RevertCause) -> bool:
-        try:
-            item.fault.revert()
-        except Exception as exc:
-            item.event.error = f"revert failed: {exc}"
-            return False
-        self._applied.remove(item)
-        if item.event.applied_s is not None:
-            item.event.reverted_s = self.clock()
-            item.event.revert_cause = cause
-            self._emit("reverted", item.event)
-        return True
+            return self.executor.revert_all(cause)
 
     def _emit(self, kind: str, event: FaultEvent | None) -> None:
         if self._on_event is None:
             return
         try:
             self._on_event(kind, event)
-        except Exception as exc:  # the fault is applied either way; the runner decides what a broken hook means
+        except Exception as exc:  # the note or halt stands either way
             log.exception("game day event hook failed on %s", kind)
-            self.hook_errors.append(f"{kind}: {type(exc).__name__}: {exc}")
+            self._hook_errors.append(f"{kind}: {type(exc).__name__}: {exc}")
 
 
 def _is_number(value: Any) -> bool:

@@ -6,6 +6,7 @@ from typing import Any, ClassVar, Literal
 
 import pytest
 
+from taxstorm.chaos.executor import EventHook, FaultEvent
 from taxstorm.chaos.registry import Fault, FaultContext, FaultRegistry
 from taxstorm.chaos.spec import FaultSpec
 from taxstorm.chaos.timeline import FaultApplyError, FaultScheduler, Timeline
@@ -47,12 +48,12 @@ class NoteFault(Fault[NoteSpec]):
             raise RuntimeError("stuck")
 
 
-def make(specs: list[NoteSpec], clock: FakeClock) -> tuple[FaultScheduler, list[str]]:
+def make(specs: list[NoteSpec], clock: FakeClock, hook: EventHook | None = None) -> tuple[FaultScheduler, list[str]]:
     journal: list[str] = []
     NoteFault.journal = journal
     context: Any = FaultContext("run", None, "proxy")  # type: ignore[arg-type]
     faults = [(NoteFault(s, context, s.label(i)), s.at_s, s.for_s) for i, s in enumerate(specs)]
-    return FaultScheduler(faults, clock, clock.sleep), journal
+    return FaultScheduler(faults, clock, clock.sleep, hook), journal
 
 
 def test_timeline_returns_each_action_once_in_time_order() -> None:
@@ -153,3 +154,16 @@ def test_registry_rejects_duplicates_and_names_unknown_faults() -> None:
         registry.register(NoteFault)
     with pytest.raises(KeyError, match="unknown fault 'nope'; known: note"):
         registry.get("nope")
+
+
+def test_a_hook_that_raises_is_counted_and_the_timeline_goes_on() -> None:
+    def hook(kind: str, event: FaultEvent) -> None:
+        raise RuntimeError(f"broken hook on {kind}")
+
+    scheduler, journal = make([NoteSpec(at_s=1, for_s=1, id="a")], FakeClock(), hook)
+    scheduler.run(5.0, lambda: False)
+    assert journal == ["apply a", "revert a"] and scheduler.events[0].reverted_s is not None
+    assert scheduler.executor.hook_errors == [
+        "applied: RuntimeError: broken hook on applied",
+        "reverted: RuntimeError: broken hook on reverted",
+    ]
