@@ -6,9 +6,7 @@ Must run in a gevent-patched process (Locust); the CLI patches before importing 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import signal
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,20 +14,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol
 
 from taxstorm.abandon import abandon_run
-from taxstorm.chaos import container as container_faults
 from taxstorm.chaos import process as process_faults
 from taxstorm.chaos.container import DockerTargets
-from taxstorm.chaos.platform_admin import PlatformAdmin
-from taxstorm.chaos.registry import FaultContext, default_registry
-from taxstorm.chaos.timeline import FaultApplyError, FaultEvent, FaultScheduler
+from taxstorm.chaos.registry import FaultContext
+from taxstorm.chaos.timeline import FaultEvent
 from taxstorm.chaos.toxiproxy.lease import RENEW_S
 from taxstorm.clients.protocol import ClientLoadError, load_factory
-from taxstorm.errors import EnvironmentError_, ExitCode, InvalidInputError
+from taxstorm.errors import ExitCode, InvalidInputError
 from taxstorm.gates import LatencyGateSpec, Snapshot, TimeToInvoiceGateSpec, evaluate, judged_gates, recovery_times
-from taxstorm.halt import blame_baseline, check_steady_state, halt_reason
+from taxstorm.halt import halt_reason
 from taxstorm.load_driver import LoadDriver, WorkerOptions
 from taxstorm.loadtests.context import LoadContext
 from taxstorm.loadtests.orders import OrderGenerator
@@ -42,6 +38,7 @@ from taxstorm.result import RunResult
 from taxstorm.run_loop import GeventLoop, RunLoop
 from taxstorm.sampler import Sampler, issue_traffic
 from taxstorm.scenario import Scenario
+from taxstorm.scripted import CONTAINER, ScriptedSession
 from taxstorm.stack import LocalStack, Stack, StackFactory, StackOptions
 from taxstorm.timeseries import USER_OPERATION, per_second, write_series_csv
 from taxstorm.versions import package_versions
@@ -51,7 +48,6 @@ from taxstorm.windows import build_windows, judge_windows
 Observer = Callable[[str, dict[str, Any]], None]
 SETTLE_S = 5.0  # the longest last drain a client gets to read outcomes the platform had decided (see _settle)
 PROCESS = frozenset(f.spec_type.model_fields["type"].default for f in process_faults.FAULTS)
-CONTAINER = frozenset(f.spec_type.model_fields["type"].default for f in container_faults.FAULTS)
 
 
 @dataclass(frozen=True)
@@ -70,6 +66,26 @@ class RunOptions:
 
 
 LoadFactory = Callable[[LoadContext, Stack], LoadDriver]
+
+
+class Session(Protocol):
+    """What a run does while its load runs (the scenario's fault timeline, or a game day's operators): start
+    the load, play faults and watch until it should end, revert every fault and stop the load; return the run
+    second the load ended at and what would not revert. The runner does the rest (stack, drain, verdict)."""
+
+    wait_for_workers: bool  # a distributed run waits for every expected worker before the session starts
+
+    def deadline_s(self, scenario: Scenario) -> float:
+        """Seconds after the load's start by which everything, drain and verdict included, must have ended."""
+        ...
+
+    def docker_targets(self, project: str | None, scenario: Scenario) -> DockerTargets | None:
+        """The compose project's containers its faults may act on (None: none)."""
+        ...
+
+    def play(self, run: Runner, driver: LoadDriver, stack: Stack) -> tuple[float, list[str]]:
+        """Run the load and the faults; (the load's end in run seconds, the faults that would not revert)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -136,30 +152,26 @@ def check_options(scenario: Scenario, options: RunOptions) -> None:
         )
 
 
-def proxy_round_trip_ms(client_url: str, timeout_s: float = 3.0) -> float | None:
-    """How long the platform takes to answer /health through Toxiproxy (the way clients reach it); None if not."""
-    import requests
-
-    started = time.perf_counter()
-    try:
-        answer = requests.get(f"{client_url}/health", timeout=timeout_s)
-    except requests.RequestException:
-        return None
-    return (time.perf_counter() - started) * 1000.0 if answer.status_code == 200 else None
-
-
 def new_run_id(scenario: Scenario) -> str:
     return f"{scenario.name}-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:4]}"
 
 
 class Runner:
-    """One run of one scenario; :meth:`run` always returns a RunResult and never leaves a fault applied."""
+    """One run of one scenario; :meth:`run` always returns a RunResult and never leaves a fault applied.
 
-    wait_for_workers = True  # a distributed run starts its load once every expected worker is connected
+    Its ``session`` decides what happens while the load runs (default: the scenario's fault timeline); its
+    ``parts`` what it runs on. Sessions use the public methods below (faults' context, sampler, halt
+    conditions, clean-up check, verdict) and never reach into the runner."""
 
     def __init__(
-        self, scenario: Scenario, options: RunOptions, observer: Observer | None = None, parts: RunParts | None = None
+        self,
+        scenario: Scenario,
+        options: RunOptions,
+        observer: Observer | None = None,
+        parts: RunParts | None = None,
+        session: Session | None = None,
     ) -> None:
+        self.session: Session = session or ScriptedSession()
         self.parts = parts or RunParts()
         self.loop = self.parts.loop
         self.scenario = scenario
@@ -186,6 +198,10 @@ class Runner:
     def clock(self) -> float:
         """Seconds since the run started: the one clock of load, faults and windows."""
         return self.loop.monotonic() - self._t0
+
+    def restart_clock(self) -> None:
+        """Second 0 is now: the load starts."""
+        self._t0 = self.loop.monotonic()
 
     def run(self) -> RunResult:
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -216,7 +232,7 @@ class Runner:
                     self._run_on(stack)
             except Exception as exc:  # anything the harness did wrong is "errored", never "failed"
                 self.result.errors.append(f"{type(exc).__name__}: {exc}")
-                self._finish("errored", ExitCode.ENVIRONMENT_ERROR, str(exc))
+                self.finish("errored", ExitCode.ENVIRONMENT_ERROR, str(exc))
             finally:
                 for problem in stack.stop():
                     self.result.errors.append(problem)
@@ -225,8 +241,8 @@ class Runner:
         return self.result
 
     def deadline(self) -> float:
-        """When (``time.monotonic``) everything must have ended: ``limits.max_run_s`` after the load started."""
-        return self._t0 + self.scenario.limits.max_run_s
+        """When (``time.monotonic``) everything must have ended: the session's deadline after the load started."""
+        return self._t0 + self.session.deadline_s(self.scenario)
 
     @contextmanager
     def _watched(self, stack: Stack) -> Iterator[None]:
@@ -256,7 +272,7 @@ class Runner:
                 return False
             self.lost = lost
             self.result.errors.append(lost)
-            self._finish("errored", ExitCode.ENVIRONMENT_ERROR, lost)
+            self.finish("errored", ExitCode.ENVIRONMENT_ERROR, lost)
             self.observe("warning", {"text": lost})
             self.stop.signals += ["the loss of the run's proxy"] * 2  # forced: revert, no drain
             return True
@@ -280,26 +296,14 @@ class Runner:
         write_reports(self.result, self.run_dir)
 
     def _run_on(self, stack: Stack) -> None:
-        assert stack.admin is not None
-        self._stack = stack
-        registry = default_registry()
-        contexts = {"primary": self._fault_context(stack)}
-        if stack.secondary is not None:
-            contexts["secondary"] = self._fault_context(stack, "secondary")
-        faults = [
-            (registry.create(step, contexts[step.target], step.label(i)), step.at_s, step.for_s)
-            for i, step in enumerate(self.scenario.faults)
-        ]
-        scheduler = FaultScheduler(faults, self.clock, self.loop.sleep, self._on_fault_event)
-        self.result.faults = scheduler.events
-        load = self._load_context(stack)
-        driver = self._load_driver(load, stack)
+        driver = self._load_driver(self._load_context(stack), stack)
         try:
-            self._run_load(driver, scheduler, stack, stack.admin)
+            load_end_s, revert_errors = self.session.play(self, driver, stack)
+            self._wind_down(driver, stack, load_end_s, revert_errors)
         finally:
             driver.close()
 
-    def _fault_context(self, stack: Stack, target: str = "primary") -> FaultContext:
+    def fault_context(self, stack: Stack, target: str = "primary") -> FaultContext:
         """What this run's faults act on: its proxy, the platform's admin API and process, compose's containers
         (``target`` secondary: the secondary platform and its proxy)."""
         assert stack.toxiproxy is not None
@@ -308,7 +312,12 @@ class Runner:
             site = stack.secondary
             return FaultContext(self.run_id, stack.toxiproxy, site.proxy_name, site.admin, site.platform, None)
         return FaultContext(
-            self.run_id, stack.toxiproxy, stack.proxy_name, stack.admin, stack.platform, self._docker_targets()
+            self.run_id,
+            stack.toxiproxy,
+            stack.proxy_name,
+            stack.admin,
+            stack.platform,
+            self.session.docker_targets(self.options.docker_project, self.scenario),
         )
 
     def _load_context(self, stack: Stack) -> LoadContext:
@@ -354,54 +363,18 @@ class Runner:
         driver = DistributedLoad(plan, classes, load.recorder, self.clock, workers, self.run_dir / "clients")
         try:
             self.observe("phase", {"phase": "workers", "expected": workers.workers, "port": driver.port})
-            driver.connect_workers(wait=self.wait_for_workers)
+            driver.connect_workers(wait=self.session.wait_for_workers)
         except BaseException:
             driver.close()
             raise
         return driver
 
-    def _docker_targets(self) -> DockerTargets | None:
-        """The compose project's containers, when the scenario has container faults."""
-        if not any(step.type in CONTAINER for step in self.scenario.faults):
-            return None
-        try:
-            import docker
-        except ImportError:
-            raise EnvironmentError_("container faults need the Docker SDK: pip install 'taxstorm[docker]'") from None
-
-        try:
-            return DockerTargets(docker.from_env(timeout=10), self.options.docker_project)
-        except docker.errors.DockerException as exc:
-            raise EnvironmentError_(f"container faults need a Docker engine: {exc}") from None
-
-    def _run_load(self, driver: LoadDriver, scheduler: FaultScheduler, stack: Stack, admin: PlatformAdmin) -> None:
-        scenario = self.scenario
-        self.sampler = self._sampler(driver, stack, scenario.duration_s, scheduler.active)
-        self._t0 = self.loop.monotonic()
-        epoch = self.loop.wall()
-        load_end_s = scenario.duration_s
-        revert_errors: list[str] = []
-        try:
-            self.observe(
-                "phase",
-                {"phase": "load", "users": scenario.load.users, "rate_per_s": scenario.load.rate_per_s},
-            )
-            self.sampler.start(self.loop)
-            driver.start(epoch)
-            self._run_timeline(scheduler, driver)
-        except FaultApplyError as exc:
-            self.result.errors.append(str(exc))
-            self._finish("errored", ExitCode.ENVIRONMENT_ERROR, str(exc))
-        finally:
-            revert_errors = scheduler.revert_all() + self._verify_clean(stack)
-            driver.stop()  # graceful: in-flight operations finish and are recorded
-            load_end_s = self.clock()
-            self.result.errors.extend(f"fault event hook failed: {e}" for e in scheduler.executor.hook_errors)
-        self._wind_down(driver, stack, load_end_s, revert_errors)
-
-    def _sampler(self, driver: LoadDriver, stack: Stack, total_s: float, active: Callable[[], list[str]]) -> Sampler:
-        """Once-a-second samples of the backlog (owed by the harness's count, and by the clients' own) and the
-        platforms' request counters (both, with a secondary), each also feeding the progress line."""
+    def make_sampler(
+        self, driver: LoadDriver, stack: Stack, total_s: float, active: Callable[[], list[str]]
+    ) -> Sampler:
+        """The run's sampler (the session starts it with the load): once-a-second samples of the backlog (owed
+        by the harness's count, and by the clients' own) and the platforms' request counters (both, with a
+        secondary), each also feeding the progress line."""
         assert stack.admin is not None
         progress = Progress(total_s, driver.recorder, active)
         # one ledger, whichever platform served
@@ -414,6 +387,7 @@ class Runner:
             lambda: issue_traffic(*(admin.stats() for admin in admins)),
             lambda now: self.observe("tick", progress.tick(now, sampler.backlog, sampler.client_backlog)),
         )
+        self.sampler = sampler
         return sampler
 
     def _wind_down(self, driver: LoadDriver, stack: Stack, load_end_s: float, revert_errors: list[str]) -> None:
@@ -440,7 +414,7 @@ class Runner:
         if revert_errors:
             self.result.errors.extend(revert_errors)
             if self.lost is None:  # a fault on a proxy someone deleted is gone with it: the loss is the cause
-                self._finish("errored", ExitCode.REVERT_FAILED, "a fault could not be reverted; run 'taxstorm reset'")
+                self.finish("errored", ExitCode.REVERT_FAILED, "a fault could not be reverted; run 'taxstorm reset'")
 
     def _settle(self, driver: LoadDriver) -> dict[str, Any] | None:
         """When the drain's time ran out, a client may still count orders it sent whose outcome it has not read
@@ -458,7 +432,7 @@ class Runner:
         self.result.client_backlog_after_drain = driver.drain(until_s, lambda: self.stop.forced)
         return {"client_before": before, "took_s": round(self.clock() - started, 3)}
 
-    def _halt_condition(self, driver: LoadDriver) -> str | None:
+    def halt_condition(self, driver: LoadDriver) -> str | None:
         """Why the scenario's halt conditions stop the run now, judged on every operation finished by now."""
         now = self.clock()
         driver.collect()  # a distributed run's workers ship their records first
@@ -468,67 +442,7 @@ class Runner:
                 return f"halted at {now:.0f} s: {reason}"
         return None
 
-    def _run_timeline(self, scheduler: FaultScheduler, driver: LoadDriver) -> None:
-        """The fault timeline, with the steady-state check before the first fault and halt conditions throughout.
-        Both judge "now", so the workers of a distributed run ship their records first (``collect``)."""
-        scenario = self.scenario
-        recorder = driver.recorder
-        halted: list[str] = []
-
-        def should_stop() -> bool:
-            return self.stop.requested or bool(halted)
-
-        def watch() -> bool:
-            reason = self._halt_condition(driver)
-            if reason is not None:
-                halted.append(reason)
-                self.observe("halt", {"reason": reason})
-            return reason is not None
-
-        watcher = self.loop.every(1.0, watch) if scenario.halt else None
-        try:
-            first_fault_s = min((step.at_s for step in scenario.faults), default=None)
-            if scenario.steady_state.enabled and first_fault_s is not None and first_fault_s > 0:
-                scheduler.run(first_fault_s - 0.02, should_stop)  # up to just before the first fault is due
-                if not should_stop():
-                    before_s = self.clock()
-                    driver.collect()  # everything finished before_s is in now
-                    baseline = recorder.ended_before(before_s, USER_OPERATION)
-                    check = check_steady_state(scenario.steady_state, baseline, before_s)
-                    self.result.steady_state = dataclasses.asdict(check)
-                    if check.problem is not None:
-                        self._unhealthy_baseline(check.problem, recorder, before_s)
-                        return
-            scheduler.run(scenario.duration_s, should_stop)
-        finally:
-            if watcher is not None:
-                watcher.kill()
-        if halted:
-            self.result.halted = halted[0]
-            self._finish("failed", ExitCode.GATES_FAILED, halted[0])
-
-    def _unhealthy_baseline(self, problem: str, recorder: Recorder, before_s: float) -> None:
-        """Stop the run: as the client's failure (exit 1) when the environment was healthy, else as errored."""
-        stack = self._stack
-        assert stack.admin is not None
-        try:
-            stats: dict[str, Any] | None = stack.admin.stats()
-        except Exception:
-            stats = None
-        limit = self.scenario.steady_state.max_p95_ms
-        baseline = recorder.ended_before(before_s, USER_OPERATION)
-        blame = blame_baseline(baseline, before_s, stats, proxy_round_trip_ms(stack.client_url), limit)
-        assert self.result.steady_state is not None
-        self.result.steady_state["blame"] = "client" if blame.client else "environment"
-        if blame.client:
-            reason = f"the client under test failed before the first fault: {problem}; {blame.reason}"
-            self._finish("failed", ExitCode.GATES_FAILED, reason)
-        else:
-            reason = f"environment not healthy before the first fault: {problem}; {blame.reason}"
-            self.result.errors.append(reason)
-            self._finish("errored", ExitCode.ENVIRONMENT_ERROR, reason)
-
-    def _verify_clean(self, stack: Stack) -> list[str]:
+    def verify_clean(self, stack: Stack) -> list[str]:
         """Ask Toxiproxy itself whether the run's proxies are clean again (belt and braces after the reverts)."""
         assert stack.toxiproxy is not None
         names = [stack.proxy_name, *([stack.secondary.proxy_name] if stack.secondary is not None else [])]
@@ -583,28 +497,30 @@ class Runner:
             return
         if not drained:
             why = f"stopped by {self.stop.why}" if self.stop.requested else "stopped"
-            self._finish("interrupted", ExitCode.ENVIRONMENT_ERROR, f"{why} before the drain: not judged")
+            self.finish("interrupted", ExitCode.ENVIRONMENT_ERROR, f"{why} before the drain: not judged")
         elif self.result.reason:
             return  # failed already (a halt condition, or the client before the first fault); gates add detail
         elif self.stop.requested:
-            self._finish("interrupted", ExitCode.ENVIRONMENT_ERROR, f"stopped by {self.stop.why}")
+            self.finish("interrupted", ExitCode.ENVIRONMENT_ERROR, f"stopped by {self.stop.why}")
         elif all(g.passed for g in self.result.gates):
             skipped = sum(1 for g in self.result.gates if not g.judged)
             judged = len(self.result.gates) - skipped
-            self._finish(
+            self.finish(
                 "passed",
                 ExitCode.PASSED,
                 f"all {judged} gates passed" + (f" ({skipped} not judged)" if skipped else ""),
             )
         else:
             failed = [f"{g.name} [{g.window}]" for g in self.result.gates if not g.passed]
-            self._finish("failed", ExitCode.GATES_FAILED, "gates failed: " + "; ".join(failed))
+            self.finish("failed", ExitCode.GATES_FAILED, "gates failed: " + "; ".join(failed))
 
-    def _finish(self, status: str, code: ExitCode, reason: str) -> None:
+    def finish(self, status: str, code: ExitCode, reason: str) -> None:
+        """The run's verdict: status, exit code and why."""
         self.result.status = status  # type: ignore[assignment]
         self.result.exit_code = int(code)
         self.result.reason = reason
 
-    def _on_fault_event(self, kind: str, event: FaultEvent) -> None:
+    def on_fault_event(self, kind: str, event: FaultEvent) -> None:
+        """A fault applied or reverted: sample at the window's boundary, and tell the observer."""
         self.loop.soon(self.sampler.sample)  # the counters at the window boundary (a paused platform may not answer)
         self.observe("fault", {"kind": kind, "label": event.label, "type": event.type, "at_s": round(self.clock(), 3)})

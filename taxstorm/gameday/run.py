@@ -23,7 +23,8 @@ from taxstorm.gameday.export import export_scenario, names_only
 from taxstorm.gameday.web import chaos_blueprint, install
 from taxstorm.load_driver import LoadDriver
 from taxstorm.locust_load import DistributedLoad
-from taxstorm.runner import SETTLE_S, Observer, Runner, RunOptions
+from taxstorm.result import RunResult
+from taxstorm.runner import SETTLE_S, Observer, Runner, RunOptions, RunParts
 from taxstorm.scenario import WINDOW_KINDS, Scenario
 from taxstorm.stack import Stack
 
@@ -42,44 +43,37 @@ class GamedayOptions:
     web_token: str | None = None  # the web door's token (None: a new one for this session)
 
 
-class GamedayRun(Runner):
-    """One game day; :meth:`run` returns the RunResult once the session has ended."""
+class GamedaySession:
+    """A game day's session: Locust's web UI with the Chaos tab, the operators (and with ``play_faults`` the
+    scenario's timeline) as the faults, until the operators end it or ``max_s``; a ``Runner`` does the rest."""
 
     wait_for_workers = False  # the web UI comes up at once; workers join when they are ready
 
-    def __init__(
-        self, scenario: Scenario, options: RunOptions, gameday: GamedayOptions, observer: Observer | None = None
-    ) -> None:
+    def __init__(self, scenario: Scenario, gameday: GamedayOptions) -> None:
         self.original = scenario
+        self.gameday = gameday
         self.timeline = (
             [(step.label(i), step) for i, step in enumerate(scenario.faults, 1)] if gameday.play_faults else []
         )
         labels = {label for label, _ in self.timeline}
-        kept = [g for g in scenario.gates if names_only(getattr(g, "window", "all"), getattr(g, "fault", "*"), labels)]
-        self.dropped_gates = [g for g in scenario.gates if g not in kept]
-        # the base runner plays no timeline here: scripted faults go through the Chaos tab's control (_play)
-        super().__init__(scenario.model_copy(update={"faults": [], "gates": kept}), options, observer)
-        self.gameday = gameday
+        self.kept = [
+            g for g in scenario.gates if names_only(getattr(g, "window", "all"), getattr(g, "fault", "*"), labels)
+        ]
+        self.dropped_gates = [g for g in scenario.gates if g not in self.kept]
         self.control: ChaosControl | None = None
         self.url = ""
+        self._run: Runner | None = None
         self._driver: LoadDriver | None = None
 
-    def _run_on(self, stack: Stack) -> None:
-        context = self._fault_context(stack)
-        control = self.control = ChaosControl(default_registry(), context, self.clock, self._on_operator_event)
-        self.result.faults = control.events
-        load = self._load_context(stack)
-        driver = self._driver = self._load_driver(load, stack)
-        try:
-            self._session(driver, control, stack)
-        finally:
-            driver.close()
+    def scenario_to_run(self) -> Scenario:
+        """The runner plays no timeline here: scripted faults go through the Chaos tab's control (``_play``)."""
+        return self.original.model_copy(update={"faults": [], "gates": self.kept})
 
-    def deadline(self) -> float:
+    def deadline_s(self, scenario: Scenario) -> float:
         """A game day ends at --max-duration and is drained then: its hard deadline leaves room for the drain."""
-        return self._t0 + self.gameday.max_s + self.scenario.drain_s + SETTLE_S + DEADLINE_SLACK_S
+        return self.gameday.max_s + scenario.drain_s + SETTLE_S + DEADLINE_SLACK_S
 
-    def _docker_targets(self) -> DockerTargets | None:
+    def docker_targets(self, project: str | None, scenario: Scenario) -> DockerTargets | None:
         """Operators may reach for container faults at any time: offer them whenever a Docker engine answers."""
         try:
             import docker
@@ -91,15 +85,17 @@ class GamedayRun(Runner):
             client.ping()
         except docker.errors.DockerException:
             return None  # the Chaos tab shows container faults as unavailable, with the reason
-        return DockerTargets(client, self.options.docker_project)
+        return DockerTargets(client, project)
 
-    def _session(self, driver: LoadDriver, control: ChaosControl, stack: Stack) -> None:
-        assert stack.admin is not None
+    def play(self, run: Runner, driver: LoadDriver, stack: Stack) -> tuple[float, list[str]]:
+        self._run, self._driver = run, driver
+        control = self.control = ChaosControl(default_registry(), run.fault_context(stack), run.clock, self._event)
+        run.result.faults = control.events
 
         def active() -> list[str]:
             return [fault.label for fault in control.active()]
 
-        self.sampler = self._sampler(driver, stack, self.gameday.max_s, active)
+        sampler = run.make_sampler(driver, stack, self.gameday.max_s, active)
         web_ui = driver.environment.create_web_ui(self.gameday.web_host, self.gameday.web_port, delayed_start=True)
         install(web_ui, chaos_blueprint(control, self._halt, self._export, self._finish_session))
         token = self.gameday.web_token or new_session_token()
@@ -111,102 +107,121 @@ class GamedayRun(Runner):
                 "can apply faults and start load, and plain HTTP carries the token in clear on the network; "
                 "prefer 127.0.0.1 and an SSH tunnel"
             )
-            self.observe("warning", {"text": control.notes[-1].text})
+            run.observe("warning", {"text": control.notes[-1].text})
         web_ui.start()  # type: ignore[no-untyped-call]
-        revert_errors: list[str] = []
         player: gevent.Greenlet[Any] | None = None
         try:
             wait_until(lambda: web_ui.server is not None and web_ui.server.started, 10.0, "Locust web UI")
-            self._t0 = time.monotonic()
-            driver.publish(time.time())
+            run.restart_clock()
+            driver.publish(run.loop.wall())
             for gate in self.dropped_gates:
                 window = getattr(gate, "window", "all")
                 named = f"window {window!r}" if window not in WINDOW_KINDS else f"fault {getattr(gate, 'fault', '')!r}"
                 why = "no such fault in its timeline" if self.timeline else "--play-faults was not given"
                 control.note(f"gate {gate.type} on {named} left out: {why}")
-            self.sampler.start(self.loop)
+            sampler.start(run.loop)
             port = web_ui.server.server_port if web_ui.server else self.gameday.web_port  # the bound one
             self.url = f"http://{self.gameday.web_host}:{port}"
             login = f"{self.url}/chaos?{TOKEN_PARAM}={token}"  # printed on the terminal only, never in a report
-            self.observe("phase", {"phase": "gameday", "url": self.url, "chaos": f"{self.url}/chaos", "login": login})
+            run.observe("phase", {"phase": "gameday", "url": self.url, "chaos": f"{self.url}/chaos", "login": login})
             if self.timeline:
-                player = gevent.spawn(self._play, control, driver)
+                player = gevent.spawn(self._play, run, control, driver)
             if self.gameday.autostart:
-                driver.start(time.time() - self.clock())
-            self._watch(control, driver)
-            if self.stop.requested and not self.stop.forced:  # the operators' way to end a game day: judged as usual
-                control.note(f"session ended by {self.stop.signals[0]}")
-                self.stop.signals.clear()
+                driver.start(run.loop.wall() - run.clock())
+            self._watch(run, control, driver)
+            if run.stop.requested and not run.stop.forced:  # the operators' way to end a game day: judged as usual
+                control.note(f"session ended by {run.stop.signals[0]}")
+                run.stop.signals.clear()
         finally:
             if player is not None:
                 player.kill()
-            revert_errors = control.revert_all() + self._verify_clean(stack)
+            revert_errors = control.revert_all() + run.verify_clean(stack)
             driver.stop()
             web_ui.stop()  # type: ignore[no-untyped-call]
-        load_end_s = self.clock()
-        self.result.notes = [{"at_s": note.at_s, "text": note.text} for note in control.notes]
-        self.result.errors.extend(control.hook_errors)
-        self._wind_down(driver, stack, load_end_s, revert_errors)
+        run.result.notes = [{"at_s": note.at_s, "text": note.text} for note in control.notes]
+        run.result.errors.extend(f"fault event hook failed: {e}" for e in control.hook_errors)
+        return run.clock(), revert_errors
 
-    def _play(self, control: ChaosControl, driver: LoadDriver) -> None:
+    def _play(self, run: Runner, control: ChaosControl, driver: LoadDriver) -> None:
         """The scenario's fault timeline, ``at_s`` counted from the load's start (Locust's button or --autostart).
         Scripted faults are the Chaos tab's like any other: listed, revertable early, reverted by a halt."""
         while not self._load_started(driver):
-            gevent.sleep(0.1)
-        start_s = self.clock()
+            run.loop.sleep(0.1)
+        start_s = run.clock()
         control.note(f"the scenario's fault timeline starts with the load ({len(self.timeline)} faults)")
         for label, step in sorted(self.timeline, key=lambda item: item[1].at_s):
-            gevent.sleep(max(0.0, start_s + step.at_s - self.clock()))
-            if control.halted is not None or self.stop.requested:
+            run.loop.sleep(max(0.0, start_s + step.at_s - run.clock()))
+            if control.halted is not None or run.stop.requested:
                 return
             params = step.model_dump(mode="json", exclude={"type", "id", "at_s", "for_s", "target"})
             try:
                 control.apply(step.type, params, step.for_s, label=label)
             except (TaxstormError, FaultApplyError) as exc:
-                self.result.errors.append(f"scripted fault {label} not applied: {exc}")
+                run.result.errors.append(f"scripted fault {label} not applied: {exc}")
 
     @staticmethod
     def _load_started(driver: LoadDriver) -> bool:
         runner = driver.environment.runner
         return runner is not None and runner.state in ("spawning", "running")
 
-    def _watch(self, control: ChaosControl, driver: LoadDriver) -> None:
+    def _watch(self, run: Runner, control: ChaosControl, driver: LoadDriver) -> None:
         """Expire faults and check the halt conditions every second until the session ends. Workers that never
         come within --workers-timeout end the session as an environment error (nothing could be judged)."""
+
         waiting_since = time.monotonic() if isinstance(driver, DistributedLoad) else None
-        while not self.stop.requested and self.clock() < self.gameday.max_s:
+        while not run.stop.requested and run.clock() < self.gameday.max_s:
             if isinstance(driver, DistributedLoad) and waiting_since is not None:
                 if driver.workers_connected():
                     waiting_since = None
                 elif time.monotonic() - waiting_since > driver.options.connect_timeout_s:
                     raise driver.workers_missing()
             for error in control.tick():
-                self.result.errors.append(f"fault would not revert: {error}")
-            if control.halted is None and self.scenario.halt:
-                reason = self._halt_condition(driver)
+                run.result.errors.append(f"fault would not revert: {error}")
+            if control.halted is None and run.scenario.halt:
+                reason = run.halt_condition(driver)
                 if reason is not None:
                     self._halt(reason)
-            gevent.sleep(1.0)
+            run.loop.sleep(1.0)
 
     def _halt(self, reason: str) -> None:
         """Revert everything and stop the load; the session stays open for notes and the export."""
-        assert self.control is not None
+        assert self.control is not None and self._run is not None
         self.control.halt(reason)  # idempotent: the Chaos tab's halt has reverted everything already
-        self.result.halted = self.control.halted or reason
-        self.observe("halt", {"reason": self.result.halted})
+        self._run.result.halted = self.control.halted or reason
+        self._run.observe("halt", {"reason": self._run.result.halted})
         if self._driver is not None:
             gevent.spawn(self._driver.stop)  # a distributed stop waits for the workers' reports
 
     def _finish_session(self) -> str:
         """The Finish button: end the session as Ctrl-C does; the report goes to the run's folder."""
-        self.stop.signals.append("the Finish button")
-        return str(self.run_dir)
+        assert self._run is not None
+        self._run.stop.signals.append("the Finish button")
+        return str(self._run.run_dir)
 
     def _export(self) -> str:
-        assert self.control is not None
+        assert self.control is not None and self._run is not None
         base = self.original.model_dump(mode="json")
-        return export_scenario(base, self.control.events, self.control.notes, self.clock())
+        return export_scenario(base, self.control.events, self.control.notes, self._run.clock())
 
-    def _on_operator_event(self, kind: str, event: FaultEvent | None) -> None:
-        if event is not None:
-            self._on_fault_event(kind, event)
+    def _event(self, kind: str, event: FaultEvent | None) -> None:
+        if event is not None and self._run is not None:
+            self._run.on_fault_event(kind, event)
+
+
+class GamedayRun:
+    """One game day: a ``Runner`` whose session is a ``GamedaySession``; :meth:`run` returns the RunResult once
+    the session has ended."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        options: RunOptions,
+        gameday: GamedayOptions,
+        observer: Observer | None = None,
+        parts: RunParts | None = None,
+    ) -> None:
+        self.session = GamedaySession(scenario, gameday)
+        self.runner = Runner(self.session.scenario_to_run(), options, observer, parts, self.session)
+
+    def run(self) -> RunResult:
+        return self.runner.run()
