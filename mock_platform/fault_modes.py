@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, TypeVar, cast, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
@@ -29,7 +29,8 @@ RELEASES: dict[str, str] = {
     "latency-leak": "every 100 requests add leak_ms of latency (a slow leak)",
     "wrong-rounding": "issued totals use the wrong (truncating) tax rounding; careful clients see the mismatch",
 }
-REQUIRABLE_FIELDS = ("buyer.taxId", "remarks", "issuer", "lines.taxCategoryCode")
+RequirableField = Literal["buyer.taxId", "remarks", "issuer", "lines.taxCategoryCode"]
+REQUIRABLE_FIELDS: tuple[str, ...] = get_args(RequirableField)
 ERROR_CODES = {e.code: e for e in ErrorCode}
 UNKNOWN_OUTCOME = frozenset({ErrorCode.INTERNAL, ErrorCode.TIMEOUT})  # E9005, E9004: the work may have been done
 DEFAULT_COMMIT_RATE = 0.5  # of writes answered E9005/E9004, the share that committed first (outcome unknown)
@@ -194,7 +195,7 @@ class PolicyMode(Mode):
 
     effective_in_s: float = Field(0, ge=0, le=366 * 86_400)
     tax_rates: list[TaxRate] | None = None
-    required_fields: list[Literal["buyer.taxId", "remarks", "issuer", "lines.taxCategoryCode"]] = []
+    required_fields: list[RequirableField] = []
     _effective_at: float = PrivateAttr(0.0)
 
     def begin(self, state: PlatformState) -> None:

@@ -5,9 +5,10 @@ validates and is never judged)."""
 from __future__ import annotations
 
 from types import ModuleType
-from typing import get_args
+from typing import Literal, get_args, get_origin
 
 import pytest
+from pydantic import BaseModel
 
 from taxstorm.chaos import container, network, platform, process
 from taxstorm.chaos.registry import default_registry
@@ -59,3 +60,24 @@ def test_every_platform_mode_has_its_admin_routes() -> None:
     }
     for name in MODES:
         assert {("PUT", f"/admin/faults/{name}"), ("DELETE", f"/admin/faults/{name}")} <= routes, name
+
+
+def test_the_harness_names_what_the_platform_knows() -> None:
+    """The harness writes its platform faults from the platform's documented API (it could face another
+    platform), so it keeps its own lists; against the mock platform they must be the same."""
+    from taxstorm.mock_platform.availability import FEATURES
+    from taxstorm.mock_platform.fault_modes import RELEASES, REQUIRABLE_FIELDS, GhostMode
+    from taxstorm.mock_platform.settings import FAMILIES, FamilyCapacity
+
+    def literal(model: type[BaseModel], name: str) -> set[str]:
+        annotation = model.model_fields[name].annotation
+        while get_args(annotation) and get_origin(annotation) is not Literal:
+            annotation = next(arg for arg in get_args(annotation) if arg is not type(None))
+        return set(get_args(annotation))
+
+    assert set(get_args(platform.Family)) == set(FAMILIES)
+    assert set(get_args(platform.Feature)) == set(FEATURES)
+    assert literal(platform.PolicyChangeSpec, "required_fields") == set(REQUIRABLE_FIELDS)
+    assert literal(platform.BadReleaseSpec, "release") == set(RELEASES) - {"stable"}
+    assert literal(platform.GhostSuccessSpec, "answer") == literal(GhostMode, "answer")
+    assert literal(platform.CapacitySpec, "policy") == literal(FamilyCapacity, "policy")
