@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 BIN    := $(CURDIR)/.bin
 PYTEST_ARGS ?=
-# pytest-xdist processes for the whole suite (a test file runs in one of them; the Docker files share one)
+# pytest-xdist processes for the whole suite (a test file runs in one of them; image builds take a lock)
 TEST_WORKERS ?= 2
 IMAGES_ARGS ?=
 
@@ -31,7 +31,7 @@ test: setup lint
 	scripts/ensure-docker.sh
 	scripts/ensure-compose.sh
 	scripts/ensure-chromium.sh
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # The fast tier: verdict logic, gates, reconciliation, the guard, the platform in-process; no servers, seconds.
 test-fast: $(VENV)/.installed

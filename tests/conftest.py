@@ -147,28 +147,13 @@ def docker_client() -> Iterator[Any]:
 
 SERVER_FIXTURES = frozenset({"postgres", "toxiproxy", "toxiproxy_binary", "platform", "proxied", "docker_client"})
 SLOW_UNIT_FILES = frozenset({"test_toxiproxy_install.py"})  # builds Toxiproxy with the Go toolchain
-# files that build images or start containers on the one Docker engine: under pytest-xdist they share a worker,
-# one after another (two image builds of one tag at once would race)
-DOCKER_FILES = frozenset(
-    {
-        "test_container_faults.py",
-        "test_images.py",
-        "test_compose_stack.py",
-        "test_distributed_run.py",
-        "test_readme_commands.py",
-    }
-)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Everything that starts a server, a process or a build is ``integration``; the rest is the fast tier
-    (``pytest -m "not integration"``: verdict logic, the platform in-process, no servers, seconds).
-
-    For pytest-xdist's ``--dist loadgroup`` (``make test``), a file is one group (its module fixtures, such as
-    the library's stories run side by side, are set up once), and the Docker files are one group together."""
+    (``pytest -m "not integration"``: verdict logic, the platform in-process, no servers, seconds)."""
     for item in items:
         path = Path(str(item.fspath))
-        item.add_marker(pytest.mark.xdist_group("docker" if path.name in DOCKER_FILES else path.name))
         fixtures = set(getattr(item, "fixturenames", ()))
         if (
             "integration" in path.parts

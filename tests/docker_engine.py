@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import hashlib
 import io
@@ -52,13 +53,26 @@ def docker_engine() -> Iterator[Any]:
         daemon.stop(timeout_s=20)
 
 
+@contextmanager
+def building() -> Iterator[None]:
+    """One image build at a time on this machine: the suite's pytest-xdist workers (and two checkouts' suites)
+    would otherwise build the same tags at once."""
+    with open(Path(tempfile.gettempdir()) / "taxstorm-test-images.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def ensure_images(client: Any) -> None:
     """The container-fault tests' two platform releases: this working tree's project image, as ``v1`` on the
     stable release and ``v2`` on the renamed-field one (an upgrade that breaks clients)."""
     base = project_image(client)
-    for tag, release in IMAGES.items():
-        dockerfile = f"FROM {base}\nENV TAXSTORM_PLATFORM_RELEASE={release}\n".encode()
-        client.images.build(fileobj=io.BytesIO(dockerfile), tag=tag, rm=True)
+    with building():
+        for tag, release in IMAGES.items():
+            dockerfile = f"FROM {base}\nENV TAXSTORM_PLATFORM_RELEASE={release}\n".encode()
+            client.images.build(fileobj=io.BytesIO(dockerfile), tag=tag, rm=True)
 
 
 TOXIPROXY_IMAGE = f"ghcr.io/shopify/toxiproxy:{DEFAULT_VERSION}"  # made by scripts/build-images.sh, as upstream's
@@ -88,6 +102,12 @@ def source_digest() -> str:
 def project_image(client: Any) -> str:
     """This working tree's project image (``taxstorm:src-<digest>``), built by scripts/build-images.sh if missing."""
     tag = f"taxstorm:src-{source_digest()}"
+    with building():
+        _build_missing(client, tag)
+    return tag
+
+
+def _build_missing(client: Any, tag: str) -> None:
     try:
         for needed in (tag, TOXIPROXY_IMAGE):
             client.images.get(needed)
@@ -101,4 +121,3 @@ def project_image(client: Any) -> str:
         tags = [name for image in client.images.list(name="taxstorm") for name in image.tags]
         for old in [name for name in tags if name.startswith("taxstorm:src-") and name != tag]:
             client.images.remove(old)  # the images of older working trees
-    return tag
