@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -19,15 +20,18 @@ class PlatformAdminError(RuntimeError):
 class PlatformAdmin:
     """Counters, ledger export and reset of one platform at ``base_url``."""
 
-    def __init__(self, base_url: str, token: str, timeout_s: float = 10.0) -> None:
+    def __init__(self, base_url: str, token: str, timeout_s: float = 10.0, ca_file: Path | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
         self._session = requests.Session()
+        # an HTTPS platform with a run's own CA: given with every request, since requests lets REQUESTS_CA_BUNDLE
+        # (set on many machines) override a session's own ``verify``
+        self._verify: str | bool = str(ca_file) if ca_file is not None else True
         self._session.headers["Authorization"] = f"Bearer {token}"
 
     def _get(self, path: str, **kwargs: Any) -> requests.Response:
         try:
-            response = self._session.get(self.base_url + path, timeout=self.timeout_s, **kwargs)
+            response = self._session.get(self.base_url + path, timeout=self.timeout_s, verify=self._verify, **kwargs)
         except requests.RequestException as exc:
             raise PlatformAdminError(f"GET {path}: {exc}") from exc
         if response.status_code != 200:
@@ -82,7 +86,9 @@ class PlatformAdmin:
     def call(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
         """Any admin call with a JSON body; raise PlatformAdminError unless it answers 200."""
         try:
-            response = self._session.request(method, self.base_url + path, json=body, timeout=self.timeout_s)
+            response = self._session.request(
+                method, self.base_url + path, json=body, timeout=self.timeout_s, verify=self._verify
+            )
         except requests.RequestException as exc:
             raise PlatformAdminError(f"{method} {path}: {exc}") from exc
         if response.status_code != 200:
@@ -92,7 +98,7 @@ class PlatformAdmin:
 
     def reset(self) -> None:
         try:
-            response = self._session.post(self.base_url + "/admin/reset", timeout=self.timeout_s)
+            response = self._session.post(self.base_url + "/admin/reset", timeout=self.timeout_s, verify=self._verify)
         except requests.RequestException as exc:
             raise PlatformAdminError(f"POST /admin/reset: {exc}") from exc
         if response.status_code != 200:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from taxstorm.chaos.children import ManagedProcess
 from taxstorm.chaos.platform_admin import PlatformAdmin
+from taxstorm.chaos.tls import ServerCert
 from taxstorm.chaos.waiting import NotReadyError, wait_until
 
 
@@ -21,9 +22,17 @@ class PlatformProcess:
     """``python -m taxstorm.mock_platform`` with settings as ``TAXSTORM_PLATFORM_*`` variables."""
 
     def __init__(
-        self, workdir: Path, admin_token: str, settings: dict[str, str], ready_timeout_s: float = 30.0
+        self,
+        workdir: Path,
+        admin_token: str,
+        settings: dict[str, str],
+        ready_timeout_s: float = 30.0,
+        tls: ServerCert | None = None,
+        ca_file: Path | None = None,
     ) -> None:
         self.workdir = workdir
+        self.tls = tls  # serve HTTPS with this certificate (``ca_file``: the CA that issued it)
+        self.ca_file = ca_file
         self.admin_token = admin_token
         self.settings = dict(settings)
         self.ready_timeout_s = ready_timeout_s
@@ -35,7 +44,7 @@ class PlatformProcess:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     @property
     def pid(self) -> int | None:
@@ -57,6 +66,8 @@ class PlatformProcess:
             "TAXSTORM_PLATFORM_RELEASE": self.release,
         }
         argv = [sys.executable, "-m", "taxstorm.mock_platform", "--port", str(self.port), "--port-file", str(port_file)]
+        if self.tls is not None:
+            argv += ["--tls-cert", str(self.tls.cert_file), "--tls-key", str(self.tls.key_file)]
         process = ManagedProcess("platform", argv, self.workdir / "platform.log", env=env)
         process.start()
         self.process = process
@@ -66,7 +77,7 @@ class PlatformProcess:
                 raise NotReadyError("platform exited during start")
             self.port = int(port_file.read_text().strip())
             if self.admin is None:
-                self.admin = PlatformAdmin(self.url, self.admin_token)
+                self.admin = PlatformAdmin(self.url, self.admin_token, ca_file=self.ca_file)
             admin = self.admin
             wait_until(lambda: admin.healthy() or not process.alive(), self.ready_timeout_s, "platform /health")
             if not process.alive():

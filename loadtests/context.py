@@ -55,6 +55,7 @@ class LoadContext:
     answer_budget_s: float = DEFAULT_ANSWER_BUDGET_S  # the longest a user waits for issue(): then it is abandoned
     credential_key: str = DEV_CREDENTIAL_KEY  # every seller's own credential derives from the platform's key
     secondary_url: str | None = None  # the failover platform as clients see it (a scenario's platform.secondary)
+    ca_file: Path | None = None  # platform.tls: the run's CA, what clients must trust
     clients: list[GuardedClient] = field(default_factory=list)
     drain_every_s: float = 2.0
     first_seller: int = 0  # sellers are numbered from here (distributed workers take disjoint ranges)
@@ -85,6 +86,7 @@ class LoadContext:
             client_id=client_id,
             client_secret=secret,
             secondary_url=self.secondary_url,
+            ca_file=self.ca_file,
             options=dict(self.client_options),
             answer_budget_s=self.answer_budget_s,
         )
@@ -95,7 +97,7 @@ class LoadContext:
     def session(self) -> PlatformSession:
         """The direct platform session of other parties' traffic (receivers, returns, housekeeping)."""
         if self._session is None:
-            self._session = PlatformSession(self.base_url, self.credential_key)
+            self._session = PlatformSession(self.base_url, self.credential_key, ca_file=self.ca_file)
         return self._session
 
     def wait_for_period(self, timeout_s: float = 60.0) -> None:

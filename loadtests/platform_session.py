@@ -8,6 +8,7 @@ One session serves many taxpayers, with one cached token each.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from taxstorm.clients.http_stack import ConnectFailed, HttpStack, JsonBody, Reply, RequestFailed, StackKind, make_stack
@@ -39,8 +40,9 @@ class PlatformSession:
         credential_key: str = DEV_CREDENTIAL_KEY,
         timeout_s: float = 5.0,
         stack: StackKind = "auto",
+        ca_file: Path | None = None,
     ) -> None:
-        self._http: HttpStack = make_stack(stack, base_url, timeout_s, timeout_s)
+        self._http: HttpStack = make_stack(stack, base_url, timeout_s, timeout_s, ca_file=ca_file)
         self._credential_key = credential_key
         self._tokens: dict[str, TokenProvider] = {}
 

@@ -95,7 +95,8 @@ def _revert_platform(state: dict[str, Any], report: ResetReport) -> None:
     url, token = state.get("platform_url"), state.get("admin_token")
     if not url or not token:
         return
-    admin = PlatformAdmin(url, token, timeout_s=3)
+    ca_file = Path(state["ca_file"]) if state.get("ca_file") else None  # an HTTPS platform: the run's own CA
+    admin = PlatformAdmin(url, token, timeout_s=3, ca_file=ca_file)
     try:
         if not admin.healthy():
             return

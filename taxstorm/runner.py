@@ -21,6 +21,7 @@ from taxstorm.chaos import process as process_faults
 from taxstorm.chaos.container import DockerTargets
 from taxstorm.chaos.registry import FaultContext
 from taxstorm.chaos.timeline import FaultEvent
+from taxstorm.chaos.tls import trusted
 from taxstorm.chaos.toxiproxy.lease import RENEW_S
 from taxstorm.clients.protocol import ClientLoadError, load_factory
 from taxstorm.errors import ExitCode, InvalidInputError
@@ -139,6 +140,11 @@ def check_options(scenario: Scenario, options: RunOptions) -> None:
         raise InvalidInputError(
             "load.housekeeping: period-start housekeeping runs in one process; drop --workers for this scenario"
         )
+    if options.platform_url is not None and scenario.platform.tls:
+        raise InvalidInputError(
+            "platform.tls: taxstorm serves TLS with a CA of its own on the platform it starts; in external mode "
+            "drop it (a platform of your own serves its own certificate)"
+        )
     if options.platform_url is not None and scenario.platform.secondary:
         raise InvalidInputError(
             "platform.secondary: the secondary platform is started by taxstorm on the primary's ledger; "
@@ -228,7 +234,7 @@ class Runner:
                     "toxiproxy": stack.toxiproxy.base_url if stack.toxiproxy else "",
                 }
                 self._set_calendar(stack)
-                with self._watched(stack), self._leased(stack):
+                with self._watched(stack), self._leased(stack), trusted(stack.ca_file):
                     self._run_on(stack)
             except Exception as exc:  # anything the harness did wrong is "errored", never "failed"
                 self.result.errors.append(f"{type(exc).__name__}: {exc}")
@@ -334,6 +340,7 @@ class Runner:
             answer_budget_s=scenario.answer_budget_s,
             credential_key=stack.credential_key,
             secondary_url=stack.secondary.client_url if stack.secondary is not None else None,
+            ca_file=stack.ca_file,
         )
 
     def _load_driver(self, load: LoadContext, stack: Stack) -> LoadDriver:
@@ -358,6 +365,7 @@ class Runner:
             "credential_key": stack.credential_key,
             "secondary_url": stack.secondary.client_url if stack.secondary is not None else None,
             "base_url": stack.client_url,
+            "ca_file": str(stack.ca_file) if stack.ca_file is not None else None,
             "run_id": self.run_id,
         }
         driver = DistributedLoad(plan, classes, load.recorder, self.clock, workers, self.run_dir / "clients")

@@ -45,6 +45,11 @@ class PlatformSpec(Strict):
     settings: dict[str, Any] = Field(
         default_factory=dict, description="mock_platform PlatformSettings fields, e.g. capacity, processing_ms"
     )
+    tls: bool = Field(
+        False,
+        description="serve HTTPS with a certificate authority made for the run; clients get it as "
+        "ClientConfig.ca_file and in SSL_CERT_FILE / REQUESTS_CA_BUNDLE",
+    )
 
     @field_validator("settings")
     @classmethod

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from taxstorm.chaos.platform_admin import PlatformAdmin, PlatformAdminError
 from taxstorm.chaos.platform_process import PlatformProcess
+from taxstorm.chaos.tls import RunCA, ServerCert
 from taxstorm.chaos.toxiproxy import install
 from taxstorm.chaos.toxiproxy.api import NotFound, ToxiproxyAPI, ToxiproxyError
 from taxstorm.chaos.toxiproxy.lease import Lease
@@ -82,6 +83,9 @@ class Stack(Protocol):
     @property
     def state_path(self) -> Path: ...
 
+    @property
+    def ca_file(self) -> Path | None: ...
+
     def start(self) -> None: ...
 
     def stop(self) -> list[str]: ...
@@ -114,13 +118,25 @@ class LocalStack:
         self.secondary: Secondary | None = None
         self._proxy_created = False
         self.lease: Lease | None = None  # on a shared Toxiproxy: what tells `taxstorm reset` this run is alive
+        self.ca: RunCA | None = None  # platform.tls: the run's own certificate authority
 
     @property
     def state_path(self) -> Path:
         return self.options.run_dir / "state.json"
 
+    @property
+    def ca_file(self) -> Path | None:
+        """What clients must trust to reach an HTTPS platform (None: plain HTTP)."""
+        return self.ca.ca_file if self.ca is not None else None
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.ca is not None else "http"
+
     def start(self) -> None:
         """Start everything and wait for readiness; raise EnvironmentError_ naming what failed."""
+        if self.platform_spec.tls:
+            self.ca = RunCA(self.options.run_dir / "tls")
         try:
             self.toxiproxy = self._start_toxiproxy()
             if self.options.toxiproxy_url:  # shared: taken before any proxy exists, so none is ever without one
@@ -169,7 +185,11 @@ class LocalStack:
         host, port = proxy.listen.rsplit(":", 1)
         if host in ("0.0.0.0", "", "[::]"):  # listening everywhere: reach it by the Toxiproxy server's name
             host = urlsplit(toxiproxy.base_url).hostname or "127.0.0.1"
-        return f"http://{host}:{port}"
+        return f"{self.scheme}://{host}:{port}"
+
+    def _tls(self) -> tuple[ServerCert | None, Path | None]:
+        """A platform process's certificate and the CA to check it with (none for plain HTTP)."""
+        return (self.ca.issue(), self.ca.ca_file) if self.ca is not None else (None, None)
 
     def _delete_proxy(self, name: str) -> list[str]:
         """Delete one of the run's proxies (already gone is fine); what went wrong, if anything."""
@@ -211,7 +231,9 @@ class LocalStack:
         settings["ledger_path"] = str(self.options.run_dir / "ledger.sqlite3")
         settings["credential_key"] = self.credential_key
         settings["release"] = self.platform_spec.release
-        self.platform = PlatformProcess(self.options.run_dir, self.admin_token, settings, self.options.ready_timeout_s)
+        self.platform = PlatformProcess(
+            self.options.run_dir, self.admin_token, settings, self.options.ready_timeout_s, *self._tls()
+        )
         url = self.platform.start()
         self.platform.on_start = self._write_state  # restarts (crash, upgrade) record their new pid
         self.admin = self.platform.admin
@@ -223,13 +245,13 @@ class LocalStack:
         workdir = self.options.run_dir / "secondary"
         workdir.mkdir(parents=True, exist_ok=True)
         settings = {**self.platform.settings, "instance": "secondary"}
-        process = PlatformProcess(workdir, self.admin_token, settings, self.options.ready_timeout_s)
+        process = PlatformProcess(workdir, self.admin_token, settings, self.options.ready_timeout_s, *self._tls())
         secondary = Secondary(process, f"{self.proxy_name}-secondary")
         self.secondary = secondary  # stop() cleans up whatever started
         secondary.url = process.start()
         process.on_start = self._write_state
         proxy = toxiproxy.create_proxy(secondary.proxy_name, upstream=urlsplit(secondary.url).netloc)
-        secondary.client_url = f"http://{proxy.listen}"
+        secondary.client_url = f"{self.scheme}://{proxy.listen}"
         return secondary
 
     def admins(self) -> list[PlatformAdmin]:
@@ -247,6 +269,7 @@ class LocalStack:
             "proxy_owned": self.options.proxy is None,  # a borrowed proxy (compose's) is cleaned, never deleted
             "platform_url": self.platform_url,
             "admin_token": self.admin_token,
+            "ca_file": str(self.ca_file) if self.ca_file is not None else None,
             "client_url": self.client_url,
             "secondary_proxy": self.secondary.proxy_name if self.secondary else None,
             "lease": self.lease.name if self.lease else None,

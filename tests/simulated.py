@@ -173,6 +173,10 @@ class MemoryStack:
     def state_path(self) -> Path:
         return self.options.run_dir / "state.json"
 
+    @property
+    def ca_file(self) -> Path | None:
+        return None  # plain HTTP
+
     def start(self) -> None:
         self.memory_proxy.create_proxy(self.proxy_name, "platform.invalid:80")
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import errno
 import json
+import ssl
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
@@ -53,15 +55,27 @@ class HttpStack(Protocol):
     def close(self) -> None: ...
 
 
+def trusting(ca_file: Path | None) -> ssl.SSLContext | bool:
+    """httpx's ``verify``: a context trusting ``ca_file`` (a run's own CA), else the default trust store."""
+    return ssl.create_default_context(cafile=str(ca_file)) if ca_file is not None else True
+
+
 class HttpxStack:
     """httpx.Client: for clients running on threads (services, the harness outside Locust)."""
 
-    def __init__(self, base_url: str, connect_timeout_s: float, read_timeout_s: float, keep_alive: bool) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        connect_timeout_s: float,
+        read_timeout_s: float,
+        keep_alive: bool,
+        ca_file: Path | None = None,
+    ) -> None:
         # Without keep-alive every call opens a new connection, so a partial toxic (toxicity < 1) hits calls at
         # random; with it, one connection is affected on every call or on none.
         limits = httpx.Limits(max_keepalive_connections=None if keep_alive else 0)
         timeout = httpx.Timeout(read_timeout_s, connect=connect_timeout_s)
-        self._client = httpx.Client(base_url=base_url, timeout=timeout, limits=limits)
+        self._client = httpx.Client(base_url=base_url, timeout=timeout, limits=limits, verify=trusting(ca_file))
 
     def request(
         self, method: str, path: str, body: JsonBody | None = None, headers: dict[str, str] | None = None
@@ -92,6 +106,7 @@ class GeventStack:
         read_timeout_s: float,
         keep_alive: bool,
         max_connections: int,
+        ca_file: Path | None = None,
     ) -> None:
         from geventhttpclient import HTTPClient  # imported here: importing it outside gevent is wasteful
 
@@ -107,6 +122,7 @@ class GeventStack:
             network_timeout=read_timeout_s,
             concurrency=max_connections,
             ssl=parts.scheme == "https",
+            ssl_options={"ca_certs": str(ca_file)} if ca_file is not None else None,  # default: certifi's
         )
 
     def request(
@@ -153,10 +169,11 @@ def make_stack(
     read_timeout_s: float,
     keep_alive: bool = True,
     max_connections: int = 50,
+    ca_file: Path | None = None,
 ) -> HttpStack:
-    """The stack ``kind`` names (``auto``: gevent when patched, else httpx)."""
+    """The stack ``kind`` names (``auto``: gevent when patched, else httpx); ``ca_file``: a CA to trust."""
     if kind == "gevent" or (kind == "auto" and gevent_active()):
-        return GeventStack(base_url, connect_timeout_s, read_timeout_s, keep_alive, max_connections)
+        return GeventStack(base_url, connect_timeout_s, read_timeout_s, keep_alive, max_connections, ca_file)
     if kind in ("httpx", "auto"):
-        return HttpxStack(base_url, connect_timeout_s, read_timeout_s, keep_alive)
+        return HttpxStack(base_url, connect_timeout_s, read_timeout_s, keep_alive, ca_file)
     raise ValueError(f"http_stack {kind!r}: use auto, httpx or gevent")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from taxstorm.clients.http_stack import trusting
 from taxstorm.clients.orders import Order
 from taxstorm.clients.protocol import ClientConfig, Outcome, parse_options
 
@@ -36,7 +37,9 @@ class NaiveClient:
         self.config = config
         self.options = options or NaiveOptions()
         self._sleep = sleep
-        self._http = httpx.Client(base_url=config.base_url, timeout=self.options.timeout_s)
+        self._http = httpx.Client(
+            base_url=config.base_url, timeout=self.options.timeout_s, verify=trusting(config.ca_file)
+        )
         self._token: str | None = None
 
     def _headers(self) -> dict[str, str]:

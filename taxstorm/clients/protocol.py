@@ -76,6 +76,7 @@ class ClientConfig:
     options: dict[str, Any] = field(default_factory=dict)
     answer_budget_s: float = 30.0  # the longest a user waits for issue(); past it the call is abandoned as failed
     secondary_url: str | None = None  # a failover platform on the same ledger and tokens (NIC1/NIC2), if there is one
+    ca_file: Path | None = None  # an HTTPS platform's CA to trust (also in SSL_CERT_FILE and REQUESTS_CA_BUNDLE)
 
 
 @runtime_checkable

@@ -138,6 +138,7 @@ class ResilientClient:
             self.options.failback_s,
             stack=self.options.http_stack,
             max_connections=self.options.max_connections,
+            ca_file=config.ca_file,
         )
         self._outbox = Outbox(config.state_dir / "outbox.sqlite3", config.seller_tax_id)
         self._breaker = CircuitBreaker(

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from taxstorm.clients.http_stack import ConnectFailed, HttpStack, Reply, RequestFailed, StackKind, make_stack
@@ -140,9 +141,10 @@ class PlatformHTTP:
         clock: Callable[[], float] = time.monotonic,
         stack: StackKind = "auto",
         max_connections: int = 50,
+        ca_file: Path | None = None,
     ) -> None:
         self._endpoints: list[HttpStack] = [
-            make_stack(stack, url, connect_timeout_s, read_timeout_s, keep_alive, max_connections)
+            make_stack(stack, url, connect_timeout_s, read_timeout_s, keep_alive, max_connections, ca_file)
             for url in (base_url, secondary_url)
             if url
         ]

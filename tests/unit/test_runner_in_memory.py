@@ -118,3 +118,12 @@ def test_platform_error_injection_goes_through_the_admin_api(tmp_path: Path, rat
     result = run(tmp_path, simulation, faults=[BASE["faults"][0], errors], gates=[{"type": "integrity"}])
     assert result.status == "passed" and simulation.platform.modes == {}  # reverted through DELETE
     assert result.load["operations"]["issue"].get("queued", 0) == (100 if rate else 0)
+
+
+def test_tls_is_refused_in_external_mode_before_anything_starts() -> None:
+    from taxstorm.errors import InvalidInputError
+    from taxstorm.runner import check_options
+
+    scenario = parse_scenario({**BASE, "platform": {"tls": True}})
+    with pytest.raises(InvalidInputError, match=r"platform\.tls: taxstorm serves TLS"):
+        check_options(scenario, RunOptions(platform_url="http://127.0.0.1:8080", admin_token="a-token-of-yours"))
