@@ -17,16 +17,13 @@ import pytest
 
 from taxstorm.chaos.toxiproxy.api import ToxiproxyAPI
 from taxstorm.chaos.waiting import wait_until
-from tests.integration.test_cli_run import scenario, taxstorm
+from tests.integration.test_cli_run import NO_STEADY_STATE, scenario, taxstorm
 
 pytestmark = pytest.mark.integration
 
 CLIENT = "tests.clients.blocking:create"
 AT_ONCE = {"settings": {"processing_ms": {"median_ms": 0, "p99_ms": 0}}}  # fast answers until the fault
 SLOW = [{"type": "latency", "id": "slow", "at_s": 2, "for_s": 6, "latency_ms": 400}]
-# two seconds of baseline are not a steady-state check's worth: workers still starting on a busy machine once
-# finished nothing in them, and the run stopped as the client's fault before the story began
-NO_STEADY_STATE = {"enabled": False}
 
 
 def start(tmp_path: Path, toxiproxy: ToxiproxyAPI, budget_s: float, **changes: Any) -> subprocess.Popen[str]:

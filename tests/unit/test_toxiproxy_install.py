@@ -17,6 +17,12 @@ FAKE_SERVER = "#!/bin/sh\necho 'toxiproxy-server version 2.12.0'\n"
 FAKE_CLI = "#!/bin/sh\necho 'toxiproxy-cli version 2.12.0'\n"
 
 
+@pytest.fixture(autouse=True)
+def empty_user_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test's own user cache: a Toxiproxy the machine's user cache holds must not answer for PATH."""
+    monkeypatch.setenv("TAXSTORM_CACHE_DIR", str(tmp_path / "user-cache"))
+
+
 @pytest.fixture
 def release_site(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """A local HTTP server laid out like the GitHub releases download path."""
