@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,14 +30,28 @@ class PlatformAdmin:
         self._verify: str | bool = str(ca_file) if ca_file is not None else True
         self._session.headers["Authorization"] = f"Bearer {token}"
 
-    def _get(self, path: str, **kwargs: Any) -> requests.Response:
+    def verify_with(self, ca_file: Path | None, verify: bool = True) -> None:
+        """Check the platform's certificate against ``ca_file`` (the default store without one), or, with
+        ``verify`` False, not at all: only while a fault serves a certificate the harness made bad on purpose."""
+        self._verify = (str(ca_file) if ca_file is not None else True) if verify else False
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """One admin request; PlatformAdminError unless it answers 200."""
         try:
-            response = self._session.get(self.base_url + path, timeout=self.timeout_s, verify=self._verify, **kwargs)
+            with warnings.catch_warnings():
+                if self._verify is False:  # a certificate made bad on purpose: no warning on every sample
+                    warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
+                response = self._session.request(
+                    method, self.base_url + path, timeout=self.timeout_s, verify=self._verify, **kwargs
+                )
         except requests.RequestException as exc:
-            raise PlatformAdminError(f"GET {path}: {exc}") from exc
+            raise PlatformAdminError(f"{method} {path}: {exc}") from exc
         if response.status_code != 200:
-            raise PlatformAdminError(f"GET {path}: HTTP {response.status_code} {response.text[:300]}")
+            raise PlatformAdminError(f"{method} {path}: HTTP {response.status_code} {response.text[:300]}")
         return response
+
+    def _get(self, path: str, **kwargs: Any) -> requests.Response:
+        return self._send("GET", path, **kwargs)
 
     def healthy(self) -> bool:
         try:
@@ -85,24 +100,11 @@ class PlatformAdmin:
 
     def call(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
         """Any admin call with a JSON body; raise PlatformAdminError unless it answers 200."""
-        try:
-            response = self._session.request(
-                method, self.base_url + path, json=body, timeout=self.timeout_s, verify=self._verify
-            )
-        except requests.RequestException as exc:
-            raise PlatformAdminError(f"{method} {path}: {exc}") from exc
-        if response.status_code != 200:
-            raise PlatformAdminError(f"{method} {path}: HTTP {response.status_code} {response.text[:300]}")
-        data: dict[str, Any] = response.json()
+        data: dict[str, Any] = self._send(method, path, json=body).json()
         return data
 
     def reset(self) -> None:
-        try:
-            response = self._session.post(self.base_url + "/admin/reset", timeout=self.timeout_s, verify=self._verify)
-        except requests.RequestException as exc:
-            raise PlatformAdminError(f"POST /admin/reset: {exc}") from exc
-        if response.status_code != 200:
-            raise PlatformAdminError(f"POST /admin/reset: HTTP {response.status_code} {response.text[:300]}")
+        self._send("POST", "/admin/reset")
 
     def close(self) -> None:
         self._session.close()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from taxstorm.chaos.children import ManagedProcess
 from taxstorm.chaos.platform_admin import PlatformAdmin
-from taxstorm.chaos.tls import ServerCert
+from taxstorm.chaos.tls import RunCA, ServerCert
 from taxstorm.chaos.waiting import NotReadyError, wait_until
 
 
@@ -27,12 +27,11 @@ class PlatformProcess:
         admin_token: str,
         settings: dict[str, str],
         ready_timeout_s: float = 30.0,
-        tls: ServerCert | None = None,
-        ca_file: Path | None = None,
+        issuer: RunCA | None = None,
     ) -> None:
         self.workdir = workdir
-        self.tls = tls  # serve HTTPS with this certificate (``ca_file``: the CA that issued it)
-        self.ca_file = ca_file
+        self.issuer = issuer  # HTTPS: the run's CA, which issues the certificate each start serves
+        self.tls: ServerCert | None = issuer.issue() if issuer is not None else None
         self.admin_token = admin_token
         self.settings = dict(settings)
         self.ready_timeout_s = ready_timeout_s
@@ -41,6 +40,10 @@ class PlatformProcess:
         self.admin: PlatformAdmin | None = None
         self.release = self.settings.get("release", "stable")
         self.on_start: Callable[[], None] = lambda: None  # e.g. record the new pid
+
+    @property
+    def ca_file(self) -> Path | None:
+        return self.issuer.ca_file if self.issuer is not None else None
 
     @property
     def url(self) -> str:
@@ -53,10 +56,14 @@ class PlatformProcess:
     def alive(self) -> bool:
         return self.process is not None and self.process.alive()
 
-    def start(self, release: str | None = None) -> str:
-        """Start (or restart on the same port) and wait for /health; return the base URL."""
+    def start(self, release: str | None = None, certificate: ServerCert | None = None, verified: bool = True) -> str:
+        """Start (or restart on the same port) and wait for /health; return the base URL. ``certificate``: serve
+        this one from now on (a TLS fault's bad one, with ``verified`` False: the harness's own admin channel then
+        skips verification, knowing the certificate is bad; clients do not)."""
         if release is not None:
             self.release = release
+        if certificate is not None:
+            self.tls = certificate
         port_file = self.workdir / "platform.port"
         port_file.unlink(missing_ok=True)
         env = {
@@ -78,6 +85,7 @@ class PlatformProcess:
             self.port = int(port_file.read_text().strip())
             if self.admin is None:
                 self.admin = PlatformAdmin(self.url, self.admin_token, ca_file=self.ca_file)
+            self.admin.verify_with(self.ca_file if verified else None, verified)
             admin = self.admin
             wait_until(lambda: admin.healthy() or not process.alive(), self.ready_timeout_s, "platform /health")
             if not process.alive():

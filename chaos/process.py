@@ -1,7 +1,9 @@
-"""Process faults on the local platform process: crash and restart, hang, rolling upgrade and rollback."""
+"""Process faults on the local platform process: crash and restart, hang, rolling upgrade and rollback, and a
+restart on a bad TLS certificate."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import Field
@@ -86,5 +88,46 @@ class RollingUpgradeFault(ProcessFault):
         self._previous = None
 
 
-FAULTS: tuple[type[Fault[Any]], ...] = (CrashFault, HangFault, RollingUpgradeFault)
-PROCESS_SPECS = CrashSpec | HangSpec | RollingUpgradeSpec
+class BadCertificateSpec(FaultSpec):
+    """Restart the platform serving a certificate clients must refuse (the restart's downtime is real), as real
+    platforms have after a restart: ``expired`` (an old certificate loaded again), ``wrong_host`` (one issued for
+    another name). Revert restarts it with a good one. Needs ``platform: {tls: true}``."""
+
+    type: Literal["bad_certificate"] = "bad_certificate"
+    problem: Literal["expired", "wrong_host"] = Field("expired", description="expired | wrong_host")
+
+
+class BadCertificateFault(ProcessFault):
+    spec_type = BadCertificateSpec
+    summary = (
+        "restart the platform on an expired or wrong-host certificate (TLS runs); revert restarts it on a good one"
+    )
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self._swapped = False
+
+    def apply(self) -> None:
+        process = self.process()
+        if process.issuer is None:
+            raise RuntimeError("bad_certificate needs an HTTPS platform: set platform: {tls: true}")
+        self._swapped = True  # from here on, a revert restarts it on a good certificate (even after a failed start)
+        if self.spec.problem == "expired":
+            ended = datetime.now(UTC) - timedelta(days=1)
+            bad = process.issuer.issue(not_before=ended - timedelta(days=365), not_after=ended)
+        else:
+            bad = process.issuer.issue(names=("wrong-host.invalid",))
+        process.stop()
+        process.start(certificate=bad, verified=False)
+
+    def revert(self) -> None:
+        process = self.process()
+        if not self._swapped or process.issuer is None:
+            return
+        process.stop()
+        process.start(certificate=process.issuer.issue())
+        self._swapped = False
+
+
+FAULTS: tuple[type[Fault[Any]], ...] = (CrashFault, HangFault, RollingUpgradeFault, BadCertificateFault)
+PROCESS_SPECS = CrashSpec | HangSpec | RollingUpgradeSpec | BadCertificateSpec

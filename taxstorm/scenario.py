@@ -277,6 +277,8 @@ class Scenario(Strict):
                 raise ValueError(f"faults[{i}].target is secondary: add platform.secondary: true")
             if step.target == "secondary" and step.type.startswith("container_"):
                 raise ValueError(f"faults[{i}].target: container faults name their service instead; remove target")
+            if step.type == "bad_certificate" and not self.platform.tls:
+                raise ValueError(f"faults[{i}] (bad_certificate) needs an HTTPS platform: add platform.tls: true")
         for i, gate in enumerate(self.gates):
             window = getattr(gate, "window", "all")
             if window not in WINDOW_KINDS and window not in labels:

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from taxstorm.chaos.platform_admin import PlatformAdmin, PlatformAdminError
 from taxstorm.chaos.platform_process import PlatformProcess
-from taxstorm.chaos.tls import RunCA, ServerCert
+from taxstorm.chaos.tls import RunCA
 from taxstorm.chaos.toxiproxy import install
 from taxstorm.chaos.toxiproxy.api import NotFound, ToxiproxyAPI, ToxiproxyError
 from taxstorm.chaos.toxiproxy.lease import Lease
@@ -187,10 +187,6 @@ class LocalStack:
             host = urlsplit(toxiproxy.base_url).hostname or "127.0.0.1"
         return f"{self.scheme}://{host}:{port}"
 
-    def _tls(self) -> tuple[ServerCert | None, Path | None]:
-        """A platform process's certificate and the CA to check it with (none for plain HTTP)."""
-        return (self.ca.issue(), self.ca.ca_file) if self.ca is not None else (None, None)
-
     def _delete_proxy(self, name: str) -> list[str]:
         """Delete one of the run's proxies (already gone is fine); what went wrong, if anything."""
         if self.toxiproxy is None:
@@ -232,7 +228,7 @@ class LocalStack:
         settings["credential_key"] = self.credential_key
         settings["release"] = self.platform_spec.release
         self.platform = PlatformProcess(
-            self.options.run_dir, self.admin_token, settings, self.options.ready_timeout_s, *self._tls()
+            self.options.run_dir, self.admin_token, settings, self.options.ready_timeout_s, self.ca
         )
         url = self.platform.start()
         self.platform.on_start = self._write_state  # restarts (crash, upgrade) record their new pid
@@ -245,7 +241,7 @@ class LocalStack:
         workdir = self.options.run_dir / "secondary"
         workdir.mkdir(parents=True, exist_ok=True)
         settings = {**self.platform.settings, "instance": "secondary"}
-        process = PlatformProcess(workdir, self.admin_token, settings, self.options.ready_timeout_s, *self._tls())
+        process = PlatformProcess(workdir, self.admin_token, settings, self.options.ready_timeout_s, self.ca)
         secondary = Secondary(process, f"{self.proxy_name}-secondary")
         self.secondary = secondary  # stop() cleans up whatever started
         secondary.url = process.start()

@@ -155,3 +155,10 @@ def test_the_answer_budget_is_the_clients_own_or_the_largest_graceful_budget() -
     assert Scenario.model_validate({"name": "g", "duration_s": 10, "gates": gates}).answer_budget_s == 15.0
     own = {"name": "g", "duration_s": 10, "gates": gates, "client": {"answer_budget_s": 8}}
     assert Scenario.model_validate(own).answer_budget_s == 8.0
+
+
+def test_a_bad_certificate_fault_needs_a_tls_platform() -> None:
+    faults = [{"type": "bad_certificate", "id": "cert", "at_s": 2, "for_s": 2, "problem": "wrong_host"}]
+    message = error_of(base(faults=faults))
+    assert "faults[0] (bad_certificate) needs an HTTPS platform: add platform.tls: true" in message
+    assert parse_scenario(base(faults=faults, platform={"tls": True})).platform.tls
