@@ -11,10 +11,14 @@ from typing import Any
 
 import pytest
 
+from taxstorm.chaos.executor import FaultEvent, FaultExecutor
 from taxstorm.errors import ExitCode
+from taxstorm.load_driver import LoadDriver
 from taxstorm.result import RunResult
 from taxstorm.runner import Runner, RunOptions
-from taxstorm.scenario import parse_scenario
+from taxstorm.scenario import Scenario, parse_scenario
+from taxstorm.stack import Stack
+from tests.helpers import build_fault
 from tests.simulated import ClientModel, Simulation
 
 BASE: dict[str, Any] = {
@@ -127,3 +131,43 @@ def test_tls_is_refused_in_external_mode_before_anything_starts() -> None:
     scenario = parse_scenario({**BASE, "platform": {"tls": True}})
     with pytest.raises(InvalidInputError, match=r"platform\.tls: taxstorm serves TLS"):
         check_options(scenario, RunOptions(platform_url="http://127.0.0.1:8080", admin_token="a-token-of-yours"))
+
+
+class OneOutage:
+    """A session of one's own, on the runner's public methods only: the load for 30 s with the proxy down from
+    10 s to 20 s, its one fault applied and reverted by hand through the one executor."""
+
+    wait_for_workers = True
+
+    def deadline_s(self, scenario: Scenario) -> float:
+        return 600.0
+
+    def docker_targets(self, project: str | None, scenario: Scenario) -> None:
+        return None
+
+    def play(self, run: Runner, driver: LoadDriver, stack: Stack) -> tuple[float, list[str]]:
+        executor = FaultExecutor(run.clock, run.on_fault_event)
+        run.result.faults = executor.events
+        down = build_fault(run.fault_context(stack), type="down", id="outage", at_s=10, for_s=10)
+        sampler = run.make_sampler(driver, stack, 30.0, lambda: [a.event.label for a in executor.applied])
+        run.restart_clock()
+        sampler.start(run.loop)
+        driver.start(run.loop.wall())
+        run.loop.sleep(10.0)
+        executor.apply(down, FaultEvent("outage", "down", {}, 10.0, 20.0), expires_s=20.0)
+        run.loop.sleep(10.0)
+        errors = executor.expire()
+        run.loop.sleep(10.0)
+        driver.stop()
+        return run.clock(), errors + executor.revert_all() + run.verify_clean(stack)
+
+
+def test_a_session_of_ones_own_is_judged_like_any_run(tmp_path: Path) -> None:
+    simulation = Simulation()
+    scenario = parse_scenario(
+        {**BASE, "faults": [], "gates": [{"type": "integrity"}, {"type": "drain", "within_s": 5}]}
+    )
+    result = Runner(scenario, RunOptions(report_dir=tmp_path), parts=simulation.parts(), session=OneOutage()).run()
+    assert result.status == "passed", (result.reason, gates(result))
+    assert [(e.label, e.applied_s, e.reverted_s) for e in result.faults] == [("outage", 10.0, 20.0)]
+    assert result.load["operations"]["issue"]["queued"] == 100 and result.cleanup["proxy_enabled"] is True
