@@ -77,8 +77,11 @@ class FaultExecutor:
         self.events: list[FaultEvent] = []  # every fault ever applied (or tried), in order
         self.hook_errors: list[str] = []
 
-    def apply(self, fault: Fault[Any], event: FaultEvent, expires_s: float | None = None) -> None:
-        """Apply ``fault`` now (``expires_s``: when ``expire`` reverts it); raise FaultApplyError if it failed."""
+    def apply(
+        self, fault: Fault[Any], event: FaultEvent, expires_s: float | None = None, for_s: float | None = None
+    ) -> None:
+        """Apply ``fault`` now; raise FaultApplyError if it failed. ``expires_s``: when ``expire`` reverts it (a
+        timeline's planned time), or ``for_s``: that long after its apply *ended* (an operator's fault)."""
         if event not in self.events:
             self.events.append(event)
         started_s = self.clock()
@@ -88,10 +91,17 @@ class FaultExecutor:
             event.error = f"apply failed: {exc}"
             item = Applied(fault, event, None)
             self.applied.append(item)
-            self._revert(item, "end")  # undo what it did before it failed (kept for revert_all if that fails)
+            if not self._revert(item, "end"):  # undo what it did before it failed (kept for revert_all if not)
+                event.error = f"apply failed: {exc}; then {event.error}"
             self._emit("apply_failed", event)
             raise FaultApplyError(f"fault {event.label} could not be applied: {exc}") from exc
+        except BaseException:  # interrupted (a killed greenlet, Ctrl-C): whatever it did, revert_all undoes
+            event.error = "apply interrupted"
+            self.applied.append(Applied(fault, event, None))
+            raise
         event.applied_s = started_s
+        if for_s is not None:
+            expires_s = event.planned_revert_s = round(self.clock() + for_s, 3)
         self.applied.append(Applied(fault, event, expires_s))
         self._emit("applied", event)
 

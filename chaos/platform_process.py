@@ -32,6 +32,7 @@ class PlatformProcess:
         self.workdir = workdir
         self.issuer = issuer  # HTTPS: the run's CA, which issues the certificate each start serves
         self.tls: ServerCert | None = issuer.issue() if issuer is not None else None
+        self.tls_trusted = True  # False while a fault serves a certificate clients must refuse
         self.admin_token = admin_token
         self.settings = dict(settings)
         self.ready_timeout_s = ready_timeout_s
@@ -62,8 +63,8 @@ class PlatformProcess:
         skips verification, knowing the certificate is bad; clients do not)."""
         if release is not None:
             self.release = release
-        if certificate is not None:
-            self.tls = certificate
+        if certificate is not None:  # kept across later restarts (a crash during the fault restarts on it too)
+            self.tls, self.tls_trusted = certificate, verified
         port_file = self.workdir / "platform.port"
         port_file.unlink(missing_ok=True)
         env = {
@@ -85,7 +86,7 @@ class PlatformProcess:
             self.port = int(port_file.read_text().strip())
             if self.admin is None:
                 self.admin = PlatformAdmin(self.url, self.admin_token, ca_file=self.ca_file)
-            self.admin.verify_with(self.ca_file if verified else None, verified)
+            self.admin.verify_with(self.ca_file, self.tls_trusted)
             admin = self.admin
             wait_until(lambda: admin.healthy() or not process.alive(), self.ready_timeout_s, "platform /health")
             if not process.alive():

@@ -96,6 +96,9 @@ class BadCertificateSpec(FaultSpec):
     type: Literal["bad_certificate"] = "bad_certificate"
     problem: Literal["expired", "wrong_host"] = Field("expired", description="expired | wrong_host")
 
+    def slot(self) -> str | None:
+        return "certificate"
+
 
 class BadCertificateFault(ProcessFault):
     spec_type = BadCertificateSpec

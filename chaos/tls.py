@@ -58,14 +58,30 @@ class RunCA:
         return cert
 
 
+def trust_bundle(ca_file: Path) -> Path:
+    """The public CAs (certifi's) plus the run's, beside the run's CA: what the trust variables name, so that a
+    client's other HTTPS calls keep working while it trusts the run's platform."""
+    import certifi
+
+    bundle = ca_file.with_name("trust-bundle.pem")
+    if not bundle.exists():
+        bundle.write_bytes(Path(certifi.where()).read_bytes() + b"\n" + ca_file.read_bytes())
+    return bundle
+
+
+def trust_from(ca_file: Path) -> None:
+    """Set the trust variables of this process to the run's bundle (a worker process serving one run)."""
+    os.environ.update({name: str(trust_bundle(ca_file)) for name in TRUST_VARIABLES})
+
+
 @contextmanager
 def trusted(ca_file: Path | None) -> Iterator[None]:
-    """Make ``ca_file`` the trust store of this process's HTTP libraries for the duration (nothing without one)."""
+    """Add ``ca_file`` to the trust of this process's HTTP libraries for the duration (nothing without one)."""
     if ca_file is None:
         yield
         return
     previous = {name: os.environ.get(name) for name in TRUST_VARIABLES}
-    os.environ.update({name: str(ca_file) for name in TRUST_VARIABLES})
+    trust_from(ca_file)
     try:
         yield
     finally:

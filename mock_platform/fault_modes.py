@@ -50,6 +50,7 @@ class Mode(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     route: ClassVar[str]  # PUT/DELETE /admin/faults/<route>
+    ends_with_body: ClassVar[bool] = False  # whether DELETE reads a body (which of its parts to end)
     shown_as: ClassVar[str]  # its name in /status and in the admin answers
     summary: ClassVar[str]
 
@@ -81,7 +82,7 @@ class Mode(BaseModel):
 
     def applies_to(self, family: Family) -> bool:
         families: list[Family] | None = getattr(self, "families", None)
-        return families is None or family in families
+        return not families or family in families  # omitted or empty: every family
 
 
 class ErrorsMode(Mode):
@@ -217,6 +218,7 @@ class SuspensionMode(Mode):
     summary: ClassVar[str] = "Suspend quota (ztsxbz=Y): issuing answers 403 E4002"
 
     taxpayers: list[str] | None = Field(None, description="omitted: every taxpayer")
+    ends_with_body: ClassVar[bool] = True
 
     def begin(self, state: PlatformState) -> None:
         if self.taxpayers is None:
@@ -319,7 +321,7 @@ class FaultModes:
 
     def active(self, now: float) -> list[dict[str, Any]]:
         """What ``/status`` shows about the modes in force."""
-        shown = [mode.shown(now) for mode in self.on.values() if mode.live(now)]
+        shown = [mode.shown(now) for mode in list(self.on.values()) if mode.live(now)]  # admin threads change it
         if self.release.name != "stable":
             shown.append({"mode": "release", "name": self.release.name})
         return shown

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import heapq
 import itertools
+import logging
 import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from taxstorm.watchdog import Watchdog
 
+log = logging.getLogger(__name__)
 Task = Callable[[], bool | None]  # a repeated task returns True when it is done for good
 
 
@@ -27,7 +29,10 @@ class Repeating(Protocol):
 
 
 class RunLoop(Protocol):
-    """What a run asks of time: the clocks, sleeping, background tasks, and the watchdog over the loop."""
+    """What a run asks of time: the clocks, sleeping, background tasks, and the watchdog over the loop. A
+    background task that raises is logged and counted in ``errors`` (the runner reports them) and goes on."""
+
+    errors: list[str]
 
     def monotonic(self) -> float:
         """Seconds on a clock that never jumps."""
@@ -48,8 +53,21 @@ class RunLoop(Protocol):
         """Keep ``watchdog`` over the loop for the duration (see ``taxstorm.watchdog``)."""
 
 
+def _guarded(task: Callable[[], object], errors: list[str]) -> object:
+    """Run a background task; one that raises is logged and counted, never fatal to its loop."""
+    try:
+        return task()
+    except Exception as exc:
+        log.exception("background task %s failed", getattr(task, "__name__", task))
+        errors.append(f"{getattr(task, '__name__', 'task')}: {type(exc).__name__}: {exc}")
+        return None
+
+
 class GeventLoop:
     """The real loop: gevent's (a run lives in a gevent-patched process, Locust's)."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
 
     def monotonic(self) -> float:
         return time.monotonic()
@@ -67,7 +85,7 @@ class GeventLoop:
 
         def repeat() -> None:
             gevent.sleep(period_s if first_s is None else first_s)
-            while not task():
+            while not _guarded(task, self.errors):
                 gevent.sleep(period_s)
 
         greenlet: Repeating = gevent.spawn(repeat)
@@ -76,7 +94,7 @@ class GeventLoop:
     def soon(self, task: Callable[[], object]) -> None:
         import gevent
 
-        gevent.spawn(task)
+        gevent.spawn(_guarded, task, self.errors)
 
     @contextlib.contextmanager
     def guarded(self, watchdog: Watchdog) -> Iterator[None]:
@@ -113,6 +131,7 @@ class VirtualLoop:
         self._order = itertools.count()
         self._soon: list[Callable[[], object]] = []
         self._in_task = False
+        self.errors: list[str] = []
 
     def monotonic(self) -> float:
         return self.now
@@ -152,7 +171,7 @@ class VirtualLoop:
     def _run(self, task: Callable[[], Any]) -> bool:
         self._in_task = True
         try:
-            return bool(task())
+            return bool(_guarded(task, self.errors))
         finally:
             self._in_task = False
 

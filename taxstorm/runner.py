@@ -305,6 +305,7 @@ class Runner:
         driver = self._load_driver(self._load_context(stack), stack)
         try:
             load_end_s, revert_errors = self.session.play(self, driver, stack)
+            self.result.errors.extend(f"background task failed: {e}" for e in self.loop.errors)
             self._wind_down(driver, stack, load_end_s, revert_errors)
         finally:
             driver.close()

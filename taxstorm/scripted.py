@@ -4,7 +4,6 @@ check before the first fault and its halt conditions throughout (the game day's 
 from __future__ import annotations
 
 import dataclasses
-import time
 from typing import TYPE_CHECKING, Any
 
 from taxstorm.chaos import container as container_faults
@@ -23,18 +22,6 @@ if TYPE_CHECKING:
     from taxstorm.runner import Runner
 
 CONTAINER = frozenset(f.spec_type.model_fields["type"].default for f in container_faults.FAULTS)
-
-
-def proxy_round_trip_ms(client_url: str, timeout_s: float = 3.0) -> float | None:
-    """How long the platform takes to answer /health through Toxiproxy (the way clients reach it); None if not."""
-    import requests
-
-    started = time.perf_counter()
-    try:
-        answer = requests.get(f"{client_url}/health", timeout=timeout_s)
-    except requests.RequestException:
-        return None
-    return (time.perf_counter() - started) * 1000.0 if answer.status_code == 200 else None
 
 
 class ScriptedSession:
@@ -139,7 +126,7 @@ class ScriptedSession:
             stats = None
         limit = run.scenario.steady_state.max_p95_ms
         baseline = recorder.ended_before(before_s, USER_OPERATION)
-        blame = blame_baseline(baseline, before_s, stats, proxy_round_trip_ms(stack.client_url), limit)
+        blame = blame_baseline(baseline, before_s, stats, stack.round_trip_ms(), limit)
         assert run.result.steady_state is not None
         run.result.steady_state["blame"] = "client" if blame.client else "environment"
         if blame.client:

@@ -12,6 +12,7 @@ import json
 import os
 import secrets
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,6 +94,10 @@ class Stack(Protocol):
     def keep_lease(self) -> str | None: ...
 
     def admins(self) -> list[PlatformAdmin]: ...
+
+    def round_trip_ms(self) -> float | None:
+        """How long the platform takes to answer /health the way clients reach it; None if it does not."""
+        ...
 
 
 StackFactory = Callable[[StackOptions, PlatformSpec], Stack]
@@ -254,6 +259,20 @@ class LocalStack:
         """Every platform's admin API (the primary's first)."""
         assert self.admin is not None
         return [self.admin, *([self.secondary.admin] if self.secondary is not None else [])]
+
+    def round_trip_ms(self, timeout_s: float = 3.0) -> float | None:
+        """How long the platform takes to answer /health through Toxiproxy (the way clients reach it); None if not."""
+        import requests
+
+        started = time.perf_counter()
+        try:
+            answer = requests.get(f"{self.client_url}/health", timeout=timeout_s, verify=self._verify())
+        except requests.RequestException:
+            return None
+        return (time.perf_counter() - started) * 1000.0 if answer.status_code == 200 else None
+
+    def _verify(self) -> str | bool:
+        return str(self.ca_file) if self.ca_file is not None else True
 
     def _write_state(self, status: str = "running") -> None:
         """What ``taxstorm reset`` needs to clean up after this run if it is killed (private to root: 0600)."""

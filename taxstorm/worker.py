@@ -22,7 +22,7 @@ from locust.env import Environment
 from locust.runners import WorkerRunner
 
 from taxstorm.abandon import blocked
-from taxstorm.chaos.tls import TRUST_VARIABLES
+from taxstorm.chaos.tls import trust_from
 from taxstorm.clients.protocol import load_factory
 from taxstorm.load_driver import BLOCKED_SUFFIX, DRAIN_MESSAGE, PLAN_OPTION, STOP_MESSAGE
 from taxstorm.load_plan import user_classes
@@ -76,8 +76,8 @@ class ScenarioWorker:
             ca_file=Path(plan["ca_file"]) if plan.get("ca_file") else None,
             first_seller=index * SELLERS_PER_WORKER,
         )
-        if self.context.ca_file is not None:  # this process serves one run: its clients trust the run's CA
-            os.environ.update({name: str(self.context.ca_file) for name in TRUST_VARIABLES})
+        if self.context.ca_file is not None:  # this process serves one run: its clients trust the run's CA too
+            trust_from(self.context.ca_file)
         environment.user_classes = user_classes(self.context, load, dict(plan["platform_settings"]))
         environment.stop_timeout = self.context.stop_timeout_s  # in flight: at least one answer budget
         self._watch(index, float(plan["answer_budget_s"]), self.context.clock)

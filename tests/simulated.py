@@ -26,6 +26,7 @@ from taxstorm.load_driver import COLLECT_TIMEOUT_S
 from taxstorm.loadtests.context import LoadContext
 from taxstorm.loadtests.defects import Defect
 from taxstorm.loadtests.records import OperationRecord, Recorder
+from taxstorm.mock_platform.fault_modes import MODES
 from taxstorm.run_loop import Repeating, VirtualLoop
 from taxstorm.runner import RunParts
 from taxstorm.scenario import PlatformSpec
@@ -100,6 +101,7 @@ class SimulatedPlatform(PlatformAdmin):
         super().__init__("http://platform.invalid", "admin-token")
         self.rows: list[dict[str, Any]] = []
         self.modes: dict[str, dict[str, Any]] = {}
+        self.switched: list[tuple[str, str]] = []  # (method, route) of every mode switched
         self.submissions = 0
         self.lookups = 0
 
@@ -139,7 +141,9 @@ class SimulatedPlatform(PlatformAdmin):
         route = path.removeprefix("/admin/faults/")
         if route == path:
             raise AssertionError(f"the simulated platform has no {method} {path}")
+        self.switched.append((method, route))
         if method == "PUT":
+            MODES[route].model_validate(body)  # the body the real platform would take, or a test failure
             self.modes[route] = dict(body or {})
         else:
             self.modes.pop(route, None)
@@ -188,6 +192,10 @@ class MemoryStack:
 
     def keep_lease(self) -> str | None:
         return None
+
+    def round_trip_ms(self) -> float | None:
+        reachable, latency_ms = self.memory_proxy.path_to(self.proxy_name)
+        return latency_ms + 1.0 if reachable else None
 
     def admins(self) -> list[PlatformAdmin]:
         return [self.admin] if self.admin is not None else []

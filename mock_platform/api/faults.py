@@ -65,7 +65,8 @@ def _register(kind: type[Mode]) -> None:
     body = inspect.Parameter("mode", inspect.Parameter.KEYWORD_ONLY, annotation=kind)
     admin = inspect.Parameter("state", inspect.Parameter.KEYWORD_ONLY, annotation=AdminDep)
     _read_as(switch_on, [body, admin])
-    _read_as(switch_off, [admin, body.replace(annotation=Annotated[kind | None, Body()], default=None)])
+    ending = [body.replace(annotation=Annotated[kind | None, Body()], default=None)] if kind.ends_with_body else []
+    _read_as(switch_off, [admin, *ending])
     path = f"/faults/{kind.route}"
     router.add_api_route(path, switch_on, methods=["PUT"], summary=kind.summary)
     router.add_api_route(path, switch_off, methods=["DELETE"], summary=f"End the {kind.shown_as} mode")

@@ -168,9 +168,10 @@ class ChaosControl:
             fault = self.registry.create(spec, self.context, label)
             now = round(self.clock(), 3)
             shown = spec.model_dump(mode="json", exclude={"at_s", "for_s", "id", "target"})
-            expires = None if spec.for_s is None else now + spec.for_s
-            event = FaultEvent(label, fault_type, shown, now, expires)
-            self.executor.apply(fault, event, expires)  # FaultApplyError when it failed (then reverted at once)
+            event = FaultEvent(label, fault_type, shown, now, None if spec.for_s is None else now + spec.for_s)
+            # its for_s counts from the end of its apply (a restart may take a while): FaultApplyError when it
+            # failed (then reverted at once)
+            self.executor.apply(fault, event, for_s=spec.for_s)
             return event
 
     def revert(self, label: str) -> FaultEvent:

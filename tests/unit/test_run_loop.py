@@ -37,3 +37,19 @@ def test_soon_runs_before_the_next_due_task_and_a_task_that_sleeps_only_moves_th
     loop.sleep(7.0)
     assert seen == ["soon", "sleepy at 1", "other at 6"]  # "other" was due at 2, ran late, next due at 8
     assert loop.monotonic() == 7.0
+
+
+def test_a_task_that_raises_is_counted_and_keeps_its_place() -> None:
+    loop = VirtualLoop(start_s=0.0)
+    runs: list[float] = []
+
+    def flaky() -> None:
+        runs.append(loop.monotonic())
+        raise ConnectionError("the platform is down")
+
+    loop.every(1.0, flaky)
+    loop.soon(lambda: 1 / 0)
+    loop.sleep(3.0)
+    assert runs == [1.0, 2.0, 3.0]
+    assert loop.errors[0].endswith("ZeroDivisionError: division by zero")
+    assert loop.errors[1:] == ["flaky: ConnectionError: the platform is down"] * 3

@@ -100,7 +100,9 @@ def test_a_sick_baseline_stops_the_run_before_the_first_fault(tmp_path: Path) ->
     simulation = Simulation(ClientModel(base_ms=9_000))
     result = run(tmp_path, simulation)
     assert result.steady_state is not None and result.steady_state["problem"] is not None
-    assert result.status in ("failed", "errored") and "before the first fault" in (result.reason or "")
+    # the platform answers /health through the proxy at once: the client is to blame (exit 1), not the environment
+    assert result.status == "failed" and result.steady_state["blame"] == "client", result.reason
+    assert (result.reason or "").startswith("the client under test failed before the first fault")
     assert all(e.applied_s is None for e in result.faults)  # no fault was ever applied
     assert simulation.toxiproxy.calls.count(("POST", f"/proxies/{simulation.stacks[0].proxy_name}/toxics")) == 0
 
@@ -112,7 +114,9 @@ def test_a_halt_condition_stops_the_run_and_reverts_the_fault(tmp_path: Path) ->
     assert result.status == "failed" and (result.halted or "").startswith("halted at")
     halted_at = float((result.halted or "").split()[2])
     assert 35 < halted_at < 45  # within the outage, once five seconds of it failed
-    assert simulation.toxiproxy.proxies_ == {}  # reverted, and the proxy deleted
+    outage = result.faults[1]
+    assert outage.reverted_s is not None and outage.reverted_s <= halted_at + 1.5  # reverted by the halt
+    assert result.cleanup == {"toxics_left": [], "proxy_enabled": True}
 
 
 @pytest.mark.parametrize("rate", [0.0, 1.0])
@@ -121,6 +125,7 @@ def test_platform_error_injection_goes_through_the_admin_api(tmp_path: Path, rat
     simulation = Simulation()
     result = run(tmp_path, simulation, faults=[BASE["faults"][0], errors], gates=[{"type": "integrity"}])
     assert result.status == "passed" and simulation.platform.modes == {}  # reverted through DELETE
+    assert simulation.platform.switched == [("PUT", "errors"), ("DELETE", "errors")]
     assert result.load["operations"]["issue"].get("queued", 0) == (100 if rate else 0)
 
 

@@ -7,6 +7,7 @@ import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import certifi
 from cryptography import x509
 
 from taxstorm.chaos.tls import TRUST_VARIABLES, RunCA, trusted
@@ -38,7 +39,10 @@ def test_trust_is_set_for_the_run_and_restored_after(tmp_path: Path) -> None:
     try:
         ca = RunCA(tmp_path)
         with trusted(ca.ca_file):
-            assert all(os.environ[name] == str(ca.ca_file) for name in TRUST_VARIABLES)
+            bundle = Path(os.environ["SSL_CERT_FILE"])
+            assert all(os.environ[name] == str(bundle) for name in TRUST_VARIABLES)
+            assert bundle.read_bytes().endswith(ca.ca_file.read_bytes())  # the run's CA, after the public ones
+            assert bundle.read_bytes().startswith(Path(certifi.where()).read_bytes())
         assert os.environ["SSL_CERT_FILE"] == "/somewhere/else.pem" and "REQUESTS_CA_BUNDLE" not in os.environ
         with trusted(None):
             assert os.environ["SSL_CERT_FILE"] == "/somewhere/else.pem"
