@@ -409,6 +409,50 @@ def reset(report_dir: Path, toxiproxy_url: str | None, compose_project: str | No
         sys.exit(int(ExitCode.REVERT_FAILED))
 
 
+@cli.command(name="platform")
+@click.option("--tls", is_flag=True, help="Serve HTTPS with a certificate authority made for this session.")
+@click.option(
+    "--sellers", type=click.IntRange(1, 1000), default=1, show_default=True, help="Seller credentials to print."
+)
+@click.option(
+    "--dir",
+    "folder",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where the ledger and logs go (default: a new folder under reports/).",
+)
+@click.option("--info-file", type=click.Path(path_type=Path), help="Also write the URLs and credentials as JSON here.")
+@click.option("--toxiproxy-bin-dir", type=click.Path(path_type=Path), default=Path(".bin"), show_default=True)
+def platform_command(
+    tls: bool, sellers: int, folder: Path | None, info_file: Path | None, toxiproxy_bin_dir: Path
+) -> None:
+    """Start the mock platform behind Toxiproxy for a client system of your own (an ERP, a POS) and wait.
+
+    Point the system at the printed URL with a printed seller credential; apply faults through the admin API
+    (PUT /admin/faults/...) or Toxiproxy's API; Ctrl-C stops everything and removes the proxy.
+
+    \b
+    Example:
+      taxstorm platform --tls --sellers 2 --info-file platform.json   # syntax only: it waits for Ctrl-C
+    """
+    from datetime import UTC, datetime
+
+    from taxstorm.standalone import Standby, standby_lines, write_info
+
+    folder = folder or Path("reports") / f"platform-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+    standby = Standby(folder, tls, sellers, toxiproxy_bin_dir)
+    try:
+        info = standby.start()
+        if info_file is not None:
+            write_info(info, info_file)
+        for line in standby_lines(info):
+            click.echo(line)
+        click.echo(f"stopped by {standby.wait()}")
+    finally:
+        for problem in standby.stop():
+            click.echo(f"clean-up: {problem}", err=True)
+
+
 @cli.command()
 @click.option("--toxiproxy-bin-dir", type=click.Path(path_type=Path), default=Path(".bin"), show_default=True)
 @click.option(

@@ -1,0 +1,112 @@
+"""``taxstorm platform``: the mock platform behind Toxiproxy, standing by for a client system pointed at it by hand
+(an ERP or a POS under test), until Ctrl-C. Faults come from the admin API, Toxiproxy's own API or the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+
+from taxstorm.loadtests.orders import OrderGenerator
+from taxstorm.mock_platform.credentials import credentials_for
+from taxstorm.scenario import PlatformSpec
+from taxstorm.stack import LocalStack, StackOptions
+
+
+@dataclass(frozen=True)
+class StandbyInfo:
+    """What a client system and its operator need to reach the platform (also written as JSON)."""
+
+    client_url: str  # the platform as clients reach it: through the Toxiproxy proxy
+    platform_url: str  # direct (the admin API; never for clients)
+    admin_token: str
+    toxiproxy_url: str
+    proxy: str
+    ca_file: str | None  # HTTPS: the CA to trust
+    sellers: list[dict[str, str]]  # tax id, client id and secret of each seller credential
+    folder: str
+
+
+def seller_credentials(credential_key: str, tax_ids: list[str]) -> list[dict[str, str]]:
+    """Each seller's credential for the platform's token endpoint."""
+    found = []
+    for tax_id in tax_ids:
+        client_id, secret = credentials_for(credential_key, tax_id)
+        found.append({"tax_id": tax_id, "client_id": client_id, "client_secret": secret})
+    return found
+
+
+def standby_lines(info: StandbyInfo) -> list[str]:
+    """The terminal's account of a standing platform."""
+    lines = [
+        f"clients:   {info.client_url}   (through Toxiproxy proxy {info.proxy} at {info.toxiproxy_url})",
+        f"admin API: {info.platform_url}   token {info.admin_token}",
+    ]
+    if info.ca_file:
+        lines.append(f"trust:     {info.ca_file}   (SSL_CERT_FILE / REQUESTS_CA_BUNDLE, or your client's CA setting)")
+    lines += [
+        f"seller {s['tax_id']}: client_id {s['client_id']}  client_secret {s['client_secret']}" for s in info.sellers
+    ]
+    lines.append(f"files:     {info.folder}   (the ledger, logs)  Ctrl-C stops everything")
+    return lines
+
+
+class Standby:
+    """Starts the stack, reports it, waits for SIGINT/SIGTERM, stops it (``stop`` is safe on every path)."""
+
+    def __init__(self, folder: Path, tls: bool, sellers: int, toxiproxy_bin_dir: Path) -> None:
+        run_id = f"platform-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+        folder.mkdir(parents=True, exist_ok=True)
+        self.stack = LocalStack(
+            StackOptions(folder, run_id, toxiproxy_bin_dir=toxiproxy_bin_dir), PlatformSpec(tls=tls)
+        )
+        self.sellers = [OrderGenerator(0, run_id).seller(i).tax_id for i in range(sellers)]
+        self.folder = folder
+        self._stopping = threading.Event()
+
+    def start(self) -> StandbyInfo:
+        self.stack.start()
+        assert self.stack.toxiproxy is not None
+        return StandbyInfo(
+            client_url=self.stack.client_url,
+            platform_url=self.stack.platform_url,
+            admin_token=self.stack.admin_token,
+            toxiproxy_url=self.stack.toxiproxy.base_url,
+            proxy=self.stack.proxy_name,
+            ca_file=str(self.stack.ca_file) if self.stack.ca_file is not None else None,
+            sellers=seller_credentials(self.stack.credential_key, self.sellers),
+            folder=str(self.folder),
+        )
+
+    def wait(self) -> str:
+        """Block until SIGINT or SIGTERM; the signal's name."""
+        caught: list[str] = []
+
+        def stop(signum: int, _frame: FrameType | None) -> None:
+            caught.append(signal.Signals(signum).name)
+            self._stopping.set()
+
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            while not self._stopping.wait(0.5):
+                pass
+        finally:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
+        return caught[0] if caught else "stop"
+
+    def stop(self) -> list[str]:
+        return self.stack.stop()
+
+
+def write_info(info: StandbyInfo, path: Path) -> None:
+    """The standby's facts as JSON, written whole (a reader never sees half of it); private: it holds secrets."""
+    tmp = path.with_suffix(".tmp")
+    tmp.touch(mode=0o600)
+    tmp.write_text(json.dumps(asdict(info), indent=2))
+    os.replace(tmp, path)

@@ -1,0 +1,52 @@
+"""``taxstorm platform``: the mock platform behind Toxiproxy for a client system pointed at it by hand; the
+printed (and written) URLs and credentials work, Toxiproxy's faults act on it, and Ctrl-C leaves nothing behind."""
+
+from __future__ import annotations
+
+import json
+import signal
+import ssl
+import time
+from pathlib import Path
+
+import httpx
+
+from taxstorm.chaos.toxiproxy.api import ToxiproxyAPI
+from taxstorm.chaos.waiting import wait_until
+from tests.conftest import REPO
+from tests.integration.test_cli_run import assert_no_child_left, taxstorm
+
+
+def test_a_standing_tls_platform_serves_a_client_of_ones_own_until_ctrl_c(tmp_path: Path) -> None:
+    info_file = tmp_path / "platform.json"
+    args = ["platform", "--tls", "--sellers", "2", "--info-file", str(info_file), "--dir", str(tmp_path / "p")]
+    proc = taxstorm(*args, "--toxiproxy-bin-dir", str(REPO / ".bin"), start_new_session=True)
+    try:
+        wait_until(lambda: info_file.exists() or proc.poll() is not None, 60, "the platform's info file")
+        assert proc.poll() is None, proc.communicate()[0]
+        info = json.loads(info_file.read_text())
+        assert oct(info_file.stat().st_mode & 0o777) == "0o600"  # it holds the admin token and secrets
+        trust = ssl.create_default_context(cafile=info["ca_file"])
+        seller = info["sellers"][1]
+        body = {
+            "clientId": seller["client_id"],
+            "clientSecret": seller["client_secret"],
+            "taxpayerId": seller["tax_id"],
+        }
+        answer = httpx.post(f"{info['client_url']}/api/v1/auth/token", json=body, verify=trust, timeout=10)
+        assert answer.status_code == 200, answer.text
+        headers = {"Authorization": f"Bearer {answer.json()['data']['accessToken']}"}
+        assert httpx.get(f"{info['client_url']}/api/v1/invoices", headers=headers, verify=trust, timeout=10).is_success
+        toxiproxy = ToxiproxyAPI(info["toxiproxy_url"])
+        toxiproxy.add_toxic(info["proxy"], "slow", "latency", {"latency": 300})
+        started = time.perf_counter()
+        httpx.get(f"{info['client_url']}/health", verify=trust, timeout=10)
+        assert time.perf_counter() - started >= 0.3  # a fault of the operator's own, through Toxiproxy's API
+        state = json.loads((tmp_path / "p" / "state.json").read_text())
+    finally:
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, output
+    assert f"clients:   {info['client_url']}" in output and "stopped by SIGINT" in output
+    assert seller["client_secret"] in output and "clean-up:" not in output
+    assert_no_child_left(state)
