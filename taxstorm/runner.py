@@ -39,7 +39,7 @@ from taxstorm.result import RunResult
 from taxstorm.run_loop import GeventLoop, RunLoop
 from taxstorm.sampler import Sampler, issue_traffic
 from taxstorm.scenario import Scenario
-from taxstorm.scripted import CONTAINER, ScriptedSession
+from taxstorm.scripted import ScriptedSession
 from taxstorm.stack import LocalStack, Stack, StackFactory, StackOptions
 from taxstorm.timeseries import USER_OPERATION, per_second, write_series_csv
 from taxstorm.versions import package_versions
@@ -200,6 +200,7 @@ class Runner:
         self._t0 = self.loop.monotonic()
         self._watchdog: Watchdog | None = None
         self.lost: str | None = None  # the run's proxy, deleted under it by someone else (see _leased)
+        self.containers_in_play = False  # container faults may have acted (a killed run's clean-up resets them)
 
     def clock(self) -> float:
         """Seconds since the run started: the one clock of load, faults and windows."""
@@ -260,7 +261,8 @@ class Runner:
             self.stop.signals += [f"limits.max_run_s ({self.scenario.limits.max_run_s:g} s)"] * 2  # forced: no drain
 
         def abandon(why: str, thread_id: int) -> None:
-            project = self.options.docker_project if any(s.type in CONTAINER for s in self.scenario.faults) else None
+            # the compose project's containers, whenever faults could act on them (a game day's operators too)
+            project = self.options.docker_project if self.containers_in_play else None
             abandon_run(self.result, why, thread_id, self.clock(), stack.state_path, project, self._write_reports)
 
         watchdog = self._watchdog = Watchdog(limits, self.deadline, past_deadline, abandon)
@@ -318,14 +320,9 @@ class Runner:
             assert stack.secondary is not None
             site = stack.secondary
             return FaultContext(self.run_id, stack.toxiproxy, site.proxy_name, site.admin, site.platform, None)
-        return FaultContext(
-            self.run_id,
-            stack.toxiproxy,
-            stack.proxy_name,
-            stack.admin,
-            stack.platform,
-            self.session.docker_targets(self.options.docker_project, self.scenario),
-        )
+        docker = self.session.docker_targets(self.options.docker_project, self.scenario)
+        self.containers_in_play = self.containers_in_play or docker is not None
+        return FaultContext(self.run_id, stack.toxiproxy, stack.proxy_name, stack.admin, stack.platform, docker)
 
     def _load_context(self, stack: Stack) -> LoadContext:
         """What this run's users share: the client under test (through the proxy), orders, records, the clock."""

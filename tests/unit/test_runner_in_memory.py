@@ -176,3 +176,15 @@ def test_a_session_of_ones_own_is_judged_like_any_run(tmp_path: Path) -> None:
     assert result.status == "passed", (result.reason, gates(result))
     assert [(e.label, e.applied_s, e.reverted_s) for e in result.faults] == [("outage", 10.0, 20.0)]
     assert result.load["operations"]["issue"]["queued"] == 100 and result.cleanup["proxy_enabled"] is True
+
+
+def test_a_killed_runs_clean_up_resets_containers_only_when_faults_could_reach_them(tmp_path: Path) -> None:
+    class Containers(OneOutage):
+        def docker_targets(self, project: str | None, scenario: Scenario) -> Any:
+            return object()  # a game day's engine, offered to the operators
+
+    scenario = parse_scenario({**BASE, "faults": [], "gates": [{"type": "integrity"}]})
+    for session, expected in ((OneOutage(), False), (Containers(), True)):
+        runner = Runner(scenario, RunOptions(report_dir=tmp_path), parts=Simulation().parts(), session=session)
+        runner.run()
+        assert runner.containers_in_play is expected
