@@ -429,15 +429,18 @@ def platform_command(
     """Start the mock platform behind Toxiproxy for a client system of your own (an ERP, a POS) and wait.
 
     Point the system at the printed URL with a printed seller credential; apply faults through the admin API
-    (PUT /admin/faults/...) or Toxiproxy's API; Ctrl-C stops everything and removes the proxy.
+    (PUT /admin/faults/...) or Toxiproxy's API; Ctrl-C judges the session from the platform's side (duplicates
+    by order, submissions per invoice, answers by status; verdict.json), stops everything and removes the proxy.
 
     \b
     Example:
       taxstorm platform --tls --sellers 2 --info-file platform.json   # syntax only: it waits for Ctrl-C
     """
+    import json
+    from dataclasses import asdict
     from datetime import UTC, datetime
 
-    from taxstorm.standalone import Standby, standby_lines, write_info
+    from taxstorm.standalone import Standby, standby_lines, verdict_lines, write_info
 
     folder = folder or Path("reports") / f"platform-{datetime.now(UTC):%Y%m%dT%H%M%S}"
     standby = Standby(folder, tls, sellers, toxiproxy_bin_dir)
@@ -448,6 +451,10 @@ def platform_command(
         for line in standby_lines(info):
             click.echo(line)
         click.echo(f"stopped by {standby.wait()}")
+        verdict = standby.judge()
+        (folder / "verdict.json").write_text(json.dumps(asdict(verdict), indent=2))
+        for line in verdict_lines(verdict):
+            click.echo(line)
     finally:
         for problem in standby.stop():
             click.echo(f"clean-up: {problem}", err=True)

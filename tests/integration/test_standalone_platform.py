@@ -1,5 +1,6 @@
 """``taxstorm platform``: the mock platform behind Toxiproxy for a client system pointed at it by hand; the
-printed (and written) URLs and credentials work, Toxiproxy's faults act on it, and Ctrl-C leaves nothing behind."""
+printed (and written) URLs and credentials work, Toxiproxy's faults act on it, Ctrl-C judges the session from
+the platform's side and leaves nothing behind."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import signal
 import ssl
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -14,6 +16,7 @@ import httpx
 from taxstorm.chaos.toxiproxy.api import ToxiproxyAPI
 from taxstorm.chaos.waiting import wait_until
 from tests.conftest import REPO
+from tests.helpers import order
 from tests.integration.test_cli_run import assert_no_child_left, taxstorm
 
 
@@ -37,6 +40,16 @@ def test_a_standing_tls_platform_serves_a_client_of_ones_own_until_ctrl_c(tmp_pa
         assert answer.status_code == 200, answer.text
         headers = {"Authorization": f"Bearer {answer.json()['data']['accessToken']}"}
         assert httpx.get(f"{info['client_url']}/api/v1/invoices", headers=headers, verify=trust, timeout=10).is_success
+        mine = replace(order("ORD-HAND-1"), seller_tax_id=seller["tax_id"])
+        for serial in ("first-try", "second-try"):  # a lost answer resubmitted under a new serial: a duplicate
+            issued = httpx.post(
+                f"{info['client_url']}/api/v1/invoices",
+                json=mine.invoice_payload(serial),
+                headers=headers,
+                verify=trust,
+                timeout=10,
+            )
+            assert issued.status_code in (200, 202), issued.text
         toxiproxy = ToxiproxyAPI(info["toxiproxy_url"])
         toxiproxy.add_toxic(info["proxy"], "slow", "latency", {"latency": 300})
         started = time.perf_counter()
@@ -49,4 +62,7 @@ def test_a_standing_tls_platform_serves_a_client_of_ones_own_until_ctrl_c(tmp_pa
     assert proc.returncode == 0, output
     assert f"clients:   {info['client_url']}" in output and "stopped by SIGINT" in output
     assert seller["client_secret"] in output and "clean-up:" not in output
+    assert "duplicate: order ORD-HAND-1 has 2 live invoices" in output  # judged from the platform's side
+    verdict = json.loads((tmp_path / "p" / "verdict.json").read_text())
+    assert verdict["duplicated_orders"] == {"ORD-HAND-1": 2} and verdict["submissions"] == 2
     assert_no_child_left(state)
