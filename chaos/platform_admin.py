@@ -11,6 +11,8 @@ from typing import Any
 import requests
 import urllib3
 
+from taxstorm.chaos.tls import requests_verify
+
 LANDED_CHUNK = 5000  # order refs per look-up request
 
 
@@ -25,15 +27,13 @@ class PlatformAdmin:
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
         self._session = requests.Session()
-        # an HTTPS platform with a run's own CA: given with every request, since requests lets REQUESTS_CA_BUNDLE
-        # (set on many machines) override a session's own ``verify``
-        self._verify: str | bool = str(ca_file) if ca_file is not None else True
+        self._verify: str | bool = requests_verify(ca_file)  # given with every request
         self._session.headers["Authorization"] = f"Bearer {token}"
 
     def verify_with(self, ca_file: Path | None, verify: bool = True) -> None:
         """Check the platform's certificate against ``ca_file`` (the default store without one), or, with
         ``verify`` False, not at all: only while a fault serves a certificate the harness made bad on purpose."""
-        self._verify = (str(ca_file) if ca_file is not None else True) if verify else False
+        self._verify = requests_verify(ca_file) if verify else False
 
     def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         """One admin request; PlatformAdminError unless it answers 200."""

@@ -74,6 +74,12 @@ def trust_from(ca_file: Path) -> None:
     os.environ.update({name: str(trust_bundle(ca_file)) for name in TRUST_VARIABLES})
 
 
+def requests_verify(ca_file: Path | None) -> str | bool:
+    """requests' ``verify`` for a platform: the run's CA, else the default store. Give it with every request:
+    requests lets a machine's REQUESTS_CA_BUNDLE override a session's own ``verify``."""
+    return str(ca_file) if ca_file is not None else True
+
+
 @contextmanager
 def trusted(ca_file: Path | None) -> Iterator[None]:
     """Add ``ca_file`` to the trust of this process's HTTP libraries for the duration (nothing without one)."""

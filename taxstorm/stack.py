@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from taxstorm.chaos.platform_admin import PlatformAdmin, PlatformAdminError
 from taxstorm.chaos.platform_process import PlatformProcess
-from taxstorm.chaos.tls import RunCA
+from taxstorm.chaos.tls import RunCA, requests_verify
 from taxstorm.chaos.toxiproxy import install
 from taxstorm.chaos.toxiproxy.api import NotFound, ToxiproxyAPI, ToxiproxyError
 from taxstorm.chaos.toxiproxy.lease import Lease
@@ -266,13 +266,10 @@ class LocalStack:
 
         started = time.perf_counter()
         try:
-            answer = requests.get(f"{self.client_url}/health", timeout=timeout_s, verify=self._verify())
+            answer = requests.get(f"{self.client_url}/health", timeout=timeout_s, verify=requests_verify(self.ca_file))
         except requests.RequestException:
             return None
         return (time.perf_counter() - started) * 1000.0 if answer.status_code == 200 else None
-
-    def _verify(self) -> str | bool:
-        return str(self.ca_file) if self.ca_file is not None else True
 
     def _write_state(self, status: str = "running") -> None:
         """What ``taxstorm reset`` needs to clean up after this run if it is killed (private to root: 0600)."""

@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import threading
+import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from taxstorm.loadtests.orders import OrderGenerator
 from taxstorm.mock_platform.credentials import credentials_for
+from taxstorm.runner import StopRequest, stop_on_signals
 from taxstorm.sampler import ISSUE_FAMILY
 from taxstorm.scenario import PlatformSpec
 from taxstorm.stack import LocalStack, StackOptions
@@ -73,7 +72,6 @@ class Standby:
         )
         self.sellers = [OrderGenerator(0, run_id).seller(i).tax_id for i in range(sellers)]
         self.folder = folder
-        self._stopping = threading.Event()
 
     def start(self) -> StandbyInfo:
         self.stack.start()
@@ -91,20 +89,11 @@ class Standby:
 
     def wait(self) -> str:
         """Block until SIGINT or SIGTERM; the signal's name."""
-        caught: list[str] = []
-
-        def stop(signum: int, _frame: FrameType | None) -> None:
-            caught.append(signal.Signals(signum).name)
-            self._stopping.set()
-
-        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            while not self._stopping.wait(0.5):
-                pass
-        finally:
-            for sig, old in previous.items():
-                signal.signal(sig, old)
-        return caught[0] if caught else "stop"
+        stop = StopRequest()
+        with stop_on_signals(stop):
+            while not stop.requested:
+                time.sleep(0.5)
+        return stop.signals[0]
 
     def judge(self) -> PlatformSideVerdict:
         """The session judged from the platform's side (before ``stop``: it reads the running platform)."""
