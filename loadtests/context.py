@@ -24,6 +24,7 @@ from taxstorm.loadtests.orders import OrderGenerator, Seller
 from taxstorm.loadtests.platform_session import PlatformSession
 from taxstorm.loadtests.records import Operation, OperationRecord, Recorder
 from taxstorm.mock_platform.credentials import DEV_CREDENTIAL_KEY, credentials_for
+from taxstorm.mock_platform.dialects import Dialect
 
 DEFAULT_ANSWER_BUDGET_S = 30.0
 STOP_MARGIN_S = 5.0
@@ -56,6 +57,7 @@ class LoadContext:
     credential_key: str = DEV_CREDENTIAL_KEY  # every seller's own credential derives from the platform's key
     secondary_url: str | None = None  # the failover platform as clients see it (a scenario's platform.secondary)
     ca_file: Path | None = None  # platform.tls: the run's CA, what clients must trust
+    dialect: Dialect = "native"  # platform.dialect: the wire protocol clients speak
     clients: list[GuardedClient] = field(default_factory=list)
     drain_every_s: float = 2.0
     first_seller: int = 0  # sellers are numbered from here (distributed workers take disjoint ranges)
@@ -87,6 +89,7 @@ class LoadContext:
             client_secret=secret,
             secondary_url=self.secondary_url,
             ca_file=self.ca_file,
+            dialect=self.dialect,
             options=dict(self.client_options),
             answer_budget_s=self.answer_budget_s,
         )

@@ -18,6 +18,7 @@ from taxstorm.mock_platform.auth import Authenticator
 from taxstorm.mock_platform.batch import BatchService
 from taxstorm.mock_platform.capacity import CapacityMiddleware, CapacityModel
 from taxstorm.mock_platform.clock import Clock, OffsetClock
+from taxstorm.mock_platform.dialects.nuonuo.gateway import NuonuoGateway
 from taxstorm.mock_platform.errors import ApiError, ErrorCode
 from taxstorm.mock_platform.fault_middleware import FaultGateMiddleware
 from taxstorm.mock_platform.fault_modes import FaultModes
@@ -140,5 +141,6 @@ def create_app(settings: PlatformSettings, clock: Clock | None = None) -> FastAP
     app.add_middleware(IdempotencyKeyAlias)  # inside the counting middleware: its refusals are counted and marked
     state.metrics.watch(StateCollector(state.counters.snapshot, state.capacity.snapshot, lambda: _ledger_size(state)))
     app.add_middleware(CountingMiddleware, counters=state.counters, routes=routes, observe=state.metrics.observe)
-    app.add_middleware(AdminGuard, admin_token=settings.admin_token)  # outermost: before anything reads a body
+    app.add_middleware(AdminGuard, admin_token=settings.admin_token)  # before anything reads a body
+    app.add_middleware(NuonuoGateway, state=state)  # outermost: its calls pass everything above as native ones
     return app

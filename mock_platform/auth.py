@@ -63,6 +63,18 @@ class Authenticator:
                 self._settings.token_fetch_cap_30d,
             )
 
+    def secret_of(self, client_id: str) -> str | None:
+        """The secret of a client credential, None for a client the platform does not know (dialects sign with it)."""
+        return self._secret_of(client_id)
+
+    def taxpayer_of(self, client_id: str) -> str | None:
+        """The one taxpayer a credential acts for (a derived credential's, or a static one's only), else None."""
+        bound = bound_taxpayer(client_id)
+        if bound is not None or client_id not in self._settings.credentials:
+            return bound
+        allowed = self._settings.credential_taxpayers.get(client_id, [])
+        return allowed[0] if len(allowed) == 1 and allowed[0] != "*" else None
+
     def _secret_of(self, client_id: str) -> str | None:
         static = self._settings.credentials.get(client_id)
         if static is not None:

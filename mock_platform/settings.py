@@ -123,6 +123,9 @@ class PlatformSettings(BaseSettings):
     token_fetch_cap_30d: int | None = Field(
         50, ge=1, description="token fetches per taxpayer per 30 days (Nuonuo: 50): cache and share tokens"
     )
+    nuonuo_timestamp_window_s: int = Field(
+        600, ge=1, description="nuonuo dialect: a call's timestamp may differ this much from the wall clock (070601)"
+    )
 
     processing_ms: ServiceTime = Field(
         ServiceTime(median_ms=300, p99_ms=1500),

@@ -16,6 +16,7 @@ import click
 from taxstorm import __version__
 from taxstorm.cli_options import run_options, stack_options
 from taxstorm.errors import EnvironmentError_, ExitCode, TaxstormError
+from taxstorm.mock_platform.dialects import DIALECTS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -52,13 +53,35 @@ def _load(scenario: Path, client: dict[str, Any]) -> Scenario:
             raise InvalidInputError(str(exc)) from None
     if update:
         loaded = loaded.model_copy(update={"client": loaded.client.model_copy(update=update)})
+    platform: dict[str, Any] = {}
+    if client.get("dialect") is not None:
+        platform["dialect"] = client["dialect"]
+    if client.get("tls"):
+        platform["tls"] = True
+    if platform:
+        loaded = loaded.model_copy(update={"platform": loaded.platform.model_copy(update=platform)})
     return loaded
 
 
+def _platform_flags(flags: dict[str, Any]) -> dict[str, Any]:
+    """Take ``--dialect`` and ``--tls`` out of a command's stack flags."""
+    return {"dialect": flags.pop("dialect", None), "tls": flags.pop("tls", False)}
+
+
 def client_flags(verb: str) -> Callable[[F], F]:
-    """``--client`` and ``--client-options`` of run, capacity and gameday."""
+    """``--client``, ``--client-options``, ``--dialect`` and ``--tls`` of run, capacity and gameday."""
 
     def decorate(command: F) -> F:
+        command = click.option(
+            "--tls", is_flag=True, help="Serve the platform over HTTPS with a CA made for the run (platform.tls)."
+        )(command)
+        command = click.option(
+            "--dialect",
+            type=click.Choice(DIALECTS),
+            default=None,
+            help="Speak this platform protocol instead of the scenario's (platform.dialect): every story runs on "
+            "every dialect.",
+        )(command)
         command = click.option(
             "--client-options",
             "client_options",
@@ -125,8 +148,8 @@ def run(
           --platform-url http://platform:8080 --expect-workers 2     # external mode (docker compose)
     """
     _patch_for_locust()
+    loaded = _load(scenario, {"client_ref": client_ref, "client_options": client_options, **_platform_flags(stack)})
     options = run_options(report_dir, stack)
-    loaded = _load(scenario, {"client_ref": client_ref, "client_options": client_options})
     from taxstorm.report import terminal
     from taxstorm.report.live import LiveView
     from taxstorm.runner import Runner
@@ -170,8 +193,8 @@ def capacity(
       taxstorm capacity scenarios/month_end_overload.yaml --start 10 --step 10 --steps 10 --step-s 15
     """
     _patch_for_locust()
+    loaded = _load(scenario, {"client_ref": client_ref, "client_options": client_options, **_platform_flags(stack)})
     options = run_options(report_dir, stack)
-    loaded = _load(scenario, {"client_ref": client_ref, "client_options": client_options})
     import json
 
     from taxstorm.capacity import Criteria, capacity_report, capacity_scenario, judge_steps, knee
@@ -552,8 +575,8 @@ def gameday(
       taxstorm gameday scenarios/bad_upgrade.yaml --play-faults       # the scripted incident, plus yours
     """
     _patch_for_locust()
+    loaded = _load(scenario, {"client_ref": client_ref, "client_options": client_options, **_platform_flags(stack)})
     options = run_options(report_dir, stack)
-    loaded = _load(scenario, {"client_ref": client_ref, "client_options": client_options})
     from taxstorm.gameday.run import GamedayOptions, GamedayRun
     from taxstorm.report import terminal
     from taxstorm.report.live import LiveView

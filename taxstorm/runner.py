@@ -339,6 +339,7 @@ class Runner:
             credential_key=stack.credential_key,
             secondary_url=stack.secondary.client_url if stack.secondary is not None else None,
             ca_file=stack.ca_file,
+            dialect=scenario.platform.dialect,
         )
 
     def _load_driver(self, load: LoadContext, stack: Stack) -> LoadDriver:
@@ -364,6 +365,7 @@ class Runner:
             "secondary_url": stack.secondary.client_url if stack.secondary is not None else None,
             "base_url": stack.client_url,
             "ca_file": str(stack.ca_file) if stack.ca_file is not None else None,
+            "dialect": scenario.platform.dialect,
             "run_id": self.run_id,
         }
         driver = DistributedLoad(plan, classes, load.recorder, self.clock, workers, self.run_dir / "clients")

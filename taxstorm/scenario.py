@@ -20,6 +20,7 @@ from taxstorm.chaos.spec import TIMELINE
 from taxstorm.errors import InvalidInputError
 from taxstorm.gates import GateStep, GracefulGateSpec, default_gates
 from taxstorm.loadtests.shapes import Shape, ShapeSpec, Steady
+from taxstorm.mock_platform.dialects import Dialect
 from taxstorm.mock_platform.settings import PlatformSettings
 from taxstorm.scenario_text import load_scenario_data, read_scenario_text
 from taxstorm.strict import Strict
@@ -44,6 +45,11 @@ class PlatformSpec(Strict):
     )
     settings: dict[str, Any] = Field(
         default_factory=dict, description="mock_platform PlatformSettings fields, e.g. capacity, processing_ms"
+    )
+    dialect: Dialect = Field(
+        "native",
+        description="the wire protocol clients speak: native (/api/v1) or nuonuo (诺诺开放平台: /accessToken and "
+        "/open/v1/services, signed calls, async issuing); ClientConfig.dialect tells the client",
     )
     tls: bool = Field(
         False,

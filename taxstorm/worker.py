@@ -74,6 +74,7 @@ class ScenarioWorker:
             credential_key=str(plan["credential_key"]),
             secondary_url=plan.get("secondary_url"),
             ca_file=Path(plan["ca_file"]) if plan.get("ca_file") else None,
+            dialect=plan.get("dialect", "native"),
             first_seller=index * SELLERS_PER_WORKER,
         )
         if self.context.ca_file is not None:  # this process serves one run: its clients trust the run's CA too

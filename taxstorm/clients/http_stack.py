@@ -82,7 +82,7 @@ class HttpxStack:
     ) -> Reply:
         try:
             if isinstance(body, str):
-                headers = {**(headers or {}), "Content-Type": "application/json"}
+                headers = {"Content-Type": "application/json", **(headers or {})}  # a caller's type wins (forms)
                 response = self._client.request(method, path, content=body.encode(), headers=headers)
             else:
                 response = self._client.request(method, path, json=body, headers=headers)
@@ -132,7 +132,7 @@ class GeventStack:
         payload = b""
         if body is not None:
             payload = (body if isinstance(body, str) else json.dumps(body, separators=(",", ":"))).encode()
-            sent["Content-Type"] = "application/json"
+            sent.setdefault("Content-Type", "application/json")  # a caller's type wins (forms)
         try:
             response = self._client.request(method, self._prefix + path, body=payload, headers=sent)
             try:

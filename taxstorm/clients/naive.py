@@ -3,6 +3,9 @@
 One long timeout; synchronous issuing; on any error — a business error included — a blind retry under a *new*
 request serial (so a lost answer turns into a duplicate invoice, and a rule change into a retry storm); no
 outbox (nothing is queued: the user is told ``failed``); a token fetched once and re-fetched only after a 401.
+Only the wire differs per dialect: on Nuonuo the serial *is* the order number, so the retry goes under a new
+order number (``<ref>-2``, ``<ref>-3``: the usual way past ``E9106`` "order number must be unique"), and
+"synchronous" means polling ``queryInvoiceResult`` until the timeout.
 """
 
 from __future__ import annotations
@@ -11,9 +14,11 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import httpx
 
+from taxstorm.clients import nuonuo
 from taxstorm.clients.http_stack import trusting
 from taxstorm.clients.orders import Order
 from taxstorm.clients.protocol import ClientConfig, Outcome, parse_options
@@ -28,6 +33,100 @@ class NaiveOptions:
     retry_pause_s: float = 0.2
 
 
+class AttemptFailed(Exception):
+    """One try did not end with an invoice number."""
+
+
+class NaiveWire(Protocol):
+    """One synchronous try: the invoice number, or AttemptFailed."""
+
+    def issue_once(self, order: Order, attempt: int) -> str | None: ...
+
+
+class NativeWire:
+    """The native API: ``?mode=sync`` under a fresh serial on every try."""
+
+    def __init__(self, http: httpx.Client, config: ClientConfig) -> None:
+        self._http = http
+        self._config = config
+        self._token: str | None = None
+
+    def _headers(self) -> dict[str, str]:
+        if self._token is None:
+            answer = self._http.post(
+                "/api/v1/auth/token",
+                json={
+                    "clientId": self._config.client_id,
+                    "clientSecret": self._config.client_secret,
+                    "taxpayerId": self._config.seller_tax_id,
+                },
+            )
+            answer.raise_for_status()
+            self._token = str(answer.json()["data"]["accessToken"])
+        return {"Authorization": f"Bearer {self._token}"}
+
+    def issue_once(self, order: Order, attempt: int) -> str | None:
+        payload = order.invoice_payload(f"NV{uuid.uuid4().hex[:24]}")  # a new serial every time: the bug
+        answer = self._http.post("/api/v1/invoices?mode=sync", json=payload, headers=self._headers())
+        body = answer.json() if answer.headers.get("content-type", "").startswith("application/json") else {}
+        data = body.get("data") or {}
+        if answer.status_code == 200 and data.get("status") == "ISSUED":
+            return str(data.get("invoiceNo")) if data.get("invoiceNo") else None
+        if answer.status_code == 401:
+            self._token = None
+        raise AttemptFailed(f"HTTP {answer.status_code} {body.get('code', '')}")
+
+
+class NuonuoWire:
+    """Nuonuo: ``requestBillingNew`` under ``<ref>`` then ``<ref>-<try>``, polled until the timeout."""
+
+    def __init__(
+        self, http: httpx.Client, config: ClientConfig, timeout_s: float, sleep: Callable[[float], None]
+    ) -> None:
+        self._http = http
+        self._config = config
+        self._timeout_s = timeout_s
+        self._sleep = sleep
+        self._token: str | None = None
+
+    def _call(self, method: str, data: dict[str, object]) -> dict[str, object]:
+        if self._token is None:
+            form = nuonuo.token_form(self._config.client_id, self._config.client_secret)
+            headers = {"Content-Type": "application/x-www-form-urlencoded"}
+            self._token = str(self._http.post(nuonuo.TOKEN_PATH, content=form, headers=headers).json()["access_token"])
+        config = self._config
+        path, content, headers = nuonuo.signed_call(
+            config.client_id, config.client_secret, self._token, config.seller_tax_id, method, data
+        )
+        answer = self._http.post(path, content=content.encode(), headers=headers)
+        if answer.status_code != 200:
+            raise AttemptFailed(f"HTTP {answer.status_code}")
+        envelope: dict[str, object] = answer.json()
+        if envelope.get("code") == nuonuo.TOKEN_MISMATCH:
+            self._token = None
+        return envelope
+
+    def issue_once(self, order: Order, attempt: int) -> str | None:
+        order_no = order.order_ref if attempt == 1 else f"{order.order_ref}-{attempt}"  # past E9106: the bug
+        payload = order.invoice_payload(order_no)
+        sent = self._call(nuonuo.ISSUE, {"order": nuonuo.order_from_payload(payload, order_no)})
+        if sent.get("code") != nuonuo.SUCCESS:
+            raise AttemptFailed(f"{sent.get('code')} {sent.get('describe')}")
+        deadline = time.monotonic() + self._timeout_s
+        while time.monotonic() < deadline:
+            self._sleep(0.5)
+            found = self._call(nuonuo.QUERY, {"orderNos": [order_no], "isOfferInvoiceDetail": "0"})
+            items = found.get("result")
+            item = items[0] if isinstance(items, list) and items and isinstance(items[0], dict) else {}
+            status = str(item.get("status", ""))
+            if status in nuonuo.DONE:
+                number = item.get("allElectronicInvoiceNumber") or item.get("invoiceNo")
+                return str(number) if number else None
+            if status and status != nuonuo.IN_PROGRESS:
+                raise AttemptFailed(f"status {status} {item.get('failCause', '')}")
+        raise AttemptFailed(f"no result for {order_no} in {self._timeout_s} s")
+
+
 class NaiveClient:
     """Blind retries with fresh serials, no recovery call, no backlog."""
 
@@ -40,38 +139,23 @@ class NaiveClient:
         self._http = httpx.Client(
             base_url=config.base_url, timeout=self.options.timeout_s, verify=trusting(config.ca_file)
         )
-        self._token: str | None = None
-
-    def _headers(self) -> dict[str, str]:
-        if self._token is None:
-            answer = self._http.post(
-                "/api/v1/auth/token",
-                json={
-                    "clientId": self.config.client_id,
-                    "clientSecret": self.config.client_secret,
-                    "taxpayerId": self.config.seller_tax_id,
-                },
-            )
-            answer.raise_for_status()
-            self._token = str(answer.json()["data"]["accessToken"])
-        return {"Authorization": f"Bearer {self._token}"}
+        self._wire: NaiveWire = (
+            NuonuoWire(self._http, config, self.options.timeout_s, sleep)
+            if config.dialect == "nuonuo"
+            else NativeWire(self._http, config)
+        )
 
     def issue(self, order: Order) -> Outcome:
         last_error = "no attempt"
         for attempt in range(1, self.options.retries + 2):
-            payload = order.invoice_payload(f"NV{uuid.uuid4().hex[:24]}")  # a new serial every time: the bug
             try:
-                answer = self._http.post("/api/v1/invoices?mode=sync", json=payload, headers=self._headers())
-            except httpx.HTTPError as exc:
+                number = self._wire.issue_once(order, attempt)
+            except (httpx.HTTPError, ValueError, KeyError) as exc:
                 last_error = f"{type(exc).__name__}: {exc}"
+            except AttemptFailed as exc:
+                last_error = str(exc)
             else:
-                body = answer.json() if answer.headers.get("content-type", "").startswith("application/json") else {}
-                data = body.get("data") or {}
-                if answer.status_code == 200 and data.get("status") == "ISSUED":
-                    return Outcome("issued", order.order_ref, data.get("invoiceNo"), attempt)
-                if answer.status_code == 401:
-                    self._token = None
-                last_error = f"HTTP {answer.status_code} {body.get('code', '')}"
+                return Outcome("issued", order.order_ref, number, attempt)
             self._sleep(self.options.retry_pause_s)
         return Outcome("failed", order.order_ref, attempts=self.options.retries + 1, error=last_error)
 

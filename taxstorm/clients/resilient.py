@@ -25,6 +25,7 @@ from tenacity.wait import wait_random_exponential
 
 from taxstorm.clients.breaker import CircuitBreaker, CircuitOpenError
 from taxstorm.clients.http_stack import StackKind
+from taxstorm.clients.nuonuo_transport import NuonuoHTTP
 from taxstorm.clients.orders import Order
 from taxstorm.clients.outbox import EntryState, Outbox, OutboxEntry
 from taxstorm.clients.platform_status import PlatformStatus
@@ -128,7 +129,8 @@ class ResilientClient:
         self.config = config
         self.options = options or ResilientOptions()
         self._sleep = sleep
-        self._http = PlatformHTTP(
+        wire = NuonuoHTTP if config.dialect == "nuonuo" else PlatformHTTP  # only the wire differs per dialect
+        self._http = wire(
             config.base_url,
             (config.client_id, config.client_secret, config.seller_tax_id),
             self.options.connect_timeout_s,
@@ -337,7 +339,7 @@ class ResilientClient:
             if entry.attempts == 0 or not self._claim(entry.order_ref):
                 continue
             try:
-                found = self._http.lookup(entry.serial)
+                found = self._http.lookup(entry.serial, entry.order_ref)
             except (TransientError, RejectedError):
                 break  # the platform is struggling: the next drain tries again
             finally:
@@ -440,7 +442,7 @@ class ResilientClient:
 
     def _send_once(self, entry: OutboxEntry, unknown: bool) -> InvoiceAnswer:
         if unknown:  # never resubmit blindly: the last try may have been committed
-            found = self._http.lookup(entry.serial)
+            found = self._http.lookup(entry.serial, entry.order_ref)
             if found is not None:
                 if found.status == "PROCESSING":
                     raise StillProcessing(found.retry_after_s)

@@ -189,8 +189,9 @@ class PlatformHTTP:
             return _answer(response)
         raise self._classify(response)
 
-    def lookup(self, serial: str) -> InvoiceAnswer | None:
-        """The safe recovery call: the platform's word on ``serial``, or None if it never saw it."""
+    def lookup(self, serial: str, order_ref: str | None = None) -> InvoiceAnswer | None:
+        """The safe recovery call: the platform's word on ``serial``, or None if it never saw it (``order_ref``
+        serves dialects that know an order by its number only)."""
         response = self._authorized("GET", f"/api/v1/invoices/by-serial/{serial}")
         if response.status_code == 200:
             return _answer(response)
