@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 TEST_WORKERS ?= 2
 IMAGES_ARGS ?=
 
-.PHONY: setup toxiproxy demo test test-fast images bench lint clean
+.PHONY: setup toxiproxy demo test test-fast stories-dialects images bench lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "taxstorm needs Python >= 3.11; set PYTHON=python3.11")'
@@ -36,6 +36,11 @@ test: setup lint
 # The fast tier: verdict logic, gates, reconciliation, the guard, the platform in-process; no servers, seconds.
 test-fast: $(VENV)/.installed
 	$(PY) -m pytest -m "not integration" $(PYTEST_ARGS)
+
+# Every library story that applies on every other dialect (resilient passes, naive fails the story's native gate,
+# the dialect's SDK client passes); the suite runs smoke on each.
+stories-dialects: setup
+	TAXSTORM_DIALECT_STORIES=all $(PY) -m pytest tests/integration/test_scenario_library.py -k dialect $(PYTEST_ARGS)
 
 # taxstorm:dev, its local base and the Toxiproxy image, built without a registry (needs a running Docker engine).
 images: setup

@@ -435,6 +435,13 @@ def reset(report_dir: Path, toxiproxy_url: str | None, compose_project: str | No
 @cli.command(name="platform")
 @click.option("--tls", is_flag=True, help="Serve HTTPS with a certificate authority made for this session.")
 @click.option(
+    "--dialect",
+    type=click.Choice(DIALECTS),
+    default="native",
+    show_default=True,
+    help="The protocol your system speaks: its endpoints and credential names are printed.",
+)
+@click.option(
     "--sellers", type=click.IntRange(1, 1000), default=1, show_default=True, help="Seller credentials to print."
 )
 @click.option(
@@ -447,7 +454,7 @@ def reset(report_dir: Path, toxiproxy_url: str | None, compose_project: str | No
 @click.option("--info-file", type=click.Path(path_type=Path), help="Also write the URLs and credentials as JSON here.")
 @click.option("--toxiproxy-bin-dir", type=click.Path(path_type=Path), default=Path(".bin"), show_default=True)
 def platform_command(
-    tls: bool, sellers: int, folder: Path | None, info_file: Path | None, toxiproxy_bin_dir: Path
+    tls: bool, dialect: str, sellers: int, folder: Path | None, info_file: Path | None, toxiproxy_bin_dir: Path
 ) -> None:
     """Start the mock platform behind Toxiproxy for a client system of your own (an ERP, a POS) and wait.
 
@@ -458,6 +465,7 @@ def platform_command(
     \b
     Example:
       taxstorm platform --tls --sellers 2 --info-file platform.json   # syntax only: it waits for Ctrl-C
+      taxstorm platform --dialect nuonuo --tls                        # for a Nuonuo integration (HTTPS only)
     """
     import json
     from dataclasses import asdict
@@ -466,7 +474,7 @@ def platform_command(
     from taxstorm.standalone import Standby, standby_lines, verdict_lines, write_info
 
     folder = folder or Path("reports") / f"platform-{datetime.now(UTC):%Y%m%dT%H%M%S}"
-    standby = Standby(folder, tls, sellers, toxiproxy_bin_dir)
+    standby = Standby(folder, tls, sellers, toxiproxy_bin_dir, dialect)
     try:
         info = standby.start()
         if info_file is not None:

@@ -8,7 +8,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,8 @@ class StandbyInfo:
     ca_file: str | None  # HTTPS: the CA to trust
     sellers: list[dict[str, str]]  # tax id, client id and secret of each seller credential
     folder: str
+    dialect: str = "native"
+    endpoints: dict[str, str] = field(default_factory=dict)  # the dialect's endpoints as clients reach them
 
 
 def seller_credentials(credential_key: str, tax_ids: list[str]) -> list[dict[str, str]]:
@@ -50,21 +52,30 @@ def standby_lines(info: StandbyInfo) -> list[str]:
     """The terminal's account of a standing platform."""
     lines = [
         f"clients:   {info.client_url}   (through Toxiproxy proxy {info.proxy} at {info.toxiproxy_url})",
+        f"dialect:   {info.dialect}" + "".join(f"   {name} {url}" for name, url in info.endpoints.items()),
         f"admin API: {info.platform_url}   token {info.admin_token}",
     ]
     if info.ca_file:
         lines.append(f"trust:     {info.ca_file}   (SSL_CERT_FILE / REQUESTS_CA_BUNDLE, or your client's CA setting)")
-    lines += [
-        f"seller {s['tax_id']}: client_id {s['client_id']}  client_secret {s['client_secret']}" for s in info.sellers
-    ]
+    key, secret = ("appKey", "appSecret") if info.dialect == "nuonuo" else ("client_id", "client_secret")
+    lines += [f"seller {s['tax_id']}: {key} {s['client_id']}  {secret} {s['client_secret']}" for s in info.sellers]
+    if info.dialect == "nuonuo" and not info.ca_file:
+        lines.append("note:      Nuonuo SDKs accept HTTPS endpoints only: start with --tls")
     lines.append(f"files:     {info.folder}   (the ledger, logs)  Ctrl-C stops everything")
     return lines
+
+
+def dialect_endpoints(dialect: str, client_url: str) -> dict[str, str]:
+    """Where a system speaking ``dialect`` sends its calls."""
+    if dialect == "nuonuo":
+        return {"token": f"{client_url}/accessToken", "services": f"{client_url}/open/v1/services"}
+    return {"token": f"{client_url}/api/v1/auth/token", "api": f"{client_url}/api/v1"}
 
 
 class Standby:
     """Starts the stack, reports it, waits for SIGINT/SIGTERM, stops it (``stop`` is safe on every path)."""
 
-    def __init__(self, folder: Path, tls: bool, sellers: int, toxiproxy_bin_dir: Path) -> None:
+    def __init__(self, folder: Path, tls: bool, sellers: int, toxiproxy_bin_dir: Path, dialect: str = "native") -> None:
         run_id = f"platform-{datetime.now(UTC):%Y%m%dT%H%M%S}"
         folder.mkdir(parents=True, exist_ok=True)
         self.stack = LocalStack(
@@ -72,6 +83,7 @@ class Standby:
         )
         self.sellers = [OrderGenerator(0, run_id).seller(i).tax_id for i in range(sellers)]
         self.folder = folder
+        self.dialect = dialect
 
     def start(self) -> StandbyInfo:
         self.stack.start()
@@ -85,6 +97,8 @@ class Standby:
             ca_file=str(self.stack.ca_file) if self.stack.ca_file is not None else None,
             sellers=seller_credentials(self.stack.credential_key, self.sellers),
             folder=str(self.folder),
+            dialect=self.dialect,
+            endpoints=dialect_endpoints(self.dialect, self.stack.client_url),
         )
 
     def wait(self) -> str:

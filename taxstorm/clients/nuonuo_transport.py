@@ -6,13 +6,15 @@ What differs from the native API, and how the client's behaviour maps onto it:
 - the order number is the idempotency key: a resubmission answered ``E9106`` (the order exists) is answered with
   what the platform holds for it, as a native replay would be;
 - ``070301`` (token not valid) refreshes the token once and retries once, as a native 401 does;
-- Nuonuo has no batch call and no re-upload: a batch is refused as a whole (the client goes one by one), and no
-  status page: the client learns of an outage from the answers alone.
+- Nuonuo has no batch call: a batch is sent order by order and answered as the native batch answers; no
+  re-upload; and no status page: the client learns of an outage from the answers alone.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
+from dataclasses import replace
 from typing import Any
 
 from taxstorm.clients.http_stack import Reply
@@ -34,6 +36,11 @@ from taxstorm.clients.nuonuo import (
 )
 from taxstorm.clients.transport import BatchAnswer, InvoiceAnswer, PlatformHTTP, RejectedError, TransientError
 
+CREDENTIAL_CODES = frozenset({"070304", "070305", "070307", "070315"})
+BUSY_WAIT_S = 2.0  # after 070202/070203/040102/070201: the native platform's default Retry-After
+MAX_QUERY = 50  # order numbers per queryInvoiceResult
+KEPT_BATCHES = 64  # batches a client remembers (a drain follows its batch at once)
+
 
 def answer_from_item(item: dict[str, Any]) -> InvoiceAnswer:
     """A ``queryInvoiceResult`` item as the platform's word on the order."""
@@ -51,16 +58,20 @@ def answer_from_item(item: dict[str, Any]) -> InvoiceAnswer:
 class NuonuoHTTP(PlatformHTTP):
     """:class:`PlatformHTTP` over Nuonuo's ``/accessToken`` and ``/open/v1/services``."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._batches: dict[str, list[tuple[str, str]]] = {}  # batch id → (serial, order ref) of its orders
+
     def _fetch_token(self) -> tuple[str, float]:
         headers = {"Content-Type": "application/x-www-form-urlencoded;charset=UTF-8"}
         response = self._raw("POST", TOKEN_PATH, token_form(self._client_id, self._secret), headers)
         body = _json(response)
         if response.status_code != 200 or body is None or not body.get("access_token"):
-            error = body.get("error", "") if body else ""
-            # 070306: the 30-day cap on token fetches; everything else is the credential's fault
-            if response.status_code >= 500 or error in ("070306", *BUSY_CODES):
-                raise TransientError(f"token: HTTP {response.status_code} {error}", unknown_outcome=False)
-            raise RejectedError(str(error or f"HTTP{response.status_code}"), str(body or response.text[:200]))
+            error = str(body.get("error", "")) if body else ""
+            if error in CREDENTIAL_CODES:  # the app key, secret or app type is wrong: no later try can help
+                raise RejectedError(error, str(body))
+            # the cap on token fetches (070306), the platform's trouble, an unknown exception: a later try may pass
+            raise TransientError(f"token: HTTP {response.status_code} {error}", unknown_outcome=False)
         return str(body["access_token"]), float(body.get("expires_in") or 3600)
 
     def _call(self, method: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -83,7 +94,9 @@ class NuonuoHTTP(PlatformHTTP):
     @staticmethod
     def _refusal(envelope: dict[str, Any]) -> Exception:
         code, describe = str(envelope.get("code", "")), str(envelope.get("describe", ""))
-        if code in BUSY_CODES or code == TOKEN_MISMATCH:
+        if code in BUSY_CODES:  # no Retry-After on Nuonuo: wait as long as a native platform asks by default
+            return TransientError(f"{code} {describe}", unknown_outcome=False, retry_after_s=BUSY_WAIT_S)
+        if code == TOKEN_MISMATCH:
             return TransientError(f"{code} {describe}", unknown_outcome=False)
         if code in UNKNOWN_OUTCOME_CODES:
             return TransientError(f"{code} {describe}", unknown_outcome=True)
@@ -100,40 +113,86 @@ class NuonuoHTTP(PlatformHTTP):
         if code == DUPLICATE_ORDER:  # the platform has this order: its state is the answer, as a replay's is
             found = self.lookup(str(body.get("requestSerialNo", "")), order_no)
             if found is not None:
-                return InvoiceAnswer(
-                    found.status,
-                    found.invoice_no,
-                    found.total_with_tax,
-                    True,
-                    found.fail_reason,
-                    None,
-                    found.upload_state,
-                )
+                return replace(found, replayed=True)
             raise TransientError("E9106 for an order the platform cannot show yet", unknown_outcome=True)
         raise self._refusal(envelope)
 
     def lookup(self, serial: str, order_ref: str | None = None) -> InvoiceAnswer | None:
         """``queryInvoiceResult`` by order number (the order reference; Nuonuo knows no other serial)."""
-        envelope = self._call(QUERY, {"orderNos": [order_ref or serial], "isOfferInvoiceDetail": "0"})
-        code = str(envelope.get("code"))
-        if code == NO_INVOICE:
-            return None
-        if code != SUCCESS:
-            raise self._refusal(envelope)
-        items = envelope.get("result") or []
-        return answer_from_item(items[0]) if items else None
+        order_no = order_ref or serial
+        return self._query_many([order_no]).get(order_no)
+
+    def _query_many(self, order_nos: list[str]) -> dict[str, InvoiceAnswer]:
+        """The platform's word on each order it knows, up to 50 orders a call."""
+        known: dict[str, InvoiceAnswer] = {}
+        for start in range(0, len(order_nos), MAX_QUERY):
+            chunk = order_nos[start : start + MAX_QUERY]
+            envelope = self._call(QUERY, {"orderNos": chunk, "isOfferInvoiceDetail": "0"})
+            code = str(envelope.get("code"))
+            if code == NO_INVOICE:
+                continue
+            if code != SUCCESS:
+                raise self._refusal(envelope)
+            for item in envelope.get("result") or []:
+                if isinstance(item, dict) and str(item.get("orderNo")) in chunk:
+                    known[str(item["orderNo"])] = answer_from_item(item)
+        return known
 
     def submit_batch(self, bodies: list[str]) -> BatchAnswer:
-        raise RejectedError("NO_BATCH", "Nuonuo issues one order per call")
+        """Nuonuo has no batch call: one query for what the platform already has (a native batch replays those),
+        then the others one by one, answered as the native batch answers (a transient error leaves the whole batch
+        unknown, so the client looks each order up before sending it again)."""
+        items: list[dict[str, Any]] = []
+        bodies_by_ref = {str(b["orderRef"]): b for b in map(json.loads, bodies)}
+        orders = [(str(b["requestSerialNo"]), ref) for ref, b in bodies_by_ref.items()]
+        known = self._query_many(list(bodies_by_ref))
+        for serial, order_ref in orders:
+            if order_ref in known:
+                replay = replace(known[order_ref], replayed=True)  # as the native batch replays a known serial
+                items.append({"requestSerialNo": serial, "accepted": True, "invoice": _view(replay)})
+                continue
+            try:
+                answer = self.submit(bodies_by_ref[order_ref])
+            except RejectedError as exc:
+                items.append({"requestSerialNo": serial, "accepted": False, "code": exc.code, "message": str(exc)})
+            else:
+                items.append({"requestSerialNo": serial, "accepted": True, "invoice": _view(answer)})
+        batch_id = uuid.uuid4().hex
+        self._batches[batch_id] = orders
+        while len(self._batches) > KEPT_BATCHES:
+            self._batches.pop(next(iter(self._batches)))
+        return BatchAnswer(batch_id, items)
 
     def batch(self, batch_id: str) -> BatchAnswer:
-        raise RejectedError("NO_BATCH", "Nuonuo issues one order per call")
+        """The orders of a batch sent earlier, each looked up."""
+        orders = self._batches.get(batch_id)
+        if orders is None:
+            raise RejectedError("NO_BATCH", f"batch {batch_id} is not one this client sent")
+        known = self._query_many([order_ref for _, order_ref in orders])
+        items = [
+            {"requestSerialNo": serial, "accepted": True, "invoice": _view(known[order_ref])}
+            for serial, order_ref in orders
+            if order_ref in known
+        ]
+        return BatchAnswer(batch_id, items)
 
     def reupload(self, invoice_no: str) -> InvoiceAnswer:
         raise RejectedError("NO_REUPLOAD", "Nuonuo has no re-upload call; its signing is retried by the platform")
 
     def public(self, path: str) -> dict[str, Any]:
         raise TransientError("Nuonuo publishes no status page", unknown_outcome=False)
+
+
+def _view(answer: InvoiceAnswer) -> dict[str, Any]:
+    """An answer as the native invoice view a batch item carries."""
+    return {
+        "status": answer.status,
+        "invoiceNo": answer.invoice_no,
+        "totals": {"totalWithTax": answer.total_with_tax},
+        "replayed": answer.replayed,
+        "failReason": answer.fail_reason,
+        "uploadState": answer.upload_state,
+    }
 
 
 def _json(response: Reply) -> dict[str, Any] | None:

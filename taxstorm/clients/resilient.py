@@ -471,12 +471,14 @@ class ResilientClient:
 
 def create_client(config: ClientConfig) -> ResilientClient:
     """Factory for ``client.ref: resilient``: unless its options say otherwise, every ``issue()`` ends (queued if
-    need be) within half the answer budget and each HTTP read waits at most two thirds of that."""
+    need be) within half the answer budget and each HTTP connect (a TLS handshake included) and read waits at most
+    two thirds of that."""
     defaults = ResilientOptions()
     deadline_s = min(defaults.issue_budget_s, config.answer_budget_s / 2)
     budgeted: dict[str, object] = {
         "issue_budget_s": deadline_s,
         "read_timeout_s": min(defaults.read_timeout_s, deadline_s / 3 * 2),
+        "connect_timeout_s": min(defaults.connect_timeout_s, deadline_s / 3 * 2),
         "secondary_url": config.secondary_url,  # the failover platform of the run, unless the options name one
     }
     return ResilientClient(config, parse_options(ResilientOptions, {**budgeted, **config.options}, "resilient"))

@@ -19,7 +19,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from taxstorm.reconcile import FINDINGS
-from taxstorm.report import steady_state_summary
+from taxstorm.report import platform_summary, steady_state_summary
 from taxstorm.report.charts import Line, Span, line_chart
 
 Section = dict[str, Any]  # title, before / after (paragraphs and lists), charts (SVG markup), table
@@ -83,6 +83,7 @@ def render_html(result: dict[str, Any]) -> str:
             started_at=str(result["started_at"]),
             duration_s=float(result.get("duration_s", 0)),
             client=str(scenario["client"]["ref"]),
+            platform=platform_summary(scenario),
             halted=result.get("halted"),
             sections=sections,
             errors=[str(e) for e in result.get("errors") or []],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from taxstorm.report import steady_state_summary
+from taxstorm.report import platform_summary, steady_state_summary
 from taxstorm.result import RunResult
 
 _STATUS_STYLE = {
@@ -19,6 +19,7 @@ _STATUS_STYLE = {
 def render(result: RunResult, console: Console) -> None:
     """Print faults, windows, gates, reconciliation and the verdict."""
     console.rule(f"taxstorm run {result.run_id}")
+    console.print(f"Platform: {platform_summary(result.scenario)}")
     if result.faults:
         faults = Table(title="Fault timeline (s since start; TTR: time to recover after the revert)")
         for column in ("fault", "type", "planned", "applied", "reverted", "TTR s", "error"):

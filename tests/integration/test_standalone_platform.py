@@ -7,9 +7,11 @@ from __future__ import annotations
 import json
 import signal
 import ssl
+import subprocess
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -20,14 +22,21 @@ from tests.helpers import order
 from tests.integration.test_cli_run import assert_no_child_left, taxstorm
 
 
+def standing(tmp_path: Path, *flags: str) -> tuple[subprocess.Popen[str], dict[str, Any]]:
+    """``taxstorm platform`` with ``flags``, once it has written its info file (the process and the info)."""
+    info_file = tmp_path / "platform.json"
+    args = ["platform", *flags, "--info-file", str(info_file), "--dir", str(tmp_path / "p")]
+    proc = taxstorm(*args, "--toxiproxy-bin-dir", str(REPO / ".bin"), start_new_session=True)
+    wait_until(lambda: info_file.exists() or proc.poll() is not None, 60, "the platform's info file")
+    if proc.poll() is not None:
+        raise AssertionError(proc.communicate()[0])
+    return proc, json.loads(info_file.read_text())
+
+
 def test_a_standing_tls_platform_serves_a_client_of_ones_own_until_ctrl_c(tmp_path: Path) -> None:
     info_file = tmp_path / "platform.json"
-    args = ["platform", "--tls", "--sellers", "2", "--info-file", str(info_file), "--dir", str(tmp_path / "p")]
-    proc = taxstorm(*args, "--toxiproxy-bin-dir", str(REPO / ".bin"), start_new_session=True)
+    proc, info = standing(tmp_path, "--tls", "--sellers", "2")
     try:
-        wait_until(lambda: info_file.exists() or proc.poll() is not None, 60, "the platform's info file")
-        assert proc.poll() is None, proc.communicate()[0]
-        info = json.loads(info_file.read_text())
         assert oct(info_file.stat().st_mode & 0o777) == "0o600"  # it holds the admin token and secrets
         trust = ssl.create_default_context(cafile=info["ca_file"])
         seller = info["sellers"][1]
@@ -65,4 +74,37 @@ def test_a_standing_tls_platform_serves_a_client_of_ones_own_until_ctrl_c(tmp_pa
     assert "duplicate: order ORD-HAND-1 has 2 live invoices" in output  # judged from the platform's side
     verdict = json.loads((tmp_path / "p" / "verdict.json").read_text())
     assert verdict["duplicated_orders"] == {"ORD-HAND-1": 2} and verdict["submissions"] == 2
+    assert_no_child_left(state)
+
+
+def test_a_standing_platform_serves_an_unmodified_nuonuo_sdk_by_its_printed_endpoints(tmp_path: Path) -> None:
+    from nuonuo import Nuonuo
+
+    from taxstorm.chaos.tls import trusted
+    from tests.nuonuo_helpers import nuonuo_order
+
+    proc, info = standing(tmp_path, "--dialect", "nuonuo", "--tls")
+    try:
+        assert info["dialect"] == "nuonuo" and info["endpoints"]["services"].endswith("/open/v1/services")
+        seller = info["sellers"][0]
+        sdk = Nuonuo(
+            seller["client_id"],
+            seller["client_secret"],
+            tax_number=seller["tax_id"],
+            base_url=info["endpoints"]["services"],
+            token_url=info["endpoints"]["token"],
+        )
+        with trusted(Path(info["ca_file"])), sdk:
+            sdk.get_merchant_token()
+            for order_no in ("ERP-1", "ERP-1", "ERP-2"):  # the second is refused: E9106, no second invoice
+                sdk.nst.issue(nuonuo_order(order_no, salerTaxNum=seller["tax_id"]))
+            state = json.loads((tmp_path / "p" / "state.json").read_text())
+    finally:
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, output
+    assert "dialect:   nuonuo" in output and f"appKey {seller['client_id']}" in output
+    verdict = json.loads((tmp_path / "p" / "verdict.json").read_text())
+    assert verdict["invoices"] == 2 and verdict["orders"] == 2 and verdict["duplicated_orders"] == {}
+    assert verdict["submissions"] == 3  # what the platform's side can tell: three tries for two invoices
     assert_no_child_left(state)

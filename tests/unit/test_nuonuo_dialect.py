@@ -138,3 +138,16 @@ def test_order_translation_names_what_is_missing() -> None:
     assert net["totals"] == {"amount": "30.00", "tax": "3.90", "totalWithTax": "33.90"} and not net["priceIncludesTax"]
     assert serial_num_for("NN-1") != "NN-1" and order_no_of(serial_num_for("订单-1")) == "订单-1"
     assert order_no_of("not base32!") is None
+
+
+def test_what_the_dialect_sends_on_is_counted_as_native_requests_are(tmp_path: Path) -> None:
+    """The amplification a gate judges counts a Nuonuo client's tries too: a refused token included."""
+    with nuonuo_platform(tmp_path) as nn:
+        assert nn.issue(nuonuo_order("NN-1"))["code"] == "E0000"
+        assert nn.client.post("/admin/tokens/revoke", json={}, headers=ADMIN).status_code == 200
+        assert nn.issue(nuonuo_order("NN-2"))["code"] == "070301"
+        rows = nn.client.get("/admin/stats", headers=ADMIN).json()["requests"]
+        counted = {(r["method"], r["route"], r["status"]): r["count"] for r in rows}
+        assert counted[("POST", "/api/v1/invoices", 200)] + counted.get(("POST", "/api/v1/invoices", 202), 0) == 1
+        assert counted[("POST", "/api/v1/invoices", 401)] == 1
+        assert counted[("POST", "/api/v1/auth/token", 200)] == 1
