@@ -59,6 +59,10 @@ class PlatformAdmin:
         except (PlatformAdminError, ValueError):
             return False
 
+    def irp_public_key(self) -> str:
+        """The platform's RSA public key (PEM) that IRP clients encrypt their credentials with."""
+        return self._get("/admin/dialects/irp/public-key").text
+
     def stats(self) -> dict[str, Any]:
         data: dict[str, Any] = self._get("/admin/stats").json()
         return data

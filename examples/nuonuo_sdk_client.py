@@ -22,14 +22,14 @@ Written from the SDK's README and Nuonuo's API documentation:
   outcome, any TransportError): the user is told ``queued`` and the journal keeps the order; ``drain()`` works
   the journal oldest first and stops at the first sign of trouble. Anything else Nuonuo refuses is
   ``rejected``.
-- A user waits at most half of ``answer_budget_s``; the SDK's own timeouts (2 s to connect, 4 s to read) fit
-  inside it.
+- A user waits at most half of ``answer_budget_s``; the SDK's timeouts (30 s to read by default) are set to
+  two thirds of that, so one call never outlasts the user's patience.
+- A failover platform (``secondary_url``): a second SDK instance with the same token; a TransportError on the
+  primary moves calls there for 30 s (safe: a resent order number is refused, never invoiced twice).
 """
 
 from __future__ import annotations
 
-import json
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -40,6 +40,7 @@ from typing import Any
 
 from nuonuo import Nuonuo, NuonuoError, TransportError
 
+from examples.journal import Journal, work_owed
 from taxstorm.clients.orders import Order
 from taxstorm.clients.protocol import ClientConfig, Outcome, OutcomeStatus
 
@@ -47,6 +48,7 @@ DONE = frozenset({"2", "21", "24"})  # the invoice exists (24: its signature fai
 IN_PROGRESS = "20"
 TROUBLE = frozenset({"070202", "070203", "040102", "070201", "0203", "-1"})  # try later; 0203/-1 may have issued
 POLL_S = 0.4
+FAILOVER_S = 30.0  # how long calls stay on the secondary platform before the primary is tried again
 
 
 class Trouble(Exception):
@@ -91,77 +93,59 @@ def nuonuo_order(order: Order) -> dict[str, Any]:
     }
 
 
-class Journal:
-    """Orders owed to their users, on disk: ``new`` (never reached the platform as far as we know) or ``sent``."""
-
-    def __init__(self, path: str) -> None:
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("CREATE TABLE IF NOT EXISTS orders (ref TEXT PRIMARY KEY, body TEXT, state TEXT, at REAL)")
-        self._lock = threading.Lock()
-
-    def record(self, order: Order) -> None:
-        body = json.dumps(nuonuo_order(order), ensure_ascii=False)
-        with self._lock:
-            self._db.execute(
-                "INSERT OR IGNORE INTO orders VALUES (?, ?, 'new', ?)", (order.order_ref, body, time.time())
-            )
-
-    def state(self, ref: str) -> tuple[str, dict[str, Any]] | None:
-        with self._lock:
-            row = self._db.execute("SELECT state, body FROM orders WHERE ref = ?", (ref,)).fetchone()
-        return (str(row[0]), json.loads(row[1])) if row else None
-
-    def mark(self, ref: str, state: str) -> None:
-        with self._lock:
-            self._db.execute("UPDATE orders SET state = ? WHERE ref = ?", (state, ref))
-
-    def done(self, ref: str) -> None:
-        with self._lock:
-            self._db.execute("DELETE FROM orders WHERE ref = ?", (ref,))
-
-    def owed(self) -> list[str]:
-        with self._lock:
-            return [str(r[0]) for r in self._db.execute("SELECT ref FROM orders ORDER BY at")]
-
-    def close(self) -> None:
-        self._db.close()
+def _issue(order: dict[str, Any], sdk: Nuonuo) -> dict[str, Any]:
+    answer: dict[str, Any] = sdk.nst.issue(order)
+    return answer
 
 
 class NuonuoSdkClient:
     """One seller's integration: the SDK, a journal and a retry policy."""
 
     def __init__(self, config: ClientConfig, clock: Callable[[], float] = time.monotonic) -> None:
-        base = config.base_url.rstrip("/")
-        self._sdk = Nuonuo(
-            config.client_id,
-            config.client_secret,
-            tax_number=config.seller_tax_id,
-            base_url=f"{base}/open/v1/services",
-            token_url=f"{base}/accessToken",
-            timeout=(2, 4),
-        )
         self._budget_s = config.answer_budget_s / 2
+        wait_s = min(4.0, self._budget_s * 2 / 3)  # one SDK call never outlasts what the user waits (the SDK's 30 s)
+        self._sdks = [
+            Nuonuo(
+                config.client_id,
+                config.client_secret,
+                tax_number=config.seller_tax_id,
+                base_url=f"{url.rstrip('/')}/open/v1/services",
+                token_url=f"{url.rstrip('/')}/accessToken",
+                timeout=(wait_s, wait_s),
+            )
+            for url in (config.base_url, config.secondary_url)
+            if url
+        ]
+        self._secondary_until = float("-inf")  # while the primary fails, calls go to the secondary (if any)
         self._clock = clock
         self._journal = Journal(str(config.state_dir / "nuonuo-journal.sqlite3"))
         self._token_lock = threading.Lock()
         self._has_token = False
         self._busy: set[str] = set()  # orders an issue() or a drain is working on
 
-    def _token(self, stale: bool = False) -> None:
+    def _token(self, sdk: Nuonuo, stale: bool = False) -> None:
         with self._token_lock:
             if stale or not self._has_token:
-                self._sdk.get_merchant_token()
+                token = sdk.get_merchant_token()["access_token"]
+                for other in self._sdks:  # platforms sharing a ledger share its tokens
+                    other.set_access_token(token)
                 self._has_token = True
 
-    def _call(self, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-        """An SDK call with the token: refreshed once on 070301."""
+    def _call(self, work: Callable[[Nuonuo], dict[str, Any]]) -> dict[str, Any]:
+        """An SDK call with the token (refreshed once on 070301); a failing primary is left for the secondary for
+        a while (safe: the order number keeps a resent order one invoice on a shared ledger)."""
+        on_secondary = len(self._sdks) > 1 and self._clock() < self._secondary_until
+        sdk = self._sdks[1 if on_secondary else 0]
         try:
-            self._token()
-            answer = work()
+            self._token(sdk)
+            answer = work(sdk)
             if str(answer.get("code")) == "070301":
-                self._token(stale=True)
-                answer = work()
+                self._token(sdk, stale=True)
+                answer = work(sdk)
         except TransportError as exc:
+            if len(self._sdks) > 1 and not on_secondary:
+                self._secondary_until = self._clock() + FAILOVER_S
+                return self._call(work)
             raise Trouble(f"transport: {exc}") from None
         except NuonuoError as exc:  # no token, or a reply that is not Nuonuo's JSON
             raise Trouble(f"{type(exc).__name__}: {exc}") from None
@@ -176,7 +160,7 @@ class NuonuoSdkClient:
             state, body = entry
             if state == "new":
                 self._journal.mark(ref, "sent")  # from here on the outcome may be unknown: look before resending
-                answer = self._call(partial(self._sdk.nst.issue, body))
+                answer = self._call(partial(_issue, body))
                 code = str(answer.get("code"))
                 if code in TROUBLE:
                     if code not in ("0203", "-1"):
@@ -185,7 +169,7 @@ class NuonuoSdkClient:
                 if code not in ("E0000", "E9106"):  # E9106: the platform already has this order number
                     self._journal.done(ref)
                     return Settled("rejected", error=f"{code} {answer.get('describe')}")
-            found = self._call(lambda: self._sdk.nst.query(order_nos=[ref]))
+            found = self._call(lambda sdk: sdk.nst.query(order_nos=[ref]))
             code = str(found.get("code"))
             if code == "E9500":  # the platform never got it: sending again is safe
                 self._journal.mark(ref, "new")
@@ -194,9 +178,12 @@ class NuonuoSdkClient:
                 raise Trouble(f"{code} {found.get('describe')}")
             item = (found.get("result") or [{}])[0]
             status = str(item.get("status"))
+            number = item.get("allElectronicInvoiceNumber") or item.get("invoiceNo")
+            if status in DONE and not number:  # done without a number: the answer broke the API, ask again later
+                raise Trouble(f"status {status} without an invoice number")
             if status in DONE:
                 self._journal.done(ref)
-                return Settled("issued", str(item.get("allElectronicInvoiceNumber") or item.get("invoiceNo")))
+                return Settled("issued", str(number))
             if status != IN_PROGRESS:
                 self._journal.done(ref)
                 return Settled("failed", error=f"status {status}: {item.get('failCause') or item.get('statusMsg')}")
@@ -205,7 +192,7 @@ class NuonuoSdkClient:
             time.sleep(POLL_S)
 
     def issue(self, order: Order) -> Outcome:
-        self._journal.record(order)
+        self._journal.record(order.order_ref, nuonuo_order(order))
         self._busy.add(order.order_ref)
         try:
             settled = self._settle(order.order_ref, self._clock() + self._budget_s)
@@ -220,24 +207,16 @@ class NuonuoSdkClient:
 
     def drain(self, budget_s: float) -> list[Outcome]:
         deadline = self._clock() + budget_s
-        outcomes = []
-        for ref in self._journal.owed():
-            if self._clock() >= deadline:
-                break
-            if ref in self._busy:
-                continue
-            self._busy.add(ref)
-            try:
-                settled = self._settle(ref, deadline)
-            except Trouble:
-                break  # the platform is struggling: the next drain tries again
-            finally:
-                self._busy.discard(ref)
-            outcomes.append(Outcome(settled.status, ref, settled.invoice_no, error=settled.error))
-        return outcomes
+
+        def settle(ref: str) -> Outcome:
+            settled = self._settle(ref, deadline)
+            return Outcome(settled.status, ref, settled.invoice_no, error=settled.error)
+
+        return work_owed(self._journal, self._busy, settle, deadline, self._clock, Trouble)
 
     def close(self) -> None:
-        self._sdk.close()
+        for sdk in self._sdks:
+            sdk.close()
         self._journal.close()
 
 

@@ -23,7 +23,7 @@ from taxstorm.loadtests.guard import Answer, GuardedClient
 from taxstorm.loadtests.orders import OrderGenerator, Seller
 from taxstorm.loadtests.platform_session import PlatformSession
 from taxstorm.loadtests.records import Operation, OperationRecord, Recorder
-from taxstorm.mock_platform.credentials import DEV_CREDENTIAL_KEY, credentials_for
+from taxstorm.mock_platform.credentials import DEV_CREDENTIAL_KEY, credentials_for, irp_password_for, irp_user_for
 from taxstorm.mock_platform.dialects import Dialect
 
 DEFAULT_ANSWER_BUDGET_S = 30.0
@@ -58,6 +58,7 @@ class LoadContext:
     secondary_url: str | None = None  # the failover platform as clients see it (a scenario's platform.secondary)
     ca_file: Path | None = None  # platform.tls: the run's CA, what clients must trust
     dialect: Dialect = "native"  # platform.dialect: the wire protocol clients speak
+    platform_public_key: str | None = None  # irp: the platform's RSA key clients seal their credentials with
     clients: list[GuardedClient] = field(default_factory=list)
     drain_every_s: float = 2.0
     first_seller: int = 0  # sellers are numbered from here (distributed workers take disjoint ranges)
@@ -73,6 +74,16 @@ class LoadContext:
         # cut a call short that the client still had time for
         self.stop_timeout_s = max(self.stop_timeout_s, self.answer_budget_s + STOP_MARGIN_S)
         self.period_open.set()  # a run with a housekeeping user clears it before any user starts
+
+    def _dialect_credentials(self, tax_id: str) -> dict[str, str]:
+        """What a seller's client needs besides its credential to speak the run's dialect."""
+        if self.dialect != "irp":
+            return {}
+        return {
+            "user_name": irp_user_for(tax_id),
+            "password": irp_password_for(self.credential_key, tax_id),
+            "public_key": self.platform_public_key or "",
+        }
 
     def new_client(self) -> tuple[Seller, GuardedClient]:
         """The next seller and its client under test (behind the guard: a factory that fails is a defect)."""
@@ -90,6 +101,7 @@ class LoadContext:
             secondary_url=self.secondary_url,
             ca_file=self.ca_file,
             dialect=self.dialect,
+            dialect_credentials=self._dialect_credentials(seller.tax_id),
             options=dict(self.client_options),
             answer_budget_s=self.answer_budget_s,
         )

@@ -18,6 +18,7 @@ from taxstorm.mock_platform.auth import Authenticator
 from taxstorm.mock_platform.batch import BatchService
 from taxstorm.mock_platform.capacity import CapacityMiddleware, CapacityModel
 from taxstorm.mock_platform.clock import Clock, OffsetClock
+from taxstorm.mock_platform.dialects.irp.gateway import IrpGateway
 from taxstorm.mock_platform.dialects.nuonuo.gateway import NuonuoGateway
 from taxstorm.mock_platform.errors import ApiError, ErrorCode
 from taxstorm.mock_platform.fault_middleware import FaultGateMiddleware
@@ -142,5 +143,6 @@ def create_app(settings: PlatformSettings, clock: Clock | None = None) -> FastAP
     state.metrics.watch(StateCollector(state.counters.snapshot, state.capacity.snapshot, lambda: _ledger_size(state)))
     app.add_middleware(CountingMiddleware, counters=state.counters, routes=routes, observe=state.metrics.observe)
     app.add_middleware(AdminGuard, admin_token=settings.admin_token)  # before anything reads a body
-    app.add_middleware(NuonuoGateway, state=state)  # outermost: its calls pass everything above as native ones
+    app.add_middleware(NuonuoGateway, state=state)  # the dialects outermost: their calls pass everything above
+    app.add_middleware(IrpGateway, state=state)
     return app

@@ -35,3 +35,13 @@ def credentials_for(key: str, taxpayer: str) -> tuple[str, str]:
 def bound_taxpayer(client_id: str) -> str | None:
     """The taxpayer a derived client id is bound to (None: not a derived id)."""
     return client_id.removeprefix(PREFIX) if client_id.startswith(PREFIX) else None
+
+
+def irp_user_for(taxpayer: str) -> str:
+    """The IRP API user of a taxpayer (the irp dialect's ``UserName``)."""
+    return f"API_{taxpayer}"
+
+
+def irp_password_for(key: str, taxpayer: str) -> str:
+    """The IRP API user's password under ``key`` (the irp dialect's ``Password``)."""
+    return secret_for(key, f"irp-user:{taxpayer}")

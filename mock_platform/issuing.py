@@ -12,7 +12,7 @@ import heapq
 import json
 import random
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
@@ -29,6 +29,7 @@ from taxstorm.mock_platform.store.group_commit import GroupCommit
 from taxstorm.mock_platform.store.invoices import Invoice
 from taxstorm.mock_platform.store.numbers import Numbering
 from taxstorm.mock_platform.store.quota import QuotaBook
+from taxstorm.mock_platform.taxid import is_gstin
 from taxstorm.mock_platform.validation import CENT, Rules, money_text, rates_on, validate_issue
 
 
@@ -127,8 +128,11 @@ class IssuingService:
 
     def blue_row(self, request: IssueInvoiceRequest, taxpayer: str, batch_id: str | None = None) -> NewRow:
         """Validate a blue invoice request of the calling taxpayer into the row to accept (no ledger access)."""
-        validate_issue(request, self.rules())
         seller = request.seller.taxId or ""
+        rules = self.rules()
+        if is_gstin(seller):  # an Indian seller: GST rates (the policy's required fields still apply)
+            rules = replace(rules, allowed_rates=set(self.settings.gst_rates))
+        validate_issue(request, rules)
         if seller != taxpayer:
             raise ApiError(ErrorCode.SELLER_MISMATCH, f"token acts for {taxpayer}, seller is {seller}", "seller.taxId")
         if self.modes.quota_suspended(self.clock()):

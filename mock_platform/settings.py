@@ -81,6 +81,8 @@ def _default_rates() -> list[TaxRate]:
     return [TaxRate(rate=Decimal(rate), name=name) for rate, name in names.items()]
 
 
+# GstRt values the NIC schema allows (0, 0.1, 0.25, 1, 1.5, 3, 5, 6, 7.5, 12, 18, 28 %), as fractions
+GST_RATES = ("0", "0.001", "0.0025", "0.01", "0.015", "0.03", "0.05", "0.06", "0.075", "0.12", "0.18", "0.28")
 DEFAULT_ADMIN_TOKEN = "change-me"
 # Admin tokens anyone can read in this repository: refused when the platform listens beyond loopback.
 PUBLIC_ADMIN_TOKENS = frozenset({DEFAULT_ADMIN_TOKEN, "taxstorm-admin-change-me"})
@@ -160,6 +162,10 @@ class PlatformSettings(BaseSettings):
     verify_max_age_days: int = Field(5 * 366, ge=1)
 
     tax_rates: list[TaxRate] = Field(default_factory=_default_rates)
+    gst_rates: list[Decimal] = Field(
+        default_factory=lambda: [Decimal(r) for r in GST_RATES],
+        description="the GST rates an Indian seller's (a GSTIN's) invoice lines may carry (the irp dialect)",
+    )
     capacity: dict[Family, FamilyCapacity] = Field(default_factory=_default_capacity)
     seed: int = 0
 

@@ -31,6 +31,7 @@ from taxstorm.load_driver import LoadDriver, WorkerOptions
 from taxstorm.loadtests.context import LoadContext
 from taxstorm.loadtests.orders import OrderGenerator
 from taxstorm.loadtests.records import Recorder
+from taxstorm.mock_platform.dialects import REGIMES, held_numbers
 from taxstorm.owed import OwedInvoices, backlog_check
 from taxstorm.progress import Progress
 from taxstorm.reconcile import reconcile_run
@@ -331,7 +332,7 @@ class Runner:
             client_factory=self.client_factory,
             base_url=stack.client_url,
             state_dir=self.run_dir / "clients",
-            generator=OrderGenerator(scenario.load.seed, self.run_id),
+            generator=OrderGenerator(scenario.load.seed, self.run_id, REGIMES[scenario.platform.dialect]),
             recorder=Recorder(),
             clock=self.clock,
             client_options=dict(scenario.client.options),
@@ -340,7 +341,14 @@ class Runner:
             secondary_url=stack.secondary.client_url if stack.secondary is not None else None,
             ca_file=stack.ca_file,
             dialect=scenario.platform.dialect,
+            platform_public_key=self._public_key(stack),
         )
+
+    def _public_key(self, stack: Stack) -> str | None:
+        """What clients of the run's dialect need from the platform itself: the IRP's RSA public key."""
+        if self.scenario.platform.dialect != "irp" or stack.admin is None:
+            return None
+        return stack.admin.irp_public_key()
 
     def _load_driver(self, load: LoadContext, stack: Stack) -> LoadDriver:
         """The run's load driver: its parts' own, else this process's Locust runner or a Locust master whose
@@ -366,6 +374,7 @@ class Runner:
             "base_url": stack.client_url,
             "ca_file": str(stack.ca_file) if stack.ca_file is not None else None,
             "dialect": scenario.platform.dialect,
+            "platform_public_key": load.platform_public_key,
             "run_id": self.run_id,
         }
         driver = DistributedLoad(plan, classes, load.recorder, self.clock, workers, self.run_dir / "clients")
@@ -478,7 +487,7 @@ class Runner:
             "dropped": recorder.dropped,
             "operations": recorder.outcome_counts(),
         }
-        reconciliation = reconcile_run(recorder, stack.admin.ledger())
+        reconciliation = reconcile_run(recorder, held_numbers(self.scenario.platform.dialect, stack.admin.ledger()))
         self.result.reconciliation = reconciliation
         wanted = [g.percentile for g in self.scenario.gates if isinstance(g, LatencyGateSpec | TimeToInvoiceGateSpec)]
         windows = build_windows(self.result.faults, load_end_s)

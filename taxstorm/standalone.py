@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from taxstorm.loadtests.orders import OrderGenerator
-from taxstorm.mock_platform.credentials import credentials_for
+from taxstorm.mock_platform.credentials import credentials_for, irp_password_for, irp_user_for
+from taxstorm.mock_platform.dialects import REGIMES
 from taxstorm.runner import StopRequest, stop_on_signals
 from taxstorm.sampler import ISSUE_FAMILY
 from taxstorm.scenario import PlatformSpec
@@ -39,12 +40,15 @@ class StandbyInfo:
     endpoints: dict[str, str] = field(default_factory=dict)  # the dialect's endpoints as clients reach them
 
 
-def seller_credentials(credential_key: str, tax_ids: list[str]) -> list[dict[str, str]]:
-    """Each seller's credential for the platform's token endpoint."""
+def seller_credentials(credential_key: str, tax_ids: list[str], dialect: str = "native") -> list[dict[str, str]]:
+    """Each seller's credential for the platform's token endpoint (irp: and its API user's name and password)."""
     found = []
     for tax_id in tax_ids:
         client_id, secret = credentials_for(credential_key, tax_id)
-        found.append({"tax_id": tax_id, "client_id": client_id, "client_secret": secret})
+        seller = {"tax_id": tax_id, "client_id": client_id, "client_secret": secret}
+        if dialect == "irp":
+            seller |= {"user_name": irp_user_for(tax_id), "password": irp_password_for(credential_key, tax_id)}
+        found.append(seller)
     return found
 
 
@@ -58,7 +62,9 @@ def standby_lines(info: StandbyInfo) -> list[str]:
     if info.ca_file:
         lines.append(f"trust:     {info.ca_file}   (SSL_CERT_FILE / REQUESTS_CA_BUNDLE, or your client's CA setting)")
     key, secret = ("appKey", "appSecret") if info.dialect == "nuonuo" else ("client_id", "client_secret")
-    lines += [f"seller {s['tax_id']}: {key} {s['client_id']}  {secret} {s['client_secret']}" for s in info.sellers]
+    for s in info.sellers:
+        user = f"  user_name {s['user_name']}  password {s['password']}" if "user_name" in s else ""
+        lines.append(f"seller {s['tax_id']}: {key} {s['client_id']}  {secret} {s['client_secret']}{user}")
     if info.dialect == "nuonuo" and not info.ca_file:
         lines.append("note:      Nuonuo SDKs accept HTTPS endpoints only: start with --tls")
     lines.append(f"files:     {info.folder}   (the ledger, logs)  Ctrl-C stops everything")
@@ -69,6 +75,8 @@ def dialect_endpoints(dialect: str, client_url: str) -> dict[str, str]:
     """Where a system speaking ``dialect`` sends its calls."""
     if dialect == "nuonuo":
         return {"token": f"{client_url}/accessToken", "services": f"{client_url}/open/v1/services"}
+    if dialect == "irp":
+        return {"auth": f"{client_url}/eivital/v1.04/auth", "invoices": f"{client_url}/eicore/v1.03/Invoice"}
     return {"token": f"{client_url}/api/v1/auth/token", "api": f"{client_url}/api/v1"}
 
 
@@ -81,7 +89,8 @@ class Standby:
         self.stack = LocalStack(
             StackOptions(folder, run_id, toxiproxy_bin_dir=toxiproxy_bin_dir), PlatformSpec(tls=tls)
         )
-        self.sellers = [OrderGenerator(0, run_id).seller(i).tax_id for i in range(sellers)]
+        regime = REGIMES.get(dialect, "CN")  # type: ignore[call-overload]
+        self.sellers = [OrderGenerator(0, run_id, regime).seller(i).tax_id for i in range(sellers)]
         self.folder = folder
         self.dialect = dialect
 
@@ -95,11 +104,19 @@ class Standby:
             toxiproxy_url=self.stack.toxiproxy.base_url,
             proxy=self.stack.proxy_name,
             ca_file=str(self.stack.ca_file) if self.stack.ca_file is not None else None,
-            sellers=seller_credentials(self.stack.credential_key, self.sellers),
+            sellers=seller_credentials(self.stack.credential_key, self.sellers, self.dialect),
             folder=str(self.folder),
             dialect=self.dialect,
-            endpoints=dialect_endpoints(self.dialect, self.stack.client_url),
+            endpoints=dialect_endpoints(self.dialect, self.stack.client_url) | self._public_key(),
         )
+
+    def _public_key(self) -> dict[str, str]:
+        """irp: the platform's RSA public key, written next to the ledger (NIC hands its key out as a file)."""
+        if self.dialect != "irp" or self.stack.admin is None:
+            return {}
+        path = self.folder / "irp-public-key.pem"
+        path.write_text(self.stack.admin.irp_public_key(), encoding="utf-8")
+        return {"public key": str(path)}
 
     def wait(self) -> str:
         """Block until SIGINT or SIGTERM; the signal's name."""

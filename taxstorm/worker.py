@@ -31,6 +31,7 @@ from taxstorm.loadtests.distributed import FLUSH_MESSAGE, WorkerShipper
 from taxstorm.loadtests.drain import drain_clients
 from taxstorm.loadtests.orders import OrderGenerator
 from taxstorm.loadtests.records import Recorder
+from taxstorm.mock_platform.dialects import REGIMES
 from taxstorm.scenario import LoadSpec
 from taxstorm.watchdog import STUCK_GRACE_S, Watchdog, WatchdogLimits
 
@@ -66,7 +67,9 @@ class ScenarioWorker:
             client_factory=load_factory(plan["client"]),
             base_url=plan["base_url"],
             state_dir=self.state_dir / f"worker-{index}",
-            generator=OrderGenerator(load.seed + index, f"{plan['run_id']}-w{index}"),
+            generator=OrderGenerator(
+                load.seed + index, f"{plan['run_id']}-w{index}", REGIMES[plan.get("dialect", "native")]
+            ),
             recorder=self.recorder,
             clock=lambda: time.monotonic() - started,
             client_options=dict(plan["client_options"]),
@@ -75,6 +78,7 @@ class ScenarioWorker:
             secondary_url=plan.get("secondary_url"),
             ca_file=Path(plan["ca_file"]) if plan.get("ca_file") else None,
             dialect=plan.get("dialect", "native"),
+            platform_public_key=plan.get("platform_public_key"),
             first_seller=index * SELLERS_PER_WORKER,
         )
         if self.context.ca_file is not None:  # this process serves one run: its clients trust the run's CA too

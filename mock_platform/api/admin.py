@@ -11,13 +11,15 @@ from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query
-from fastapi.responses import StreamingResponse
+from fastapi.responses import PlainTextResponse, StreamingResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from taxstorm.mock_platform.api.responses import responses
 from taxstorm.mock_platform.auth import EVERY_TAXPAYER
 from taxstorm.mock_platform.availability import FEATURES, Feature
 from taxstorm.mock_platform.clock import OffsetClock, iso
+from taxstorm.mock_platform.dialects.irp.crypto import public_key_pem
+from taxstorm.mock_platform.dialects.irp.keys import PlatformKey
 from taxstorm.mock_platform.errors import ApiError, ErrorCode
 from taxstorm.mock_platform.settings import Family, FamilyCapacity
 from taxstorm.mock_platform.state import PlatformState, get_state
@@ -231,3 +233,12 @@ def require_reverification(request: Reverification, state: AdminDep) -> dict[str
     else:
         pending.difference_update(request.taxpayers)
     return {"pending": len(pending)}
+
+
+@router.get(
+    "/dialects/irp/public-key",
+    response_class=PlainTextResponse,
+    summary="The platform's RSA public key (PEM) IRP clients encrypt their credentials with (NIC hands it out)",
+)
+def irp_public_key(state: AdminDep) -> str:
+    return public_key_pem(PlatformKey(state.db)())

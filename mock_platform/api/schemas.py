@@ -152,6 +152,7 @@ class InvoiceContent(Answer):
     lines: list[DetailLine]
     seller: DetailParty | None
     buyer: DetailParty | None
+    remarks: str | None = Field(None, description="备注 as the request gave it")
 
 
 class IssuedInvoiceDetail(IssuedInvoice, InvoiceContent):

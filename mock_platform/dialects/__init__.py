@@ -9,8 +9,20 @@ business key, so reconciliation works on every dialect.
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Iterable, Iterator
+from typing import Any, Literal
 
-Dialect = Literal["native", "nuonuo"]
-DIALECTS: tuple[Dialect, ...] = ("native", "nuonuo")
-BUSINESS_KEYS: dict[Dialect, str] = {"native": "orderRef", "nuonuo": "orderNo"}
+Dialect = Literal["native", "nuonuo", "irp"]
+DIALECTS: tuple[Dialect, ...] = ("native", "nuonuo", "irp")
+BUSINESS_KEYS: dict[Dialect, str] = {"native": "orderRef", "nuonuo": "orderNo", "irp": "DocDtls.No"}
+# the ledger field that is the number a client of the dialect holds for an invoice (IRP clients hold the IRN)
+HELD_NUMBERS: dict[Dialect, str] = {"native": "invoiceNo", "nuonuo": "invoiceNo", "irp": "requestSerialNo"}
+Regime = Literal["CN", "IN"]  # whose taxpayers and rates a run's orders have
+REGIMES: dict[Dialect, Regime] = {"native": "CN", "nuonuo": "CN", "irp": "IN"}
+
+
+def held_numbers(dialect: str, rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Ledger export rows with ``invoiceNo`` the number a client of ``dialect`` holds (the IRN for irp)."""
+    field = HELD_NUMBERS.get(dialect, "invoiceNo")  # type: ignore[call-overload]
+    for row in rows:
+        yield row if field == "invoiceNo" or row.get("kind") == "red" else {**row, "invoiceNo": row.get(field)}

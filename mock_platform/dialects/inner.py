@@ -9,6 +9,9 @@ from urllib.parse import urlencode
 
 from starlette.types import ASGIApp, Message, Scope
 
+from taxstorm.mock_platform.errors import ErrorCode
+
+_ERRORS = {error.code: error for error in ErrorCode}
 CARRIED = ("type", "asgi", "http_version", "scheme", "server", "client", "app")  # what a native call keeps
 
 
@@ -27,6 +30,11 @@ class NativeReply:
     @property
     def data(self) -> Any:
         return (self.body or {}).get("data")
+
+    @property
+    def error(self) -> ErrorCode | None:
+        """The native error of a refusal (None for a success, or for an answer that is no native envelope)."""
+        return _ERRORS.get(self.code)
 
 
 class NativeCaller:

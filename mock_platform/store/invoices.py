@@ -107,6 +107,7 @@ class Invoice:
             "lines": body.get("lines", []),
             "seller": body.get("seller"),
             "buyer": body.get("buyer"),
+            "remarks": body.get("remarks"),
         }
 
     def export(self, now: float) -> dict[str, Any]:

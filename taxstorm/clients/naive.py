@@ -5,11 +5,13 @@ request serial (so a lost answer turns into a duplicate invoice, and a rule chan
 outbox (nothing is queued: the user is told ``failed``); a token fetched once and re-fetched only after a 401.
 Only the wire differs per dialect: on Nuonuo the serial *is* the order number, so the retry goes under a new
 order number (``<ref>-2``, ``<ref>-3``: the usual way past ``E9106`` "order number must be unique"), and
-"synchronous" means polling ``queryInvoiceResult`` until the timeout.
+"synchronous" means polling ``queryInvoiceResult`` until the timeout; on the IRP the IRN is the document
+number's, so the retry goes under a new document number (past ``2150 Duplicate IRN``).
 """
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Callable
@@ -18,7 +20,7 @@ from typing import Protocol
 
 import httpx
 
-from taxstorm.clients import nuonuo
+from taxstorm.clients import irp, nuonuo
 from taxstorm.clients.http_stack import trusting
 from taxstorm.clients.orders import Order
 from taxstorm.clients.protocol import ClientConfig, Outcome, parse_options
@@ -127,6 +129,42 @@ class NuonuoWire:
         raise AttemptFailed(f"no result for {order_no} in {self._timeout_s} s")
 
 
+class IrpWire:
+    """The IRP: generate under the order's document number, then ``<ref>-2``, ``<ref>-3`` (past 2150)."""
+
+    def __init__(self, http: httpx.Client, config: ClientConfig) -> None:
+        self._http = http
+        self._config = config
+        self._session: tuple[str, bytes] | None = None  # token, Sek
+
+    def _headers(self) -> dict[str, str]:
+        config = self._config
+        return {"client_id": config.client_id, "client_secret": config.client_secret, "Gstin": config.seller_tax_id}
+
+    def _token(self) -> tuple[str, bytes]:
+        if self._session is None:
+            extra, app_key = self._config.dialect_credentials, irp.new_app_key()
+            body = irp.auth_body(extra["user_name"], extra["password"], app_key, extra["public_key"])
+            data = self._http.post(irp.AUTH_PATH, json=body, headers=self._headers()).json()["Data"]
+            self._session = (str(data["AuthToken"]), irp.aes_open(str(data["Sek"]), app_key))
+        return self._session
+
+    def issue_once(self, order: Order, attempt: int) -> str | None:
+        doc_no = order.order_ref if attempt == 1 else f"{order.order_ref}-{attempt}"  # past 2150: the bug
+        token, sek = self._token()
+        invoice = irp.irp_invoice(order.invoice_payload(doc_no), doc_no, irp.today_ist())
+        headers = self._headers() | {"user_name": self._config.dialect_credentials["user_name"], "AuthToken": token}
+        sealed = {"Data": irp.aes_seal(json.dumps(invoice).encode(), sek)}
+        answer = self._http.post(irp.INVOICE_PATH, json=sealed, headers=headers)
+        envelope = answer.json() if answer.headers.get("content-type", "").startswith("application/json") else {}
+        if envelope.get("Status") == 1:
+            return str(json.loads(irp.aes_open(str(envelope["Data"]), sek))["Irn"])
+        code = str(((envelope.get("ErrorDetails") or [{}])[0]).get("ErrorCode", f"HTTP {answer.status_code}"))
+        if code == irp.INVALID_TOKEN:
+            self._session = None
+        raise AttemptFailed(code)
+
+
 class NaiveClient:
     """Blind retries with fresh serials, no recovery call, no backlog."""
 
@@ -139,11 +177,11 @@ class NaiveClient:
         self._http = httpx.Client(
             base_url=config.base_url, timeout=self.options.timeout_s, verify=trusting(config.ca_file)
         )
-        self._wire: NaiveWire = (
-            NuonuoWire(self._http, config, self.options.timeout_s, sleep)
-            if config.dialect == "nuonuo"
-            else NativeWire(self._http, config)
-        )
+        self._wire: NaiveWire = NativeWire(self._http, config)
+        if config.dialect == "nuonuo":
+            self._wire = NuonuoWire(self._http, config, self.options.timeout_s, sleep)
+        elif config.dialect == "irp":
+            self._wire = IrpWire(self._http, config)
 
     def issue(self, order: Order) -> Outcome:
         last_error = "no attempt"

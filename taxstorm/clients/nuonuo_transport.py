@@ -13,7 +13,6 @@ What differs from the native API, and how the client's behaviour maps onto it:
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import replace
 from typing import Any
 
@@ -34,12 +33,19 @@ from taxstorm.clients.nuonuo import (
     signed_call,
     token_form,
 )
-from taxstorm.clients.transport import BatchAnswer, InvoiceAnswer, PlatformHTTP, RejectedError, TransientError
+from taxstorm.clients.transport import (
+    BatchAnswer,
+    InvoiceAnswer,
+    PlatformHTTP,
+    RejectedError,
+    SentBatches,
+    TransientError,
+    batch_item,
+)
 
 CREDENTIAL_CODES = frozenset({"070304", "070305", "070307", "070315"})
 BUSY_WAIT_S = 2.0  # after 070202/070203/040102/070201: the native platform's default Retry-After
 MAX_QUERY = 50  # order numbers per queryInvoiceResult
-KEPT_BATCHES = 64  # batches a client remembers (a drain follows its batch at once)
 
 
 def answer_from_item(item: dict[str, Any]) -> InvoiceAnswer:
@@ -60,7 +66,7 @@ class NuonuoHTTP(PlatformHTTP):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._batches: dict[str, list[tuple[str, str]]] = {}  # batch id → (serial, order ref) of its orders
+        self._batches = SentBatches()
 
     def _fetch_token(self) -> tuple[str, float]:
         headers = {"Content-Type": "application/x-www-form-urlencoded;charset=UTF-8"}
@@ -146,34 +152,26 @@ class NuonuoHTTP(PlatformHTTP):
         bodies_by_ref = {str(b["orderRef"]): b for b in map(json.loads, bodies)}
         orders = [(str(b["requestSerialNo"]), ref) for ref, b in bodies_by_ref.items()]
         known = self._query_many(list(bodies_by_ref))
+        stop_at = self._clock() + self.read_timeout_s  # a batch is one call's time: the rest waits for the next
         for serial, order_ref in orders:
+            if self._clock() >= stop_at and order_ref not in known:
+                break
             if order_ref in known:
-                replay = replace(known[order_ref], replayed=True)  # as the native batch replays a known serial
-                items.append({"requestSerialNo": serial, "accepted": True, "invoice": _view(replay)})
+                items.append(batch_item(serial, replace(known[order_ref], replayed=True)))  # a native batch's replay
                 continue
             try:
                 answer = self.submit(bodies_by_ref[order_ref])
             except RejectedError as exc:
                 items.append({"requestSerialNo": serial, "accepted": False, "code": exc.code, "message": str(exc)})
             else:
-                items.append({"requestSerialNo": serial, "accepted": True, "invoice": _view(answer)})
-        batch_id = uuid.uuid4().hex
-        self._batches[batch_id] = orders
-        while len(self._batches) > KEPT_BATCHES:
-            self._batches.pop(next(iter(self._batches)))
-        return BatchAnswer(batch_id, items)
+                items.append(batch_item(serial, answer))
+        return BatchAnswer(self._batches.remember(orders), items)
 
     def batch(self, batch_id: str) -> BatchAnswer:
         """The orders of a batch sent earlier, each looked up."""
-        orders = self._batches.get(batch_id)
-        if orders is None:
-            raise RejectedError("NO_BATCH", f"batch {batch_id} is not one this client sent")
+        orders = self._batches.orders(batch_id)
         known = self._query_many([order_ref for _, order_ref in orders])
-        items = [
-            {"requestSerialNo": serial, "accepted": True, "invoice": _view(known[order_ref])}
-            for serial, order_ref in orders
-            if order_ref in known
-        ]
+        items = [batch_item(serial, known[order_ref]) for serial, order_ref in orders if order_ref in known]
         return BatchAnswer(batch_id, items)
 
     def reupload(self, invoice_no: str) -> InvoiceAnswer:
@@ -181,18 +179,6 @@ class NuonuoHTTP(PlatformHTTP):
 
     def public(self, path: str) -> dict[str, Any]:
         raise TransientError("Nuonuo publishes no status page", unknown_outcome=False)
-
-
-def _view(answer: InvoiceAnswer) -> dict[str, Any]:
-    """An answer as the native invoice view a batch item carries."""
-    return {
-        "status": answer.status,
-        "invoiceNo": answer.invoice_no,
-        "totals": {"totalWithTax": answer.total_with_tax},
-        "replayed": answer.replayed,
-        "failReason": answer.fail_reason,
-        "uploadState": answer.upload_state,
-    }
 
 
 def _json(response: Reply) -> dict[str, Any] | None:

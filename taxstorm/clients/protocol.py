@@ -77,9 +77,8 @@ class ClientConfig:
     answer_budget_s: float = 30.0  # the longest a user waits for issue(); past it the call is abandoned as failed
     secondary_url: str | None = None  # a failover platform on the same ledger and tokens (NIC1/NIC2), if there is one
     ca_file: Path | None = None  # an HTTPS platform's CA to trust (also in SSL_CERT_FILE and REQUESTS_CA_BUNDLE)
-    dialect: str = (
-        "native"  # the platform's wire protocol: native (/api/v1) or nuonuo (/accessToken, /open/v1/services)
-    )
+    dialect: str = "native"  # the wire protocol: native (/api/v1), nuonuo (/open/v1/services) or irp (/eicore)
+    dialect_credentials: dict[str, str] = field(default_factory=dict)  # irp: user_name, password, public_key (PEM)
 
 
 @runtime_checkable

@@ -25,6 +25,7 @@ from tenacity.wait import wait_random_exponential
 
 from taxstorm.clients.breaker import CircuitBreaker, CircuitOpenError
 from taxstorm.clients.http_stack import StackKind
+from taxstorm.clients.irp_transport import IrpHTTP
 from taxstorm.clients.nuonuo_transport import NuonuoHTTP
 from taxstorm.clients.orders import Order
 from taxstorm.clients.outbox import EntryState, Outbox, OutboxEntry
@@ -129,19 +130,7 @@ class ResilientClient:
         self.config = config
         self.options = options or ResilientOptions()
         self._sleep = sleep
-        wire = NuonuoHTTP if config.dialect == "nuonuo" else PlatformHTTP  # only the wire differs per dialect
-        self._http = wire(
-            config.base_url,
-            (config.client_id, config.client_secret, config.seller_tax_id),
-            self.options.connect_timeout_s,
-            self.options.read_timeout_s,
-            self.options.keep_alive,
-            self.options.secondary_url,
-            self.options.failback_s,
-            stack=self.options.http_stack,
-            max_connections=self.options.max_connections,
-            ca_file=config.ca_file,
-        )
+        self._http = make_wire(config, self.options)  # only the wire differs per dialect
         self._outbox = Outbox(config.state_dir / "outbox.sqlite3", config.seller_tax_id)
         self._breaker = CircuitBreaker(
             fail_max=self.options.breaker_fail_max,
@@ -149,6 +138,7 @@ class ResilientClient:
             exclude=[RejectedError, StillProcessing, AccountNotReady],
         )
         self._next_batch_at = float("-inf")  # the drain's pace: no batch of the outbox before this
+        self._carried = DRAIN_BATCH  # orders the last batch carried (the pace counts those)
         self._in_flight: set[str] = set()  # orders an issue() or a drain is working on: nobody else touches them
         self._account_held: tuple[float, str] | None = None  # (until, why): the seller's account is not ready
         self._claims = threading.Lock()
@@ -245,6 +235,7 @@ class ResilientClient:
             return []
         try:
             answer = self._breaker.call(self._http.submit_batch, [e.body for e in entries])
+            self._carried = len(answer.items)
         except RejectedError:  # the whole batch refused (e.g. too many items): go one by one instead
             return entries
         except (TransientError, CircuitOpenError):
@@ -324,7 +315,8 @@ class ResilientClient:
                 break  # nothing moved (the platform is busy or down): the next drain tries again
             # a bounded, jittered pace (drain_rate_per_s orders a second, over every drain of this client) so that
             # a recovering platform is not flattened by every client's backlog
-            pace_s = len(entries) / self.options.drain_rate_per_s * random.uniform(0.5, 1.5)
+            carried = min(len(entries), self._carried)  # a dialect without a batch call may carry only some
+            pace_s = max(1, carried) / self.options.drain_rate_per_s * random.uniform(0.5, 1.5)
             self._next_batch_at = time.monotonic() + pace_s
         return outcomes
 
@@ -467,6 +459,29 @@ class ResilientClient:
     def _settled(entry: OutboxEntry) -> Outcome:
         status = {"issued": "issued", "upload": "issued", "rejected": "rejected", "mismatch": "failed"}[entry.state]
         return Outcome(status, entry.order_ref, entry.invoice_no, attempts=0)  # type: ignore[arg-type]
+
+
+def make_wire(config: ClientConfig, options: ResilientOptions) -> PlatformHTTP:
+    """The calls to the platform in the run's dialect (ClientConfig.dialect)."""
+    args = (
+        config.base_url,
+        (config.client_id, config.client_secret, config.seller_tax_id),
+        options.connect_timeout_s,
+        options.read_timeout_s,
+        options.keep_alive,
+        options.secondary_url,
+        options.failback_s,
+    )
+    kwargs: dict[str, Any] = {
+        "stack": options.http_stack,
+        "max_connections": options.max_connections,
+        "ca_file": config.ca_file,
+    }
+    if config.dialect == "nuonuo":
+        return NuonuoHTTP(*args, **kwargs)
+    if config.dialect == "irp":
+        return IrpHTTP(*args, dialect_credentials=config.dialect_credentials, **kwargs)
+    return PlatformHTTP(*args, **kwargs)
 
 
 def create_client(config: ClientConfig) -> ResilientClient:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,6 +99,40 @@ class BatchAnswer:
     items: list[dict[str, Any]]
 
 
+def batch_item(serial: str, answer: InvoiceAnswer) -> dict[str, Any]:
+    """An accepted item of a native batch answer, for a dialect that has no batch call and sends one by one."""
+    invoice = {
+        "status": answer.status,
+        "invoiceNo": answer.invoice_no,
+        "totals": {"totalWithTax": answer.total_with_tax},
+        "replayed": answer.replayed,
+        "failReason": answer.fail_reason,
+        "uploadState": answer.upload_state,
+    }
+    return {"requestSerialNo": serial, "accepted": True, "invoice": invoice}
+
+
+class SentBatches:
+    """The (serial, order ref) pairs of the last batches a client sent one by one, by batch id."""
+
+    def __init__(self, kept: int = 64) -> None:
+        self._kept = kept
+        self._batches: dict[str, list[tuple[str, str]]] = {}
+
+    def remember(self, orders: list[tuple[str, str]]) -> str:
+        batch_id = uuid.uuid4().hex
+        self._batches[batch_id] = orders
+        while len(self._batches) > self._kept:
+            self._batches.pop(next(iter(self._batches)))
+        return batch_id
+
+    def orders(self, batch_id: str) -> list[tuple[str, str]]:
+        found = self._batches.get(batch_id)
+        if found is None:
+            raise RejectedError("NO_BATCH", f"batch {batch_id} is not one this client sent")
+        return found
+
+
 class TokenProvider:
     """One shared token per taxpayer: fetched once, refreshed at 80 % of its life, single-flight."""
 
@@ -150,6 +185,7 @@ class PlatformHTTP:
         ]
         self._primary_down_until = float("-inf")  # while primary is unreachable, use the secondary (NIC1/NIC2)
         self._failback_s = failback_s
+        self.read_timeout_s = read_timeout_s
         self._clock = clock
         self._client_id, self._secret, self.taxpayer_id = credentials
         self.tokens = TokenProvider(self._fetch_token)

@@ -108,3 +108,38 @@ def test_a_standing_platform_serves_an_unmodified_nuonuo_sdk_by_its_printed_endp
     assert verdict["invoices"] == 2 and verdict["orders"] == 2 and verdict["duplicated_orders"] == {}
     assert verdict["submissions"] == 3  # what the platform's side can tell: three tries for two invoices
     assert_no_child_left(state)
+
+
+def test_a_standing_platform_serves_an_unmodified_gst_irn_sdk_by_its_printed_credentials(tmp_path: Path) -> None:
+    from gst_irn import Session
+
+    from taxstorm.chaos.tls import trusted
+    from tests.irp_helpers import irp_invoice
+
+    proc, info = standing(tmp_path, "--dialect", "irp", "--tls")
+    try:
+        seller = info["sellers"][0]
+        public_key = Path(info["endpoints"]["public key"]).read_text(encoding="utf-8")
+        assert info["endpoints"]["auth"].endswith("/eivital/v1.04/auth") and "BEGIN PUBLIC KEY" in public_key
+        session = Session(
+            seller["tax_id"],
+            seller["client_id"],
+            seller["client_secret"],
+            seller["user_name"],
+            seller["password"],
+            public_key,
+            base_url=info["client_url"],
+        )
+        invoice = irp_invoice("ERP/1", SellerDtls={"Gstin": seller["tax_id"], "LglNm": "Seller"})
+        with trusted(Path(info["ca_file"])):
+            session.generate_token(cache_dir=str(tmp_path / "tokens"))
+            assert len(session.generate_e_invoice(invoice)["Irn"]) == 64
+        state = json.loads((tmp_path / "p" / "state.json").read_text())
+    finally:
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, output
+    assert "dialect:   irp" in output and f"user_name {seller['user_name']}" in output
+    verdict = json.loads((tmp_path / "p" / "verdict.json").read_text())
+    assert verdict["invoices"] == 1 and verdict["orders"] == 1
+    assert_no_child_left(state)

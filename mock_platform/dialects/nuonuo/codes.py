@@ -74,8 +74,3 @@ _NATIVE: dict[ErrorCode, Answer] = {
     ErrorCode.BUSY: SERVER_BUSY,
     ErrorCode.INTERNAL: PROCESSING_ERROR,
 }
-
-
-def native_error(code: str) -> ErrorCode | None:
-    """The native error of an ``E….`` code in a native envelope."""
-    return next((error for error in ErrorCode if error.code == code), None)

@@ -13,12 +13,12 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from taxstorm.mock_platform.dialects.edge import GATEWAY_TIMEOUT, MAX_BODY, WireAnswer, body_of, headers_of, send_answer
 from taxstorm.mock_platform.dialects.inner import NativeCaller, NativeReply
 from taxstorm.mock_platform.dialects.nuonuo import codes
 from taxstorm.mock_platform.dialects.nuonuo.codes import SUCCESS, Answer
@@ -37,19 +37,9 @@ from taxstorm.mock_platform.taxid import is_valid_tax_id
 
 TOKEN_PATH = "/accessToken"
 SERVICES_PATH = "/open/v1/services"
-MAX_BODY = 10 * 1024 * 1024
 MAX_IDS = 50  # identifiers per queryInvoiceResult
 ISSUE_METHODS = frozenset({"nuonuo.OpeMplatform.requestBillingNew", "nuonuo.ElectronInvoice.requestBillingNew"})
 QUERY_METHODS = frozenset({"nuonuo.OpeMplatform.queryInvoiceResult", "nuonuo.ElectronInvoice.queryInvoiceResult"})
-
-
-@dataclass(frozen=True)
-class WireAnswer:
-    """What goes back on the wire."""
-
-    status: int
-    body: bytes
-    content_type: str = "application/json;charset=UTF-8"
 
 
 def envelope(answer: Answer, detail: str = "", result: Any = None) -> WireAnswer:
@@ -65,39 +55,12 @@ def token_error(answer: Answer, detail: str = "") -> WireAnswer:
     return WireAnswer(200, json.dumps({"error": answer.code, "error_description": text}, ensure_ascii=False).encode())
 
 
-GATEWAY_TIMEOUT = WireAnswer(
-    504, b"<html><body><h1>504 Gateway Time-out</h1></body></html>", "text/html"
-)  # a lost answer (E9004) is lost at the load balancer: no JSON at all
-
-
 def _native_detail(reply: NativeReply) -> str:
     """The platform's own words on a refusal: Chinese, then the English with the field."""
     body = reply.body or {}
     field = body.get("field")
     message = f"{field}: {body.get('message', '')}" if field else str(body.get("message", ""))
     return f"{body['messageZh']}（{message}）" if body.get("messageZh") else message
-
-
-def _headers(scope: Scope) -> dict[str, str]:
-    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-
-
-async def _body(receive: Receive) -> bytes | None:
-    """The request body, or None past MAX_BODY."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body"):
-            break
-    return b"".join(chunks)
 
 
 Handler = Callable[[Scope, str, dict[str, Any]], Awaitable[WireAnswer]]
@@ -119,7 +82,7 @@ class NuonuoGateway:
         if scope["type"] != "http" or scope["path"] not in (TOKEN_PATH, SERVICES_PATH):
             await self.app(scope, receive, send)
             return
-        body = await _body(receive)
+        body = await body_of(receive)
         if scope["method"] != "POST" or body is None:
             problem = "POST only" if scope["method"] != "POST" else f"body over {MAX_BODY} bytes"
             answer = envelope(codes.BAD_PARAMETERS, problem)
@@ -127,20 +90,10 @@ class NuonuoGateway:
             answer = await self._token(scope, body)
         else:
             answer = await self._services(scope, body)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": answer.status,
-                "headers": [
-                    (b"content-type", answer.content_type.encode()),
-                    (b"content-length", str(len(answer.body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": answer.body})
+        await send_answer(send, answer)
 
     async def _token(self, scope: Scope, body: bytes) -> WireAnswer:
-        if not _headers(scope).get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        if not headers_of(scope).get("content-type", "").startswith("application/x-www-form-urlencoded"):
             return token_error(codes.TOKEN_BAD_CONTENT_TYPE, "use application/x-www-form-urlencoded")
         form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", errors="replace")).items()}
         client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
@@ -158,7 +111,7 @@ class NuonuoGateway:
             return WireAnswer(
                 200, json.dumps({"access_token": data["accessToken"], "expires_in": str(data["expiresIn"])}).encode()
             )
-        error = codes.native_error(reply.code)
+        error = reply.error
         if error is ErrorCode.TIMEOUT or reply.body is None:
             return GATEWAY_TIMEOUT
         if error is ErrorCode.BAD_CREDENTIALS:
@@ -185,7 +138,7 @@ class NuonuoGateway:
             content = body.decode("utf-8")
         except UnicodeDecodeError:
             return envelope(codes.BAD_PARAMETERS, "the body is not UTF-8")
-        headers = _headers(scope)
+        headers = headers_of(scope)
         skew = abs(self.wall() - int(timestamp))
         if skew > self.state.settings.nuonuo_timestamp_window_s:
             return envelope(codes.BAD_SIGNATURE, f"timestamp {timestamp} is {skew:.0f} s off; 请检查服务器时间")
@@ -216,7 +169,7 @@ class NuonuoGateway:
     @staticmethod
     def _failure(reply: NativeReply) -> WireAnswer:
         """A native refusal in Nuonuo's words."""
-        error = codes.native_error(reply.code)
+        error = reply.error
         if error is ErrorCode.TIMEOUT or reply.body is None:
             return GATEWAY_TIMEOUT
         return envelope(codes.for_native(error) if error else codes.UNKNOWN, _native_detail(reply))
