@@ -61,7 +61,7 @@ class PlatformAdmin:
 
     def irp_public_key(self) -> str:
         """The platform's RSA public key (PEM) that IRP clients encrypt their credentials with."""
-        return self._get("/admin/dialects/irp/public-key").text
+        return str(self._get("/admin/dialects/irp/public-key").json()["publicKey"])
 
     def stats(self) -> dict[str, Any]:
         data: dict[str, Any] = self._get("/admin/stats").json()

@@ -148,7 +148,7 @@ def irp_platform(tmp_path: Path, gstin: str = SELLER_GSTIN, **settings: Any) -> 
     """A fresh in-process platform (SQLite) and a GSTIN's authenticated API user."""
     client_id, secret = credentials_for(DEV_CREDENTIAL_KEY, gstin)
     with platform_app({"ledger_path": tmp_path / "ledger.sqlite3"}, **settings) as (client, clock):
-        public_key = client.get("/admin/dialects/irp/public-key", headers=ADMIN).text
+        public_key = client.get("/admin/dialects/irp/public-key", headers=ADMIN).json()["publicKey"]
         caller = IrpCaller(client, clock, gstin, client_id, secret, public_key)
         assert caller.authenticate()["Status"] == 1
         yield caller

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query
-from fastapi.responses import PlainTextResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from taxstorm.mock_platform.api.responses import responses
@@ -237,8 +237,7 @@ def require_reverification(request: Reverification, state: AdminDep) -> dict[str
 
 @router.get(
     "/dialects/irp/public-key",
-    response_class=PlainTextResponse,
     summary="The platform's RSA public key (PEM) IRP clients encrypt their credentials with (NIC hands it out)",
 )
-def irp_public_key(state: AdminDep) -> str:
-    return public_key_pem(PlatformKey(state.db)())
+def irp_public_key(state: AdminDep) -> dict[str, str]:
+    return {"publicKey": public_key_pem(PlatformKey(state.db)())}
