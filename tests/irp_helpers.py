@@ -132,6 +132,15 @@ class IrpCaller:
         ).json()
         return answer
 
+    def cancel(self, irn: str, reason: str = "1", remark: str = "Wrong entry") -> dict[str, Any]:
+        sealed = crypto.encrypt_with_aes(
+            json.dumps({"Irn": irn, "CnlRsn": reason, "CnlRem": remark}).encode(), self.sek
+        )
+        answer: dict[str, Any] = self.client.post(
+            "/eicore/v1.03/Invoice/Cancel", json={"Data": sealed}, headers=self.headers()
+        ).json()
+        return answer
+
     def by_irn(self, irn: str) -> dict[str, Any]:
         answer: dict[str, Any] = self.client.get(f"/eicore/v1.03/Invoice/irn/{irn}", headers=self.headers()).json()
         return answer

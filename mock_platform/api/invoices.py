@@ -7,6 +7,7 @@ thread-pool hop per request cost more than the work itself (see benchmarks/platf
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query
@@ -113,11 +114,13 @@ async def invoice_by_serial(serial: Annotated[str, Path(pattern=SERIAL_PATTERN)]
 )
 async def invoice_detail(invoiceNo: InvoiceNo, call: CallDep) -> JSONResponse:
     state, caller = call.state, call.caller
+    now = state.clock()
     with state.db.read() as tx:
         invoice = invoices.by_number(tx, invoiceNo)
+        reversed_by = invoices.red_total(tx, invoiceNo, now) if invoice is not None and invoice.kind == "blue" else 0
     if invoice is None or caller.taxpayer_id not in (invoice.seller_tax_id, invoice.buyer_tax_id):
         raise ApiError(ErrorCode.NOT_FOUND, f"no invoice {invoiceNo}", "invoiceNo")
-    return ok(invoice.detail(state.clock()))
+    return ok({**invoice.detail(now), "redTotal": money_text(Decimal(reversed_by))})
 
 
 @router.get(

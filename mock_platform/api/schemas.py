@@ -153,6 +153,7 @@ class InvoiceContent(Answer):
     seller: DetailParty | None
     buyer: DetailParty | None
     remarks: str | None = Field(None, description="备注 as the request gave it")
+    redTotal: Cents = Field(description="the net amount red invoices reverse of a blue invoice (0.00 or negative)")
 
 
 class IssuedInvoiceDetail(IssuedInvoice, InvoiceContent):

@@ -56,6 +56,9 @@ def test_the_unmodified_gst_irn_sdk_registers_invoices_through_toxiproxy_over_tl
         message, body = duplicate.value.args
         assert message == "action failed" and body["ErrorDetails"][0]["ErrorCode"] == "2150"
         assert body["InfoDtls"][0]["Desc"]["Irn"] == einvoice["Irn"]  # NIC's DUPIRN: the original
+        cancel = {"Irn": einvoice["Irn"], "CnlRsn": "1", "CnlRem": "Wrong entry"}  # as the SDK's own test cancels
+        assert "CancelDate" in session.post(f"{platform.client_url}/eicore/v1.03/Invoice/Cancel", cancel)
+        assert session.get_e_invoice_by_irn(einvoice["Irn"])["Status"] == "CNL"
 
         # the SDK sets no timeout: a black hole for answers holds its call (here: the TLS handshake of the new
         # connection it opens for every request) until the network comes back

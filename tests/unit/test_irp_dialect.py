@@ -194,3 +194,23 @@ def test_every_native_error_has_an_irp_expression_or_keeps_its_own_code() -> Non
         ErrorCode.RATE_LIMITED,
         ErrorCode.TIMEOUT,  # the gateway's 429 and 504 (codes.GATEWAY_STATUS)
     }
+
+
+def test_an_irn_is_cancelled_within_24_hours_once_and_its_record_says_so(tmp_path: Path) -> None:
+    with irp_platform(tmp_path) as irp:
+        first = irp.opened(irp.generate(irp_invoice("INV/001")))
+        cancelled = irp.opened(irp.cancel(first["Irn"]))
+        assert cancelled["Irn"] == first["Irn"] and len(cancelled["CancelDate"]) == 19
+        assert irp.opened(irp.by_irn(first["Irn"]))["Status"] == "CNL"
+        assert error_code(irp.cancel(first["Irn"])) == "9999"  # a cancelled IRN is not active
+        assert error_code(irp.cancel("0" * 64)) == "2154"
+        assert error_code(irp.cancel(first["Irn"], reason="7")) == "E2001"
+        second = irp.opened(irp.generate(irp_invoice("INV/002")))
+        irp.clock.advance(24 * 3600 + 1)
+        assert error_code(irp.cancel(second["Irn"])) == "1005"  # a day later the token has expired too
+        assert irp.authenticate()["Status"] == 1
+        assert error_code(irp.cancel(second["Irn"])) == "2270"
+        assert irp.opened(irp.by_irn(second["Irn"]))["Status"] == "ACT"
+        ledger = [json.loads(line) for line in irp.client.get("/admin/ledger", headers=ADMIN).text.splitlines()[:-1]]
+        reds = [row for row in ledger if row["kind"] == "red"]
+        assert len(reds) == 1 and reds[0]["blueInvoiceNo"] == ledger[0]["invoiceNo"]  # the cancel is a full red

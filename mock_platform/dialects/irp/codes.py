@@ -37,7 +37,9 @@ TRY_LATER = IrpError("2146", "Unable to create IRN, Pls. try after some time")
 NOT_AVAILABLE = IrpError("2148", "Requested IRN data is not available")
 DUPLICATE_IRN = IrpError("2150", "Duplicate IRN")
 NOT_FOUND = IrpError("2154", "IRN details are not found")
+CANCEL_TOO_LATE = IrpError("2270", "More than 24 hrs old")  # NIC's exact words unpublished: a GSP's
 GSTIN_INACTIVE = IrpError("3029", "GSTIN is inactive or cancelled")
+NOT_ACTIVE = IrpError("9999", "Invoice is not active")
 APPLICATION_ERROR = IrpError(
     "5002",
     "Application error, issue with application while processing the request. Please try again. If error persists "

@@ -4,7 +4,8 @@ Auth: the client RSA-encrypts (the platform's public key, PKCS#1 v1.5) its user 
 it gets a token and a session key (Sek) encrypted with that AppKey. Every later payload, both ways, is AES-256-ECB
 under the Sek. Generate IRN is synchronous (a native ``?mode=sync`` issue); a document registered again is
 ``2150 Duplicate IRN`` with the original's AckNo, AckDt and Irn (``InfoDtls`` ``DUPIRN``); the IRN and the
-document details look it up again. Answers are ``{Status, Data, ErrorDetails, InfoDtls}``, HTTP 200.
+document details look it up again; a cancellation within 24 h is a full red reversal in the core. Answers are
+``{Status, Data, ErrorDetails, InfoDtls}``, HTTP 200.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from urllib.parse import parse_qs
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from taxstorm.mock_platform.credentials import irp_password_for, irp_user_for
+from taxstorm.mock_platform.credentials import credentials_for, irp_password_for, irp_user_for
 from taxstorm.mock_platform.dialects.edge import GATEWAY_TIMEOUT, WireAnswer, body_of, headers_of, send_answer
 from taxstorm.mock_platform.dialects.inner import NativeCaller, NativeReply
 from taxstorm.mock_platform.dialects.irp import codes
@@ -44,6 +45,9 @@ AUTH_PATH = "/eivital/v1.04/auth"
 INVOICE_PATH = "/eicore/v1.03/Invoice"
 BY_IRN_PREFIX = "/eicore/v1.03/Invoice/irn/"
 BY_DOCUMENT_PATH = "/eicore/v1.03/Invoice/irnbydocdetails"
+CANCEL_PATH = "/eicore/v1.03/Invoice/Cancel"
+CANCEL_WINDOW_S = 24 * 3600
+CANCEL_REASONS = {"1": "01", "2": "01", "3": "03", "4": "01"}  # duplicate, data entry mistake, order cancelled, others
 IRN = re.compile(r"^[0-9a-f]{64}$")
 TOO_MANY = WireAnswer(429, b"Too Many Requests", "text/plain")
 
@@ -91,7 +95,7 @@ class IrpGateway:
 
     def _ours(self, scope: Scope) -> bool:
         path = str(scope.get("path", ""))
-        return path in (AUTH_PATH, INVOICE_PATH, BY_DOCUMENT_PATH) or path.startswith(BY_IRN_PREFIX)
+        return path in (AUTH_PATH, INVOICE_PATH, BY_DOCUMENT_PATH, CANCEL_PATH) or path.startswith(BY_IRN_PREFIX)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not self._ours(scope):
@@ -103,6 +107,7 @@ class IrpGateway:
             ("POST", AUTH_PATH): self._auth,
             ("POST", INVOICE_PATH): self._generate,
             ("GET", BY_DOCUMENT_PATH): self._by_document,
+            ("POST", CANCEL_PATH): self._cancel,
         }
         handler = routes.get((method, path))
         if handler is None and method == "GET" and path.startswith(BY_IRN_PREFIX):
@@ -216,14 +221,17 @@ class IrpGateway:
         if detail.status != 200:
             return _refusal(detail)
         document = Document.from_remarks(str(reply.data["orderRef"]), detail.data.get("remarks"))
-        data = self._answer(reply.data, document, len(detail.data.get("lines") or []))
+        cancelled = detail.data.get("redTotal") not in (None, "0.00")
+        data = self._answer(reply.data, document, len(detail.data.get("lines") or []), cancelled)
         return failure(codes.APPLICATION_ERROR) if data is None else self._sealed(data, sek)
 
-    def _answer(self, view: dict[str, Any], document: Document, items: int) -> dict[str, Any] | None:
+    def _answer(
+        self, view: dict[str, Any], document: Document, items: int, cancelled: bool = False
+    ) -> dict[str, Any] | None:
         """The IRP's answer for a native view; None when the view lacks what it needs (a bad release renamed a
         field: the IRP's own answer breaks, as an application error)."""
         try:
-            return irp_data(view, document, items, self.key())
+            return irp_data(view, document, items, self.key(), cancelled)
         except (KeyError, TypeError, ValueError):
             return None
 
@@ -241,3 +249,61 @@ class IrpGateway:
         except ValueError:
             return failure(IrpError(ErrorCode.SCHEMA.code, ErrorCode.SCHEMA.message), detail="docdate: dd/mm/yyyy")
         return await self._issued(scope, token, sek, irn)
+
+    async def _cancel(self, scope: Scope, body: bytes) -> WireAnswer:
+        """Cancel an IRN within 24 h: in the core, a full red reversal of its invoice (the IRP needs no consent from
+        the buyer, so the gateway confirms the red-letter form as the buyer's integration would)."""
+        token, sek = self._session(scope)
+        try:
+            request = json.loads(aes_decrypt(str(json.loads(body)["Data"]), sek))
+        except (ValueError, KeyError, TypeError, CryptoError):
+            return failure(codes.INVALID_TOKEN)
+        irn, reason = str(request.get("Irn", "")), str(request.get("CnlRsn", ""))
+        if reason not in CANCEL_REASONS:
+            detail = "CnlRsn: 1 duplicate, 2 data entry mistake, 3 order cancelled, 4 others"
+            return failure(IrpError(ErrorCode.SCHEMA.code, f"{ErrorCode.SCHEMA.message}: {detail}"))
+        if not IRN.match(irn):
+            return failure(codes.NOT_FOUND)
+        found = await self.native(scope, "GET", f"/api/v1/invoices/by-serial/{irn}", token=token)
+        if found.status == 404:
+            return failure(codes.NOT_FOUND)
+        if found.status != 200:
+            return _refusal(found)
+        view = found.data
+        if view.get("status") != "ISSUED" or not view.get("invoiceNo"):
+            return failure(codes.NOT_AVAILABLE)
+        number = str(view["invoiceNo"])
+        detail_reply = await self.native(scope, "GET", f"/api/v1/invoices/{number}", token=token)
+        if detail_reply.status != 200:
+            return _refusal(detail_reply)
+        if detail_reply.data.get("redTotal") not in (None, "0.00"):
+            return failure(codes.NOT_ACTIVE)
+        now = self.state.clock()
+        if now - datetime.fromisoformat(str(view["issueTime"])).timestamp() > CANCEL_WINDOW_S:
+            return failure(codes.CANCEL_TOO_LATE)
+        form = {"blueInvoiceNo": number, "reasonCode": CANCEL_REASONS[reason], "applicant": "0"}
+        entered = await self.native(scope, "POST", "/api/v1/red-confirmations", token=token, body=form)
+        if entered.status != 200:
+            return _refusal(entered)
+        confirmation = str(entered.data["uuid"])
+        if entered.data.get("status") == "02":  # awaiting the buyer: the IRP does not wait for one
+            confirmed = await self._confirm_as_buyer(scope, str(view.get("buyerTaxId")), confirmation)
+            if confirmed is not None:
+                return confirmed
+        red = {"confirmationUuid": confirmation, "requestSerialNo": f"cnl-{irn[:40]}"}
+        path = f"/api/v1/invoices/{number}/red"
+        issued = await self.native(scope, "POST", path, token=token, body=red, query={"mode": "sync"})
+        if issued.status != 200 or issued.data.get("status") != "ISSUED":
+            return _refusal(issued) if issued.status != 200 else failure(codes.APPLICATION_ERROR)
+        return self._sealed({"Irn": irn, "CancelDate": ist_text(datetime.fromtimestamp(now, UTC))}, sek)
+
+    async def _confirm_as_buyer(self, scope: Scope, buyer: str, confirmation: str) -> WireAnswer | None:
+        """Accept a red-letter form with the buyer's own credential; an answer only when that fails."""
+        client_id, secret = credentials_for(self.state.settings.credential_key, buyer)
+        request = {"clientId": client_id, "clientSecret": secret, "taxpayerId": buyer}
+        fetched = await self.native(scope, "POST", "/api/v1/auth/token", body=request)
+        if fetched.status != 200:
+            return _refusal(fetched)
+        path = f"/api/v1/red-confirmations/{confirmation}/confirm"
+        answer = await self.native(scope, "POST", path, token=str(fetched.data["accessToken"]), body={"accept": True})
+        return None if answer.status == 200 else _refusal(answer)

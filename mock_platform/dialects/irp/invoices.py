@@ -175,8 +175,11 @@ def ist_text(moment: str | datetime) -> str:
     return when.astimezone(IST).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def irp_data(view: dict[str, Any], document: Document, item_count: int, key: RSAPrivateKey) -> dict[str, Any]:
-    """The IRP's answer for an issued invoice (generate, and every look-up of it, give the same)."""
+def irp_data(
+    view: dict[str, Any], document: Document, item_count: int, key: RSAPrivateKey, cancelled: bool = False
+) -> dict[str, Any]:
+    """The IRP's answer for an issued invoice (generate, and every look-up of it, give the same; ``Status`` CNL once
+    it is cancelled)."""
     irn = str(view["requestSerialNo"])
     ack_no, ack_dt = ack_number(str(view["invoiceNo"])), ist_text(str(view["issueTime"]))
     total = float(view["totals"]["totalWithTax"])
@@ -200,7 +203,7 @@ def irp_data(view: dict[str, Any], document: Document, item_count: int, key: RSA
         "Irn": irn,
         "SignedInvoice": signed_jwt({"data": json.dumps(signed, ensure_ascii=False), "iss": "NIC"}, key, kid),
         "SignedQRCode": signed_jwt({"data": json.dumps(summary, ensure_ascii=False), "iss": "NIC"}, key, kid),
-        "Status": "ACT",
+        "Status": "CNL" if cancelled else "ACT",
         "EwbNo": None,
         "EwbDt": None,
         "EwbValidTill": None,
