@@ -144,7 +144,7 @@ class NuonuoHTTP(PlatformHTTP):
                     known[str(item["orderNo"])] = answer_from_item(item)
         return known
 
-    def submit_batch(self, bodies: list[str]) -> BatchAnswer:
+    def submit_batch(self, bodies: list[str], until: float | None = None) -> BatchAnswer:
         """Nuonuo has no batch call: one query for what the platform already has (a native batch replays those),
         then the others one by one, answered as the native batch answers (a transient error leaves the whole batch
         unknown, so the client looks each order up before sending it again)."""
@@ -152,7 +152,7 @@ class NuonuoHTTP(PlatformHTTP):
         bodies_by_ref = {str(b["orderRef"]): b for b in map(json.loads, bodies)}
         orders = [(str(b["requestSerialNo"]), ref) for ref, b in bodies_by_ref.items()]
         known = self._query_many(list(bodies_by_ref))
-        stop_at = self._clock() + self.read_timeout_s  # a batch is one call's time: the rest waits for the next
+        stop_at = until if until is not None else self._clock() + self.read_timeout_s  # the rest: the next batch
         for serial, order_ref in orders:
             if self._clock() >= stop_at and order_ref not in known:
                 break

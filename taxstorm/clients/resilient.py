@@ -234,7 +234,7 @@ class ResilientClient:
         if not entries:
             return []
         try:
-            answer = self._breaker.call(self._http.submit_batch, [e.body for e in entries])
+            answer = self._breaker.call(self._http.submit_batch, [e.body for e in entries], last_start)
             self._carried = len(answer.items)
         except RejectedError:  # the whole batch refused (e.g. too many items): go one by one instead
             return entries

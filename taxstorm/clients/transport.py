@@ -205,8 +205,9 @@ class PlatformHTTP:
             return _answer(response)
         raise self._classify(response)
 
-    def submit_batch(self, bodies: list[str]) -> BatchAnswer:
-        """POST up to ``batch_max`` issue requests (JSON texts) at once; items succeed or fail on their own."""
+    def submit_batch(self, bodies: list[str], until: float | None = None) -> BatchAnswer:
+        """POST up to ``batch_max`` issue requests (JSON texts) at once; items succeed or fail on their own. (``until``:
+        the caller's deadline on the monotonic clock, for dialects that send a batch one order at a time.)"""
         response = self._authorized("POST", "/api/v1/invoices/batch", '{"items":[' + ",".join(bodies) + "]}")
         if response.status_code in (200, 202):
             data = response.json()["data"]
