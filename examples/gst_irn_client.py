@@ -28,6 +28,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -42,6 +43,7 @@ from taxstorm.clients.protocol import ClientConfig, Outcome
 
 IST = timezone(timedelta(hours=5, minutes=30))
 TRY_LATER = frozenset({"2146", "2147", "5002"})
+DEADLINE: ContextVar[float | None] = ContextVar("deadline", default=None)  # of the greenlet's user call or drain
 FAILOVER_S = 30.0  # how long calls stay on the failover IRP before the primary is tried again
 
 
@@ -144,11 +146,19 @@ class GstIrnClient:
         self._busy: set[str] = set()
 
     def _bounded(self, work: Callable[[], Any]) -> Any:
+        """One SDK call, given at most ``call_s`` and never past the deadline of the user's call or the drain."""
+        limit: float | None = self._call_s if self._bound_calls else None
+        deadline = DEADLINE.get()
+        if deadline is not None and limit is not None:
+            left = deadline - self._clock()
+            if left <= 0:
+                raise Trouble("out of time")
+            limit = min(limit, left)
         try:
-            with gevent.Timeout(self._call_s if self._bound_calls else None):
+            with gevent.Timeout(limit):
                 return work()
         except gevent.Timeout:
-            raise Trouble(f"no answer within {self._call_s:.1f} s") from None
+            raise Trouble(f"no answer within {limit or 0:.1f} s") from None
         except (requests.RequestException, ValueError, KeyError) as exc:  # no answer, or no IRP answer
             raise Trouble(f"{type(exc).__name__}: {exc}") from None
 
@@ -229,11 +239,13 @@ class GstIrnClient:
     def issue(self, order: Order) -> Outcome:
         self._journal.record(order.order_ref, nic_invoice(order, datetime.now(IST).strftime("%d/%m/%Y")))
         self._busy.add(order.order_ref)
+        deadline = DEADLINE.set(self._clock() + self._budget_s)
         try:
             return self._settle(order.order_ref)
         except Trouble as exc:
             return Outcome("queued", order.order_ref, error=f"will issue when the IRP can: {exc}")
         finally:
+            DEADLINE.reset(deadline)
             self._busy.discard(order.order_ref)
 
     def backlog(self) -> int:
@@ -241,7 +253,11 @@ class GstIrnClient:
 
     def drain(self, budget_s: float) -> list[Outcome]:
         until = self._clock() + budget_s
-        return work_owed(self._journal, self._busy, self._settle, until, self._clock, Trouble)
+        deadline = DEADLINE.set(until)
+        try:
+            return work_owed(self._journal, self._busy, self._settle, until, self._clock, Trouble)
+        finally:
+            DEADLINE.reset(deadline)
 
     def close(self) -> None:
         self._journal.close()

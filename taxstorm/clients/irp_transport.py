@@ -5,7 +5,7 @@ How the client's behaviour maps onto it: the order reference is the document num
 ``2150 Duplicate IRN`` and answered with what the IRP holds for the IRN, as a native replay would be; generation is
 synchronous (ISSUED or an error, never PROCESSING); the invoice number a user gets is the IRN; ``1005`` (invalid
 token) authenticates again once and retries once, as a native 401 does; the IRP has no batch call (a batch goes
-order by order, orders sent before looked up first), no re-upload and no status page.
+as single calls, eight at a time, orders sent before looked up first), no re-upload and no status page.
 """
 
 from __future__ import annotations
