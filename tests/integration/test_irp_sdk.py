@@ -4,6 +4,8 @@ timeout on its requests: a black hole holds a call until the network comes back)
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import uuid
 from pathlib import Path
@@ -16,7 +18,8 @@ from gst_irn.session import RequestError
 from taxstorm.chaos.tls import trusted
 from taxstorm.chaos.toxiproxy.api import ToxiproxyAPI
 from taxstorm.mock_platform.credentials import DEV_CREDENTIAL_KEY, credentials_for, irp_password_for, irp_user_for
-from tests.integration.test_cli_run import only_run, taxstorm
+from tests.conftest import REPO
+from tests.integration.test_cli_run import only_run
 from tests.integration.test_tls import HttpsPlatform, https_platform  # noqa: F401  (the fixture)
 from tests.irp_helpers import SELLER_GSTIN, irp_invoice
 
@@ -90,9 +93,12 @@ def test_a_client_trusting_the_sdk_to_return_is_caught_by_a_black_hole(tmp_path:
     for name in ("create_unbounded", "create"):
         args = ["run", "network_partition", "--dialect", "irp", "--tls", "--scale", "0.3"]
         args += ["--client", f"examples.gst_irn_client:{name}", "--report-dir", str(tmp_path / name)]
-        runs[name] = taxstorm(*args)
+        with (tmp_path / f"{name}.txt").open("w") as output:  # a file, not a pipe: both run at once, unread
+            runs[name] = subprocess.Popen(
+                [sys.executable, "-m", "taxstorm", *args], cwd=REPO, stdout=output, stderr=subprocess.STDOUT
+            )
     for proc in runs.values():
-        proc.communicate(timeout=300)
+        proc.wait(timeout=300)
     unbounded, _ = only_run(tmp_path / "create_unbounded")
     assert runs["create_unbounded"].returncode == 1
     failed = {g["kind"] for g in unbounded["gates"] if not g["passed"]}

@@ -111,11 +111,16 @@ def start(story: str, scale: float, client: str, report_dir: Path) -> subprocess
     command += ["--scale", str(scale), "--client", client, "--report-dir", str(report_dir)]
     if dialect:
         command += ["--dialect", dialect, "--tls"]
-    return subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    report_dir.mkdir(parents=True, exist_ok=True)
+    # the output goes to a file, never a pipe: the runs are polled, not read, and a run that prints more than a
+    # pipe holds (a client that logs every refusal) would block on its own output and never end
+    with (report_dir / "output.txt").open("w") as output:
+        return subprocess.Popen(command, cwd=REPO, stdout=output, stderr=subprocess.STDOUT, text=True)
 
 
 def finished(proc: subprocess.Popen[str], report_dir: Path) -> tuple[int, str, dict[str, Any]]:
-    output, _ = proc.communicate(timeout=300)
+    proc.wait(timeout=300)
+    output = (report_dir / "output.txt").read_text(errors="replace")
     (result_file,) = report_dir.glob("*/result.json")
     return proc.returncode, output, json.loads(result_file.read_text())
 
