@@ -25,6 +25,7 @@ class PlatformAdmin:
 
     def __init__(self, base_url: str, token: str, timeout_s: float = 10.0, ca_file: Path | None = None) -> None:
         self.base_url = base_url.rstrip("/")
+        self.token = token
         self.timeout_s = timeout_s
         self._session = requests.Session()
         self._verify: str | bool = requests_verify(ca_file)  # given with every request

@@ -6,6 +6,7 @@ imports ``ssl`` or ``socket`` users such as requests or httpx.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -128,9 +129,29 @@ def cli() -> None:
     show_default=True,
     help="Stretch the timeline: 0.25 runs four times shorter, 10 ten times longer.",
 )
+@click.option(
+    "--passive",
+    is_flag=True,
+    help="Take the load from a system of your own (an ERP, a POS) instead of Locust: the platform's URL and "
+    "credentials are printed and written to platform.json, the timeline starts at the system's first submission, "
+    "and the verdict is the platform's side alone (duplicates by business key, amplification, time to recover).",
+)
+@click.option(
+    "--wait-s",
+    type=click.FloatRange(1, 86_400),
+    default=None,
+    help="--passive: how long to wait for the system's first submission [300].",
+)
 @client_flags("Judge")
 def run(
-    scenario: Path, report_dir: Path, scale: float, client_ref: str | None, client_options: str | None, **stack: Any
+    scenario: Path,
+    report_dir: Path,
+    scale: float,
+    passive: bool,
+    wait_s: float | None,
+    client_ref: str | None,
+    client_options: str | None,
+    **stack: Any,
 ) -> None:
     """Run SCENARIO and exit 0 passed, 1 gates failed, 2 invalid input, 3 environment error, 4 revert failed.
 
@@ -146,10 +167,17 @@ def run(
       taxstorm run scenarios/network_partition.yaml --workers 2      # load from two Locust worker processes
       taxstorm run scenarios/smoke.yaml --toxiproxy-url http://toxiproxy:8474 --toxiproxy-proxy platform \\
           --platform-url http://platform:8080 --expect-workers 2     # external mode (docker compose)
+      taxstorm run maintenance_window --passive --dialect nuonuo --tls   # your own system makes the load
     """
+    if wait_s is not None and not passive:
+        raise click.UsageError("--wait-s is how long a passive run waits for your system: add --passive")
+    if passive and (client_ref or client_options):
+        raise click.UsageError("--passive: the load is your system's, not a taxstorm client: drop --client")
     _patch_for_locust()
     loaded = _load(scenario, {"client_ref": client_ref, "client_options": client_options, **_platform_flags(stack)})
     options = run_options(report_dir, stack)
+    if passive:
+        options = dataclasses.replace(options, passive_wait_s=300.0 if wait_s is None else wait_s)
     from taxstorm.report import terminal
     from taxstorm.report.live import LiveView
     from taxstorm.runner import Runner
@@ -471,7 +499,8 @@ def platform_command(
     from dataclasses import asdict
     from datetime import UTC, datetime
 
-    from taxstorm.standalone import Standby, standby_lines, verdict_lines, write_info
+    from taxstorm.platform_side import verdict_lines
+    from taxstorm.standalone import Standby, standby_lines, write_info
 
     folder = folder or Path("reports") / f"platform-{datetime.now(UTC):%Y%m%dT%H%M%S}"
     standby = Standby(folder, tls, sellers, toxiproxy_bin_dir, dialect)

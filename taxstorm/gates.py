@@ -281,17 +281,14 @@ class RecoveryTimeGateSpec(Strict):
 def recovery_time_gate(spec: RecoveryTimeGateSpec, snapshot: Snapshot) -> list[GateResult]:
     name = f"recovery_time <= {spec.within_s:g} s"
     criteria = RecoveryCriteria(spec.min_success, spec.latency_factor, hold_s=spec.hold_s)
-    matching = [f for f in snapshot.faults if spec.fault in ("*", f.label)]
-    if not matching:
-        return [GateResult(name, spec.fault, False, None, spec.within_s, f"no fault matches {spec.fault!r}")]
     results = []
-    for fault in matching:
-        window = f"recovery:{fault.label}"
-        if fault.applied_s is None or fault.reverted_s is None or fault.lasted_to_end:
-            why = "it was never applied" if fault.applied_s is None else f"{fault.label} lasted to the run's end"
-            results.append(not_judged(name, window, spec.within_s, f"no recovery to measure: {why}"))
+    for fault in recoveries(name, spec, snapshot.faults):
+        if isinstance(fault, GateResult):
+            results.append(fault)
             continue
-        until_s, what = _recovery_end(snapshot, fault)
+        window = f"recovery:{fault.label}"
+        assert fault.reverted_s is not None  # recoveries() keeps only reverted faults
+        until_s, what = recovery_end(snapshot.faults, fault)
         ttr = time_to_recover(snapshot.series, fault.reverted_s, snapshot.baseline_p95_ms, criteria, until_s)
         span = (until_s if until_s is not None else len(snapshot.series)) - fault.reverted_s
         if ttr is None and span < spec.within_s + spec.hold_s:
@@ -309,10 +306,26 @@ def recovery_time_gate(spec: RecoveryTimeGateSpec, snapshot: Snapshot) -> list[G
     return results
 
 
-def _recovery_end(snapshot: Snapshot, fault: FaultEvent) -> tuple[float | None, str]:
+def recoveries(name: str, spec: RecoveryTimeGateSpec, faults: Sequence[FaultEvent]) -> list[FaultEvent | GateResult]:
+    """The faults ``spec`` names whose recovery can be measured, and a result for each that cannot (never
+    applied, lasted to the end; a failure when none matches)."""
+    matching = [f for f in faults if spec.fault in ("*", f.label)]
+    if not matching:
+        return [GateResult(name, spec.fault, False, None, spec.within_s, f"no fault matches {spec.fault!r}")]
+    found: list[FaultEvent | GateResult] = []
+    for fault in matching:
+        if fault.applied_s is None or fault.reverted_s is None or fault.lasted_to_end:
+            why = "it was never applied" if fault.applied_s is None else f"{fault.label} lasted to the run's end"
+            found.append(not_judged(name, f"recovery:{fault.label}", spec.within_s, f"no recovery to measure: {why}"))
+        else:
+            found.append(fault)
+    return found
+
+
+def recovery_end(faults: Sequence[FaultEvent], fault: FaultEvent) -> tuple[float | None, str]:
     """Where a fault's recovery can be seen: until the next fault is applied, else until the run's end."""
     assert fault.reverted_s is not None
-    later = [f.applied_s for f in snapshot.faults if f.applied_s is not None and f.applied_s >= fault.reverted_s]
+    later = [f.applied_s for f in faults if f.applied_s is not None and f.applied_s >= fault.reverted_s]
     if later:
         return min(later), "the next fault"
     return None, "the run's end"
@@ -413,7 +426,7 @@ def recovery_times(snapshot: Snapshot, criteria: RecoveryCriteria | None = None)
     chosen = criteria or RecoveryCriteria()
     return {
         f.label: time_to_recover(
-            snapshot.series, f.reverted_s, snapshot.baseline_p95_ms, chosen, _recovery_end(snapshot, f)[0]
+            snapshot.series, f.reverted_s, snapshot.baseline_p95_ms, chosen, recovery_end(snapshot.faults, f)[0]
         )
         for f in snapshot.faults
         if f.reverted_s is not None and not f.lasted_to_end

@@ -47,6 +47,7 @@ class RunResult:
     client_defects: list[dict[str, Any]] = field(default_factory=list)  # taxstorm.loadtests.defects.DefectRow rows
     cleanup: dict[str, Any] = field(default_factory=dict)
     load: dict[str, Any] = field(default_factory=dict)
+    platform_side: dict[str, Any] | None = None  # a passive run: the ledger by business key (PlatformSideVerdict)
     errors: list[str] = field(default_factory=list)
     reports: dict[str, str] = field(default_factory=dict)
 

@@ -6,6 +6,7 @@ Must run in a gevent-patched process (Locust); the CLI patches before importing 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import signal
 import uuid
 from collections.abc import Callable, Iterator
@@ -33,6 +34,15 @@ from taxstorm.loadtests.orders import OrderGenerator
 from taxstorm.loadtests.records import Recorder
 from taxstorm.mock_platform.dialects import REGIMES, held_numbers
 from taxstorm.owed import OwedInvoices, backlog_check
+from taxstorm.passive_verdict import (
+    NOT_JUDGED_PASSIVE,
+    PlatformView,
+    passive_gates,
+    platform_recovery_times,
+    platform_series,
+    platform_windows,
+)
+from taxstorm.platform_side import platform_side_verdict
 from taxstorm.progress import Progress
 from taxstorm.reconcile import reconcile_run
 from taxstorm.report.files import write_reports
@@ -65,6 +75,7 @@ class RunOptions:
     credential_key: str | None = None  # external mode: its credential key (sellers' credentials derive from it)
     proxy: str | None = None  # external mode: an existing Toxiproxy proxy to use
     docker_project: str | None = None  # container faults act on this compose project's services
+    passive_wait_s: float | None = None  # a passive run: the load is a system of the user's own, waited for this long
 
 
 LoadFactory = Callable[[LoadContext, Stack], LoadDriver]
@@ -151,12 +162,26 @@ def check_options(scenario: Scenario, options: RunOptions) -> None:
             "platform.secondary: the secondary platform is started by taxstorm on the primary's ledger; "
             "in external mode give it up (or run locally)"
         )
+    if options.passive_wait_s is not None and (options.platform_url is not None or options.workers is not None):
+        flag = "--platform-url" if options.platform_url is not None else "--workers/--expect-workers"
+        raise InvalidInputError(
+            f"--passive: the load is your system's and the verdict reads the run's own ledger; drop {flag}"
+        )
     needs_process = [f"faults[{i}] ({step.type})" for i, step in enumerate(scenario.faults) if step.type in PROCESS]
     if options.platform_url is not None and needs_process:
         raise InvalidInputError(
             f"{', '.join(needs_process)}: process faults need the platform started by taxstorm; in external mode "
             "use the container faults (container_kill, container_restart, ...) on the compose service instead"
         )
+
+
+def _default_session(options: RunOptions) -> Session:
+    """The scenario's timeline under Locust's load, or (passive) under the load of a system of the user's own."""
+    if options.passive_wait_s is None:
+        return ScriptedSession()
+    from taxstorm.passive import PassiveSession  # it prints what the system needs: the standalone platform's words
+
+    return PassiveSession(options.passive_wait_s)
 
 
 def new_run_id(scenario: Scenario) -> str:
@@ -178,7 +203,7 @@ class Runner:
         parts: RunParts | None = None,
         session: Session | None = None,
     ) -> None:
-        self.session: Session = session or ScriptedSession()
+        self.session: Session = session or _default_session(options)
         self.parts = parts or RunParts()
         self.loop = self.parts.loop
         self.scenario = scenario
@@ -355,6 +380,10 @@ class Runner:
         workers are connected (started here or not)."""
         if self.parts.load is not None:
             return self.parts.load(load, stack)
+        if self.options.passive_wait_s is not None:
+            from taxstorm.passive import PassiveLoad
+
+            return PassiveLoad(self.clock, self.loop)
         from taxstorm.load_plan import user_classes  # Locust: imported only by runs that use it
         from taxstorm.locust_load import DistributedLoad, LocalLoad
 
@@ -480,6 +509,34 @@ class Runner:
     def _judge(self, stack: Stack, recorder: Recorder, load_end_s: float, drained: bool) -> None:
         assert stack.admin is not None
         self.observe("phase", {"phase": "reconcile"})
+        if self.options.passive_wait_s is not None:
+            self._judge_platform_side(stack, load_end_s, drained)
+        else:
+            self._judge_users_side(stack, recorder, load_end_s, drained)
+        self._verdict(drained)
+
+    def _judge_platform_side(self, stack: Stack, load_end_s: float, drained: bool) -> None:
+        """A passive run: the scenario's gates on what the platform saw (taxstorm.passive_verdict)."""
+        assert stack.admin is not None
+        self.result.platform_stats = stats = stack.admin.stats()
+        ledger = platform_side_verdict(stack.admin.ledger(), stats)
+        answers = self.sampler.platform_answers
+        windows = build_windows(self.result.faults, load_end_s)
+        view = PlatformView(
+            platform_windows(windows, answers), platform_series(answers, self.clock()), self.result.faults, ledger
+        )
+        self.result.windows = list(view.windows)
+        self.result.series = list(view.series)
+        self.result.recovery_s = platform_recovery_times(view)
+        self.result.platform_side = {**dataclasses.asdict(ledger), "not_judged": list(NOT_JUDGED_PASSIVE)}
+        self.result.backlog_check = {}  # the system's backlog is not visible: nothing to compare
+        write_series_csv(self.run_dir / "per_second.csv", self.result.series)
+        if drained:
+            self.result.gates = passive_gates(judged_gates(list(self.scenario.gates)), view)
+
+    def _judge_users_side(self, stack: Stack, recorder: Recorder, load_end_s: float, drained: bool) -> None:
+        """What users were told (the records) against the ledger, with the platform's counters beside."""
+        assert stack.admin is not None
         self.result.client_defects = [row.as_dict() for row in recorder.defects.rows()]
         self.result.platform_stats = stack.admin.stats()
         self.result.load = {
@@ -510,6 +567,9 @@ class Runner:
         write_series_csv(self.run_dir / "per_second.csv", self.result.series)
         if drained:
             self.result.gates = evaluate(judged_gates(list(self.scenario.gates)), snapshot)
+
+    def _verdict(self, drained: bool) -> None:
+        """Status, exit code and reason from the gates (a reason set earlier, by an error or a halt, stands)."""
         if self.result.status == "errored" and self.result.reason:
             return
         if not drained:

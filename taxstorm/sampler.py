@@ -4,6 +4,7 @@ and the platform's request count."""
 from __future__ import annotations
 
 import bisect
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -15,29 +16,33 @@ Samples = list[tuple[float, int]]
 
 class IssueTraffic(NamedTuple):
     """The platforms' cumulative requests on the issue family: submissions (POST: what a retry storm multiplies)
-    and look-ups (GET: following PROCESSING invoices and unknown outcomes)."""
+    and look-ups (GET: following PROCESSING invoices and unknown outcomes); ``answers``: the submissions by the
+    HTTP status they were answered with, as sorted (status, count) pairs (what a passive run is judged on)."""
 
     submissions: int
     lookups: int
+    answers: tuple[tuple[int, int], ...] = ()
 
 
 def issue_traffic(*stats: dict[str, Any]) -> IssueTraffic:
     """Submissions and look-ups the platforms counted on their issue family (every status), summed."""
     submissions = lookups = 0
+    answers: Counter[int] = Counter()
     for row in (row for one in stats for row in one.get("requests", [])):
         if not str(row["route"]).startswith(ISSUE_FAMILY):
             continue
         if row["method"] == "POST":
             submissions += int(row["count"])
+            answers[int(row["status"])] += int(row["count"])
         elif row["method"] == "GET":
             lookups += int(row["count"])
-    return IssueTraffic(submissions, lookups)
+    return IssueTraffic(submissions, lookups, tuple(sorted(answers.items())))
 
 
 class Sampler:
     """Takes (run second, value) samples: ``backlog`` (orders owed, the harness's own count), ``client_backlog``
     (what the clients' ``backlog()`` say), ``platform_submissions`` and ``platform_lookups`` (the platforms'
-    issue-family requests, see ``IssueTraffic``).
+    issue-family requests, see ``IssueTraffic``) and ``platform_answers`` (the submissions by status).
 
     A sample that cannot be taken (a platform that is down, a client that raises) is counted in ``errors``
     and skipped: the loop itself never dies of it.
@@ -60,6 +65,7 @@ class Sampler:
         self.client_backlog: Samples = []
         self.platform_submissions: Samples = []
         self.platform_lookups: Samples = []
+        self.platform_answers: list[tuple[float, dict[int, int]]] = []
         self.errors: dict[str, int] = {}  # samples that could not be taken, by series
         self._loop: Repeating | None = None
 
@@ -76,6 +82,7 @@ class Sampler:
         else:
             bisect.insort(self.platform_submissions, (now, traffic.submissions), key=_time)
             bisect.insort(self.platform_lookups, (now, traffic.lookups), key=_time)
+            bisect.insort(self.platform_answers, (now, dict(traffic.answers)), key=_time)
 
     def _take(self, name: str, series: Samples, now: float, read: Callable[[], int]) -> None:
         try:
@@ -106,6 +113,6 @@ def last_value(samples: Sequence[tuple[float, int]]) -> int | None:
     return samples[-1][1] if samples else None
 
 
-def _time(sample: tuple[float, int]) -> float:
+def _time(sample: tuple[float, Any]) -> float:
     """Samples sort by time alone: of two taken at the same moment, the later one is the later value."""
     return sample[0]

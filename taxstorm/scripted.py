@@ -32,6 +32,10 @@ class ScriptedSession:
     def deadline_s(self, scenario: Scenario) -> float:
         return scenario.limits.max_run_s
 
+    def steady_state_check(self) -> bool:
+        """Whether the users' baseline is checked before the first fault (the scenario's ``steady_state``)."""
+        return True
+
     def docker_targets(self, project: str | None, scenario: Scenario) -> DockerTargets | None:
         """The compose project's containers, when the scenario has container faults."""
         if not any(step.type in CONTAINER for step in scenario.faults):
@@ -97,7 +101,8 @@ class ScriptedSession:
         watcher = run.loop.every(1.0, watch) if scenario.halt else None
         try:
             first_fault_s = min((step.at_s for step in scenario.faults), default=None)
-            if scenario.steady_state.enabled and first_fault_s is not None and first_fault_s > 0:
+            checked = scenario.steady_state.enabled and self.steady_state_check()
+            if checked and first_fault_s is not None and first_fault_s > 0:
                 scheduler.run(first_fault_s - 0.02, should_stop)  # up to just before the first fault is due
                 if not should_stop():
                     before_s = run.clock()

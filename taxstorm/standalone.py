@@ -6,22 +6,17 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections import Counter
-from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from taxstorm.loadtests.orders import OrderGenerator
 from taxstorm.mock_platform.credentials import credentials_for, irp_password_for, irp_user_for
 from taxstorm.mock_platform.dialects import REGIMES
+from taxstorm.platform_side import PlatformSideVerdict, platform_side_verdict
 from taxstorm.runner import StopRequest, stop_on_signals
-from taxstorm.sampler import ISSUE_FAMILY
 from taxstorm.scenario import PlatformSpec
-from taxstorm.stack import LocalStack, StackOptions
-
-LIVE = frozenset({"ISSUED", "PROCESSING"})  # an invoice that is (or will be) valid for its order
+from taxstorm.stack import LocalStack, Stack, StackOptions
 
 
 @dataclass(frozen=True)
@@ -80,6 +75,28 @@ def dialect_endpoints(dialect: str, client_url: str) -> dict[str, str]:
     return {"token": f"{client_url}/api/v1/auth/token", "api": f"{client_url}/api/v1"}
 
 
+def standby_info(stack: Stack, sellers: list[str], folder: Path, dialect: str) -> StandbyInfo:
+    """What a system pointed at a started stack needs (irp: the platform's public key is written into ``folder``)."""
+    assert stack.toxiproxy is not None and stack.admin is not None
+    endpoints = dialect_endpoints(dialect, stack.client_url)
+    if dialect == "irp":  # NIC hands its key out as a file
+        path = folder / "irp-public-key.pem"
+        path.write_text(stack.admin.irp_public_key(), encoding="utf-8")
+        endpoints["public key"] = str(path)
+    return StandbyInfo(
+        client_url=stack.client_url,
+        platform_url=stack.platform_url,
+        admin_token=stack.admin.token,
+        toxiproxy_url=stack.toxiproxy.base_url,
+        proxy=stack.proxy_name,
+        ca_file=str(stack.ca_file) if stack.ca_file is not None else None,
+        sellers=seller_credentials(stack.credential_key, sellers, dialect),
+        folder=str(folder),
+        dialect=dialect,
+        endpoints=endpoints,
+    )
+
+
 class Standby:
     """Starts the stack, reports it, waits for SIGINT/SIGTERM, stops it (``stop`` is safe on every path)."""
 
@@ -96,27 +113,7 @@ class Standby:
 
     def start(self) -> StandbyInfo:
         self.stack.start()
-        assert self.stack.toxiproxy is not None
-        return StandbyInfo(
-            client_url=self.stack.client_url,
-            platform_url=self.stack.platform_url,
-            admin_token=self.stack.admin_token,
-            toxiproxy_url=self.stack.toxiproxy.base_url,
-            proxy=self.stack.proxy_name,
-            ca_file=str(self.stack.ca_file) if self.stack.ca_file is not None else None,
-            sellers=seller_credentials(self.stack.credential_key, self.sellers, self.dialect),
-            folder=str(self.folder),
-            dialect=self.dialect,
-            endpoints=dialect_endpoints(self.dialect, self.stack.client_url) | self._public_key(),
-        )
-
-    def _public_key(self) -> dict[str, str]:
-        """irp: the platform's RSA public key, written next to the ledger (NIC hands its key out as a file)."""
-        if self.dialect != "irp" or self.stack.admin is None:
-            return {}
-        path = self.folder / "irp-public-key.pem"
-        path.write_text(self.stack.admin.irp_public_key(), encoding="utf-8")
-        return {"public key": str(path)}
+        return standby_info(self.stack, self.sellers, self.folder, self.dialect)
 
     def wait(self) -> str:
         """Block until SIGINT or SIGTERM; the signal's name."""
@@ -133,63 +130,6 @@ class Standby:
 
     def stop(self) -> list[str]:
         return self.stack.stop()
-
-
-@dataclass(frozen=True)
-class PlatformSideVerdict:
-    """What a session can be judged on without knowing what the client told its users: the ledger by business
-    key (orders with more than one live invoice are duplicates) and the platform's own request counters."""
-
-    invoices: int  # blue invoices issued (or being issued)
-    orders: int  # distinct orderRef among them
-    duplicated_orders: dict[str, int]  # orderRef → live invoices, for those with more than one
-    submissions: int  # POSTs on the issue family (issues, batches, red invoices, re-uploads)
-    answers_by_status: dict[str, int]  # every request the platform answered, by HTTP status
-    not_judged: tuple[str, ...] = (
-        "lost invoices (what the client told its users is unknown: an order it dropped leaves no trace here)",
-        "latency and graceful answers as users saw them",
-        "the client's backlog and its drain",
-    )
-
-    @property
-    def submissions_per_invoice(self) -> float | None:
-        return round(self.submissions / self.invoices, 2) if self.invoices else None
-
-
-def platform_side_verdict(ledger: Iterable[Mapping[str, Any]], stats: Mapping[str, Any]) -> PlatformSideVerdict:
-    """Judge a session from the platform's ledger export and counters alone."""
-    blues: list[tuple[str, str]] = []  # (orderRef, invoice number) of blue invoices that are or will be issued
-    reversed_numbers: set[str] = set()  # blue invoices a red one cancelled: no longer live
-    for row in ledger:
-        status = str(row.get("finalStatus", row.get("status")))
-        if row.get("kind", "blue") == "red":
-            if status == "ISSUED" and row.get("blueInvoiceNo"):
-                reversed_numbers.add(str(row["blueInvoiceNo"]))
-        elif status in LIVE:
-            blues.append((str(row.get("orderRef")), str(row.get("invoiceNo") or "")))
-    live = Counter(ref for ref, number in blues if not number or number not in reversed_numbers)
-    answers: Counter[str] = Counter()
-    submissions = 0
-    for request in stats.get("requests", []):
-        answers[str(request["status"])] += int(request["count"])
-        if request["method"] == "POST" and str(request["route"]).startswith(ISSUE_FAMILY):
-            submissions += int(request["count"])
-    duplicated = {ref: count for ref, count in sorted(live.items()) if count > 1}
-    return PlatformSideVerdict(sum(live.values()), len(live), duplicated, submissions, dict(sorted(answers.items())))
-
-
-def verdict_lines(verdict: PlatformSideVerdict) -> list[str]:
-    """The terminal's account of a session judged from the platform's side."""
-    per = verdict.submissions_per_invoice
-    lines = [
-        f"ledger:    {verdict.invoices} invoices for {verdict.orders} orders; "
-        f"{len(verdict.duplicated_orders)} orders duplicated",
-        f"requests:  {verdict.submissions} submissions ({per if per is not None else '-'} per invoice); "
-        f"answers by status {verdict.answers_by_status}",
-    ]
-    lines += [f"duplicate: order {ref} has {count} live invoices" for ref, count in verdict.duplicated_orders.items()]
-    lines += [f"not judged: {what}" for what in verdict.not_judged]
-    return lines
 
 
 def write_info(info: StandbyInfo, path: Path) -> None:

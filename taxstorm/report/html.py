@@ -66,6 +66,7 @@ def render_html(result: dict[str, Any]) -> str:
         _gates(result),
         _windows(result),
         *_reconciliation(result),
+        *_platform_side(result),
         *_defects(result),
         *_load(result),
     ]
@@ -254,7 +255,11 @@ def _windows(result: dict[str, Any]) -> Section:
             ]
         )
     headers = ["window", "span s", "ops", "issued", "queued", "rejected", "failed", "p50", "p95", "p99", "max ms"]
-    windows = section("Windows", table=table(headers, rows, tuple(range(2, 11))))
+    title = "Windows"
+    if result.get("platform_side") is not None:  # a passive run: the platform's answers, no latency
+        headers[2] = "submissions"
+        title = "Windows, platform side (your system's submissions: issued 2xx, rejected 4xx, failed 429/5xx)"
+    windows = section(title, table=table(headers, rows, tuple(range(2, 11))))
     check = result.get("steady_state")
     if check:
         windows["after"].append(p(steady_state_summary(check), "muted" if check["problem"] is None else "fail"))
@@ -299,9 +304,31 @@ def _reconciliation(result: dict[str, Any]) -> list[Section]:
     return [section("Reconciliation", *items, table=table(headers, rows))]
 
 
+def _platform_side(result: dict[str, Any]) -> list[Section]:
+    """A passive run: the ledger by business key, and what the platform's side cannot judge."""
+    side = result.get("platform_side")
+    if side is None:
+        return []
+    per = side["invoices"] and round(side["submissions"] / side["invoices"], 2)
+    intro = (
+        f"The load was your system's. The ledger holds {side['invoices']} invoices for {side['orders']} orders; "
+        f"{len(side['duplicated_orders'])} orders have more than one live invoice; {side['submissions']} "
+        f"submissions ({per or '-'} per invoice)."
+    )
+    rows = [[ref, str(count)] for ref, count in side["duplicated_orders"].items()]
+    return [
+        section(
+            "Platform side (passive run)",
+            p(intro),
+            ul([f"not judged: {what}" for what in side["not_judged"]]),
+            table=table(["duplicated order", "live invoices"], rows, (1,)) if rows else None,
+        )
+    ]
+
+
 def _load(result: dict[str, Any]) -> list[Section]:
     load = result.get("load") or {}
-    if not load:
+    if not load or "operations" not in load:
         return []
     operations = load.get("operations", {})
     rows = [[op, ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))] for op, counts in operations.items()]

@@ -65,5 +65,8 @@ class LiveView:
             self.console.print(f"[magenta]fault[/] {data['kind']} {data['label']} ({data['type']}) at {data['at_s']}s")
         elif kind == "halt":
             self.console.print(f"[red]halt[/] {data['reason']}")
+        elif kind == "standby":
+            for line in data["lines"]:
+                self.console.print(line, highlight=False, markup=False)
         elif kind == "warning":
             self.console.print(f"[yellow]warning[/] {data['text']}")

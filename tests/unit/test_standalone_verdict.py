@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from taxstorm.standalone import platform_side_verdict, verdict_lines
+from taxstorm.platform_side import platform_side_verdict, verdict_lines
 
 
 def blue(ref: str, number: str, status: str = "ISSUED") -> dict[str, Any]:
