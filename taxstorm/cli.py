@@ -177,7 +177,7 @@ def run(
     loaded = _load(scenario, {"client_ref": client_ref, "client_options": client_options, **_platform_flags(stack)})
     options = run_options(report_dir, stack)
     if passive:
-        options = dataclasses.replace(options, passive_wait_s=300.0 if wait_s is None else wait_s)
+        options = dataclasses.replace(options, passive=True, passive_wait_s=300.0 if wait_s is None else wait_s)
     from taxstorm.report import terminal
     from taxstorm.report.live import LiveView
     from taxstorm.runner import Runner
@@ -585,6 +585,12 @@ def _web_token(_: click.Context, __: click.Parameter, value: str | None) -> str 
     is_flag=True,
     help="Also play the scenario's fault timeline (at_s counted from the load's start) beside the operators'.",
 )
+@click.option(
+    "--passive",
+    is_flag=True,
+    help="The load is a system of your own, not Locust: its URL and credentials are printed (and written to "
+    "platform.json); --play-faults starts with its first submission; judged from the platform's side alone.",
+)
 @client_flags("Judge")
 def gameday(
     scenario: Path,
@@ -595,6 +601,7 @@ def gameday(
     web_token: str | None,
     autostart: bool,
     play_faults: bool,
+    passive: bool,
     client_ref: str | None,
     client_options: str | None,
     **stack: Any,
@@ -610,10 +617,14 @@ def gameday(
       taxstorm gameday scenarios/wuhan_outage_gameday.yaml            # then open the login= link it prints
       taxstorm gameday scenarios/smoke.yaml --workers 2 --web-port 0  # load from two Locust workers
       taxstorm gameday scenarios/bad_upgrade.yaml --play-faults       # the scripted incident, plus yours
+      taxstorm gameday scenarios/maintenance_window.yaml --passive    # your own system makes the load
     """
+    if passive and (client_ref or client_options or autostart):
+        flag = "--autostart" if autostart else "--client"
+        raise click.UsageError(f"--passive: the load is your system's, not a taxstorm client's: drop {flag}")
     _patch_for_locust()
     loaded = _load(scenario, {"client_ref": client_ref, "client_options": client_options, **_platform_flags(stack)})
-    options = run_options(report_dir, stack)
+    options = dataclasses.replace(run_options(report_dir, stack), passive=passive)
     from taxstorm.gameday.run import GamedayOptions, GamedayRun
     from taxstorm.report import terminal
     from taxstorm.report.live import LiveView

@@ -27,7 +27,10 @@ class LoadDriver(Protocol):
     """Starts, stops and drains the load of one run."""
 
     recorder: Recorder
-    environment: Environment  # the Locust environment a web UI can attach to (game days)
+
+    @property
+    def environment(self) -> Environment:
+        """The Locust environment a web UI can attach to (game days)."""
 
     def publish(self, epoch: float) -> None:
         """Make the run known to whoever runs the users; ``epoch`` is the wall-clock time of run second 0."""

@@ -27,6 +27,7 @@ from taxstorm.stack import Stack
 from taxstorm.standalone import standby_info, standby_lines, write_info
 
 if TYPE_CHECKING:
+    from flask import Flask
     from locust.env import Environment
 
     from taxstorm.load_driver import LoadDriver
@@ -37,14 +38,25 @@ MAX_SELLERS = 20  # seller credentials printed and written for the system (the s
 
 
 class PassiveLoad:
-    """The load driver of a passive run: no users here; the clock's sleeps stand in for the load and the drain."""
+    """The load driver of a passive run: no users here; the clock's sleeps stand in for the load and the drain.
+    ``started`` says whether the system has sent anything yet (the platform counted a submission)."""
 
-    environment: Environment  # never set: a game day's web UI drives Locust users, which a passive run has none of
-
-    def __init__(self, clock: Callable[[], float], loop: RunLoop) -> None:
+    def __init__(self, clock: Callable[[], float], loop: RunLoop, started: Callable[[], bool]) -> None:
         self.recorder = Recorder()  # stays empty: what users were told is unknown here
+        self.started = started
         self._clock = clock
         self._loop = loop
+        self._environment: Environment | None = None
+
+    @property
+    def environment(self) -> Environment:
+        """A Locust environment without users, for a game day's web UI and its Chaos tab (made when asked)."""
+        if self._environment is None:
+            from locust.env import Environment
+
+            self._environment = Environment(user_classes=[])
+            self._environment.create_local_runner()
+        return self._environment
 
     def publish(self, epoch: float) -> None:
         """Nobody to tell."""
@@ -71,6 +83,8 @@ class PassiveLoad:
         return []
 
     def close(self) -> None:
+        if self._environment is not None and self._environment.runner is not None:
+            self._environment.runner.quit()
         self.recorder.close()
 
 
@@ -132,3 +146,15 @@ class PassiveSession(ScriptedSession):
                     f"{run.run_dir / INFO_FILE} with one of its seller credentials"
                 )
             run.loop.sleep(self.poll_s)
+
+
+def refuse_swarm(app: Flask) -> None:
+    """A passive game day's web UI: Locust's start button has no users to start; say so instead of failing."""
+    from flask import request
+
+    @app.before_request
+    def no_users() -> tuple[dict[str, object], int] | None:
+        if request.path.rstrip("/").endswith("/swarm") and request.method == "POST":
+            message = "a passive game day: the load is your system's (see platform.json); Locust has no users to start"
+            return {"success": False, "message": message}, 409
+        return None

@@ -75,7 +75,8 @@ class RunOptions:
     credential_key: str | None = None  # external mode: its credential key (sellers' credentials derive from it)
     proxy: str | None = None  # external mode: an existing Toxiproxy proxy to use
     docker_project: str | None = None  # container faults act on this compose project's services
-    passive_wait_s: float | None = None  # a passive run: the load is a system of the user's own, waited for this long
+    passive: bool = False  # the load is a system of the user's own, not Locust (taxstorm.passive)
+    passive_wait_s: float = 300.0  # a passive run waits this long for the system's first submission
 
 
 LoadFactory = Callable[[LoadContext, Stack], LoadDriver]
@@ -162,7 +163,7 @@ def check_options(scenario: Scenario, options: RunOptions) -> None:
             "platform.secondary: the secondary platform is started by taxstorm on the primary's ledger; "
             "in external mode give it up (or run locally)"
         )
-    if options.passive_wait_s is not None and (options.platform_url is not None or options.workers is not None):
+    if options.passive and (options.platform_url is not None or options.workers is not None):
         flag = "--platform-url" if options.platform_url is not None else "--workers/--expect-workers"
         raise InvalidInputError(
             f"--passive: the load is your system's and the verdict reads the run's own ledger; drop {flag}"
@@ -177,7 +178,7 @@ def check_options(scenario: Scenario, options: RunOptions) -> None:
 
 def _default_session(options: RunOptions) -> Session:
     """The scenario's timeline under Locust's load, or (passive) under the load of a system of the user's own."""
-    if options.passive_wait_s is None:
+    if not options.passive:
         return ScriptedSession()
     from taxstorm.passive import PassiveSession  # it prints what the system needs: the standalone platform's words
 
@@ -380,10 +381,13 @@ class Runner:
         workers are connected (started here or not)."""
         if self.parts.load is not None:
             return self.parts.load(load, stack)
-        if self.options.passive_wait_s is not None:
+        if self.options.passive:
             from taxstorm.passive import PassiveLoad
 
-            return PassiveLoad(self.clock, self.loop)
+            admins = stack.admins()
+            return PassiveLoad(
+                self.clock, self.loop, lambda: issue_traffic(*(admin.stats() for admin in admins)).submissions > 0
+            )
         from taxstorm.load_plan import user_classes  # Locust: imported only by runs that use it
         from taxstorm.locust_load import DistributedLoad, LocalLoad
 
@@ -509,7 +513,7 @@ class Runner:
     def _judge(self, stack: Stack, recorder: Recorder, load_end_s: float, drained: bool) -> None:
         assert stack.admin is not None
         self.observe("phase", {"phase": "reconcile"})
-        if self.options.passive_wait_s is not None:
+        if self.options.passive:
             self._judge_platform_side(stack, load_end_s, drained)
         else:
             self._judge_users_side(stack, recorder, load_end_s, drained)

@@ -23,6 +23,7 @@ from taxstorm.gameday.export import export_scenario, names_only
 from taxstorm.gameday.web import chaos_blueprint, install
 from taxstorm.load_driver import LoadDriver
 from taxstorm.locust_load import DistributedLoad
+from taxstorm.passive import PassiveLoad, PassiveSession, refuse_swarm
 from taxstorm.result import RunResult
 from taxstorm.runner import SETTLE_S, Observer, Runner, RunOptions, RunParts
 from taxstorm.scenario import WINDOW_KINDS, Scenario
@@ -89,6 +90,9 @@ class GamedaySession:
 
     def play(self, run: Runner, driver: LoadDriver, stack: Stack) -> tuple[float, list[str]]:
         self._run, self._driver = run, driver
+        if isinstance(driver, PassiveLoad):  # the load is the operators' own system: tell them where to point it
+            PassiveSession.announce(run, stack)
+            run.result.load = {"source": "outside system"}
         control = self.control = ChaosControl(default_registry(), run.fault_context(stack), run.clock, self._event)
         run.result.faults = control.events
 
@@ -101,6 +105,8 @@ class GamedaySession:
         token = self.gameday.web_token or new_session_token()
         if web_ui.app is not None:
             guard(web_ui.app, self.gameday.web_host, token)
+            if isinstance(driver, PassiveLoad):
+                refuse_swarm(web_ui.app)
         if not is_loopback_bind(self.gameday.web_host):
             control.note(
                 f"the web UI listens on {self.gameday.web_host}: whoever reaches its port with the session's token "
@@ -161,6 +167,8 @@ class GamedaySession:
 
     @staticmethod
     def _load_started(driver: LoadDriver) -> bool:
+        if isinstance(driver, PassiveLoad):
+            return driver.started()  # the operators' system sent its first submission
         runner = driver.environment.runner
         return runner is not None and runner.state in ("spawning", "running")
 

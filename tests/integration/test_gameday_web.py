@@ -113,12 +113,16 @@ SCENARIO = {
 
 
 @contextmanager
-def running_gameday(tmp_path: Path, scenario: dict[str, Any], *extra: str, client: str = "naive") -> Iterator[GameDay]:
-    """``taxstorm gameday`` on ``scenario``, naive client (its users fail visibly while the platform is down)."""
+def running_gameday(
+    tmp_path: Path, scenario: dict[str, Any], *extra: str, client: str | None = "naive"
+) -> Iterator[GameDay]:
+    """``taxstorm gameday`` on ``scenario``, naive client (its users fail visibly while the platform is down);
+    ``client`` None: no client flag (a passive game day)."""
     path = tmp_path / "scenario.yaml"
     path.write_text(yaml.safe_dump(scenario))
     log = tmp_path / "gameday.log"
-    command = [sys.executable, "-m", "taxstorm", "gameday", str(path), "--web-port", "0", "--client", client, *extra]
+    command = [sys.executable, "-m", "taxstorm", "gameday", str(path), "--web-port", "0", *extra]
+    command += ["--client", client] if client is not None else []
     command += ["--web-token", WEB_TOKEN]
     no_docker = {**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"}  # container faults: unavailable
     process = ManagedProcess("gameday", [*command, "--report-dir", str(tmp_path / "reports")], log, no_docker)
@@ -412,3 +416,40 @@ def test_workers_that_never_come_end_the_session_as_an_environment_error(tmp_pat
     result = json.loads((gameday.run_dir / "result.json").read_text())
     assert result["status"] == "errored" and "0 of 1 Locust workers connected" in result["reason"], result["reason"]
     assert took < 40, took  # well before --max-duration's 4 hours
+
+
+def test_a_passive_game_day_takes_its_load_from_a_system_of_ones_own(tmp_path: Path) -> None:
+    """``--passive``: the platform's URL and credentials are written for the operators' own system (here the outside
+    ERP of tests/outside), Locust's start button says there are no users, the scripted timeline starts with the
+    system's first submission, and the session is judged from the platform's side."""
+    scripted = {
+        **SCENARIO,
+        "drain_s": 4,
+        "faults": [{"type": "maintenance", "id": "down", "at_s": 3, "for_s": 4}],
+        "gates": [
+            {"type": "integrity"},
+            {"type": "recovery_time", "fault": "down", "within_s": 10},
+            {"type": "latency", "window": "recovery", "max_ms": 5000},
+        ],
+    }
+    with running_gameday(tmp_path, scripted, "--passive", "--play-faults", client=None) as gameday:
+        info = gameday.run_dir / "platform.json"
+        assert json.loads(info.read_text())["sellers"], "the seller credentials for the operators' system"
+        refused = HTTP.post(f"{gameday.url}/swarm", data={"user_count": 1, "spawn_rate": 1}, timeout=5)
+        assert refused.status_code == 409 and "your system" in refused.json()["message"]
+        erp = subprocess.run(
+            [sys.executable, str(REPO / "tests" / "outside" / "erp.py"), str(info), "--seconds", "16"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert erp.returncode == 0, erp.stderr
+        result = gameday.finish()
+    assert result["load"]["source"] == "outside system" and result["platform_side"]["duplicated_orders"] == {}
+    assert result["platform_side"]["invoices"] == json.loads(erp.stdout)["issued"]
+    (event,) = result["faults"]
+    assert event["label"] == "down" and event["reverted_s"] is not None
+    gates = {g["kind"]: g for g in result["gates"]}
+    assert gates["recovery_time"]["judged"] and gates["recovery_time"]["passed"], gates["recovery_time"]
+    assert not gates["latency"]["judged"] and gates["integrity"]["passed"]
+    assert result["status"] == "passed", result["reason"]
