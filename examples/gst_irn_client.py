@@ -19,6 +19,8 @@ Written from the SDK's README and NIC's API documentation:
 - Unknown outcomes (a timeout, a gateway's 5xx, ``2146``/``2147``/``5002``): the user is told ``queued``; the
   journal keeps the order as *sent*, so it is looked up (by document details) before it is ever sent again. A
   document the IRP does not know (``2154``) is sent again. Anything else the IRP refuses is ``rejected``.
+- The drain settles up to eight documents at a time (the IRP has no batch call; one at a time, each looked up
+  first, left a backlog after an outage under load).
 - A failover IRP (``secondary_url``, as NIC1/NIC2): a second session; an IRP that does not answer is left for
   the other for 30 s.
 """
@@ -45,6 +47,7 @@ IST = timezone(timedelta(hours=5, minutes=30))
 TRY_LATER = frozenset({"2146", "2147", "5002"})
 DEADLINE: ContextVar[float | None] = ContextVar("deadline", default=None)  # of the greenlet's user call or drain
 FAILOVER_S = 30.0  # how long calls stay on the failover IRP before the primary is tried again
+DRAIN_PARALLEL = 8  # documents a drain settles at a time: the IRP has no batch call, and each may need a look-up
 
 
 class Trouble(Exception):
@@ -255,7 +258,7 @@ class GstIrnClient:
         until = self._clock() + budget_s
         deadline = DEADLINE.set(until)
         try:
-            return work_owed(self._journal, self._busy, self._settle, until, self._clock, Trouble)
+            return work_owed(self._journal, self._busy, self._settle, until, self._clock, Trouble, DRAIN_PARALLEL)
         finally:
             DEADLINE.reset(deadline)
 

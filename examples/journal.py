@@ -9,7 +9,10 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from contextvars import copy_context
 from typing import Any, TypeVar
+
+from gevent.pool import Pool
 
 T = TypeVar("T")
 
@@ -56,20 +59,34 @@ def work_owed(
     until: float,
     clock: Callable[[], float],
     trouble: type[Exception],
+    parallel: int = 1,
 ) -> list[T]:
-    """Settle the journal's requests oldest first until ``until``, skipping those a user's call is working on, and
-    stop at the first ``trouble`` (the platform is struggling: the next drain tries again)."""
+    """Settle the journal's requests oldest first until ``until``, ``parallel`` at a time (greenlets: the examples
+    run in taxstorm's gevent process), skipping those a user's call is working on; after the first ``trouble``
+    (the platform is struggling) start no more: the next drain tries again."""
     settled: list[T] = []
+    troubled: list[Exception] = []
+    failed: list[BaseException] = []  # anything else: raised here, after the others have ended
+
+    def one(ref: str) -> None:
+        try:
+            settled.append(settle(ref))
+        except trouble as exc:
+            troubled.append(exc)
+        except Exception as exc:
+            failed.append(exc)
+        finally:
+            busy.discard(ref)
+
+    pool = Pool(parallel)
     for ref in journal.owed():
-        if clock() >= until:
+        if troubled or failed or clock() >= until:
             break
         if ref in busy:
             continue
         busy.add(ref)
-        try:
-            settled.append(settle(ref))
-        except trouble:
-            break
-        finally:
-            busy.discard(ref)
+        pool.spawn(copy_context().run, one, ref)  # with the caller's context (a deadline); waits while full
+    pool.join()
+    if failed:
+        raise failed[0]
     return settled
