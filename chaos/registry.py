@@ -90,9 +90,9 @@ class FaultRegistry:
 
 def default_registry() -> FaultRegistry:
     """A registry holding every built-in fault."""
-    from taxstorm.chaos import container, network, platform, process
+    from taxstorm.chaos import container, handshake, network, platform, process
 
     registry = FaultRegistry()
-    for fault_cls in (*network.FAULTS, *platform.FAULTS, *process.FAULTS, *container.FAULTS):
+    for fault_cls in (*network.FAULTS, *handshake.FAULTS, *platform.FAULTS, *process.FAULTS, *container.FAULTS):
         registry.register(fault_cls)
     return registry

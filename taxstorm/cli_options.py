@@ -53,6 +53,14 @@ _OPTIONS = [
         "[the platform's default development key].",
     ),
     click.option(
+        "--ca-file",
+        envvar="TAXSTORM_CA_FILE",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        default=None,
+        help="External mode over HTTPS: the CA (PEM) your platform's certificate chains to; clients reach it "
+        "through Toxiproxy by the proxy's host name, which the certificate must name.",
+    ),
+    click.option(
         "--docker-project",
         envvar="COMPOSE_PROJECT_NAME",
         default=None,
@@ -151,4 +159,5 @@ def run_options(report_dir: Path, values: dict[str, Any]) -> RunOptions:
         credential_key=values["credential_key"],
         proxy=values["toxiproxy_proxy"],
         docker_project=values["docker_project"],
+        ca_file=values["ca_file"],
     )

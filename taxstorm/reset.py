@@ -83,10 +83,30 @@ def _clean_proxy(url: str, proxy: str, state: dict[str, Any], report: ResetRepor
             api.remove_toxic(proxy, name)
         api.set_enabled(proxy, True)
         report.actions.append(f"removed the run's toxics {mine} from the shared proxy {proxy} at {url} and enabled it")
+        upstream = state.get("proxy_upstream")
+        if upstream and api.proxies()[proxy].upstream != upstream:  # a handshake stall pointed it elsewhere
+            api.set_upstream(proxy, upstream)
+            report.actions.append(f"pointed the shared proxy {proxy} back at {upstream}")
     except NotFound:
         pass
     except ToxiproxyError as exc:
         report.problems.append(f"could not clean up proxy {proxy} at {url}: {exc}")
+    finally:
+        api.close()
+
+
+def _delete_fault_proxies(url: str, run_id: str, report: ResetReport) -> None:
+    """The proxies a run's faults made (``taxstorm-<run id>-<label>``: a handshake stall's), deleted."""
+    api = ToxiproxyAPI(url, timeout_s=3)
+    try:
+        if not api.ping():
+            return
+        for name in [n for n in api.proxies() if n.startswith(f"{PREFIX}{run_id}-")]:
+            with contextlib.suppress(NotFound):
+                api.delete_proxy(name)
+            report.actions.append(f"deleted the fault's proxy {name} from {url}")
+    except ToxiproxyError as exc:
+        report.problems.append(f"could not delete the run's fault proxies at {url}: {exc}")
     finally:
         api.close()
 
@@ -151,6 +171,8 @@ def reset_run(state_path: Path, report: ResetReport, force: bool = False) -> Non
         _clean_proxy(state["toxiproxy_url"], state["secondary_proxy"], {**state, "proxy_owned": True}, report)
     if state.get("toxiproxy_url") and state.get("lease"):
         _clean_proxy(state["toxiproxy_url"], state["lease"], {**state, "proxy_owned": True}, report)
+    if state.get("toxiproxy_url") and state.get("run_id"):
+        _delete_fault_proxies(state["toxiproxy_url"], str(state["run_id"]), report)
     state["status"] = "reset"
     state_path.write_text(json.dumps(state, indent=2))
     report.actions.append(f"run {state.get('run_id')} marked reset")

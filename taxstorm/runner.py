@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from taxstorm.abandon import abandon_run
 from taxstorm.chaos import process as process_faults
 from taxstorm.chaos.container import DockerTargets
+from taxstorm.chaos.handshake import stall_proxy_name
 from taxstorm.chaos.registry import FaultContext
 from taxstorm.chaos.timeline import FaultEvent
 from taxstorm.chaos.tls import trusted
@@ -75,6 +76,7 @@ class RunOptions:
     credential_key: str | None = None  # external mode: its credential key (sellers' credentials derive from it)
     proxy: str | None = None  # external mode: an existing Toxiproxy proxy to use
     docker_project: str | None = None  # container faults act on this compose project's services
+    ca_file: Path | None = None  # external mode: the CA of the platform's HTTPS certificate
     passive: bool = False  # the load is a system of the user's own, not Locust (taxstorm.passive)
     passive_wait_s: float = 300.0  # a passive run waits this long for the system's first submission
 
@@ -153,10 +155,16 @@ def check_options(scenario: Scenario, options: RunOptions) -> None:
         raise InvalidInputError(
             "load.housekeeping: period-start housekeeping runs in one process; drop --workers for this scenario"
         )
-    if options.platform_url is not None and scenario.platform.tls:
+    external_tls = options.platform_url is not None and options.platform_url.lower().startswith("https://")
+    if options.ca_file is not None and not external_tls:
         raise InvalidInputError(
-            "platform.tls: taxstorm serves TLS with a CA of its own on the platform it starts; in external mode "
-            "drop it (a platform of your own serves its own certificate)"
+            "--ca-file: the CA of a platform of your own that serves HTTPS; give its https:// --platform-url too "
+            "(taxstorm's own platform makes a CA per run: platform.tls or --tls)"
+        )
+    if options.platform_url is not None and scenario.platform.tls and options.ca_file is None:
+        raise InvalidInputError(
+            "platform.tls: in external mode your platform serves its own certificate; give --ca-file with the CA "
+            "it chains to and an https:// --platform-url (or drop --tls / platform.tls)"
         )
     if options.platform_url is not None and scenario.platform.secondary:
         raise InvalidInputError(
@@ -249,6 +257,7 @@ class Runner:
                 admin_token=self.options.admin_token,
                 credential_key=self.options.credential_key,
                 proxy=self.options.proxy,
+                ca_file=self.options.ca_file,
             ),
             self.scenario.platform,
         )
@@ -500,12 +509,18 @@ class Runner:
         for name in names:
             try:
                 leftover = sorted(stack.toxiproxy.toxics(name))
-                enabled = stack.toxiproxy.proxies()[name].enabled
+                proxies = stack.toxiproxy.proxies()
             except Exception as exc:
                 problems.append(f"could not verify that proxy {name} is clean: {exc}")
                 continue
+            enabled = proxies[name].enabled
             if name == stack.proxy_name:
                 self.result.cleanup = {"toxics_left": leftover, "proxy_enabled": enabled}
+                upstream = proxies[name].upstream
+                if stack.proxy_upstream and upstream != stack.proxy_upstream:
+                    problems.append(f"{name} still leads to {upstream}, not {stack.proxy_upstream}, after revert")
+                made = sorted(n for n in proxies if n.startswith(stall_proxy_name(self.run_id)))
+                problems += [f"fault proxies left after revert: {made}"] if made else []
             problems += [f"toxics still on {name} after revert: {leftover}"] if leftover else []
             problems += [] if enabled else [f"{name} still disabled after revert"]
         return problems

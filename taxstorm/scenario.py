@@ -13,6 +13,7 @@ import yaml
 from pydantic import AwareDatetime, Field, ValidationError, field_validator, model_validator
 
 from taxstorm.chaos.container import CONTAINER_SPECS
+from taxstorm.chaos.handshake import HandshakeStallSpec
 from taxstorm.chaos.network import NETWORK_SPECS
 from taxstorm.chaos.platform import PLATFORM_SPECS
 from taxstorm.chaos.process import PROCESS_SPECS
@@ -26,7 +27,9 @@ from taxstorm.scenario_text import load_scenario_data, read_scenario_text
 from taxstorm.strict import Strict
 
 DEFAULT_ANSWER_BUDGET_S = 30.0
-FaultStep = Annotated[NETWORK_SPECS | PLATFORM_SPECS | PROCESS_SPECS | CONTAINER_SPECS, Field(discriminator="type")]
+FaultStep = Annotated[
+    NETWORK_SPECS | HandshakeStallSpec | PLATFORM_SPECS | PROCESS_SPECS | CONTAINER_SPECS, Field(discriminator="type")
+]
 WINDOW_KINDS = ("all", "baseline", "fault", "recovery")
 
 
@@ -283,8 +286,8 @@ class Scenario(Strict):
                 raise ValueError(f"faults[{i}].target is secondary: add platform.secondary: true")
             if step.target == "secondary" and step.type.startswith("container_"):
                 raise ValueError(f"faults[{i}].target: container faults name their service instead; remove target")
-            if step.type == "bad_certificate" and not self.platform.tls:
-                raise ValueError(f"faults[{i}] (bad_certificate) needs an HTTPS platform: add platform.tls: true")
+            if step.type in ("bad_certificate", "handshake_stall") and not self.platform.tls:
+                raise ValueError(f"faults[{i}] ({step.type}) needs an HTTPS platform: add platform.tls: true")
         for i, gate in enumerate(self.gates):
             window = getattr(gate, "window", "all")
             if window not in WINDOW_KINDS and window not in labels:

@@ -46,6 +46,7 @@ class StackOptions:
     admin_token: str | None = None  # external mode: the platform's admin token
     credential_key: str | None = None  # external mode: the platform's credential key (default: the development key)
     proxy: str | None = None  # external mode: use this existing Toxiproxy proxy instead of creating one
+    ca_file: Path | None = None  # external mode: the platform serves HTTPS with a certificate this CA issued
 
     @property
     def external(self) -> bool:
@@ -73,6 +74,7 @@ class Stack(Protocol):
 
     credential_key: str
     proxy_name: str
+    proxy_upstream: str  # where the proxy led when the run began ("": unknown)
     toxiproxy: ToxiproxyAPI | None
     admin: PlatformAdmin | None
     platform_url: str
@@ -124,6 +126,7 @@ class LocalStack:
         self._proxy_created = False
         self.lease: Lease | None = None  # on a shared Toxiproxy: what tells `taxstorm reset` this run is alive
         self.ca: RunCA | None = None  # platform.tls: the run's own certificate authority
+        self.proxy_upstream = ""  # where the run's proxy led when the run began (a fault may point it elsewhere)
 
     @property
     def state_path(self) -> Path:
@@ -131,16 +134,17 @@ class LocalStack:
 
     @property
     def ca_file(self) -> Path | None:
-        """What clients must trust to reach an HTTPS platform (None: plain HTTP)."""
-        return self.ca.ca_file if self.ca is not None else None
+        """What clients must trust to reach an HTTPS platform (None: plain HTTP): the run's CA, or in external
+        mode the one the platform's certificate chains to."""
+        return self.ca.ca_file if self.ca is not None else self.options.ca_file
 
     @property
     def scheme(self) -> str:
-        return "https" if self.ca is not None else "http"
+        return "https" if self.ca_file is not None else "http"
 
     def start(self) -> None:
         """Start everything and wait for readiness; raise EnvironmentError_ naming what failed."""
-        if self.platform_spec.tls:
+        if self.platform_spec.tls and not self.options.external:  # a platform of one's own serves its own
             self.ca = RunCA(self.options.run_dir / "tls")
         try:
             self.toxiproxy = self._start_toxiproxy()
@@ -187,6 +191,7 @@ class LocalStack:
                     f"proxy {self.proxy_name!r} is not clean (toxics {left}, enabled {proxy.enabled}): "
                     "another run may be using it, or a killed run left it; run 'taxstorm reset --toxiproxy-url ...'"
                 )
+        self.proxy_upstream = proxy.upstream
         host, port = proxy.listen.rsplit(":", 1)
         if host in ("0.0.0.0", "", "[::]"):  # listening everywhere: reach it by the Toxiproxy server's name
             host = urlsplit(toxiproxy.base_url).hostname or "127.0.0.1"
@@ -213,7 +218,7 @@ class LocalStack:
     def _find_platform(self) -> str:
         """External mode: the platform must already answer /health (docker compose waits for its healthcheck)."""
         url = (self.options.platform_url or "").rstrip("/")
-        self.admin = PlatformAdmin(url, self.admin_token)
+        self.admin = PlatformAdmin(url, self.admin_token, ca_file=self.options.ca_file)
         admin = self.admin
         try:
             wait_until(admin.healthy, self.options.ready_timeout_s, f"platform {url}/health")
@@ -279,6 +284,7 @@ class LocalStack:
             "toxiproxy_url": self.toxiproxy.base_url if self.toxiproxy else None,
             "proxy": self.proxy_name,
             "proxy_owned": self.options.proxy is None,  # a borrowed proxy (compose's) is cleaned, never deleted
+            "proxy_upstream": self.proxy_upstream,  # a borrowed proxy is pointed back here
             "platform_url": self.platform_url,
             "admin_token": self.admin_token,
             "ca_file": str(self.ca_file) if self.ca_file is not None else None,

@@ -163,6 +163,7 @@ class MemoryStack:
         self.options = options
         self.credential_key = "simulated-credential-key"
         self.proxy_name = f"taxstorm-{options.run_id}"
+        self.proxy_upstream = "platform.invalid:80"
         self.toxiproxy: ToxiproxyAPI | None = toxiproxy
         self.memory_proxy = toxiproxy
         self.admin: PlatformAdmin | None = platform
@@ -182,7 +183,7 @@ class MemoryStack:
         return None  # plain HTTP
 
     def start(self) -> None:
-        self.memory_proxy.create_proxy(self.proxy_name, "platform.invalid:80")
+        self.memory_proxy.create_proxy(self.proxy_name, self.proxy_upstream)
 
     def stop(self) -> list[str]:
         self.stopped = True

@@ -4,6 +4,7 @@ a bad-certificate fault makes even trusting clients refuse it, until its revert.
 
 from __future__ import annotations
 
+import socket
 import ssl
 import time
 from collections.abc import Iterator
@@ -118,3 +119,71 @@ def test_a_tls_run_passes_with_clients_that_trust_its_ca(tmp_path: Path, workers
     issued = result["load"]["operations"]["issue"]
     assert issued.get("issued", 0) > 20 and set(issued) <= {"issued", "queued"}, issued
     assert [g["kind"] for g in result["gates"] if g["passed"]] == ["latency", "latency", "integrity", "contract"]
+
+
+def test_an_external_https_platform_is_judged_with_the_ca_it_chains_to(tmp_path: Path) -> None:
+    """External mode over HTTPS: a platform of one's own (here with a CA the run never saw) serves its own
+    certificate; with ``--ca-file`` the harness, its clients and its admin calls trust that CA, through Toxiproxy."""
+    own = RunCA(tmp_path / "own-ca")
+    process = PlatformProcess(tmp_path / "own", "own-admin-token", {"ledger_path": str(tmp_path / "own.db")}, 30.0, own)
+    url = process.start()
+    try:
+        path = scenario(tmp_path, platform={"tls": True}, duration_s=8)
+        args = ["--platform-url", url, "--admin-token", "own-admin-token", "--ca-file", str(own.ca_file)]
+        proc = taxstorm("run", str(path), "--report-dir", str(tmp_path / "reports"), *args)
+        output, _ = proc.communicate(timeout=120)
+        untrusted = taxstorm("run", str(path), "--report-dir", str(tmp_path / "refused"), *args[:4])
+        refusal, _ = untrusted.communicate(timeout=60)
+    finally:
+        process.stop()
+    assert proc.returncode == 0, output[-3000:]
+    result, state = only_run(tmp_path / "reports")
+    assert result["endpoints"]["platform"] == url and result["endpoints"]["client"].startswith("https://")
+    assert state["ca_file"] == str(own.ca_file)
+    issued = result["load"]["operations"]["issue"]
+    assert issued.get("issued", 0) > 20 and set(issued) <= {"issued", "queued"}, issued
+    assert untrusted.returncode == 2 and "give --ca-file" in refusal, refusal  # named before anything starts
+
+
+def test_a_stalled_handshake_cuts_open_connections_and_leaves_new_ones_unanswered_until_the_revert(
+    https_platform: HttpsPlatform, toxiproxy: ToxiproxyAPI
+) -> None:
+    """``handshake_stall`` on the real Toxiproxy: TCP still connects, the TLS handshake hears nothing (a client bounds
+    it or waits forever), a kept-alive connection is cut; the revert answers again and leaves no proxy behind."""
+    platform = https_platform
+    host, port = platform.client_url.removeprefix("https://").rsplit(":", 1)
+    before = toxiproxy.proxies()[platform.proxy].upstream
+    fault = build_fault(FaultContext("run", toxiproxy, platform.proxy), type="handshake_stall", id="stall")
+    with httpx.Client(verify=platform.trusting(), timeout=3) as kept:
+        assert kept.get(f"{platform.client_url}/health").status_code == 200
+        fault.apply()
+        try:
+            with pytest.raises(httpx.TransportError):  # its connection was cut; the reconnect stalls
+                kept.get(f"{platform.client_url}/health")
+            with socket.create_connection((host, int(port)), timeout=2) as raw:  # the TCP connect still succeeds
+                raw.settimeout(1.5)
+                started = time.perf_counter()
+                with pytest.raises(TimeoutError):
+                    platform.trusting().wrap_socket(raw, server_hostname=host)  # no ServerHello, ever
+                assert time.perf_counter() - started >= 1.4
+            assert [name for name in toxiproxy.proxies() if name.startswith("taxstorm-run-stall-")]
+        finally:
+            fault.revert()
+    assert platform.health(platform.trusting()) == "UP"
+    assert toxiproxy.proxies()[platform.proxy].upstream == before and toxiproxy.toxics(platform.proxy) == {}
+    assert not [name for name in toxiproxy.proxies() if name.startswith("taxstorm-run-")]
+    fault.revert()  # idempotent
+
+
+def test_a_run_through_stalled_handshakes_passes_a_client_that_bounds_its_connects(tmp_path: Path) -> None:
+    faults = [{"type": "handshake_stall", "id": "stall", "at_s": 3, "for_s": 4}]
+    path = scenario(tmp_path, platform={"tls": True}, duration_s=12, faults=faults, gates=[{"type": "integrity"}])
+    proc = taxstorm("run", str(path), "--report-dir", str(tmp_path / "reports"))
+    output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0, output[-3000:]
+    result, _ = only_run(tmp_path / "reports")
+    (event,) = result["faults"]
+    assert event["type"] == "handshake_stall" and event["reverted_s"] is not None and not event["error"]
+    assert result["cleanup"] == {"toxics_left": [], "proxy_enabled": True} and not result["errors"]
+    queued = result["load"]["operations"]["issue"].get("queued", 0)
+    assert queued > 0, result["load"]  # the users met the stall, and were answered

@@ -129,13 +129,34 @@ def test_platform_error_injection_goes_through_the_admin_api(tmp_path: Path, rat
     assert result.load["operations"]["issue"].get("queued", 0) == (100 if rate else 0)
 
 
-def test_tls_is_refused_in_external_mode_before_anything_starts() -> None:
+def test_tls_in_external_mode_needs_the_ca_of_ones_platform_before_anything_starts(tmp_path: Path) -> None:
     from taxstorm.errors import InvalidInputError
     from taxstorm.runner import check_options
 
-    scenario = parse_scenario({**BASE, "platform": {"tls": True}})
-    with pytest.raises(InvalidInputError, match=r"platform\.tls: taxstorm serves TLS"):
-        check_options(scenario, RunOptions(platform_url="http://127.0.0.1:8080", admin_token="a-token-of-yours"))
+    tls = parse_scenario({**BASE, "platform": {"tls": True}})
+    plain = parse_scenario(BASE)
+    ca = tmp_path / "ca.pem"
+    token = "a-token-of-yours"
+    with pytest.raises(InvalidInputError, match=r"platform\.tls: .* give --ca-file"):
+        check_options(tls, RunOptions(platform_url="https://127.0.0.1:8080", admin_token=token))
+    with pytest.raises(InvalidInputError, match=r"--ca-file: .* https:// --platform-url"):
+        check_options(plain, RunOptions(platform_url="http://127.0.0.1:8080", admin_token=token, ca_file=ca))
+    with pytest.raises(InvalidInputError, match=r"--ca-file: .* https:// --platform-url"):
+        check_options(plain, RunOptions(ca_file=ca))  # taxstorm's own platform makes its own CA
+    for scenario in (tls, plain):  # a platform of one's own over HTTPS, with its CA: accepted
+        check_options(scenario, RunOptions(platform_url="https://platform:8443", admin_token=token, ca_file=ca))
+
+
+def test_a_passive_run_refuses_what_it_cannot_judge_before_anything_starts() -> None:
+    from taxstorm.errors import InvalidInputError
+    from taxstorm.load_driver import WorkerOptions
+    from taxstorm.runner import check_options
+
+    scenario = parse_scenario(BASE)
+    with pytest.raises(InvalidInputError, match=r"--passive: .* drop --platform-url"):
+        check_options(scenario, RunOptions(platform_url="http://p:8080", admin_token="t", passive=True))
+    with pytest.raises(InvalidInputError, match=r"--passive: .* drop --workers"):
+        check_options(scenario, RunOptions(workers=WorkerOptions(2), passive=True))
 
 
 class OneOutage:
@@ -188,3 +209,17 @@ def test_a_killed_runs_clean_up_resets_containers_only_when_faults_could_reach_t
         runner = Runner(scenario, RunOptions(report_dir=tmp_path), parts=Simulation().parts(), session=session)
         runner.run()
         assert runner.containers_in_play is expected
+
+
+def test_a_handshake_stall_left_behind_fails_the_clean_up_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from taxstorm.chaos.handshake import HandshakeStallFault
+
+    stall = [{"type": "handshake_stall", "id": "stall", "at_s": 20, "for_s": 10}]
+    reverted = run(tmp_path / "a", Simulation(), platform={"tls": True}, faults=stall, gates=[{"type": "integrity"}])
+    assert reverted.status == "passed" and not reverted.errors, (reverted.reason, reverted.errors)
+    monkeypatch.setattr(HandshakeStallFault, "revert", lambda self: None)  # a revert that does nothing
+    left = run(tmp_path / "b", Simulation(), platform={"tls": True}, faults=stall, gates=[{"type": "integrity"}])
+    assert left.exit_code == ExitCode.REVERT_FAILED, (left.reason, left.errors)
+    assert any("still leads to" in e for e in left.errors) and any("fault proxies left" in e for e in left.errors)
