@@ -17,7 +17,7 @@ import click
 from taxstorm import __version__
 from taxstorm.cli_options import run_options, stack_options
 from taxstorm.errors import EnvironmentError_, ExitCode, TaxstormError
-from taxstorm.mock_platform.dialects import DIALECTS
+from taxstorm.mock_platform.dialects import DIALECTS, Dialect
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -482,7 +482,7 @@ def reset(report_dir: Path, toxiproxy_url: str | None, compose_project: str | No
 @click.option("--info-file", type=click.Path(path_type=Path), help="Also write the URLs and credentials as JSON here.")
 @click.option("--toxiproxy-bin-dir", type=click.Path(path_type=Path), default=Path(".bin"), show_default=True)
 def platform_command(
-    tls: bool, dialect: str, sellers: int, folder: Path | None, info_file: Path | None, toxiproxy_bin_dir: Path
+    tls: bool, dialect: Dialect, sellers: int, folder: Path | None, info_file: Path | None, toxiproxy_bin_dir: Path
 ) -> None:
     """Start the mock platform behind Toxiproxy for a client system of your own (an ERP, a POS) and wait.
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from taxstorm.loadtests.orders import OrderGenerator
 from taxstorm.mock_platform.credentials import credentials_for, irp_password_for, irp_user_for
-from taxstorm.mock_platform.dialects import REGIMES
+from taxstorm.mock_platform.dialects import REGIMES, Dialect
 from taxstorm.platform_side import PlatformSideVerdict, platform_side_verdict
 from taxstorm.runner import StopRequest, stop_on_signals
 from taxstorm.scenario import PlatformSpec
@@ -100,13 +100,15 @@ def standby_info(stack: Stack, sellers: list[str], folder: Path, dialect: str) -
 class Standby:
     """Starts the stack, reports it, waits for SIGINT/SIGTERM, stops it (``stop`` is safe on every path)."""
 
-    def __init__(self, folder: Path, tls: bool, sellers: int, toxiproxy_bin_dir: Path, dialect: str = "native") -> None:
+    def __init__(
+        self, folder: Path, tls: bool, sellers: int, toxiproxy_bin_dir: Path, dialect: Dialect = "native"
+    ) -> None:
         run_id = f"platform-{datetime.now(UTC):%Y%m%dT%H%M%S}"
         folder.mkdir(parents=True, exist_ok=True)
         self.stack = LocalStack(
             StackOptions(folder, run_id, toxiproxy_bin_dir=toxiproxy_bin_dir), PlatformSpec(tls=tls)
         )
-        regime = REGIMES.get(dialect, "CN")  # type: ignore[call-overload]
+        regime = REGIMES[dialect]
         self.sellers = [OrderGenerator(0, run_id, regime).seller(i).tax_id for i in range(sellers)]
         self.folder = folder
         self.dialect = dialect

@@ -21,8 +21,8 @@ Regime = Literal["CN", "IN"]  # whose taxpayers and rates a run's orders have
 REGIMES: dict[Dialect, Regime] = {"native": "CN", "nuonuo": "CN", "irp": "IN"}
 
 
-def held_numbers(dialect: str, rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+def held_numbers(dialect: Dialect, rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     """Ledger export rows with ``invoiceNo`` the number a client of ``dialect`` holds (the IRN for irp)."""
-    field = HELD_NUMBERS.get(dialect, "invoiceNo")  # type: ignore[call-overload]
+    field = HELD_NUMBERS[dialect]
     for row in rows:
         yield row if field == "invoiceNo" or row.get("kind") == "red" else {**row, "invoiceNo": row.get(field)}

@@ -10,6 +10,15 @@ MAX_BODY = 10 * 1024 * 1024
 
 
 @dataclass(frozen=True)
+class DialectCode:
+    """One of a platform's documented codes with its documented text (Nuonuo's ``describe``, the IRP's
+    ``ErrorMessage``)."""
+
+    code: str
+    text: str
+
+
+@dataclass(frozen=True)
 class WireAnswer:
     """What goes back on the wire."""
 

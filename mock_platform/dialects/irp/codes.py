@@ -9,51 +9,42 @@ refusals keep the platform's own codes (``E2002`` …): the IRP's hundreds of sc
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from taxstorm.mock_platform.dialects.edge import DialectCode
 from taxstorm.mock_platform.errors import ErrorCode
 
 
-@dataclass(frozen=True)
-class IrpError:
-    """One IRP error code with its documented message."""
-
-    code: str
-    message: str
-
-
-GSTIN_REQUIRED = IrpError("1004", "Header GSTIN is required")
-INVALID_TOKEN = IrpError("1005", "Invalid Token")
-AUTH_FAILED = IrpError("1007", "Authentication failed. Pls. inform the helpdesk")
-BAD_CLIENT = IrpError("1010", "Invalid Client-ID/Client-Secret")
-CLIENT_ID_REQUIRED = IrpError("1011", "Client Id is required")
-CLIENT_SECRET_REQUIRED = IrpError("1012", "Client Secret is required")
-GSTIN_NOT_USERS = IrpError("1015", "Invalid GSTIN for this user")
-APP_KEY_UNREADABLE = IrpError("1016", "Decryption of App Key failed")
-BAD_USER = IrpError("1017", "Incorrect user id/User does not exists")
-BAD_PASSWORD = IrpError("1019", "Incorrect Password")
-NOT_USERS_INVOICE = IrpError("2143", "Invoice does not belongs to the user GSTIN")
-TRY_LATER = IrpError("2146", "Unable to create IRN, Pls. try after some time")
-NOT_AVAILABLE = IrpError("2148", "Requested IRN data is not available")
-DUPLICATE_IRN = IrpError("2150", "Duplicate IRN")
-NOT_FOUND = IrpError("2154", "IRN details are not found")
-CANCEL_TOO_LATE = IrpError("2270", "More than 24 hrs old")  # NIC's exact words unpublished: a GSP's
-GSTIN_INACTIVE = IrpError("3029", "GSTIN is inactive or cancelled")
-NOT_ACTIVE = IrpError("9999", "Invoice is not active")
-APPLICATION_ERROR = IrpError(
+GSTIN_REQUIRED = DialectCode("1004", "Header GSTIN is required")
+INVALID_TOKEN = DialectCode("1005", "Invalid Token")
+AUTH_FAILED = DialectCode("1007", "Authentication failed. Pls. inform the helpdesk")
+BAD_CLIENT = DialectCode("1010", "Invalid Client-ID/Client-Secret")
+CLIENT_ID_REQUIRED = DialectCode("1011", "Client Id is required")
+CLIENT_SECRET_REQUIRED = DialectCode("1012", "Client Secret is required")
+GSTIN_NOT_USERS = DialectCode("1015", "Invalid GSTIN for this user")
+APP_KEY_UNREADABLE = DialectCode("1016", "Decryption of App Key failed")
+BAD_USER = DialectCode("1017", "Incorrect user id/User does not exists")
+BAD_PASSWORD = DialectCode("1019", "Incorrect Password")
+NOT_USERS_INVOICE = DialectCode("2143", "Invoice does not belongs to the user GSTIN")
+TRY_LATER = DialectCode("2146", "Unable to create IRN, Pls. try after some time")
+NOT_AVAILABLE = DialectCode("2148", "Requested IRN data is not available")
+DUPLICATE_IRN = DialectCode("2150", "Duplicate IRN")
+NOT_FOUND = DialectCode("2154", "IRN details are not found")
+CANCEL_TOO_LATE = DialectCode("2270", "More than 24 hrs old")  # NIC's exact words unpublished: a GSP's
+GSTIN_INACTIVE = DialectCode("3029", "GSTIN is inactive or cancelled")
+NOT_ACTIVE = DialectCode("9999", "Invoice is not active")
+APPLICATION_ERROR = DialectCode(
     "5002",
     "Application error, issue with application while processing the request. Please try again. If error persists "
     "kindly raise a ticket along with request JSON, error details and timestamp of the error occurrence.",
 )
 
 
-def for_native(error: ErrorCode) -> IrpError:
+def for_native(error: ErrorCode) -> DialectCode:
     """How a native refusal reaches an IRP client (validation: the native code itself)."""
     found = _NATIVE.get(error)
-    return found if found is not None else IrpError(error.code, error.message)
+    return found if found is not None else DialectCode(error.code, error.message)
 
 
-_NATIVE: dict[ErrorCode, IrpError] = {
+_NATIVE: dict[ErrorCode, DialectCode] = {
     ErrorCode.BAD_CREDENTIALS: INVALID_TOKEN,
     ErrorCode.TOKEN_EXPIRED: INVALID_TOKEN,
     ErrorCode.TOKEN_REVOKED: INVALID_TOKEN,

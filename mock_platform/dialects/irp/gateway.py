@@ -10,6 +10,7 @@ document details look it up again; a cancellation within 24 h is a full red reve
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 import base64
 import binascii
 import hmac
@@ -24,10 +25,16 @@ from urllib.parse import parse_qs
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from taxstorm.mock_platform.credentials import credentials_for, irp_password_for, irp_user_for
-from taxstorm.mock_platform.dialects.edge import GATEWAY_TIMEOUT, WireAnswer, body_of, headers_of, send_answer
+from taxstorm.mock_platform.dialects.edge import (
+    GATEWAY_TIMEOUT,
+    DialectCode,
+    WireAnswer,
+    body_of,
+    headers_of,
+    send_answer,
+)
 from taxstorm.mock_platform.dialects.inner import NativeCaller, NativeReply
 from taxstorm.mock_platform.dialects.irp import codes
-from taxstorm.mock_platform.dialects.irp.codes import IrpError
 from taxstorm.mock_platform.dialects.irp.crypto import CryptoError, aes_decrypt, aes_encrypt, rsa_decrypt, session_key
 from taxstorm.mock_platform.dialects.irp.invoices import (
     Document,
@@ -52,6 +59,20 @@ IRN = re.compile(r"^[0-9a-f]{64}$")
 TOO_MANY = WireAnswer(429, b"Too Many Requests", "text/plain")
 
 
+@dataclass(frozen=True)
+class IrnRecord:
+    """What the core holds for an issued IRN: the invoice's view by serial and its detail."""
+
+    view: dict[str, Any]
+    detail: dict[str, Any]
+    number: str
+
+    @property
+    def cancelled(self) -> bool:
+        """Reversed in full by a red invoice (the IRP's cancel)."""
+        return self.detail.get("redTotal") not in (None, "0.00")
+
+
 def _json(body: dict[str, Any]) -> WireAnswer:
     return WireAnswer(200, json.dumps(body, ensure_ascii=False).encode())
 
@@ -61,9 +82,9 @@ def success(data: Any) -> WireAnswer:
     return _json({"Status": 1, "Data": data, "ErrorDetails": None, "InfoDtls": None})
 
 
-def failure(error: IrpError, info: list[dict[str, Any]] | None = None, detail: str = "") -> WireAnswer:
+def failure(error: DialectCode, info: list[dict[str, Any]] | None = None, detail: str = "") -> WireAnswer:
     """``Status: 0`` with the error (its documented message; a native code's message carries the detail)."""
-    message = f"{error.message}: {detail}" if detail else error.message
+    message = f"{error.text}: {detail}" if detail else error.text
     details = [{"ErrorCode": error.code, "ErrorMessage": message}]
     return _json({"Status": 0, "Data": None, "ErrorDetails": details, "InfoDtls": info})
 
@@ -80,7 +101,7 @@ def _refusal(reply: NativeReply) -> WireAnswer:
         return failure(mapped)
     body = reply.body or {}  # no IRP counterpart: the platform's own code and words, with the field
     where = f"{body['field']}: " if body.get("field") else ""
-    return failure(IrpError(error.code, f"{where}{body.get('message', error.message)}"))
+    return failure(DialectCode(error.code, f"{where}{body.get('message', error.message)}"))
 
 
 class IrpGateway:
@@ -113,7 +134,7 @@ class IrpGateway:
         if handler is None and method == "GET" and path.startswith(BY_IRN_PREFIX):
             handler = self._by_irn
         if handler is None or body is None:
-            answer = failure(IrpError(ErrorCode.SCHEMA.code, f"{method} {path}: not a call of this API"))
+            answer = failure(DialectCode(ErrorCode.SCHEMA.code, f"{method} {path}: not a call of this API"))
         else:
             answer = await handler(scope, body)
         await send_answer(send, answer)
@@ -181,7 +202,7 @@ class IrpGateway:
         try:
             native, document = native_issue(invoice)
         except InvoiceError as exc:
-            return failure(IrpError(ErrorCode.SCHEMA.code, ErrorCode.SCHEMA.message), detail=str(exc))
+            return failure(DialectCode(ErrorCode.SCHEMA.code, ErrorCode.SCHEMA.message), detail=str(exc))
         reply = await self.native(scope, "POST", "/api/v1/invoices", token=token, body=native, query={"mode": "sync"})
         if reply.error in (ErrorCode.SERIAL_REUSED, ErrorCode.IN_PROGRESS):  # registered before (other content, or
             found = await self.native(
@@ -203,8 +224,8 @@ class IrpGateway:
             return failure(codes.DUPLICATE_IRN, info=[{"InfCd": "DUPIRN", "Desc": original}])
         return self._sealed(data, sek)
 
-    async def _issued(self, scope: Scope, token: str, sek: bytes, irn: str) -> WireAnswer:
-        """The IRP's answer for an IRN, as generate gave it."""
+    async def _record(self, scope: Scope, token: str, irn: str) -> IrnRecord | WireAnswer:
+        """The core's record of an issued IRN (its view by serial and its invoice's detail), or the IRP's refusal."""
         if not IRN.match(irn):
             return failure(codes.NOT_FOUND)
         reply = await self.native(scope, "GET", f"/api/v1/invoices/by-serial/{irn}", token=token)
@@ -220,9 +241,15 @@ class IrpGateway:
         detail = await self.native(scope, "GET", f"/api/v1/invoices/{number}", token=token)
         if detail.status != 200:
             return _refusal(detail)
-        document = Document.from_remarks(str(reply.data["orderRef"]), detail.data.get("remarks"))
-        cancelled = detail.data.get("redTotal") not in (None, "0.00")
-        data = self._answer(reply.data, document, len(detail.data.get("lines") or []), cancelled)
+        return IrnRecord(reply.data, detail.data, str(number))
+
+    async def _issued(self, scope: Scope, token: str, sek: bytes, irn: str) -> WireAnswer:
+        """The IRP's answer for an IRN, as generate gave it."""
+        record = await self._record(scope, token, irn)
+        if isinstance(record, WireAnswer):
+            return record
+        document = Document.from_remarks(str(record.view["orderRef"]), record.detail.get("remarks"))
+        data = self._answer(record.view, document, len(record.detail.get("lines") or []), record.cancelled)
         return failure(codes.APPLICATION_ERROR) if data is None else self._sealed(data, sek)
 
     def _answer(
@@ -247,7 +274,7 @@ class IrpGateway:
         try:
             irn = irn_of(gstin, document)
         except ValueError:
-            return failure(IrpError(ErrorCode.SCHEMA.code, ErrorCode.SCHEMA.message), detail="docdate: dd/mm/yyyy")
+            return failure(DialectCode(ErrorCode.SCHEMA.code, ErrorCode.SCHEMA.message), detail="docdate: dd/mm/yyyy")
         return await self._issued(scope, token, sek, irn)
 
     async def _cancel(self, scope: Scope, body: bytes) -> WireAnswer:
@@ -261,23 +288,13 @@ class IrpGateway:
         irn, reason = str(request.get("Irn", "")), str(request.get("CnlRsn", ""))
         if reason not in CANCEL_REASONS:
             detail = "CnlRsn: 1 duplicate, 2 data entry mistake, 3 order cancelled, 4 others"
-            return failure(IrpError(ErrorCode.SCHEMA.code, f"{ErrorCode.SCHEMA.message}: {detail}"))
-        if not IRN.match(irn):
-            return failure(codes.NOT_FOUND)
-        found = await self.native(scope, "GET", f"/api/v1/invoices/by-serial/{irn}", token=token)
-        if found.status == 404:
-            return failure(codes.NOT_FOUND)
-        if found.status != 200:
-            return _refusal(found)
-        view = found.data
-        if view.get("status") != "ISSUED" or not view.get("invoiceNo"):
-            return failure(codes.NOT_AVAILABLE)
-        number = str(view["invoiceNo"])
-        detail_reply = await self.native(scope, "GET", f"/api/v1/invoices/{number}", token=token)
-        if detail_reply.status != 200:
-            return _refusal(detail_reply)
-        if detail_reply.data.get("redTotal") not in (None, "0.00"):
+            return failure(DialectCode(ErrorCode.SCHEMA.code, f"{ErrorCode.SCHEMA.message}: {detail}"))
+        record = await self._record(scope, token, irn)
+        if isinstance(record, WireAnswer):
+            return record
+        if record.cancelled:
             return failure(codes.NOT_ACTIVE)
+        view, number = record.view, record.number
         now = self.state.clock()
         if now - datetime.fromisoformat(str(view["issueTime"])).timestamp() > CANCEL_WINDOW_S:
             return failure(codes.CANCEL_TOO_LATE)

@@ -10,52 +10,43 @@ balancer's 504 and no JSON at all.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from taxstorm.mock_platform.dialects.edge import DialectCode
 from taxstorm.mock_platform.errors import ErrorCode
 
 SUCCESS = "E0000"
 
 
-@dataclass(frozen=True)
-class Answer:
-    """One of Nuonuo's codes with its documented description."""
-
-    code: str
-    describe: str
-
-
-BAD_PARAMETERS = Answer("0201", "必填项输入参数空/输入参数格式有误")
-PROCESSING_ERROR = Answer("0203", "API处理异常")
-SERVICE_ERROR = Answer("040102", "API服务异常，请稍后重试")
-BAD_APP_KEY = Answer("070101", "获取app密钥失败或appkey无效")
-RATE_LIMITED = Answer("070202", "超出调用频率")
-SERVER_BUSY = Answer("070203", "服务器忙")
-TOKEN_MISMATCH = Answer("070301", "accessToken不匹配/或appKey不匹配")
-TAXPAYER_MISMATCH = Answer("070401", "调用用户身份不匹配")
-NO_SUCH_API = Answer("070501", "请求的API不存在")
-BAD_SIGNATURE = Answer("070601", "验签失败")
-ORDER_INVALID = Answer("E4000", "必填字段没有传值或字段值有误")
-DUPLICATE_ORDER = Answer("E9106", "订单编号或流水号不能重复")
-NO_INVOICE = Answer("E9500", "发票不存在")
-UNKNOWN = Answer("-1", "未知异常")
+BAD_PARAMETERS = DialectCode("0201", "必填项输入参数空/输入参数格式有误")
+PROCESSING_ERROR = DialectCode("0203", "API处理异常")
+SERVICE_ERROR = DialectCode("040102", "API服务异常，请稍后重试")
+BAD_APP_KEY = DialectCode("070101", "获取app密钥失败或appkey无效")
+RATE_LIMITED = DialectCode("070202", "超出调用频率")
+SERVER_BUSY = DialectCode("070203", "服务器忙")
+TOKEN_MISMATCH = DialectCode("070301", "accessToken不匹配/或appKey不匹配")
+TAXPAYER_MISMATCH = DialectCode("070401", "调用用户身份不匹配")
+NO_SUCH_API = DialectCode("070501", "请求的API不存在")
+BAD_SIGNATURE = DialectCode("070601", "验签失败")
+ORDER_INVALID = DialectCode("E4000", "必填字段没有传值或字段值有误")
+DUPLICATE_ORDER = DialectCode("E9106", "订单编号或流水号不能重复")
+NO_INVOICE = DialectCode("E9500", "发票不存在")
+UNKNOWN = DialectCode("-1", "未知异常")
 
 # the token endpoint's own codes, answered as {"error": code, "error_description": text}
-TOKEN_BAD_CLIENT_ID = Answer("070304", "Incorrect clientId")
-TOKEN_BAD_SECRET = Answer("070305", "Incorrect clientSecret")
-TOKEN_CALLS_LIMITED = Answer("070306", "The number of calls is limited")
-TOKEN_BAD_APP_TYPE = Answer("070307", "Incorrect appType")
-TOKEN_BAD_CONTENT_TYPE = Answer("070315", "Incorrect content-type")
+TOKEN_BAD_CLIENT_ID = DialectCode("070304", "Incorrect clientId")
+TOKEN_BAD_SECRET = DialectCode("070305", "Incorrect clientSecret")
+TOKEN_CALLS_LIMITED = DialectCode("070306", "The number of calls is limited")
+TOKEN_BAD_APP_TYPE = DialectCode("070307", "Incorrect appType")
+TOKEN_BAD_CONTENT_TYPE = DialectCode("070315", "Incorrect content-type")
 
 GATEWAY_TIMEOUT = "504 Gateway Time-out"  # E9004: the answer is lost at the load balancer, not in JSON
 
 
-def for_native(error: ErrorCode) -> Answer:
+def for_native(error: ErrorCode) -> DialectCode:
     """How the platform's condition reaches a Nuonuo client (UNKNOWN where Nuonuo documents no counterpart)."""
     return _NATIVE.get(error, UNKNOWN)
 
 
-_NATIVE: dict[ErrorCode, Answer] = {
+_NATIVE: dict[ErrorCode, DialectCode] = {
     ErrorCode.BAD_CREDENTIALS: TOKEN_MISMATCH,
     ErrorCode.TOKEN_EXPIRED: TOKEN_MISMATCH,  # Nuonuo has no code of its own for an expired token
     ErrorCode.TOKEN_REVOKED: TOKEN_MISMATCH,

@@ -18,10 +18,18 @@ from urllib.parse import parse_qs
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from taxstorm.mock_platform.dialects.edge import GATEWAY_TIMEOUT, MAX_BODY, WireAnswer, body_of, headers_of, send_answer
+from taxstorm.mock_platform.dialects.edge import (
+    GATEWAY_TIMEOUT,
+    MAX_BODY,
+    DialectCode,
+    WireAnswer,
+    body_of,
+    headers_of,
+    send_answer,
+)
 from taxstorm.mock_platform.dialects.inner import NativeCaller, NativeReply
 from taxstorm.mock_platform.dialects.nuonuo import codes
-from taxstorm.mock_platform.dialects.nuonuo.codes import SUCCESS, Answer
+from taxstorm.mock_platform.dialects.nuonuo.codes import SUCCESS
 from taxstorm.mock_platform.dialects.nuonuo.orders import (
     OrderError,
     native_issue,
@@ -42,16 +50,16 @@ ISSUE_METHODS = frozenset({"nuonuo.OpeMplatform.requestBillingNew", "nuonuo.Elec
 QUERY_METHODS = frozenset({"nuonuo.OpeMplatform.queryInvoiceResult", "nuonuo.ElectronInvoice.queryInvoiceResult"})
 
 
-def envelope(answer: Answer, detail: str = "", result: Any = None) -> WireAnswer:
+def envelope(answer: DialectCode, detail: str = "", result: Any = None) -> WireAnswer:
     """Nuonuo's ``{code, describe, result}``, always HTTP 200."""
-    describe = f"{answer.describe}：{detail}" if detail else answer.describe
+    describe = f"{answer.text}：{detail}" if detail else answer.text
     body = {"code": answer.code, "describe": describe, "result": result}
     return WireAnswer(200, json.dumps(body, ensure_ascii=False).encode())
 
 
-def token_error(answer: Answer, detail: str = "") -> WireAnswer:
+def token_error(answer: DialectCode, detail: str = "") -> WireAnswer:
     """The token endpoint's ``{error, error_description}``."""
-    text = f"{answer.describe}[{detail}]" if detail else answer.describe
+    text = f"{answer.text}[{detail}]" if detail else answer.text
     return WireAnswer(200, json.dumps({"error": answer.code, "error_description": text}, ensure_ascii=False).encode())
 
 
@@ -184,7 +192,7 @@ class NuonuoGateway:
             return self._failure(reply)
         if reply.data.get("replayed"):  # Nuonuo refuses an order number it has seen, whatever became of it
             return envelope(codes.DUPLICATE_ORDER, str(body["orderRef"]))
-        return envelope(Answer(SUCCESS, "开票提交成功"), result={"invoiceSerialNum": serial_num_for(body["orderRef"])})
+        return envelope(DialectCode(SUCCESS, "开票提交成功"), result={"invoiceSerialNum": serial_num_for(body["orderRef"])})
 
     async def _query(self, scope: Scope, token: str, data: dict[str, Any]) -> WireAnswer:
         serials, orders = data.get("serialNos"), data.get("orderNos")
@@ -215,4 +223,4 @@ class NuonuoGateway:
             items.append(result_item(view, lines))
         if not items:
             return envelope(codes.NO_INVOICE)
-        return envelope(Answer(SUCCESS, "查询成功"), result=items)
+        return envelope(DialectCode(SUCCESS, "查询成功"), result=items)
