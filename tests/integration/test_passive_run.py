@@ -5,6 +5,7 @@ the platform's side alone — a careful system passes, a sloppy one fails on the
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -35,15 +36,17 @@ gates:
 """
 
 
-def passive_run(tmp_path: Path, *erp_flags: str) -> tuple[int, str, dict[str, Any], dict[str, int]]:
-    """Run the scenario passively with the outside ERP as its load: (exit code, output, result, ERP's account)."""
+def passive_run(
+    tmp_path: Path, *erp_flags: str, system: Path = ERP, run_flags: tuple[str, ...] = ()
+) -> tuple[int, str, dict[str, Any], dict[str, int]]:
+    """Run the scenario passively with an outside system as its load: (exit code, output, result, its account)."""
     scenario = tmp_path / "passive_probe.yaml"
     scenario.write_text(SCENARIO, encoding="utf-8")
     reports = tmp_path / "reports"
     log = tmp_path / "run.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [*TAXSTORM_RUN, str(scenario), "--passive", "--wait-s", "60", "--report-dir", str(reports)],
+            [*TAXSTORM_RUN, str(scenario), "--passive", "--wait-s", "60", "--report-dir", str(reports), *run_flags],
             cwd=REPO,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -53,11 +56,14 @@ def passive_run(tmp_path: Path, *erp_flags: str) -> tuple[int, str, dict[str, An
             wait_until(lambda: any(reports.glob("*/platform.json")) or proc.poll() is not None, 60, "platform.json")
             assert proc.poll() is None, log.read_text()
             (info,) = reports.glob("*/platform.json")
+            ca_file = json.loads(info.read_text())["ca_file"]
+            trust = {"REQUESTS_CA_BUNDLE": ca_file, "SSL_CERT_FILE": ca_file} if ca_file else {}
             erp = subprocess.run(
-                [sys.executable, str(ERP), str(info), *erp_flags, "--seconds", "30", "--drain-s", "4"],
+                [sys.executable, str(system), str(info), *erp_flags, "--seconds", "30", "--drain-s", "4"],
                 capture_output=True,
                 text=True,
                 timeout=120,
+                env={**os.environ, **trust},
             )
             assert erp.returncode == 0, erp.stderr
             code = proc.wait(timeout=120)
@@ -98,3 +104,17 @@ def test_a_sloppy_system_fails_on_duplicates_and_amplification(tmp_path: Path) -
     assert result["platform_side"]["duplicated_orders"]
     assert not gates["amplification"][0]["passed"]  # it retried into the maintenance window at once
     assert result["cleanup"] == {"toxics_left": [], "proxy_enabled": True}
+
+
+def test_an_unmodified_nuonuo_sdk_system_is_judged_on_the_nuonuo_dialect_over_tls(tmp_path: Path) -> None:
+    """A POS on the unmodified nuonuo-sdk (tests/outside/nuonuo_pos.py) as the load: the dialect's calls reach the
+    core as native ones, so the platform's side counts them and judges them the same way."""
+    pos = REPO / "tests" / "outside" / "nuonuo_pos.py"
+    code, output, result, sold = passive_run(tmp_path, system=pos, run_flags=("--dialect", "nuonuo", "--tls"))
+    assert code == 0, output
+    assert sold["left"] == 0 and sold["queued"] > 0, sold  # it met the maintenance window, and caught up
+    side = result["platform_side"]
+    assert side["invoices"] == sold["issued"] and side["duplicated_orders"] == {}
+    assert result["endpoints"]["client"].startswith("https://") and "nuonuo dialect over HTTPS" in output
+    recovery = next(g for g in result["gates"] if g["kind"] == "recovery_time")
+    assert recovery["judged"] and recovery["passed"], recovery
