@@ -15,10 +15,12 @@ from typing import Any
 
 import pytest
 
+from taxstorm.chaos.registry import FaultContext
 from taxstorm.chaos.toxiproxy.api import ToxiproxyAPI
 from taxstorm.chaos.toxiproxy.server import free_port
 from taxstorm.reset import ResetReport, reset_run
 from tests.conftest import REPO, RunningPlatform
+from tests.helpers import build_fault
 from tests.integration.test_cli_run import assert_no_child_left, only_run, scenario, taxstorm
 
 pytestmark = pytest.mark.integration
@@ -150,16 +152,22 @@ def test_reset_after_a_killed_external_run_cleans_the_shared_proxy_but_keeps_it(
     tmp_path: Path, compose_like: dict[str, Any]
 ) -> None:
     toxiproxy: ToxiproxyAPI = compose_like["toxiproxy"]
+    upstream = toxiproxy.proxies()["platform"].upstream
+    stall = build_fault(FaultContext("killed-run", toxiproxy, "platform"), type="handshake_stall", id="stall")
+    stall.apply()  # the run is killed while its handshake stall points the shared proxy at a stall proxy
     toxiproxy.add_toxic("platform", "killed-run-latency-1", "latency", {"latency": 500})
     toxiproxy.set_enabled("platform", False)
     run_dir = tmp_path / "killed-run"
     run_dir.mkdir()
-    state = {"status": "running", "run_id": "killed-run", "toxiproxy_url": toxiproxy.base_url, "proxy": "platform"}
-    (run_dir / "state.json").write_text(json.dumps({**state, "proxy_owned": False, "pids": {}}))
+    state: dict[str, Any] = {"status": "running", "run_id": "killed-run", "toxiproxy_url": toxiproxy.base_url}
+    state |= {"proxy": "platform", "proxy_owned": False, "proxy_upstream": upstream, "pids": {}}
+    (run_dir / "state.json").write_text(json.dumps(state))
     report = ResetReport()
     reset_run(run_dir / "state.json", report)
     assert "platform" in toxiproxy.proxies() and toxiproxy.proxies()["platform"].enabled, report
     assert toxiproxy.toxics("platform") == {}  # the fixture checks the same on the way out
+    assert toxiproxy.proxies()["platform"].upstream == upstream, report  # pointed back at the platform
+    assert not [name for name in toxiproxy.proxies() if name.startswith("taxstorm-killed-run-")], report
 
 
 def test_a_broken_client_on_workers_is_judged_on_the_master_with_every_defect_counted(tmp_path: Path) -> None:
