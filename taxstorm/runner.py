@@ -444,10 +444,24 @@ class Runner:
             self.owed.refresh,
             driver.backlog,
             lambda: issue_traffic(*(admin.stats() for admin in admins)),
-            lambda now: self.observe("tick", progress.tick(now, sampler.backlog, sampler.client_backlog)),
+            lambda now: self.observe(
+                "tick", progress.tick(now, sampler.backlog, sampler.client_backlog) | self._platform_seen(sampler)
+            ),
         )
         self.sampler = sampler
         return sampler
+
+    def _platform_seen(self, sampler: Sampler) -> dict[str, Any]:
+        """A passive run's progress: what the platform saw of the system since the previous sample (the users'
+        figures are not known); nothing for a run whose load is Locust's."""
+        answers = sampler.platform_answers
+        if not self.options.passive or len(answers) < 2:
+            return {}
+        (before_s, before), (now_s, now) = answers[-2], answers[-1]
+        grown = {status: count - before.get(status, 0) for status, count in now.items()}
+        span = max(1e-6, now_s - before_s)
+        refused = sum(count for status, count in grown.items() if not 200 <= status < 300)
+        return {"platform_per_s": round(sum(grown.values()) / span, 1), "platform_refused": refused}
 
     def _wind_down(self, driver: LoadDriver, stack: Stack, load_end_s: float, revert_errors: list[str]) -> None:
         """After the load stopped: drain (unless the run errored or a second signal came), judge, report reverts.

@@ -18,14 +18,19 @@ def status_line(tick: dict[str, Any]) -> Text:
     line = Text()
     line.append(f"{tick['phase']:<5} ", style="bold cyan")
     line.append(f"{tick['elapsed_s']:>6.1f}/{tick['total_s']:g} s  ")
-    line.append(f"offered {tick['offered_per_s']:>6.1f}/s  achieved {tick['achieved_per_s']:>6.1f}/s  ")
-    line.append(f"p95 {tick['p95_ms']:>7.0f} ms  ")
-    line.append(f"failed {tick['failed']}", style="red" if tick["failed"] else "")
-    line.append(f"  backlog {tick['backlog']}")  # orders told queued without an invoice: the harness's count
-    client = tick.get("client_backlog")
-    if client is not None and client != tick["backlog"]:
-        line.append(f" (client says {client})", style="yellow")
-    line.append("  ")
+    if "platform_per_s" in tick:  # a passive run: only what the platform saw of the system
+        line.append(f"your system {tick['platform_per_s']:>6.1f} submissions/s  ")
+        line.append(f"refused {tick['platform_refused']}", style="red" if tick["platform_refused"] else "")
+        line.append("  ")
+    else:
+        line.append(f"offered {tick['offered_per_s']:>6.1f}/s  achieved {tick['achieved_per_s']:>6.1f}/s  ")
+        line.append(f"p95 {tick['p95_ms']:>7.0f} ms  ")
+        line.append(f"failed {tick['failed']}", style="red" if tick["failed"] else "")
+        line.append(f"  backlog {tick['backlog']}")  # orders told queued without an invoice: the harness's count
+        client = tick.get("client_backlog")
+        if client is not None and client != tick["backlog"]:
+            line.append(f" (client says {client})", style="yellow")
+        line.append("  ")
     line.append(f"faults: {faults}", style="magenta" if tick["active_faults"] else "dim")
     return line
 

@@ -26,3 +26,10 @@ def test_progress_reports_rates_since_the_last_tick_and_totals() -> None:
     line = status_line(second).plain
     assert "3.0/60 s" in line and "failed 3" in line and "faults: slow-network" in line
     assert progress.tick(61.0, [])["phase"] == "drain"
+
+
+def test_a_passive_runs_status_line_shows_what_the_platform_saw_not_users_figures() -> None:
+    tick = Progress(60, Recorder(), lambda: ["down"]).tick(10.0, [])
+    line = status_line({**tick, "platform_per_s": 3.5, "platform_refused": 2}).plain
+    assert "your system    3.5 submissions/s" in line and "refused 2" in line and "faults: down" in line
+    assert "offered" not in line and "p95" not in line and "backlog" not in line
