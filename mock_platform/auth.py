@@ -39,7 +39,8 @@ class Authenticator:
         self._lock = threading.Lock()
         self.reverify: set[str] = set()  # taxpayers who must pass face / real-name verification first
 
-    def issue(self, client_id: str, client_secret: str, taxpayer_id: str) -> TokenInfo:
+    def issue(self, client_id: str, client_secret: str, taxpayer_id: str, ttl_s: int | None = None) -> TokenInfo:
+        """A new token for ``taxpayer_id``, living ``ttl_s`` (the platform's token_ttl_s unless a dialect says)."""
         expected = self._secret_of(client_id)
         if expected is None or not secrets.compare_digest(expected.encode(), client_secret.encode()):
             raise ApiError(ErrorCode.BAD_CREDENTIALS, "unknown clientId or wrong clientSecret", "clientSecret")
@@ -59,7 +60,7 @@ class Authenticator:
                 client_id,
                 taxpayer_id,
                 self._clock(),
-                self._settings.token_ttl_s,
+                ttl_s or self._settings.token_ttl_s,
                 self._settings.token_fetch_cap_30d,
             )
 

@@ -13,6 +13,7 @@ from taxstorm.mock_platform.errors import ErrorCode
 
 _ERRORS = {error.code: error for error in ErrorCode}
 CARRIED = ("type", "asgi", "http_version", "scheme", "server", "client", "app")  # what a native call keeps
+DIALECT_SCOPE = "taxstorm.dialect"  # what a gateway tells the native routes (no client over the wire can set it)
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,9 @@ class NativeCaller:
         token: str | None = None,
         body: dict[str, Any] | None = None,
         query: dict[str, str] | None = None,
+        terms: dict[str, Any] | None = None,
     ) -> NativeReply:
+        """One native call; ``terms`` are the dialect's own terms for it (``token_ttl_s``: its tokens' life)."""
         raw = json.dumps(body, ensure_ascii=False).encode() if body is not None else b""
         headers = [(b"content-type", b"application/json")] if body is not None else []
         if token is not None:
@@ -66,6 +69,7 @@ class NativeCaller:
             "query_string": urlencode(query or {}).encode(),
             "headers": headers,
             "state": {},
+            DIALECT_SCOPE: dict(terms or {}),
         }
         sent = False
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,17 @@ def test_auth_gives_a_token_and_a_session_key_sealed_with_the_app_key(tmp_path: 
         assert error_code(irp.authenticate(UserName="API_nobody")) == "1017"
         irp.secret = "wrong"
         assert error_code(irp.authenticate()) == "1010"
+
+
+def test_an_irp_token_lives_six_hours_and_then_is_1005(tmp_path: Path) -> None:
+    with irp_platform(tmp_path) as irp:  # the native platform's own tokens live 2 h (token_ttl_s)
+        expiry = datetime.strptime(irp.authenticate()["Data"]["TokenExpiry"], "%Y-%m-%d %H:%M:%S")
+        now_ist = datetime.now(UTC).astimezone(timezone(timedelta(hours=5, minutes=30))).replace(tzinfo=None)
+        assert abs((expiry - now_ist).total_seconds() - 6 * 3600) < 120
+        irp.clock.advance(5 * 3600)
+        assert irp.opened(irp.generate(irp_invoice("INV/601")))["Irn"]  # still good after 5 h
+        irp.clock.advance(3600 + 1)
+        assert error_code(irp.generate(irp_invoice("INV/602"))) == "1005"  # gone after 6 h
 
 
 def test_an_unreadable_auth_payload_and_missing_headers_are_named(tmp_path: Path) -> None:

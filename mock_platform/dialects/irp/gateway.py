@@ -54,6 +54,7 @@ BY_IRN_PREFIX = "/eicore/v1.03/Invoice/irn/"
 BY_DOCUMENT_PATH = "/eicore/v1.03/Invoice/irnbydocdetails"
 CANCEL_PATH = "/eicore/v1.03/Invoice/Cancel"
 CANCEL_WINDOW_S = 24 * 3600
+TOKEN_S = 6 * 3600  # an IRP token lives 6 h (NIC: TokenExpiry)
 CANCEL_REASONS = {"1": "01", "2": "01", "3": "03", "4": "01"}  # duplicate, data entry mistake, order cancelled, others
 IRN = re.compile(r"^[0-9a-f]{64}$")
 TOO_MANY = WireAnswer(429, b"Too Many Requests", "text/plain")
@@ -170,7 +171,7 @@ class IrpGateway:
         ):
             return failure(codes.BAD_PASSWORD)
         request = {"clientId": client_id, "clientSecret": secret, "taxpayerId": gstin}
-        reply = await self.native(scope, "POST", "/api/v1/auth/token", body=request)
+        reply = await self.native(scope, "POST", "/api/v1/auth/token", body=request, terms={"token_ttl_s": TOKEN_S})
         if reply.status != 200:
             return _refusal(reply)
         token = str(reply.data["accessToken"])
