@@ -12,7 +12,6 @@ from __future__ import annotations
 from taxstorm.mock_platform.dialects.edge import DialectCode
 from taxstorm.mock_platform.errors import ErrorCode
 
-
 GSTIN_REQUIRED = DialectCode("1004", "Header GSTIN is required")
 INVALID_TOKEN = DialectCode("1005", "Invalid Token")
 AUTH_FAILED = DialectCode("1007", "Authentication failed. Pls. inform the helpdesk")

@@ -10,7 +10,6 @@ document details look it up again; a cancellation within 24 h is a full red reve
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import base64
 import binascii
 import hmac
@@ -18,6 +17,7 @@ import json
 import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs

@@ -192,7 +192,9 @@ class NuonuoGateway:
             return self._failure(reply)
         if reply.data.get("replayed"):  # Nuonuo refuses an order number it has seen, whatever became of it
             return envelope(codes.DUPLICATE_ORDER, str(body["orderRef"]))
-        return envelope(DialectCode(SUCCESS, "开票提交成功"), result={"invoiceSerialNum": serial_num_for(body["orderRef"])})
+        return envelope(
+            DialectCode(SUCCESS, "开票提交成功"), result={"invoiceSerialNum": serial_num_for(body["orderRef"])}
+        )
 
     async def _query(self, scope: Scope, token: str, data: dict[str, Any]) -> WireAnswer:
         serials, orders = data.get("serialNos"), data.get("orderNos")
