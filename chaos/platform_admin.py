@@ -60,6 +60,15 @@ class PlatformAdmin:
         except (PlatformAdminError, ValueError):
             return False
 
+    def tls_refusal(self) -> str | None:
+        """Why this client refuses the platform's certificate (None: it does not, or the platform does not answer)."""
+        try:
+            self._get("/health")
+        except PlatformAdminError as exc:
+            if isinstance(exc.__cause__, requests.exceptions.SSLError):
+                return str(exc.__cause__)
+        return None
+
     def irp_public_key(self) -> str:
         """The platform's RSA public key (PEM) that IRP clients encrypt their credentials with."""
         return str(self._get("/admin/dialects/irp/public-key").json()["publicKey"])

@@ -79,14 +79,18 @@ def work_owed(
             busy.discard(ref)
 
     pool = Pool(parallel)
-    for ref in journal.owed():
-        if troubled or failed or clock() >= until:
-            break
-        if ref in busy:
-            continue
-        busy.add(ref)
-        pool.spawn(copy_context().run, one, ref)  # with the caller's context (a deadline); waits while full
-    pool.join()
+    try:
+        for ref in journal.owed():
+            if troubled or failed or clock() >= until:
+                break
+            if ref in busy:
+                continue
+            busy.add(ref)
+            pool.spawn(copy_context().run, one, ref)  # with the caller's context (a deadline); waits while full
+        pool.join()
+    except BaseException:  # the caller itself was killed (a watchdog, a stop): so are its settles
+        pool.kill()
+        raise
     if failed:
         raise failed[0]
     return settled

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +26,7 @@ class RequestCounters:
         self._lock = threading.Lock()
         self._counts: Counter[tuple[str, str, int]] = Counter()
         self._in_flight = 0
+        self._epoch = uuid.uuid4().hex[:12]  # changes whenever the counts start again from zero
 
     def started(self) -> None:
         with self._lock:
@@ -36,14 +38,16 @@ class RequestCounters:
             self._counts[(method, route, status)] += 1
 
     def snapshot(self) -> dict[str, Any]:
-        """Counters as ``{"requests": [{method, route, status, count}], "inFlight": n}``."""
+        """Counters as ``{"requests": [{method, route, status, count}], "inFlight": n, "epoch": id}``; ``epoch``
+        changes when the counts start again from zero (a new process, a reset): a reader adds up across epochs."""
         with self._lock:
             rows = [{"method": m, "route": r, "status": s, "count": c} for (m, r, s), c in sorted(self._counts.items())]
-            return {"requests": rows, "inFlight": self._in_flight}
+            return {"requests": rows, "inFlight": self._in_flight, "epoch": self._epoch}
 
     def reset(self) -> None:
         with self._lock:
             self._counts.clear()
+            self._epoch = uuid.uuid4().hex[:12]
 
 
 HEADERS_KEY = "taxstorm.response_headers"  # headers inner middlewares add to the answer (no send wrapper of their own)

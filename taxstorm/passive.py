@@ -43,7 +43,7 @@ class PassiveLoad:
 
     def __init__(self, clock: Callable[[], float], loop: RunLoop, started: Callable[[], bool]) -> None:
         self.recorder = Recorder()  # stays empty: what users were told is unknown here
-        self.started = started
+        self._started = started
         self._clock = clock
         self._loop = loop
         self._environment: Environment | None = None
@@ -57,6 +57,13 @@ class PassiveLoad:
             self._environment = Environment(user_classes=[])
             self._environment.create_local_runner()
         return self._environment
+
+    def started(self) -> bool:
+        """Whether the platform has counted a submission yet (a platform that does not answer now: not yet)."""
+        try:
+            return self._started()
+        except Exception:
+            return False
 
     def publish(self, epoch: float) -> None:
         """Nobody to tell."""

@@ -12,6 +12,7 @@ Latency is not known on this side (0 in the series): it never decides a recovery
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -28,8 +29,8 @@ from taxstorm.gates import (
     recovery_end,
 )
 from taxstorm.platform_side import PlatformSideVerdict
-from taxstorm.timeseries import RecoveryCriteria, Second, time_to_recover
-from taxstorm.windows import Window, WindowStats, select
+from taxstorm.timeseries import RecoveryCriteria, Second, value_at
+from taxstorm.windows import Window, WindowStats, build_windows, select
 
 AnswerSamples = Sequence[tuple[float, dict[int, int]]]  # (run second, cumulative submissions by HTTP status)
 
@@ -99,12 +100,30 @@ def platform_windows(windows: Sequence[Window], samples: AnswerSamples) -> list[
 
 @dataclass(frozen=True)
 class PlatformView:
-    """Everything a passive run is judged on: the platform-side windows and series, the faults, the ledger."""
+    """Everything a passive run is judged on: the platform's counters sampled over the run (submissions by status,
+    look-ups; both carried across platform restarts), the windows and series made of them, the faults, the ledger
+    (its ``submissions`` and ``lookups``: the whole run's, restarts included)."""
 
-    windows: Sequence[WindowStats]
-    series: Sequence[Second]
+    answers: AnswerSamples
+    lookups: Sequence[tuple[float, int]]
     faults: Sequence[FaultEvent]
     ledger: PlatformSideVerdict
+    windows: Sequence[WindowStats]
+    series: Sequence[Second]
+    end_s: float  # the run's end (the series' last second)
+
+
+def platform_view(
+    answers: AnswerSamples,
+    lookups: Sequence[tuple[float, int]],
+    faults: Sequence[FaultEvent],
+    ledger: PlatformSideVerdict,
+    load_end_s: float,
+    end_s: float,
+) -> PlatformView:
+    """The view of a run whose load ended at ``load_end_s`` and whose sampling ended at ``end_s``."""
+    windows = platform_windows(build_windows(faults, load_end_s), answers)
+    return PlatformView(answers, lookups, faults, ledger, windows, platform_series(answers, end_s), end_s)
 
 
 def passive_gates(specs: Sequence[GateSpec], view: PlatformView) -> list[GateResult]:
@@ -136,24 +155,46 @@ def _integrity(ledger: PlatformSideVerdict) -> GateResult:
     return GateResult(name, "all", not duplicated, float(len(duplicated)), 0.0, message)
 
 
+def _counted(spec: AmplificationGateSpec, view: PlatformView, start_s: float, end_s: float) -> int:
+    """The requests the gate counts between two run seconds: submissions, and with ``count: requests`` look-ups."""
+    submissions = sum(_between(_at(view.answers, start_s), _at(view.answers, end_s)).values())
+    if spec.count == "submissions":
+        return submissions
+    return submissions + (value_at(view.lookups, end_s) or 0) - (value_at(view.lookups, start_s) or 0)
+
+
+def _first_traffic_s(view: PlatformView, start_s: float) -> float:
+    """When the system's traffic began, at the earliest ``start_s``: the sample before the first that counted a
+    submission (a game day's system may start well after the session)."""
+    previous = start_s
+    for t, counts in view.answers:
+        if counts and sum(counts.values()) > 0:
+            return max(start_s, previous)
+        previous = t
+    return start_s
+
+
 def _amplification(spec: AmplificationGateSpec, view: PlatformView) -> list[GateResult]:
-    """``all``: submissions per invoice in the ledger. Any other window: its submissions against what the
-    baseline's rate would have sent in it (the users' operations stand in as the baseline's submissions: a healthy
-    platform answers each once), so a client that retries harder under a fault shows as a ratio above 1."""
-    name = f"amplification <= {spec.max_ratio:g}x (platform side)"
-    if spec.count == "requests":
-        name += " [look-ups not counted]"
+    """``all``: the requests counted per invoice in the ledger. Any other window: its requests against what the
+    baseline's rate (from the system's first submission) would have sent in it — the users' operations stand in as
+    the baseline's requests, a healthy platform answering each once — so a client that retries harder under a
+    fault shows as a ratio above 1."""
+    name = f"amplification <= {spec.max_ratio:g}x (platform side)" + (" (all requests)" * (spec.count == "requests"))
+    what = "submissions" if spec.count == "submissions" else "requests (look-ups too)"
     if spec.window == "all":
-        per = view.ledger.submissions_per_invoice
-        if per is None:
+        ledger = view.ledger
+        if not ledger.invoices:
             return [_empty(name, "all", spec.max_ratio, "no invoice was issued", spec.allow_empty)]
-        message = f"{view.ledger.submissions} submissions for {view.ledger.invoices} invoices ({per:.2f}x)"
-        return [GateResult(name, "all", per <= spec.max_ratio, per, spec.max_ratio, message)]
+        counted = ledger.submissions + (ledger.lookups if spec.count == "requests" else 0)
+        ratio = round(counted / ledger.invoices, 3)
+        message = f"{counted} {what} for {ledger.invoices} invoices ({ratio:.2f}x)"
+        return [GateResult(name, "all", ratio <= spec.max_ratio, ratio, spec.max_ratio, message)]
     baseline = select(view.windows, "baseline")
     if not baseline or not baseline[0].operations:
         return [_empty(name, spec.window, spec.max_ratio, "no submission in the baseline", spec.allow_empty)]
-    base = baseline[0]
-    rate = base.operations / max(1e-9, base.window.end_s - base.window.start_s)
+    base = baseline[0].window
+    began = _first_traffic_s(view, base.start_s)
+    rate = _counted(spec, view, began, base.end_s) / max(1e-9, base.end_s - began)
     results = []
     for stats in select(view.windows, spec.window) or []:
         span = stats.window.end_s - stats.window.start_s
@@ -161,17 +202,47 @@ def _amplification(spec: AmplificationGateSpec, view: PlatformView) -> list[Gate
         if expected <= 0:
             results.append(_empty(name, stats.window.name, spec.max_ratio, "an empty window", spec.allow_empty))
             continue
-        ratio = round(stats.operations / expected, 3)
-        message = f"{stats.operations} submissions in {span:.1f} s against {rate:.2f}/s in the baseline ({ratio:.2f}x)"
+        counted = _counted(spec, view, stats.window.start_s, stats.window.end_s)
+        ratio = round(counted / expected, 3)
+        message = f"{counted} {what} in {span:.1f} s against {rate:.2f}/s in the baseline ({ratio:.2f}x)"
         results.append(GateResult(name, stats.window.name, ratio <= spec.max_ratio, ratio, spec.max_ratio, message))
     return results or [_empty(name, spec.window, spec.max_ratio, f"window {spec.window!r} never happened", False)]
 
 
+HOLD_SLACK_S = 0.25  # samples come about a second apart, a little less at times: 3 of them hold 3 s
+
+
+def recovered_after(
+    answers: AnswerSamples, reverted_s: float, until_s: float | None, min_success: float, hold_s: float
+) -> float | None:
+    """Seconds from the revert to the end of the first sample interval that starts a run of intervals, together
+    at least ``hold_s`` long, in which the platform accepted ≥ ``min_success`` of the system's submissions
+    (intervals it sent nothing in are skipped); only intervals that begin at or after the revert and end before
+    ``until_s`` count, so a recovery is read up to a sampling interval late, never early. None: none came."""
+    held, first_end = 0.0, None
+    for (start, before), (end, after) in itertools.pairwise(answers):
+        if start < reverted_s:
+            continue
+        if until_s is not None and end > until_s:
+            break
+        kinds = _between(before, after)
+        judged = kinds["issued"] + kinds["failed"]  # a refused order (4xx) says nothing of the platform's health
+        if not judged:
+            continue
+        if kinds["issued"] / judged >= min_success:
+            first_end = end if first_end is None else first_end
+            held += end - start
+            if held >= hold_s - HOLD_SLACK_S:
+                return round(first_end - reverted_s, 3)
+        else:
+            held, first_end = 0.0, None
+    return None
+
+
 def _recovery(spec: RecoveryTimeGateSpec, view: PlatformView) -> list[GateResult]:
     """From each revert to the first ``hold_s`` seconds in which the platform accepted ≥ ``min_success`` of the
-    system's submissions (seconds it sent nothing are skipped): the system's own retry and backoff included."""
+    system's submissions: the system's own retry and backoff included (latency is not known on this side)."""
     name = f"recovery_time <= {spec.within_s:g} s (platform side)"
-    criteria = RecoveryCriteria(spec.min_success, hold_s=spec.hold_s)
     results = []
     for fault in recoveries(name, spec, view.faults):
         if isinstance(fault, GateResult):
@@ -180,8 +251,13 @@ def _recovery(spec: RecoveryTimeGateSpec, view: PlatformView) -> list[GateResult
         window = f"recovery:{fault.label}"
         assert fault.reverted_s is not None
         until_s, what = recovery_end(view.faults, fault)
-        ttr = time_to_recover(view.series, fault.reverted_s, 0.0, criteria, until_s)
-        if ttr is None:
+        ttr = recovered_after(view.answers, fault.reverted_s, until_s, spec.min_success, spec.hold_s)
+        span = (until_s if until_s is not None else view.end_s) - fault.reverted_s
+        if ttr is None and span < spec.within_s + spec.hold_s:
+            why = f"{what} came {span:.1f} s after the revert, too soon to see a recovery within {spec.within_s:g} s "
+            why += f"held {spec.hold_s} s"
+            results.append(not_judged(name, window, spec.within_s, why))
+        elif ttr is None:
             message = f"the platform did not accept {spec.min_success:.0%} of the system's submissions for "
             message += f"{spec.hold_s} s before {what}"
             results.append(GateResult(name, window, False, None, spec.within_s, message))
@@ -195,7 +271,9 @@ def platform_recovery_times(view: PlatformView) -> dict[str, float | None]:
     """Time-to-recover of every fault reverted on schedule, platform side, with the default criteria."""
     criteria = RecoveryCriteria()
     return {
-        f.label: time_to_recover(view.series, f.reverted_s, 0.0, criteria, recovery_end(view.faults, f)[0])
+        f.label: recovered_after(
+            view.answers, f.reverted_s, recovery_end(view.faults, f)[0], criteria.min_success, criteria.hold_s
+        )
         for f in view.faults
         if f.reverted_s is not None and not f.lasted_to_end
     }

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from taxstorm.sampler import ISSUE_FAMILY
+from taxstorm.sampler import issue_traffic
 
 LIVE = frozenset({"ISSUED", "PROCESSING"})  # an invoice that is (or will be) valid for its order
 NOT_JUDGED = (
@@ -32,6 +32,7 @@ class PlatformSideVerdict:
     submissions: int  # POSTs on the issue family (issues, batches, red invoices, re-uploads)
     answers_by_status: dict[str, int]  # every request the platform answered, by HTTP status
     not_judged: tuple[str, ...] = field(default=NOT_JUDGED)
+    lookups: int = 0  # GETs on the issue family (following invoices, unknown outcomes)
 
     @property
     def submissions_per_invoice(self) -> float | None:
@@ -51,13 +52,18 @@ def platform_side_verdict(ledger: Iterable[Mapping[str, Any]], stats: Mapping[st
             blues.append((str(row.get("orderRef")), str(row.get("invoiceNo") or "")))
     live = Counter(ref for ref, number in blues if not number or number not in reversed_numbers)
     answers: Counter[str] = Counter()
-    submissions = 0
     for request in stats.get("requests", []):
         answers[str(request["status"])] += int(request["count"])
-        if request["method"] == "POST" and str(request["route"]).startswith(ISSUE_FAMILY):
-            submissions += int(request["count"])
+    traffic = issue_traffic(stats)
     duplicated = {ref: count for ref, count in sorted(live.items()) if count > 1}
-    return PlatformSideVerdict(sum(live.values()), len(live), duplicated, submissions, dict(sorted(answers.items())))
+    return PlatformSideVerdict(
+        sum(live.values()),
+        len(live),
+        duplicated,
+        traffic.submissions,
+        dict(sorted(answers.items())),
+        lookups=traffic.lookups,
+    )
 
 
 def verdict_lines(verdict: PlatformSideVerdict) -> list[str]:

@@ -35,21 +35,14 @@ from taxstorm.loadtests.orders import OrderGenerator
 from taxstorm.loadtests.records import Recorder
 from taxstorm.mock_platform.dialects import REGIMES, held_numbers
 from taxstorm.owed import OwedInvoices, backlog_check
-from taxstorm.passive_verdict import (
-    NOT_JUDGED_PASSIVE,
-    PlatformView,
-    passive_gates,
-    platform_recovery_times,
-    platform_series,
-    platform_windows,
-)
+from taxstorm.passive_verdict import NOT_JUDGED_PASSIVE, passive_gates, platform_recovery_times, platform_view
 from taxstorm.platform_side import platform_side_verdict
 from taxstorm.progress import Progress
 from taxstorm.reconcile import reconcile_run
 from taxstorm.report.files import write_reports
 from taxstorm.result import RunResult
 from taxstorm.run_loop import GeventLoop, RunLoop
-from taxstorm.sampler import Sampler, issue_traffic
+from taxstorm.sampler import CumulativeTraffic, Sampler, issue_traffic
 from taxstorm.scenario import Scenario
 from taxstorm.scripted import ScriptedSession
 from taxstorm.stack import LocalStack, Stack, StackFactory, StackOptions
@@ -161,10 +154,11 @@ def check_options(scenario: Scenario, options: RunOptions) -> None:
             "--ca-file: the CA of a platform of your own that serves HTTPS; give its https:// --platform-url too "
             "(taxstorm's own platform makes a CA per run: platform.tls or --tls)"
         )
-    if options.platform_url is not None and scenario.platform.tls and options.ca_file is None:
+    if options.platform_url is not None and scenario.platform.tls and not external_tls:
         raise InvalidInputError(
-            "platform.tls: in external mode your platform serves its own certificate; give --ca-file with the CA "
-            "it chains to and an https:// --platform-url (or drop --tls / platform.tls)"
+            "platform.tls: in external mode your platform serves its own certificate; give its https:// "
+            "--platform-url (and --ca-file with the CA it chains to, unless that is publicly trusted), or drop "
+            "--tls / platform.tls"
         )
     if options.platform_url is not None and scenario.platform.secondary:
         raise InvalidInputError(
@@ -439,11 +433,12 @@ class Runner:
         # one ledger, whichever platform served
         self.owed = OwedInvoices(driver.recorder, stack.admin.landed, stack.admin.upload_failed)
         admins = stack.admins()
+        traffic = CumulativeTraffic()  # a restarted platform counts from zero again: carried across
         sampler = Sampler(
             self.clock,
             self.owed.refresh,
             driver.backlog,
-            lambda: issue_traffic(*(admin.stats() for admin in admins)),
+            lambda: traffic(*(admin.stats() for admin in admins)),
             lambda now: self.observe(
                 "tick", progress.tick(now, sampler.backlog, sampler.client_backlog) | self._platform_seen(sampler)
             ),
@@ -524,10 +519,10 @@ class Runner:
             try:
                 leftover = sorted(stack.toxiproxy.toxics(name))
                 proxies = stack.toxiproxy.proxies()
-            except Exception as exc:
-                problems.append(f"could not verify that proxy {name} is clean: {exc}")
+                enabled = proxies[name].enabled
+            except Exception as exc:  # the proxy itself may be gone (deleted under the run)
+                problems.append(f"could not verify that proxy {name} is clean: {exc!r}")
                 continue
-            enabled = proxies[name].enabled
             if name == stack.proxy_name:
                 self.result.cleanup = {"toxics_left": leftover, "proxy_enabled": enabled}
                 upstream = proxies[name].upstream
@@ -553,15 +548,20 @@ class Runner:
         assert stack.admin is not None
         self.result.platform_stats = stats = stack.admin.stats()
         ledger = platform_side_verdict(stack.admin.ledger(), stats)
-        answers = self.sampler.platform_answers
-        windows = build_windows(self.result.faults, load_end_s)
-        view = PlatformView(
-            platform_windows(windows, answers), platform_series(answers, self.clock()), self.result.faults, ledger
+        sampler = self.sampler
+        if sampler.platform_submissions:  # the whole run's, across platform restarts (the stats: since the last)
+            submissions, lookups = sampler.platform_submissions[-1][1], sampler.platform_lookups[-1][1]
+            ledger = dataclasses.replace(ledger, submissions=submissions, lookups=lookups)
+        view = platform_view(
+            sampler.platform_answers, sampler.platform_lookups, self.result.faults, ledger, load_end_s, self.clock()
         )
         self.result.windows = list(view.windows)
         self.result.series = list(view.series)
         self.result.recovery_s = platform_recovery_times(view)
-        self.result.platform_side = {**dataclasses.asdict(ledger), "not_judged": list(NOT_JUDGED_PASSIVE)}
+        not_judged = [*NOT_JUDGED_PASSIVE]
+        if self.scenario.halt:
+            not_judged.append("halt conditions: they watch what users were answered, which is not seen here")
+        self.result.platform_side = {**dataclasses.asdict(ledger), "not_judged": not_judged}
         self.result.backlog_check = {}  # the system's backlog is not visible: nothing to compare
         write_series_csv(self.run_dir / "per_second.csv", self.result.series)
         if drained:

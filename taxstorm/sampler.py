@@ -4,8 +4,9 @@ and the platform's request count."""
 from __future__ import annotations
 
 import bisect
+import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from taxstorm.run_loop import Repeating, RunLoop
@@ -24,7 +25,7 @@ class IssueTraffic(NamedTuple):
     answers: tuple[tuple[int, int], ...] = ()
 
 
-def issue_traffic(*stats: dict[str, Any]) -> IssueTraffic:
+def issue_traffic(*stats: Mapping[str, Any]) -> IssueTraffic:
     """Submissions and look-ups the platforms counted on their issue family (every status), summed."""
     submissions = lookups = 0
     answers: Counter[int] = Counter()
@@ -37,6 +38,46 @@ def issue_traffic(*stats: dict[str, Any]) -> IssueTraffic:
         elif row["method"] == "GET":
             lookups += int(row["count"])
     return IssueTraffic(submissions, lookups, tuple(sorted(answers.items())))
+
+
+ZERO = IssueTraffic(0, 0, ())
+
+
+def _plus(a: IssueTraffic, b: IssueTraffic) -> IssueTraffic:
+    answers = Counter(dict(a.answers)) + Counter(dict(b.answers))
+    return IssueTraffic(a.submissions + b.submissions, a.lookups + b.lookups, tuple(sorted(answers.items())))
+
+
+def _most(a: IssueTraffic, b: IssueTraffic) -> IssueTraffic:
+    """Field by field, the larger of two reads of one epoch (reads may come back out of order)."""
+    answers = dict(a.answers)
+    for status, count in b.answers:
+        answers[status] = max(count, answers.get(status, 0))
+    return IssueTraffic(max(a.submissions, b.submissions), max(a.lookups, b.lookups), tuple(sorted(answers.items())))
+
+
+class CumulativeTraffic:
+    """The platforms' issue traffic added up across restarts: a platform's counters start again from zero when its
+    process does (``epoch`` in its stats changes), so what it counted before is carried and the series never goes
+    down; a retry storm across a crash is counted whole."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._epoch: dict[int, str] = {}  # platform index → the epoch of its counters last read
+        self._carried: dict[int, IssueTraffic] = {}  # platform index → what its earlier epochs counted
+        self._seen: dict[int, IssueTraffic] = {}  # platform index → the most its current epoch has shown
+
+    def __call__(self, *stats: Mapping[str, Any]) -> IssueTraffic:
+        total = ZERO
+        for index, one in enumerate(stats):
+            now, epoch = issue_traffic(one), str(one.get("epoch", ""))
+            with self._lock:
+                if index in self._epoch and epoch != self._epoch[index]:
+                    self._carried[index] = _plus(self._carried.get(index, ZERO), self._seen.pop(index, ZERO))
+                self._epoch[index] = epoch
+                self._seen[index] = _most(self._seen.get(index, ZERO), now)
+                total = _plus(total, _plus(self._carried.get(index, ZERO), now))
+        return total
 
 
 class Sampler:

@@ -140,7 +140,10 @@ class LocalStack:
 
     @property
     def scheme(self) -> str:
-        return "https" if self.ca_file is not None else "http"
+        """How clients speak to the platform through the proxy: as the platform itself is served."""
+        if self.options.external:
+            return urlsplit(self.options.platform_url or "").scheme.lower() or "http"
+        return "https" if self.ca is not None else "http"
 
     def start(self) -> None:
         """Start everything and wait for readiness; raise EnvironmentError_ naming what failed."""
@@ -220,6 +223,13 @@ class LocalStack:
         url = (self.options.platform_url or "").rstrip("/")
         self.admin = PlatformAdmin(url, self.admin_token, ca_file=self.options.ca_file)
         admin = self.admin
+        refusal = admin.tls_refusal()
+        if refusal is not None:  # no point waiting: the certificate will not change
+            trust = f"the CA in {self.options.ca_file}" if self.options.ca_file else "the default trust store"
+            raise NotReadyError(
+                f"platform {url}: its certificate is refused with {trust} ({refusal}); give --ca-file with the CA "
+                "it chains to"
+            )
         try:
             wait_until(admin.healthy, self.options.ready_timeout_s, f"platform {url}/health")
             admin.stats()  # the admin token is right

@@ -3,6 +3,8 @@ side fails as well as passes, and the ones it cannot are named, never passed."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from taxstorm.chaos.executor import FaultEvent
 from taxstorm.gates import (
     AmplificationGateSpec,
@@ -17,12 +19,10 @@ from taxstorm.passive_verdict import (
     answer_kind,
     passive_gates,
     platform_recovery_times,
-    platform_series,
-    platform_windows,
+    platform_view,
 )
 from taxstorm.platform_side import PlatformSideVerdict
-from taxstorm.sampler import IssueTraffic, issue_traffic
-from taxstorm.windows import build_windows
+from taxstorm.sampler import CumulativeTraffic, IssueTraffic, issue_traffic
 
 DOWN = FaultEvent("down", "maintenance", {}, 10.0, 20.0, applied_s=10.0, reverted_s=20.0)
 
@@ -44,12 +44,16 @@ def samples(per_second: list[dict[int, int]]) -> list[tuple[float, dict[int, int
     return taken
 
 
-def view(per_second: list[dict[int, int]], faults: list[FaultEvent], side: PlatformSideVerdict) -> PlatformView:
+def view(
+    per_second: list[dict[int, int]],
+    faults: list[FaultEvent],
+    side: PlatformSideVerdict,
+    lookups_per_second: int = 0,
+) -> PlatformView:
     answers = samples(per_second)
+    lookups = [(t, int(t) * lookups_per_second) for t, _ in answers]
     end_s = float(len(per_second))
-    return PlatformView(
-        platform_windows(build_windows(faults, end_s), answers), platform_series(answers, end_s), faults, side
-    )
+    return platform_view(answers, lookups, faults, side, end_s, end_s)
 
 
 def healthy(n: int = 4) -> dict[int, int]:
@@ -153,3 +157,61 @@ def test_no_baseline_traffic_is_no_data_not_a_pass() -> None:
     assert not result.passed and "no data" in result.message
     none_issued = passive_gates([AmplificationGateSpec(max_ratio=2)], view(quiet, [], ledger(invoices=0)))[0]
     assert not none_issued.passed and "no invoice" in none_issued.message
+
+
+def test_counting_requests_counts_look_ups_too() -> None:
+    polling = view([healthy()] * 30, [DOWN], ledger(invoices=100, submissions=100), lookups_per_second=20)
+    polling = replace(polling, ledger=replace(polling.ledger, lookups=600))
+    gates = [AmplificationGateSpec(window=w, max_ratio=2, count="requests") for w in ("all", "down")]
+    every, window = passive_gates(gates, polling)
+    assert not every.passed and every.observed == 7.0 and "look-ups too" in every.message  # (100 + 600) / 100
+    assert window.passed and window.observed == 1.0  # as many look-ups in the fault as in the baseline
+    storm = view([healthy()] * 10 + [healthy()] * 10 + [healthy()] * 10, [DOWN], ledger(), lookups_per_second=0)
+    storm = replace(storm, lookups=[(float(t), 0 if t <= 10 else 200 * (t - 10)) for t in range(31)])
+    assert not passive_gates(gates[1:], storm)[0].passed  # 2000 look-ups in the fault against none before
+
+
+def test_the_baseline_rate_counts_from_the_systems_first_submission() -> None:
+    late_start: list[dict[int, int]] = (
+        [{}] * 6 + [healthy()] * 4 + [healthy()] * 10 + [healthy()] * 10
+    )  # a game day: it came at 6 s
+    result = passive_gates([AmplificationGateSpec(window="down", max_ratio=1.5)], view(late_start, [DOWN], ledger()))
+    assert result[0].passed and result[0].observed == 1.0, result[0]  # not 2.5: the idle 6 s are not its rate
+
+
+def test_counters_that_start_again_after_a_restart_are_carried() -> None:
+    traffic = CumulativeTraffic()
+
+    def stats(epoch: str, accepted: int, refused: int, lookups: int) -> dict[str, object]:
+        rows = [
+            {"method": "POST", "route": "/api/v1/invoices", "status": 202, "count": accepted},
+            {"method": "POST", "route": "/api/v1/invoices", "status": 503, "count": refused},
+            {"method": "GET", "route": "/api/v1/invoices/by-serial/{serial}", "status": 200, "count": lookups},
+        ]
+        return {"requests": rows, "epoch": epoch}
+
+    assert traffic(stats("a", 100, 10, 5)).submissions == 110
+    assert traffic(stats("a", 90, 10, 5)).submissions == 100  # a read that came back late: as it was read
+    restarted = traffic(stats("b", 3, 400, 1))  # the platform crashed and came back: its counts start from zero
+    assert (restarted.submissions, restarted.lookups) == (513, 6)
+    assert dict(restarted.answers) == {202: 103, 503: 410}
+    assert traffic(stats("b", 10, 400, 1)).submissions == 520
+    two = CumulativeTraffic()  # a secondary platform is carried on its own
+    assert two(stats("a", 1, 0, 0), stats("x", 2, 0, 0)).submissions == 3
+    assert two(stats("a", 1, 0, 0), stats("y", 1, 0, 0)).submissions == 4
+
+
+def test_a_recovery_is_never_read_before_the_revert() -> None:
+    # the platform answered every submission during the fault (a network fault it did not notice)
+    answered = [healthy()] * 30
+    late_revert = FaultEvent("down", "maintenance", {}, 10.0, 20.5, applied_s=10.0, reverted_s=20.5)
+    gate = RecoveryTimeGateSpec(fault="down", within_s=5)
+    result = passive_gates([gate], view(answered, [late_revert], ledger()))[0]
+    assert result.passed and result.observed == 1.5  # the first interval that begins after the revert ends at 22
+
+
+def test_a_next_fault_too_soon_after_the_revert_is_not_judged_not_failed() -> None:
+    soon = FaultEvent("again", "maintenance", {}, 22.0, 28.0, applied_s=22.0, reverted_s=28.0)
+    seconds = [healthy()] * 10 + [{503: 4}] * 10 + [{503: 4}] * 2 + [{503: 4}] * 8
+    result = passive_gates([RecoveryTimeGateSpec(fault="down", within_s=5)], view(seconds, [DOWN, soon], ledger()))
+    assert not result[0].judged and "too soon" in result[0].message

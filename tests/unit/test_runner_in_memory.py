@@ -137,8 +137,9 @@ def test_tls_in_external_mode_needs_the_ca_of_ones_platform_before_anything_star
     plain = parse_scenario(BASE)
     ca = tmp_path / "ca.pem"
     token = "a-token-of-yours"
-    with pytest.raises(InvalidInputError, match=r"platform\.tls: .* give --ca-file"):
-        check_options(tls, RunOptions(platform_url="https://127.0.0.1:8080", admin_token=token))
+    with pytest.raises(InvalidInputError, match=r"platform\.tls: .* give its https:// --platform-url"):
+        check_options(tls, RunOptions(platform_url="http://127.0.0.1:8080", admin_token=token))
+    check_options(tls, RunOptions(platform_url="https://invoices.example:443", admin_token=token))  # publicly trusted
     with pytest.raises(InvalidInputError, match=r"--ca-file: .* https:// --platform-url"):
         check_options(plain, RunOptions(platform_url="http://127.0.0.1:8080", admin_token=token, ca_file=ca))
     with pytest.raises(InvalidInputError, match=r"--ca-file: .* https:// --platform-url"):

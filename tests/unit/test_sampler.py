@@ -70,3 +70,16 @@ def test_started_on_a_loop_it_samples_at_once_then_every_period_and_survives_a_f
     sampler.stop()
     assert ticks == [0.0, 1.0, 2.0, 3.0] and sampler.errors == {"on_sample": 4}
     assert [t for t, _ in sampler.backlog] == [0.0, 1.0, 2.0, 3.0, 3.5]  # and one more as it stops
+
+
+def test_the_platforms_counters_name_their_epoch_which_a_reset_or_a_new_process_changes() -> None:
+    from taxstorm.mock_platform.stats import RequestCounters
+
+    counters = RequestCounters()
+    counters.started()
+    counters.finished("POST", "/api/v1/invoices", 202)
+    first = counters.snapshot()
+    assert first["requests"][0]["count"] == 1 and first["epoch"] == counters.snapshot()["epoch"]
+    counters.reset()
+    assert counters.snapshot()["epoch"] != first["epoch"] and counters.snapshot()["requests"] == []
+    assert RequestCounters().snapshot()["epoch"] != first["epoch"]  # a restarted platform's process
