@@ -177,7 +177,10 @@ def test_a_stalled_handshake_cuts_open_connections_and_leaves_new_ones_unanswere
 
 def test_a_run_through_stalled_handshakes_passes_a_client_that_bounds_its_connects(tmp_path: Path) -> None:
     faults = [{"type": "handshake_stall", "id": "stall", "at_s": 3, "for_s": 4}]
-    path = scenario(tmp_path, platform={"tls": True}, duration_s=12, faults=faults, gates=[{"type": "integrity"}])
+    # the resilient client queues what the stall meets (its breaker stays open 5 s after the revert): a drain of 20 s
+    # lets it issue all of it on a busy machine
+    gates = [{"type": "integrity"}]
+    path = scenario(tmp_path, platform={"tls": True}, duration_s=12, drain_s=20, faults=faults, gates=gates)
     proc = taxstorm("run", str(path), "--report-dir", str(tmp_path / "reports"))
     output, _ = proc.communicate(timeout=120)
     assert proc.returncode == 0, output[-3000:]
