@@ -12,7 +12,7 @@ from collections.abc import Callable
 from contextvars import copy_context
 from typing import Any, TypeVar
 
-from gevent.pool import Pool
+import gevent
 
 T = TypeVar("T")
 
@@ -61,16 +61,20 @@ def work_owed(
     trouble: type[Exception],
     parallel: int = 1,
 ) -> list[T]:
-    """Settle the journal's requests oldest first until ``until``, ``parallel`` at a time (greenlets: the examples
-    run in taxstorm's gevent process), skipping those a user's call is working on; after the first ``trouble``
-    (the platform is struggling) start no more: the next drain tries again."""
+    """Settle the journal's requests oldest first until ``until``, skipping those a user's call is working on, up to
+    ``parallel`` at a time (greenlets: the examples run in taxstorm's gevent process) with a slow start: one at a
+    time until the platform settles some, one more after each it settles, so a struggling platform meets one
+    request, not ``parallel``. After the first ``trouble`` no more start: the next drain tries again."""
     settled: list[T] = []
     troubled: list[Exception] = []
     failed: list[BaseException] = []  # anything else: raised here, after the others have ended
+    allowed = 1
 
     def one(ref: str) -> None:
+        nonlocal allowed
         try:
             settled.append(settle(ref))
+            allowed = min(parallel, allowed + 1)
         except trouble as exc:
             troubled.append(exc)
         except Exception as exc:
@@ -78,18 +82,22 @@ def work_owed(
         finally:
             busy.discard(ref)
 
-    pool = Pool(parallel)
+    running: list[gevent.Greenlet[Any]] = []
     try:
         for ref in journal.owed():
+            running = [g for g in running if not g.dead]
+            while len(running) >= allowed and not (troubled or failed):
+                gevent.wait(running, count=1)
+                running = [g for g in running if not g.dead]
             if troubled or failed or clock() >= until:
                 break
             if ref in busy:
                 continue
             busy.add(ref)
-            pool.spawn(copy_context().run, one, ref)  # with the caller's context (a deadline); waits while full
-        pool.join()
+            running.append(gevent.spawn(copy_context().run, one, ref))  # with the caller's context (a deadline)
+        gevent.joinall(running)
     except BaseException:  # the caller itself was killed (a watchdog, a stop): so are its settles
-        pool.kill()
+        gevent.killall(running)
         raise
     if failed:
         raise failed[0]
