@@ -279,30 +279,53 @@ class RecoveryTimeGateSpec(Strict):
 
 
 def recovery_time_gate(spec: RecoveryTimeGateSpec, snapshot: Snapshot) -> list[GateResult]:
-    name = f"recovery_time <= {spec.within_s:g} s"
     criteria = RecoveryCriteria(spec.min_success, spec.latency_factor, hold_s=spec.hold_s)
+    baseline_ms = snapshot.baseline_p95_ms
+
+    def measure(reverted_s: float, until_s: float | None) -> float | None:
+        return time_to_recover(snapshot.series, reverted_s, baseline_ms, criteria, until_s)
+
+    def not_recovered(what: str) -> str:
+        return (
+            f"not recovered before {what} (criteria: success >= {spec.min_success:.0%}, p95 <= "
+            f"{spec.latency_factor:g}x baseline {baseline_ms:.0f} ms, for {spec.hold_s} s)"
+        )
+
+    name = f"recovery_time <= {spec.within_s:g} s"
+    return judge_recoveries(name, spec, snapshot.faults, len(snapshot.series), measure, not_recovered, "recovered")
+
+
+def judge_recoveries(
+    name: str,
+    spec: RecoveryTimeGateSpec,
+    faults: Sequence[FaultEvent],
+    end_s: float,
+    measure: Callable[[float, float | None], float | None],
+    not_recovered: Callable[[str], str],
+    recovered: str,
+) -> list[GateResult]:
+    """The recovery_time gate for each fault ``spec`` names, whoever measures it: ``measure(reverted_s, until_s)``
+    is the time to recover seen before ``until_s`` (None: none seen). A recovery the next fault (or the end, at
+    ``end_s``) came too soon to see is not judged; one not seen in time fails with ``not_recovered(what came)``."""
     results = []
-    for fault in recoveries(name, spec, snapshot.faults):
+    for fault in recoveries(name, spec, faults):
         if isinstance(fault, GateResult):
             results.append(fault)
             continue
         window = f"recovery:{fault.label}"
         assert fault.reverted_s is not None  # recoveries() keeps only reverted faults
-        until_s, what = recovery_end(snapshot.faults, fault)
-        ttr = time_to_recover(snapshot.series, fault.reverted_s, snapshot.baseline_p95_ms, criteria, until_s)
-        span = (until_s if until_s is not None else len(snapshot.series)) - fault.reverted_s
+        until_s, what = recovery_end(faults, fault)
+        ttr = measure(fault.reverted_s, until_s)
+        span = (until_s if until_s is not None else end_s) - fault.reverted_s
         if ttr is None and span < spec.within_s + spec.hold_s:
             why = f"{what} came {span:.1f} s after the revert, too soon to see a recovery within {spec.within_s:g} s "
             why += f"held {spec.hold_s} s"
             results.append(not_judged(name, window, spec.within_s, why))
         elif ttr is None:
-            message = f"not recovered before {what} (criteria: success >= {spec.min_success:.0%}, p95 <= "
-            message += f"{spec.latency_factor:g}x baseline {snapshot.baseline_p95_ms:.0f} ms, for {spec.hold_s} s)"
-            results.append(GateResult(name, window, False, None, spec.within_s, message))
+            results.append(GateResult(name, window, False, None, spec.within_s, not_recovered(what)))
         else:
-            passed = ttr <= spec.within_s
-            message = f"recovered {ttr:.1f} s after the revert"
-            results.append(GateResult(name, window, passed, ttr, spec.within_s, message))
+            message = f"{recovered} {ttr:.1f} s after the revert"
+            results.append(GateResult(name, window, ttr <= spec.within_s, ttr, spec.within_s, message))
     return results
 
 

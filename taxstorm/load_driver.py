@@ -41,6 +41,9 @@ class LoadDriver(Protocol):
     def stop(self) -> None:
         """Stop the users gracefully: operations in flight finish and are recorded."""
 
+    def started(self) -> bool:
+        """Whether the load has begun (Locust's users spawning or running; a passive run's system submitting)."""
+
     def collect(self, timeout_s: float = COLLECT_TIMEOUT_S) -> None:
         """Bring every record completed so far into ``recorder`` (before judging "now": steady state, halts)."""
 

@@ -56,6 +56,12 @@ def _total_users(classes: list[type[User]]) -> int:
     return sum(user.fixed_count for user in classes)
 
 
+def _spawned(environment: Environment) -> bool:
+    """Whether Locust's users are spawning or running (the start button, --autostart, or a run's start)."""
+    runner = environment.runner
+    return runner is not None and runner.state in ("spawning", "running")
+
+
 class LocalLoad:
     """The users run here, in Locust's local runner."""
 
@@ -81,6 +87,9 @@ class LocalLoad:
             self._runner.stop()
             self._runner.quit()
             self._runner = None
+
+    def started(self) -> bool:
+        return _spawned(self.environment)
 
     def collect(self, timeout_s: float = COLLECT_TIMEOUT_S) -> None:
         """Records go straight into the recorder here."""
@@ -186,6 +195,9 @@ class DistributedLoad:
         self._wait_until(complete, self.clock() + self.stop_timeout_s + REPORT_GRACE_S)
         if self.runner.state not in ("stopped", "ready"):
             self.runner.update_state("stopped")  # what the web UI shows (its start button works again)
+
+    def started(self) -> bool:
+        return _spawned(self.environment)
 
     def collect(self, timeout_s: float = COLLECT_TIMEOUT_S) -> None:
         """Ask every connected worker to ship now; wait (up to ``timeout_s``) until each has answered."""

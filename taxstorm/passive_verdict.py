@@ -24,8 +24,8 @@ from taxstorm.gates import (
     GateSpec,
     IntegrityGateSpec,
     RecoveryTimeGateSpec,
+    judge_recoveries,
     not_judged,
-    recoveries,
     recovery_end,
 )
 from taxstorm.platform_side import PlatformSideVerdict
@@ -242,29 +242,17 @@ def recovered_after(
 def _recovery(spec: RecoveryTimeGateSpec, view: PlatformView) -> list[GateResult]:
     """From each revert to the first ``hold_s`` seconds in which the platform accepted ≥ ``min_success`` of the
     system's submissions: the system's own retry and backoff included (latency is not known on this side)."""
+
+    def measure(reverted_s: float, until_s: float | None) -> float | None:
+        return recovered_after(view.answers, reverted_s, until_s, spec.min_success, spec.hold_s)
+
+    def not_recovered(what: str) -> str:
+        accepted = f"{spec.min_success:.0%} of the system's submissions for {spec.hold_s} s"
+        return f"the platform did not accept {accepted} before {what}"
+
     name = f"recovery_time <= {spec.within_s:g} s (platform side)"
-    results = []
-    for fault in recoveries(name, spec, view.faults):
-        if isinstance(fault, GateResult):
-            results.append(fault)
-            continue
-        window = f"recovery:{fault.label}"
-        assert fault.reverted_s is not None
-        until_s, what = recovery_end(view.faults, fault)
-        ttr = recovered_after(view.answers, fault.reverted_s, until_s, spec.min_success, spec.hold_s)
-        span = (until_s if until_s is not None else view.end_s) - fault.reverted_s
-        if ttr is None and span < spec.within_s + spec.hold_s:
-            why = f"{what} came {span:.1f} s after the revert, too soon to see a recovery within {spec.within_s:g} s "
-            why += f"held {spec.hold_s} s"
-            results.append(not_judged(name, window, spec.within_s, why))
-        elif ttr is None:
-            message = f"the platform did not accept {spec.min_success:.0%} of the system's submissions for "
-            message += f"{spec.hold_s} s before {what}"
-            results.append(GateResult(name, window, False, None, spec.within_s, message))
-        else:
-            message = f"the system's submissions were accepted again {ttr:.1f} s after the revert"
-            results.append(GateResult(name, window, ttr <= spec.within_s, ttr, spec.within_s, message))
-    return results
+    accepted = "the system's submissions were accepted again"
+    return judge_recoveries(name, spec, view.faults, view.end_s, measure, not_recovered, accepted)
 
 
 def platform_recovery_times(view: PlatformView) -> dict[str, float | None]:

@@ -267,6 +267,9 @@ class SimulatedLoad:
                 self.loop.sleep(1.0)
         return self.backlog()
 
+    def started(self) -> bool:
+        return self._task is not None
+
     def blocked_clients(self) -> list[tuple[Defect, float]]:
         return []
 

@@ -151,7 +151,7 @@ class GamedaySession:
     def _play(self, run: Runner, control: ChaosControl, driver: LoadDriver) -> None:
         """The scenario's fault timeline, ``at_s`` counted from the load's start (Locust's button or --autostart).
         Scripted faults are the Chaos tab's like any other: listed, revertable early, reverted by a halt."""
-        while not self._load_started(driver):
+        while not driver.started():
             run.loop.sleep(0.1)
         start_s = run.clock()
         control.note(f"the scenario's fault timeline starts with the load ({len(self.timeline)} faults)")
@@ -164,13 +164,6 @@ class GamedaySession:
                 control.apply(step.type, params, step.for_s, label=label)
             except (TaxstormError, FaultApplyError) as exc:
                 run.result.errors.append(f"scripted fault {label} not applied: {exc}")
-
-    @staticmethod
-    def _load_started(driver: LoadDriver) -> bool:
-        if isinstance(driver, PassiveLoad):
-            return driver.started()  # the operators' system sent its first submission
-        runner = driver.environment.runner
-        return runner is not None and runner.state in ("spawning", "running")
 
     def _watch(self, run: Runner, control: ChaosControl, driver: LoadDriver) -> None:
         """Expire faults and check the halt conditions every second until the session ends. Workers that never
