@@ -18,7 +18,8 @@ from tests.integration.test_cli_run import assert_no_child_left, only_run
 TAXSTORM_RUN = [sys.executable, "-m", "taxstorm", "run", "--toxiproxy-bin-dir", str(REPO / ".bin")]
 ERP = REPO / "tests" / "outside" / "erp.py"
 # maintenance (503 E9002 with Retry-After to its announced end) while the system runs, then answers lost after the
-# platform committed (504 E9004: an unknown outcome), then quiet
+# platform committed (504 E9004: an unknown outcome), then quiet; 14 s from the maintenance's revert to the next
+# fault: room to judge recovery_time within 10 s held 3 s (a recovery never seen then fails; sooner, not judged)
 SCENARIO = """
 name: passive_probe
 description: a system of one's own through a maintenance window and lost answers
@@ -27,7 +28,7 @@ drain_s: 6
 load: {users: 1, rate_per_s: 4, seed: 5}
 faults:
   - {type: maintenance, id: down, at_s: 4, for_s: 5}
-  - {type: ghost_success, id: lost-answers, at_s: 20, for_s: 5, rate: 0.5}
+  - {type: ghost_success, id: lost-answers, at_s: 23, for_s: 5, rate: 0.5}
 gates:
   - {type: integrity}
   - {type: amplification, window: all, max_ratio: 1.5}
@@ -104,6 +105,15 @@ def test_a_sloppy_system_fails_on_duplicates_and_amplification(tmp_path: Path) -
     assert result["platform_side"]["duplicated_orders"]
     assert not gates["amplification"][0]["passed"]  # it retried into the maintenance window at once
     assert result["cleanup"] == {"toxics_left": [], "proxy_enabled": True}
+
+
+def test_a_system_that_never_comes_back_fails_recovery_time(tmp_path: Path) -> None:
+    code, output, result, erp = passive_run(tmp_path, "--stuck")  # its breaker stays open after the maintenance
+    assert code == 1, output
+    gates = gates_by_kind(result)
+    recovery = gates["recovery_time"][0]
+    assert recovery["judged"] and not recovery["passed"] and recovery["observed"] is None, recovery
+    assert gates["integrity"][0]["passed"] and erp["left"] > 0  # nothing duplicated: its orders just wait forever
 
 
 def test_an_unmodified_nuonuo_sdk_system_is_judged_on_the_nuonuo_dialect_over_tls(tmp_path: Path) -> None:

@@ -1,10 +1,10 @@
 """An outside system for passive runs: a small ERP written from the platform's API docs alone (it imports nothing of
 taxstorm), pointed at a passive run by the ``platform.json`` the run writes.
 
-``--careful`` keeps each order's serial, looks a lost answer up, queues orders while the platform refuses them and
+By default it keeps each order's serial, looks a lost answer up, queues orders while the platform refuses them and
 sends the queue when it is back (DESIGN's client contract); ``--sloppy`` retries at once under a new serial, as
-integrations often do. It runs for ``--seconds`` at ``--rate`` orders a second, then drains its queue for
-``--drain-s`` and prints what it did as JSON.
+integrations often do; ``--stuck`` is careful but its circuit breaker never closes once opened. It runs for
+``--seconds`` at ``--rate`` orders a second, then drains its queue for ``--drain-s`` and prints what it did as JSON.
 """
 
 from __future__ import annotations
@@ -81,8 +81,9 @@ def order(seller: dict[str, str], number: int, serial: str) -> dict[str, Any]:
     }
 
 
-def careful(platform: Platform, seconds: float, rate: float, drain_s: float) -> dict[str, int]:
-    """Persist the serial, look an unknown outcome up, queue while refused, probe once a second, drain after."""
+def careful(platform: Platform, seconds: float, rate: float, drain_s: float, stuck: bool = False) -> dict[str, int]:
+    """Persist the serial, look an unknown outcome up, queue while refused, probe once a second, drain after.
+    ``stuck``: its circuit breaker never closes again once the platform refused it (no probe, ever)."""
     queue: deque[tuple[int, str]] = deque()
     done: dict[str, int] = {"issued": 0, "queued": 0, "rejected": 0}
     paused_until = 0.0
@@ -98,7 +99,7 @@ def careful(platform: Platform, seconds: float, rate: float, drain_s: float) -> 
         if answer.status_code in (500, 504):
             return lookup(number, serial)
         if answer.status_code in (429, 503):
-            paused_until = time.monotonic() + float(answer.headers.get("Retry-After") or 1)
+            paused_until = float("inf") if stuck else time.monotonic() + float(answer.headers.get("Retry-After") or 1)
             return "queued"
         return "rejected"
 
@@ -161,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("info", type=Path, help="the passive run's platform.json")
     parser.add_argument("--sloppy", action="store_true")
+    parser.add_argument("--stuck", action="store_true", help="careful, but its breaker never closes after a refusal")
     parser.add_argument("--seconds", type=float, required=True)
     parser.add_argument("--rate", type=float, default=4.0)
     parser.add_argument("--drain-s", type=float, default=5.0)
@@ -169,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.sloppy:
         result = sloppy(Platform(info, timeout_s=1.0), args.seconds, args.rate)
     else:
-        result = careful(Platform(info, timeout_s=3.0), args.seconds, args.rate, args.drain_s)
+        result = careful(Platform(info, timeout_s=3.0), args.seconds, args.rate, args.drain_s, args.stuck)
     print(json.dumps(result))
     return 0
 
